@@ -1,0 +1,124 @@
+#include "core/time.hpp"
+
+#include <charconv>
+#include <cstdio>
+
+namespace focus {
+namespace {
+
+// Reads exactly `width` decimal digits at `pos`; advances `pos` on success.
+bool read_digits(std::string_view s, std::size_t& pos, int width, int& out) {
+  if (pos + width > s.size()) return false;
+  int value = 0;
+  for (int i = 0; i < width; ++i) {
+    char c = s[pos + i];
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  out = value;
+  pos += width;
+  return true;
+}
+
+bool expect(std::string_view s, std::size_t& pos, char c) {
+  if (pos < s.size() && s[pos] == c) {
+    ++pos;
+    return true;
+  }
+  return false;
+}
+
+std::optional<Date> read_date(std::string_view s, std::size_t& pos) {
+  int y = 0, m = 0, d = 0;
+  if (!read_digits(s, pos, 4, y) || !expect(s, pos, '-') || !read_digits(s, pos, 2, m) ||
+      !expect(s, pos, '-') || !read_digits(s, pos, 2, d))
+    return std::nullopt;
+  Date date{std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(m)},
+            std::chrono::day{static_cast<unsigned>(d)}};
+  if (!date.ok()) return std::nullopt;
+  return date;
+}
+
+// Fractional seconds: any number of digits, kept to microseconds.
+bool read_fraction(std::string_view s, std::size_t& pos, std::chrono::microseconds& out) {
+  long long micros = 0;
+  int digits = 0;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+    if (digits < 6) micros = micros * 10 + (s[pos] - '0');
+    ++digits;
+    ++pos;
+  }
+  if (digits == 0) return false;
+  for (int i = digits; i < 6; ++i) micros *= 10;
+  out = std::chrono::microseconds{micros};
+  return true;
+}
+
+}  // namespace
+
+std::optional<Timestamp> parse_rfc3339(std::string_view s) {
+  using namespace std::chrono;
+  std::size_t pos = 0;
+  auto date = read_date(s, pos);
+  if (!date) return std::nullopt;
+  if (pos >= s.size() || (s[pos] != 'T' && s[pos] != 't' && s[pos] != ' ')) return std::nullopt;
+  ++pos;
+  int hh = 0, mm = 0, ss = 0;
+  if (!read_digits(s, pos, 2, hh) || !expect(s, pos, ':') || !read_digits(s, pos, 2, mm) ||
+      !expect(s, pos, ':') || !read_digits(s, pos, 2, ss))
+    return std::nullopt;
+  if (hh > 23 || mm > 59 || ss > 60) return std::nullopt;  // 60: a leap second
+  microseconds fraction{0};
+  if (expect(s, pos, '.') && !read_fraction(s, pos, fraction)) return std::nullopt;
+  minutes offset{0};
+  if (expect(s, pos, 'Z') || expect(s, pos, 'z')) {
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    int sign = s[pos] == '-' ? -1 : 1;
+    ++pos;
+    int oh = 0, om = 0;
+    if (!read_digits(s, pos, 2, oh) || !expect(s, pos, ':') || !read_digits(s, pos, 2, om) ||
+        oh > 23 || om > 59)
+      return std::nullopt;
+    offset = minutes{sign * (oh * 60 + om)};
+  } else {
+    return std::nullopt;
+  }
+  if (pos != s.size()) return std::nullopt;
+  auto local = sys_days{*date} + hours{hh} + minutes{mm} + seconds{ss} + fraction;
+  return Timestamp{local - offset};
+}
+
+std::string format_rfc3339(Timestamp t) {
+  using namespace std::chrono;
+  auto day = floor<days>(t);
+  year_month_day ymd{day};
+  hh_mm_ss<microseconds> tod{t - day};
+  char buf[40];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", int(ymd.year()),
+                        unsigned(ymd.month()), unsigned(ymd.day()), int(tod.hours().count()),
+                        int(tod.minutes().count()), int(tod.seconds().count()));
+  if (auto us = tod.subseconds().count(); us != 0)
+    n += std::snprintf(buf + n, sizeof buf - n, ".%06lld", static_cast<long long>(us));
+  buf[n++] = 'Z';
+  return std::string(buf, n);
+}
+
+std::optional<Date> parse_date(std::string_view s) {
+  std::size_t pos = 0;
+  auto date = read_date(s, pos);
+  if (!date || pos != s.size()) return std::nullopt;
+  return date;
+}
+
+std::string format_date(Date d) {
+  char buf[16];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", int(d.year()), unsigned(d.month()),
+                        unsigned(d.day()));
+  return std::string(buf, n);
+}
+
+Timestamp now_utc() {
+  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+}
+
+}  // namespace focus

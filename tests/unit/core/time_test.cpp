@@ -1,0 +1,47 @@
+#include "core/time.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace focus;
+using namespace std::chrono;
+
+TEST_CASE("an RFC 3339 offset names the same instant as its UTC spelling") {
+  auto utc = parse_rfc3339("2026-01-31T08:15:00Z");
+  auto plus2 = parse_rfc3339("2026-01-31T10:15:00+02:00");
+  auto minus5 = parse_rfc3339("2026-01-31T03:15:00-05:00");
+  REQUIRE(utc);
+  CHECK(plus2 == utc);
+  CHECK(minus5 == utc);
+  CHECK(format_rfc3339(*plus2) == "2026-01-31T08:15:00Z");
+}
+
+TEST_CASE("fractional seconds are kept to the microsecond and written only when present") {
+  auto t = parse_rfc3339("2026-01-31T08:15:00.123456789Z");
+  REQUIRE(t);
+  CHECK(format_rfc3339(*t) == "2026-01-31T08:15:00.123456Z");
+  CHECK(format_rfc3339(*parse_rfc3339("2026-01-31T08:15:00.5Z")) == "2026-01-31T08:15:00.500000Z");
+}
+
+TEST_CASE("an offset can move the instant across a day and a year boundary") {
+  auto t = parse_rfc3339("2027-01-01T01:30:00+02:00");
+  REQUIRE(t);
+  CHECK(format_rfc3339(*t) == "2026-12-31T23:30:00Z");
+}
+
+TEST_CASE("malformed date-times are refused") {
+  for (const char* bad : {"", "2026-01-31", "2026-01-31T08:15:00", "2026-02-30T00:00:00Z",
+                          "2026-01-31T24:00:00Z", "2026-01-31T08:15:00+0200", "2026-01-31T08:15:00Zjunk",
+                          "26-01-31T08:15:00Z", "2026-01-31T08:15:00.Z", "yesterday"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_rfc3339(bad));
+  }
+}
+
+TEST_CASE("dates are calendar dates") {
+  auto d = parse_date("2028-02-29");
+  REQUIRE(d);
+  CHECK(format_date(*d) == "2028-02-29");
+  CHECK_FALSE(parse_date("2027-02-29"));
+  CHECK_FALSE(parse_date("2027-13-01"));
+  CHECK_FALSE(parse_date("2027-01-01T00:00:00Z"));
+}
