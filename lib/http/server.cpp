@@ -1,0 +1,224 @@
+#include "http/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <spdlog/spdlog.h>
+
+#include <list>
+#include <sstream>
+#include <stdexcept>
+
+namespace focus::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+Request to_request(bhttp::request<bhttp::string_body>&& req) {
+  Request r;
+  r.method = std::string(req.method_string());
+  r.target = std::string(req.target());
+  for (const auto& field : req) r.headers.push_back({std::string(field.name_string()), std::string(field.value())});
+  r.body = std::move(req.body());
+  return r;
+}
+
+bhttp::response<bhttp::string_body> to_beast(Response&& r, unsigned version, bool keep_alive) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
+  for (auto& h : r.headers) res.insert(h.name, h.value);
+  if (!r.body.empty() || r.status != 204) res.set(bhttp::field::content_type, r.content_type);
+  res.body() = std::move(r.body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+Response error_response(int status, std::string message) {
+  Response r;
+  r.status = status;
+  r.body = "{\"error\":\"" + message + "\"}";
+  return r;
+}
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+  asio::io_context& io;
+  ServerOptions options;
+  Handler handler;
+  tcp::acceptor acceptor;
+  std::optional<asio::ssl::context> tls;
+  std::list<tcp::socket*> open_sockets;  // for stop(); entries owned by their sessions
+  bool stopped = false;
+
+  Impl(asio::io_context& io_, ServerOptions opts, Handler h)
+      : io(io_), options(std::move(opts)), handler(std::move(h)), acceptor(io_) {}
+
+  void listen() {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(options.host, ec);
+    if (ec) throw std::runtime_error("cannot listen: '" + options.host + "' is not an IP address");
+    tcp::endpoint endpoint{address, options.port};
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    acceptor.bind(endpoint, ec);
+    if (ec)
+      throw std::runtime_error("cannot listen on " + options.host + ":" + std::to_string(options.port) +
+                               ": " + ec.message());
+    acceptor.listen();
+    if (options.tls) load_tls();
+  }
+
+  void load_tls() {
+    tls.emplace(asio::ssl::context::tls_server);
+    tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1);
+    boost::system::error_code ec;
+    tls->use_certificate_chain_file(options.tls->certificate_chain, ec);
+    if (ec) throw std::runtime_error("cannot load TLS certificate '" + options.tls->certificate_chain + "': " + ec.message());
+    tls->use_private_key_file(options.tls->private_key, asio::ssl::context::pem, ec);
+    if (ec) throw std::runtime_error("cannot load TLS key '" + options.tls->private_key + "': " + ec.message());
+  }
+
+  asio::awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    while (!stopped) {
+      auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+      if (ec) {
+        if (stopped || ec == asio::error::operation_aborted) co_return;
+        spdlog::warn("accept failed: {}", ec.message());
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true));
+      asio::co_spawn(io, serve_connection(std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> serve_connection(tcp::socket socket) {
+    auto self = shared_from_this();
+    if (!tls) {
+      beast::tcp_stream stream(std::move(socket));
+      auto registration = track(stream.socket());
+      co_await serve_requests(stream);
+      untrack(registration);
+      beast::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
+    auto registration = track(beast::get_lowest_layer(stream).socket());
+    beast::get_lowest_layer(stream).expires_after(options.idle_timeout);
+    auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    if (!ec) {
+      co_await serve_requests(stream);
+      beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+      co_await stream.async_shutdown(use_tuple);
+    }
+    untrack(registration);
+  }
+
+  std::list<tcp::socket*>::iterator track(tcp::socket& s) {
+    open_sockets.push_front(&s);
+    return open_sockets.begin();
+  }
+  void untrack(std::list<tcp::socket*>::iterator it) { open_sockets.erase(it); }
+
+  template <class Stream>
+  asio::awaitable<void> serve_requests(Stream& stream) {
+    beast::flat_buffer buffer;
+    for (;;) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+      parser.body_limit(options.max_body_bytes);
+      beast::get_lowest_layer(stream).expires_after(options.idle_timeout);
+      auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+      if (ec == bhttp::error::body_limit) {
+        co_await send(stream, error_response(413, "request body too large"), 11, false);
+        co_return;
+      }
+      if (ec == bhttp::error::header_limit) {
+        co_await send(stream, error_response(431, "request header too large"), 11, false);
+        co_return;
+      }
+      if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+          ec == asio::error::connection_reset || ec == asio::error::eof)
+        co_return;
+      if (ec) {
+        co_await send(stream, error_response(400, "malformed HTTP request: " + ec.message()), 11, false);
+        co_return;
+      }
+      auto req = parser.release();
+      unsigned version = req.version();
+      bool keep_alive = req.keep_alive();
+      Response response = handler(to_request(std::move(req)));
+      if (response.delay.count() > 0) {
+        asio::steady_timer timer(io, response.delay);
+        co_await timer.async_wait(use_tuple);
+        if (stopped) co_return;
+      }
+      if (response.delivery == Delivery::drop) {
+        beast::get_lowest_layer(stream).close();
+        co_return;
+      }
+      if (response.delivery == Delivery::truncate) {
+        co_await send_truncated(stream, std::move(response), version);
+        co_return;
+      }
+      if (!co_await send(stream, std::move(response), version, keep_alive) || !keep_alive) co_return;
+    }
+  }
+
+  template <class Stream>
+  asio::awaitable<bool> send(Stream& stream, Response response, unsigned version, bool keep_alive) {
+    auto res = to_beast(std::move(response), version, keep_alive);
+    beast::get_lowest_layer(stream).expires_after(options.idle_timeout);
+    auto [ec, n] = co_await bhttp::async_write(stream, res, use_tuple);
+    co_return !ec;
+  }
+
+  // Headers announce the whole body; only the first half is sent.
+  template <class Stream>
+  asio::awaitable<void> send_truncated(Stream& stream, Response response, unsigned version) {
+    auto res = to_beast(std::move(response), version, true);
+    std::ostringstream head;
+    head << res.base();
+    std::string wire = head.str() + res.body().substr(0, res.body().size() / 2);
+    beast::get_lowest_layer(stream).expires_after(options.idle_timeout);
+    co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
+    beast::get_lowest_layer(stream).close();
+  }
+};
+
+Server::Server(asio::io_context& io, ServerOptions options, Handler handler)
+    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler))) {
+  impl_->listen();
+}
+
+Server::~Server() { stop(); }
+
+std::uint16_t Server::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void Server::start() { asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached); }
+
+void Server::stop() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  beast::error_code ignored;
+  impl_->acceptor.close(ignored);
+  for (auto* socket : impl_->open_sockets) socket->close(ignored);
+}
+
+}  // namespace focus::http

@@ -1,0 +1,34 @@
+#pragma once
+// A request target split into its decoded path segments and query
+// parameters, in order, keeping "key" (no value) apart from "key=" (empty
+// value): the Focus list's `archived=` means "all" and the difference matters.
+// Pure functions; any thread.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace focus::http {
+
+struct QueryParam {
+  std::string key;
+  std::string value;
+  bool has_value = false;
+};
+
+struct Target {
+  std::string path;                   // decoded
+  std::vector<std::string> segments;  // decoded, without empty ones
+  std::vector<QueryParam> params;     // decoded, in request order
+
+  // Every value given for `key` (also accepts "key[]").
+  std::vector<const QueryParam*> all(std::string_view key) const;
+  // The last value given for `key`, if any.
+  const QueryParam* last(std::string_view key) const;
+};
+
+// nullopt when the target is not a valid origin-form URI.
+std::optional<Target> parse_target(std::string_view target);
+
+}  // namespace focus::http

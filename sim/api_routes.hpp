@@ -1,0 +1,57 @@
+#pragma once
+// The 17 Focus Projects operations under /api/organizations/{o}/workspaces/{w}
+// /projects..., mapped onto SimState: route matching (404 for unknown paths,
+// 405 with Allow for a wrong method), request decoding (400 naming the
+// field or parameter), and the reference's answer shapes and statuses. Auth,
+// quota and faults are the Simulator's business, not this class's.
+// Owned by the Simulator; single-threaded.
+
+#include "http/message.hpp"
+#include "http/target.hpp"
+#include "sim/faults.hpp"
+#include "sim/seeder.hpp"
+#include "sim/sim_state.hpp"
+
+#include <optional>
+#include <string>
+
+namespace focus::sim {
+
+// Which operation a request addresses, resolved before it is served, so that
+// stats, quota and faults can name it even when it then fails.
+struct ApiRoute {
+  std::string name;  // "GET /projects/{id}", ... ; "unknown" when no route matched
+  std::optional<WorkspaceKey> workspace;
+  std::optional<Id> project_id;
+  std::string action;  // "", "archive", "unarchive", "restore", "pinned", "children", "parents", "members"
+  bool path_ok = false;  // the path names a route (the method may still be wrong)
+  std::string path_error;  // why not, when !path_ok
+};
+
+class ApiRoutes {
+ public:
+  ApiRoutes(SimState& state, Seeder& seeder, const FaultSettings& faults, std::int64_t max_per_page)
+      : state_(state), seeder_(seeder), faults_(faults), max_per_page_(max_per_page) {}
+
+  static bool is_api_path(const http::Target& target);
+  static ApiRoute resolve(const std::string& method, const http::Target& target);
+
+  // Serves a resolved route; every failure becomes a JSON error response.
+  http::Response serve(const http::Request& request, const http::Target& target, const ApiRoute& route);
+
+ private:
+  http::Response dispatch(const http::Request& request, const http::Target& target, const ApiRoute& route);
+  http::Response list(const http::Target& target, WorkspaceKey ws);
+  http::Response tree(const http::Target& target, const std::vector<const model::Project*>& projects);
+  void drift(WorkspaceKey ws);
+
+  SimState& state_;
+  Seeder& seeder_;
+  const FaultSettings& faults_;
+  std::int64_t max_per_page_;
+};
+
+// {"error": message} with `status`.
+http::Response json_error(int status, const std::string& message);
+
+}  // namespace focus::sim

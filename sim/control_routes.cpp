@@ -1,0 +1,155 @@
+#include "sim/control_routes.hpp"
+
+#include "model/members.hpp"
+#include "model/project_codec.hpp"
+#include "sim/api_error.hpp"
+#include "sim/api_routes.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace focus::sim {
+namespace {
+
+using nlohmann::json;
+
+http::Response ok_json(const json& body) {
+  http::Response r;
+  r.body = body.dump();
+  return r;
+}
+
+std::int64_t count_of(const json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end()) return 0;
+  if (!it->is_number_integer() || it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > 100000)
+    throw bad_request(std::string("mutate: '") + key + "' must be an integer from 0 to 100000");
+  return it->get<std::int64_t>();
+}
+
+}  // namespace
+
+bool ControlRoutes::is_control_path(const http::Target& t) { return !t.segments.empty() && t.segments[0] == "_sim"; }
+
+http::Response ControlRoutes::serve(const http::Request& request, const http::Target& target) {
+  std::string what = target.segments.size() == 2 ? target.segments[1] : "";
+  try {
+    return dispatch(request, what);
+  } catch (const ApiError& e) {
+    return json_error(e.status(), e.what());
+  }
+}
+
+http::Response ControlRoutes::dispatch(const http::Request& req, const std::string& what) {
+  const std::string& m = req.method;
+  auto body = [&] {
+    json j = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) throw bad_request("the body must be a JSON object");
+    return j;
+  };
+  if (what == "stats" && m == "GET") return ok_json(stats_.to_json());
+  if (what == "stats" && m == "DELETE") {
+    stats_.reset();
+    return ok_json(stats_.to_json());
+  }
+  if (what == "state" && m == "GET") return ok_json(state_json());
+  if (what == "mutate" && m == "POST") return ok_json(mutate(body()));
+  if (what == "faults" && m == "GET") return ok_json(to_json(faults_));
+  if (what == "faults" && m == "PUT") {
+    apply_json(faults_, body());
+    return ok_json(to_json(faults_));
+  }
+  if (what == "quota" && m == "GET") return ok_json(quota_json());
+  if (what == "quota" && m == "PUT") {
+    json j = body();
+    QuotaSettings s = quota_.settings();
+    if (j.contains("limit")) {
+      if (!j["limit"].is_number_integer() || j["limit"].get<std::int64_t>() < 0)
+        throw bad_request("quota: 'limit' must be a non-negative integer");
+      s.limit = j["limit"].get<std::int64_t>();
+    }
+    if (j.contains("window_seconds")) {
+      if (!j["window_seconds"].is_number_integer() || j["window_seconds"].get<std::int64_t>() < 1)
+        throw bad_request("quota: 'window_seconds' must be a positive integer");
+      s.window = std::chrono::seconds(j["window_seconds"].get<std::int64_t>());
+    }
+    quota_.reconfigure(s);
+    return ok_json(quota_json());
+  }
+  throw ApiError(404, "no such control route: " + m + " /_sim/" + what);
+}
+
+json ControlRoutes::quota_json() const {
+  return {{"limit", quota_.settings().limit}, {"window_seconds", quota_.settings().window.count()}};
+}
+
+json ControlRoutes::state_json() {
+  json projects = json::array(), members = json::object();
+  for (Workspace* ws : state_.workspaces()) {
+    for (const auto& [id, p] : ws->projects) projects.push_back(model::encode_project(p));
+    for (const auto& [id, m] : ws->members) members[std::to_string(id)] = model::encode_project_members(m);
+  }
+  return {{"projects", std::move(projects)}, {"members", std::move(members)}};
+}
+
+json ControlRoutes::mutate(const json& body) {
+  WorkspaceKey key = state_.workspaces().front()->key;
+  if (body.contains("organization_id") || body.contains("workspace_id")) {
+    if (!body.value("organization_id", json()).is_number_integer() || !body.value("workspace_id", json()).is_number_integer())
+      throw bad_request("mutate: 'organization_id' and 'workspace_id' must both be integers");
+    key = WorkspaceKey{body["organization_id"].get<Id>(), body["workspace_id"].get<Id>()};
+  }
+  Workspace& ws = state_.workspace(key);
+  auto& rng = seeder_.rng();
+  // A random project among those `eligible` allows, or nullopt when none is.
+  auto pick = [&](auto eligible) -> std::optional<Id> {
+    std::vector<Id> ids;
+    for (const auto& [id, p] : ws.projects)
+      if (eligible(p)) ids.push_back(id);
+    if (ids.empty()) return std::nullopt;
+    return ids[std::uniform_int_distribution<std::size_t>(0, ids.size() - 1)(rng)];
+  };
+  auto live = [](const model::Project& p) { return !p.deleted_at; };
+  json out = {{"created", json::array()}, {"updated", json::array()}, {"deleted", json::array()},
+              {"archived", json::array()}, {"unarchived", json::array()}, {"restored", json::array()},
+              {"pinned", json::array()}};
+  for (auto n = count_of(body, "creates"); n > 0; --n) {
+    auto& p = seeder_.add_project(state_, ws, state_.next_write_time(), true);
+    p.updated_at = p.created_at;
+    p.active = true;
+    p.archived_at.reset();
+    out["created"].push_back(p.id);
+  }
+  for (auto n = count_of(body, "updates"); n > 0; --n)
+    if (auto id = pick(live)) {
+      state_.patch(key, *id, seeder_.random_patch(ws));
+      out["updated"].push_back(*id);
+    }
+  for (auto n = count_of(body, "deletes"); n > 0; --n)
+    if (auto id = pick(live)) {
+      state_.remove(key, *id);
+      out["deleted"].push_back(*id);
+    }
+  for (auto n = count_of(body, "archives"); n > 0; --n)
+    if (auto id = pick([](const model::Project& p) { return !p.deleted_at && !p.archived_at; })) {
+      state_.set_archived(key, *id, true);
+      out["archived"].push_back(*id);
+    }
+  for (auto n = count_of(body, "unarchives"); n > 0; --n)
+    if (auto id = pick([](const model::Project& p) { return !p.deleted_at && p.archived_at; })) {
+      state_.set_archived(key, *id, false);
+      out["unarchived"].push_back(*id);
+    }
+  for (auto n = count_of(body, "restores"); n > 0; --n)
+    if (auto id = pick([](const model::Project& p) { return p.deleted_at.has_value(); })) {
+      state_.restore(key, *id);
+      out["restored"].push_back(*id);
+    }
+  for (auto n = count_of(body, "pins"); n > 0; --n)
+    if (auto id = pick([](const model::Project& p) { return !p.deleted_at && !p.pinned; })) {
+      state_.set_pinned(key, *id, true);
+      out["pinned"].push_back(*id);
+    }
+  return out;
+}
+
+}  // namespace focus::sim

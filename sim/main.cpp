@@ -1,0 +1,164 @@
+// focus-sim: a local stand-in for the Toggl Focus Projects API, for tests,
+// benchmarks, the demo, and for trying focussync without an account.
+// See README.md ("focus-sim") for every flag and the /_sim/ control routes.
+
+#include "core/logging.hpp"
+#include "http/server.hpp"
+#include "sim/simulator.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+namespace {
+
+using namespace focus;
+
+struct Cli {
+  std::string listen = "127.0.0.1:0";
+  std::string port_file;
+  std::string workspaces = "1:1";
+  std::vector<std::string> api_keys;
+  std::string api_key_file;
+  std::vector<std::string> users;
+  std::string tls_cert, tls_key;
+  std::string log_level = "info";
+  std::int64_t quota_window = 3600;
+};
+
+std::int64_t to_int(std::string_view text, const std::string& what) {
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size())
+    throw CLI::ValidationError(what, "'" + std::string(text) + "' is not an integer");
+  return v;
+}
+
+std::vector<sim::WorkspaceKey> parse_workspaces(const std::string& spec) {
+  std::vector<sim::WorkspaceKey> out;
+  std::string_view rest = spec;
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    auto item = rest.substr(0, comma);
+    auto colon = item.find(':');
+    if (colon == std::string_view::npos)
+      throw CLI::ValidationError("--workspaces", "'" + std::string(item) + "' is not ORG:WS");
+    out.push_back({to_int(item.substr(0, colon), "--workspaces"), to_int(item.substr(colon + 1), "--workspaces")});
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+  }
+  if (out.empty()) throw CLI::ValidationError("--workspaces", "at least one ORG:WS is needed");
+  return out;
+}
+
+std::pair<std::string, std::uint16_t> parse_listen(const std::string& spec) {
+  auto colon = spec.rfind(':');
+  if (colon == std::string::npos) throw CLI::ValidationError("--listen", "expected HOST:PORT");
+  std::string host = spec.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  auto port = to_int(std::string_view(spec).substr(colon + 1), "--listen");
+  if (port < 0 || port > 65535) throw CLI::ValidationError("--listen", "port out of range");
+  return {host, static_cast<std::uint16_t>(port)};
+}
+
+std::string read_secret_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read API key file '" + path + "'");
+  std::string key;
+  std::getline(in, key);
+  while (!key.empty() && (key.back() == '\r' || key.back() == ' ')) key.pop_back();
+  if (key.empty()) throw std::runtime_error("API key file '" + path + "' is empty");
+  return key;
+}
+
+// Written once listening, via a rename so a reader never sees half a number.
+void write_port_file(const std::string& path, std::uint16_t port) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << port << "\n";
+    if (!out) throw std::runtime_error("cannot write port file '" + tmp + "'");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"focus-sim: a local stand-in for the Toggl Focus Projects API (base URL http://HOST:PORT/api)"};
+  Cli cli;
+  sim::SimOptions options;
+  app.add_option("--listen", cli.listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
+  app.add_option("--port-file", cli.port_file, "write the bound port here once listening");
+  app.add_option("--projects", options.projects_per_workspace, "projects seeded per workspace")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", options.seed, "seed for the generated data and the fault dice")->capture_default_str();
+  app.add_option("--workspaces", cli.workspaces, "ORG:WS[,ORG:WS...] to serve")->capture_default_str();
+  app.add_option("--id-base", options.first_project_id, "first project id")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--max-per-page", options.max_per_page, "largest per_page served (larger asks are capped)")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--api-key", cli.api_keys, "accept Bearer KEY (repeatable; test keys only: argv is visible to others)");
+  app.add_option("--api-key-file", cli.api_key_file, "accept the Bearer key read from this file");
+  app.add_option("--user", cli.users, "accept Basic EMAIL:PASSWORD (repeatable)");
+  app.add_option("--quota", options.quota.limit, "requests per user, organization and window (0: no quota)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--quota-window", cli.quota_window, "quota window in seconds")->capture_default_str()->check(CLI::PositiveNumber);
+  auto& f = options.faults;
+  app.add_option("--latency-ms", f.latency_ms, "delay before every API answer")->check(CLI::NonNegativeNumber);
+  app.add_option("--error-rate", f.error_rate, "share of requests answered 500/503")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--rate-limited-rate", f.rate_limited_rate, "share answered 429 with Retry-After")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--drop-rate", f.drop_rate, "share applied, then dropped unanswered")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--truncate-rate", f.truncate_rate, "share applied, body cut short")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--garbage-rate", f.garbage_rate, "share applied, body malformed JSON")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--oversize-rate", f.oversize_rate, "share applied, body padded past --oversize-bytes")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--oversize-bytes", f.oversize_bytes, "size of an oversized body")->capture_default_str();
+  app.add_flag("--drift", f.drift, "other users insert and delete between page requests");
+  app.add_flag("--offline", f.offline, "start offline: every API connection dropped");
+  app.add_option("--tls-cert", cli.tls_cert, "PEM certificate chain: serve HTTPS");
+  app.add_option("--tls-key", cli.tls_key, "PEM private key for --tls-cert");
+  app.add_option("--log-level", cli.log_level, "trace, debug, info, warn, error or off")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    init_stderr_logging(cli.log_level, "focus-sim");
+    options.workspaces = parse_workspaces(cli.workspaces);
+    options.quota.window = std::chrono::seconds(cli.quota_window);
+    auto [host, port] = parse_listen(cli.listen);
+    if (cli.tls_cert.empty() != cli.tls_key.empty())
+      throw std::runtime_error("--tls-cert and --tls-key go together");
+
+    sim::Authenticator auth;
+    for (auto& k : cli.api_keys) auth.add_api_key(k);
+    if (!cli.api_key_file.empty()) auth.add_api_key(read_secret_file(cli.api_key_file));
+    for (auto& u : cli.users) auth.add_user(u);
+
+    sim::Simulator simulator(options, std::move(auth));
+    boost::asio::io_context io;
+    http::ServerOptions server_options;
+    server_options.host = host;
+    server_options.port = port;
+    if (!cli.tls_cert.empty()) server_options.tls = http::TlsFiles{cli.tls_cert, cli.tls_key};
+    http::Server server(io, server_options, [&](const http::Request& r) { return simulator.handle(r); });
+    server.start();
+
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code&, int signal) {
+      spdlog::info("signal {}: shutting down", signal);
+      server.stop();
+      io.stop();
+    });
+    if (!cli.port_file.empty()) write_port_file(cli.port_file, server.port());
+    spdlog::info("serving {} workspace(s) x {} projects on {}://{}:{}/api", options.workspaces.size(),
+                 options.projects_per_workspace, cli.tls_cert.empty() ? "http" : "https", host, server.port());
+    io.run();
+    return 0;
+  } catch (const CLI::Error& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::cerr << "focus-sim: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,110 @@
+#include "sim/simulator.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace focus::sim {
+namespace {
+
+http::Response plain(int status, std::string text) {
+  http::Response r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = std::move(text);
+  return r;
+}
+
+std::int64_t organization_of(const ApiRoute& route) {
+  return route.workspace ? route.workspace->organization_id : 0;
+}
+
+}  // namespace
+
+Simulator::Simulator(const SimOptions& options, Authenticator auth)
+    : state_(options.first_project_id),
+      seeder_(options.seed),
+      faults_(options.faults),
+      dice_(options.seed ^ 0x5eedfau),
+      quota_(options.quota),
+      auth_(std::move(auth)),
+      api_(state_, seeder_, faults_, options.max_per_page),
+      control_(state_, seeder_, faults_, quota_, stats_) {
+  for (const auto& key : options.workspaces) seeder_.populate(state_, state_.add_workspace(key), options.projects_per_workspace);
+}
+
+http::Response Simulator::handle(const http::Request& request) {
+  auto target = http::parse_target(request.target);
+  if (!target) return plain(400, "malformed request target");
+  if (ControlRoutes::is_control_path(*target)) return control_.serve(request, *target);
+  return handle_api(request, *target);
+}
+
+http::Response Simulator::handle_api(const http::Request& request, const http::Target& target) {
+  const ApiRoute route = ApiRoutes::resolve(request.method, target);
+  if (faults_.offline) {
+    stats_.record(route.name, "dropped");
+    http::Response r;
+    r.delivery = http::Delivery::drop;
+    return r;
+  }
+  auto principal = auth_.principal(request);
+  if (!principal) {
+    stats_.record(route.name, "401");
+    return plain(401, "Unauthorized: missing or invalid credentials");
+  }
+  std::optional<QuotaReading> quota;
+  if (quota_.enabled()) {
+    auto now = QuotaBook::Clock::now();
+    quota = quota_.spend(*principal, organization_of(route), now);
+    if (!quota) {
+      auto reading = quota_.peek(*principal, organization_of(route), now);
+      auto r = plain(402, "You have hit your hourly request quota for this organization. Try again in " +
+                              std::to_string(reading.resets_in_seconds) + " seconds.");
+      r.set_header("X-Toggl-Quota-Remaining", "0");
+      r.set_header("X-Toggl-Quota-Resets-In", std::to_string(reading.resets_in_seconds));
+      stats_.record(route.name, "402");
+      return r;
+    }
+  }
+  http::Response response;
+  switch (dice_.before(faults_)) {
+    case Fault::server_error:
+      response = dice_.coin(0.5) ? json_error(500, "internal server error") : plain(503, "Service Unavailable");
+      break;
+    case Fault::rate_limited:
+      response = plain(429, "Too Many Requests");
+      response.set_header("Retry-After", std::to_string(1 + static_cast<int>(dice_.coin(0.5))));
+      break;
+    default:
+      response = api_.serve(request, target, route);
+      spoil(response, dice_.after(faults_));
+  }
+  if (quota) {
+    response.set_header("X-Toggl-Quota-Remaining", std::to_string(quota->remaining));
+    response.set_header("X-Toggl-Quota-Resets-In", std::to_string(quota->resets_in_seconds));
+  }
+  response.delay = std::chrono::milliseconds(faults_.latency_ms);
+  stats_.record(route.name, response.delivery == http::Delivery::drop ? "dropped" : std::to_string(response.status));
+  return response;
+}
+
+// Faults that strike after the request was applied: its answer is lost or bad.
+void Simulator::spoil(http::Response& response, Fault fault) {
+  switch (fault) {
+    case Fault::drop: response.delivery = http::Delivery::drop; break;
+    case Fault::truncate: response.delivery = http::Delivery::truncate; break;
+    case Fault::garbage:
+      response.status = 200;
+      response.content_type = "application/json";
+      response.body = response.body.substr(0, response.body.size() / 3) + "<html>502 Bad Gateway</h";
+      break;
+    case Fault::oversize:
+      response.status = 200;
+      response.content_type = "application/json";
+      response.body = "{\"padding\":\"" + std::string(faults_.oversize_bytes, 'x') + "\",\"data\":" +
+                      (response.body.empty() ? "null" : response.body) + "}";
+      break;
+    default: break;
+  }
+}
+
+}  // namespace focus::sim

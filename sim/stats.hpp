@@ -1,0 +1,30 @@
+#pragma once
+// Counts of API requests (never control routes) as GET /_sim/stats shows
+// them: in all, by answer status ("dropped" when the connection was closed
+// unanswered) and by route ("GET /projects", ...). Single-threaded.
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace focus::sim {
+
+class Stats {
+ public:
+  void record(const std::string& route, const std::string& status) {
+    ++requests_;
+    ++by_status_[status];
+    ++by_route_[route];
+  }
+  void reset() { *this = Stats{}; }
+  nlohmann::json to_json() const;
+
+ private:
+  std::int64_t requests_ = 0;
+  std::map<std::string, std::int64_t> by_status_;
+  std::map<std::string, std::int64_t> by_route_;
+};
+
+}  // namespace focus::sim
