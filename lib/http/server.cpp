@@ -13,6 +13,7 @@
 #include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <list>
 #include <sstream>
 #include <stdexcept>
@@ -145,19 +146,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       parser.body_limit(options.max_body_bytes);
       beast::get_lowest_layer(stream).expires_after(options.idle_timeout);
       auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
-      if (ec == bhttp::error::body_limit) {
-        co_await send(stream, error_response(413, "request body too large"), 11, false);
-        co_return;
-      }
-      if (ec == bhttp::error::header_limit) {
-        co_await send(stream, error_response(431, "request header too large"), 11, false);
-        co_return;
-      }
       if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
           ec == asio::error::connection_reset || ec == asio::error::eof)
         co_return;
       if (ec) {
-        co_await send(stream, error_response(400, "malformed HTTP request: " + ec.message()), 11, false);
+        co_await refuse(stream, ec);
         co_return;
       }
       auto req = parser.release();
@@ -178,6 +171,27 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_return;
       }
       if (!co_await send(stream, std::move(response), version, keep_alive) || !keep_alive) co_return;
+    }
+  }
+
+  // Answers a request that could not be read (413, 431 or 400), then closes
+  // gracefully: the client may still be sending a body, and closing with
+  // unread input would reset the connection before it reads the answer.
+  template <class Stream>
+  asio::awaitable<void> refuse(Stream& stream, beast::error_code ec) {
+    Response r = ec == bhttp::error::body_limit     ? error_response(413, "request body too large")
+                 : ec == bhttp::error::header_limit ? error_response(431, "request header too large")
+                                                    : error_response(400, "malformed HTTP request: " + ec.message());
+    if (!co_await send(stream, std::move(r), 11, false)) co_return;
+    auto& socket = beast::get_lowest_layer(stream).socket();
+    beast::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+    std::array<char, 64 * 1024> sink;
+    for (std::size_t drained = 0; drained < 64 * 1024 * 1024;) {
+      auto [read_ec, n] = co_await beast::get_lowest_layer(stream).async_read_some(asio::buffer(sink), use_tuple);
+      if (read_ec) break;
+      drained += n;
     }
   }
 

@@ -3,9 +3,38 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
-namespace focus::http {
+#include <cctype>
 
-std::optional<Target> parse_target(std::string_view text) {
+namespace focus::http {
+namespace {
+
+// Characters RFC 3986 allows unescaped in a path or query, besides '%'.
+bool allowed_raw(unsigned char c) {
+  return std::isalnum(c) || std::string_view("-._~!$&'()*+,;=:@/?%").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+// Clients commonly send "client_id[]=1" or spaces unescaped; escape what the
+// grammar forbids rather than refuse the request.
+std::string escape_lenient(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (allowed_raw(c)) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<Target> parse_target(std::string_view raw) {
+  std::string text = escape_lenient(raw);
   auto parsed = boost::urls::parse_origin_form(text);
   if (!parsed) return std::nullopt;
   const boost::urls::url_view& url = *parsed;
