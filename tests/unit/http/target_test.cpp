@@ -1,0 +1,37 @@
+#include "http/target.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace focus::http;
+
+TEST_CASE("'archived=' (empty value) and 'archived' (no value) stay apart") {
+  auto t = parse_target("/api/x?archived=&pinned");
+  REQUIRE(t);
+  REQUIRE(t->params.size() == 2);
+  CHECK(t->params[0].key == "archived");
+  CHECK(t->params[0].has_value);
+  CHECK(t->params[0].value.empty());
+  CHECK_FALSE(t->params[1].has_value);
+}
+
+TEST_CASE("segments and values are percent-decoded; repeats and [] keys are all found") {
+  auto t = parse_target("/api/organizations/1/workspaces/2/projects?name=caf%C3%A9%20bar&client_id=1&client_id[]=2&client_id%5B%5D=3");
+  REQUIRE(t);
+  CHECK(t->segments == std::vector<std::string>{"api", "organizations", "1", "workspaces", "2", "projects"});
+  CHECK(t->last("name")->value == "café bar");
+  auto ids = t->all("client_id");
+  REQUIRE(ids.size() == 3);
+  CHECK(ids[0]->value == "1");
+  CHECK(ids[1]->value == "2");
+  CHECK(ids[2]->value == "3");
+  CHECK(t->last("client_id")->value == "3");
+  CHECK(t->last("missing") == nullptr);
+}
+
+TEST_CASE("characters clients send unescaped are tolerated; a non-origin form is not") {
+  auto t = parse_target("/p?name=a b|c");
+  REQUIRE(t);
+  CHECK(t->last("name")->value == "a b|c");
+  CHECK_FALSE(parse_target("http://example.com/p"));
+  CHECK_FALSE(parse_target("no-slash"));
+}
