@@ -31,6 +31,7 @@ struct Cli {
   std::string tls_cert, tls_key;
   std::string log_level = "info";
   std::int64_t quota_window = 3600;
+  bool no_gzip = false;
 };
 
 std::int64_t to_int(std::string_view text, const std::string& what) {
@@ -119,6 +120,7 @@ int main(int argc, char** argv) {
   app.add_flag("--offline", f.offline, "start offline: every API connection dropped");
   app.add_option("--tls-cert", cli.tls_cert, "PEM certificate chain: serve HTTPS");
   app.add_option("--tls-key", cli.tls_key, "PEM private key for --tls-cert");
+  app.add_flag("--no-gzip", cli.no_gzip, "never gzip answers (by default: when the client accepts gzip)");
   app.add_option("--log-level", cli.log_level, "trace, debug, info, warn, error or off")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -140,6 +142,7 @@ int main(int argc, char** argv) {
     http::ServerOptions server_options;
     server_options.host = host;
     server_options.port = port;
+    server_options.gzip_responses = !cli.no_gzip;
     if (!cli.tls_cert.empty()) server_options.tls = http::TlsFiles{cli.tls_cert, cli.tls_key};
     http::Server server(io, server_options, [&](const http::Request& r) { return simulator.handle(r); });
     server.start();

@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include "http/gzip.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -156,7 +158,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       auto req = parser.release();
       unsigned version = req.version();
       bool keep_alive = req.keep_alive();
+      bool wants_gzip = req[bhttp::field::accept_encoding].find("gzip") != beast::string_view::npos;
       Response response = handler(to_request(std::move(req)));
+      if (options.gzip_responses && wants_gzip) compress(response);
       if (response.delay.count() > 0) {
         asio::steady_timer timer(io, response.delay);
         co_await timer.async_wait(use_tuple);
@@ -193,6 +197,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       if (read_ec) break;
       drained += n;
     }
+  }
+
+  static void compress(Response& response) {
+    constexpr std::size_t kMinimum = 1024;
+    if (response.body.size() < kMinimum || response.header("Content-Encoding")) return;
+    response.body = gzip_compress(response.body);
+    response.set_header("Content-Encoding", "gzip");
   }
 
   template <class Stream>

@@ -36,6 +36,8 @@ struct ServerOptions {
   std::size_t max_body_bytes = 4 * 1024 * 1024;
   std::chrono::milliseconds idle_timeout{30'000};
   std::optional<TlsFiles> tls;
+  // gzip answers of 1 KiB or more to clients that send Accept-Encoding: gzip.
+  bool gzip_responses = false;
 };
 
 class Server {

@@ -1,0 +1,32 @@
+#pragma once
+// Internal to lib/upstream: reading a Focus answer. Maps an HTTP status to
+// the Errc the engine branches on, extracts the server's own text (JSON
+// {"error"/"message"} or plain), reads the quota and Retry-After headers, and
+// decodes the JSON bodies into model types (failing with bad_payload).
+// Pure functions; any thread.
+
+#include "core/result.hpp"
+#include "http/message.hpp"
+#include "model/members.hpp"
+#include "upstream/focus_api.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace focus::upstream::detail {
+
+// The server's explanation, one line, at most 300 characters.
+std::string server_text(const http::Response& response);
+
+// The Errc for a non-2xx status.
+Errc errc_for_status(int status);
+
+std::optional<std::int64_t> int_header(const http::Response& response, std::string_view name);
+std::chrono::seconds retry_after(const http::Response& response);
+
+Result<ProjectPage> decode_page(const std::string& body, bool expect_total);
+Result<model::Project> decode_one(const std::string& body);
+Result<model::ProjectMembers> decode_members(const std::string& body);
+
+}  // namespace focus::upstream::detail

@@ -1,0 +1,41 @@
+#pragma once
+// How focussync proves who it is to the Focus API: a personal API key
+// (Authorization: Bearer) or email and password (Basic). Secrets are read from
+// a file, an environment variable or a systemd credential
+// ($CREDENTIALS_DIRECTORY/NAME, from LoadCredential=), never from argv. A
+// Credentials value never prints its secret: describe() names only the kind
+// and where it came from, and secrets() lists what to redact from any text
+// that might echo it. Plain value; any thread.
+
+#include <string>
+#include <vector>
+
+namespace focus::upstream {
+
+class Credentials {
+ public:
+  static Credentials api_key(std::string key, std::string origin);
+  static Credentials basic(std::string email, std::string password, std::string origin);
+
+  std::string authorization_header() const;  // the value of Authorization:
+  std::string describe() const;              // e.g. "API key from file /etc/key"
+  std::vector<std::string> secrets() const;  // for redact()
+
+ private:
+  enum class Kind { bearer, basic } kind_ = Kind::bearer;
+  std::string user_;  // the key, or the email
+  std::string password_;
+  std::string origin_;
+};
+
+// Each reads one secret (the first line, without trailing whitespace) and
+// throws std::runtime_error naming the source, never its content, when it is
+// missing or empty.
+std::string read_secret_file(const std::string& path);
+std::string read_secret_env(const std::string& variable);
+std::string read_systemd_credential(const std::string& name);
+
+// `text` with every secret replaced by "***".
+std::string redact(std::string text, const std::vector<std::string>& secrets);
+
+}  // namespace focus::upstream

@@ -1,0 +1,244 @@
+#include "upstream/focus_api.hpp"
+
+#include "upstream/answer.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace focus::upstream {
+
+namespace asio = boost::asio;
+using Clock = QuotaTracker::Clock;
+using model::Id;
+using nlohmann::json;
+
+struct FocusApi::Exchange {
+  std::string method;
+  std::string path;   // after /organizations/{o}/workspaces/{w}/projects
+  std::string query;  // "" or "?..."
+  std::optional<std::string> body;
+  bool write = false;
+};
+
+namespace {
+
+std::string projects_path(WorkspaceRef ws) {
+  return "/organizations/" + std::to_string(ws.organization_id) + "/workspaces/" + std::to_string(ws.workspace_id) +
+         "/projects";
+}
+
+std::string id_path(Id id, std::string_view action = {}) {
+  return "/" + std::to_string(id) + (action.empty() ? "" : "/" + std::string(action));
+}
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, d);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+Result<ProjectPage> decode_list(const http::Response& r) { return detail::decode_page(r.body, true); }
+Result<ProjectPage> decode_tree(const http::Response& r) { return detail::decode_page(r.body, false); }
+Result<model::Project> decode_project_answer(const http::Response& r) { return detail::decode_one(r.body); }
+Result<model::ProjectMembers> decode_members_answer(const http::Response& r) { return detail::decode_members(r.body); }
+Result<Unit> ignore_body(const http::Response&) { return Unit{}; }
+
+// Writes answer 201 with the project, or 204 / an empty body: both succeed.
+// An unreadable body after a 2xx still means the write was applied.
+Result<std::optional<model::Project>> decode_write_answer(const http::Response& r) {
+  if (r.body.empty()) return std::optional<model::Project>{};
+  auto project = detail::decode_one(r.body);
+  if (!project) {
+    spdlog::warn("a write succeeded but its answer could not be read ({}); the next listing will show the result",
+                 project.error().message);
+    return std::optional<model::Project>{};
+  }
+  return std::optional<model::Project>{std::move(*project)};
+}
+
+bool retryable(const Error& e) {
+  return e.is(Errc::server_error) || e.is(Errc::timeout) || e.is(Errc::network) || e.is(Errc::bad_payload) ||
+         e.is(Errc::bad_response);
+}
+
+// An error about `what`, with any secret the text might echo removed.
+Error failure(const std::string& what, const std::vector<std::string>& secrets, Errc code, const std::string& detail) {
+  return make_error(code, redact(what + ": " + detail, secrets));
+}
+
+std::string seconds_text(Clock::duration d) {
+  return std::to_string(std::chrono::ceil<std::chrono::seconds>(d).count()) + " s";
+}
+
+}  // namespace
+
+FocusApi::FocusApi(http::Client& client, Credentials credentials, QuotaTracker& quota, RetryPolicy retry)
+    : client_(client), credentials_(std::move(credentials)), quota_(quota), backoff_(retry) {}
+
+void FocusApi::set_credentials(Credentials credentials) { credentials_ = std::move(credentials); }
+
+// The one place requests are sent: quota gate, send, quota bookkeeping, error
+// mapping, and retries for reads. `decode` turns a 2xx answer into T.
+template <class T, class Decode>
+FocusApi::Call<T> FocusApi::run(WorkspaceRef ws, Exchange ex, Decode decode) {
+  const Id org = ws.organization_id;
+  const std::string what = ex.method + " " + projects_path(ws) + ex.path;
+  const auto secrets = credentials_.secrets();
+
+  for (int attempt = 0;; ++attempt) {
+    const bool may_retry = !ex.write && attempt + 1 < backoff_.policy().max_attempts;
+    auto now = Clock::now();
+    if (auto until = quota_.blocked_until(org, now)) {
+      bool quota = quota_.blocked_by_quota(org, now);
+      co_return failure(what, secrets, quota ? Errc::quota_exhausted : Errc::rate_limited,
+                     std::string(quota ? "the request quota is spent" : "asked to slow down") + "; not sent, next allowed in " +
+                         seconds_text(*until - now));
+    }
+    http::Request request{ex.method, projects_path(ws) + ex.path + ex.query, {}, ex.body.value_or("")};
+    request.headers.push_back({"Authorization", credentials_.authorization_header()});
+    request.headers.push_back({"Accept", "application/json"});
+    if (ex.body) request.headers.push_back({"Content-Type", "application/json"});
+    quota_.on_sent(org);
+    ++counters_.sent;
+    auto started = Clock::now();
+    auto outcome = co_await client_.send(std::move(request));
+    auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+
+    if (auto* f = std::get_if<http::ClientFailure>(&outcome)) {
+      ++counters_.by_status[f->error.code.message()];
+      spdlog::debug("{} failed after {} ms: {}", what, elapsed_ms, redact(f->error.message, secrets));
+      if (ex.write && f->request_sent)
+        co_return failure(what, secrets, Errc::outcome_unknown, "sent, but no answer came back (" + f->error.message + ")");
+      Errc code = static_cast<Errc>(f->error.code.value());
+      if (may_retry && retryable(f->error)) {
+        co_await sleep_for(backoff_.delay(attempt));
+        continue;
+      }
+      co_return failure(what, secrets, code, f->error.message);
+    }
+
+    auto& response = std::get<http::Response>(outcome);
+    ++counters_.by_status[std::to_string(response.status)];
+    spdlog::debug("{} -> {} in {} ms", what, response.status, elapsed_ms);
+    now = Clock::now();
+    quota_.on_headers(org, detail::int_header(response, "X-Toggl-Quota-Remaining"),
+                      detail::int_header(response, "X-Toggl-Quota-Resets-In"), now);
+    if (response.status >= 200 && response.status < 300) {
+      Result<T> decoded = decode(response);
+      if (!decoded && may_retry && retryable(decoded.error())) {
+        co_await sleep_for(backoff_.delay(attempt));
+        continue;
+      }
+      if (!decoded) co_return failure(what, secrets, static_cast<Errc>(decoded.error().code.value()), decoded.error().message);
+      co_return decoded;
+    }
+
+    Errc code = detail::errc_for_status(response.status);
+    std::string detail = std::to_string(response.status) + ": " + detail::server_text(response);
+    if (code == Errc::quota_exhausted) {
+      auto resets = detail::int_header(response, "X-Toggl-Quota-Resets-In").value_or(60);
+      quota_.on_quota_exhausted(org, std::chrono::seconds(resets), now);
+      co_return failure(what, secrets, code, detail + " (resets in " + std::to_string(resets) + " s)");
+    }
+    if (code == Errc::rate_limited) {
+      auto wait = detail::retry_after(response);
+      quota_.on_rate_limited(org, wait, now);
+      if (may_retry && wait <= backoff_.policy().max_retry_after) {
+        co_await sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(wait));
+        continue;
+      }
+      co_return failure(what, secrets, code, detail + " (retry after " + std::to_string(wait.count()) + " s)");
+    }
+    if (code == Errc::server_error && may_retry) {
+      co_await sleep_for(backoff_.delay(attempt));
+      continue;
+    }
+    co_return failure(what, secrets, code, detail);
+  }
+}
+
+// GCC 12 destroys some temporaries twice when they are built in the same
+// expression as a co_await; every call below therefore names its Exchange.
+FocusApi::Call<void> FocusApi::run_no_body(WorkspaceRef ws, Exchange ex) {
+  ex.write = true;
+  auto r = co_await run<Unit>(ws, std::move(ex), ignore_body);
+  if (!r) co_return r.error();
+  co_return Result<void>{};
+}
+
+FocusApi::Call<FocusApi::MaybeProject> FocusApi::run_write(WorkspaceRef ws, Exchange ex) {
+  ex.write = true;
+  co_return co_await run<MaybeProject>(ws, std::move(ex), decode_write_answer);
+}
+
+FocusApi::Call<ProjectPage> FocusApi::list_projects(WorkspaceRef ws, const ListParams& params) {
+  Exchange ex{"GET", "", to_query(params), std::nullopt, false};
+  co_return co_await run<ProjectPage>(ws, std::move(ex), decode_list);
+}
+
+FocusApi::Call<model::Project> FocusApi::get_project(WorkspaceRef ws, Id id) {
+  Exchange ex{"GET", id_path(id), "", std::nullopt, false};
+  co_return co_await run<model::Project>(ws, std::move(ex), decode_project_answer);
+}
+
+FocusApi::Call<FocusApi::MaybeProject> FocusApi::create_project(WorkspaceRef ws, const model::ProjectWrite& body) {
+  Exchange ex{"POST", "", "", model::encode_project_write(body).dump(), true};
+  co_return co_await run_write(ws, std::move(ex));
+}
+
+FocusApi::Call<FocusApi::MaybeProject> FocusApi::update_project(WorkspaceRef ws, Id id, const model::ProjectWrite& body) {
+  Exchange ex{"PUT", id_path(id), "", model::encode_project_write(body).dump(), true};
+  co_return co_await run_write(ws, std::move(ex));
+}
+
+FocusApi::Call<FocusApi::MaybeProject> FocusApi::patch_project(WorkspaceRef ws, Id id, const model::ProjectPatch& body) {
+  Exchange ex{"PATCH", id_path(id), "", model::encode_project_patch(body).dump(), true};
+  co_return co_await run_write(ws, std::move(ex));
+}
+
+FocusApi::Call<void> FocusApi::delete_project(WorkspaceRef ws, Id id) { return action(ws, "DELETE", id, ""); }
+FocusApi::Call<void> FocusApi::archive_project(WorkspaceRef ws, Id id) { return action(ws, "PATCH", id, "archive"); }
+FocusApi::Call<void> FocusApi::unarchive_project(WorkspaceRef ws, Id id) { return action(ws, "PATCH", id, "unarchive"); }
+FocusApi::Call<void> FocusApi::restore_project(WorkspaceRef ws, Id id) { return action(ws, "PATCH", id, "restore"); }
+FocusApi::Call<void> FocusApi::pin_project(WorkspaceRef ws, Id id) { return action(ws, "POST", id, "pinned"); }
+FocusApi::Call<void> FocusApi::unpin_project(WorkspaceRef ws, Id id) { return action(ws, "DELETE", id, "pinned"); }
+
+FocusApi::Call<void> FocusApi::action(WorkspaceRef ws, std::string method, Id id, std::string what) {
+  Exchange ex{std::move(method), id_path(id, what), "", std::nullopt, true};
+  co_return co_await run_no_body(ws, std::move(ex));
+}
+
+FocusApi::Call<ProjectPage> FocusApi::project_children(WorkspaceRef ws, Id id, const PageParams& params) {
+  Exchange ex{"GET", id_path(id, "children"), to_query(params), std::nullopt, false};
+  co_return co_await run<ProjectPage>(ws, std::move(ex), decode_tree);
+}
+
+FocusApi::Call<ProjectPage> FocusApi::project_parents(WorkspaceRef ws, Id id, const PageParams& params) {
+  Exchange ex{"GET", id_path(id, "parents"), to_query(params), std::nullopt, false};
+  co_return co_await run<ProjectPage>(ws, std::move(ex), decode_tree);
+}
+
+FocusApi::Call<model::ProjectMembers> FocusApi::list_members(WorkspaceRef ws, Id id) {
+  Exchange ex{"GET", id_path(id, "members"), "", std::nullopt, false};
+  co_return co_await run<model::ProjectMembers>(ws, std::move(ex), decode_members_answer);
+}
+
+FocusApi::Call<void> FocusApi::add_members(WorkspaceRef ws, Id id, const model::MembersAdd& body) {
+  Exchange ex{"POST", id_path(id, "members"), "", model::encode_members_add(body).dump(), true};
+  co_return co_await run_no_body(ws, std::move(ex));
+}
+
+FocusApi::Call<void> FocusApi::set_member_role(WorkspaceRef ws, Id id, const model::MemberRoleChange& body) {
+  Exchange ex{"PUT", id_path(id, "members"), "", model::encode_member_role_change(body).dump(), true};
+  co_return co_await run_no_body(ws, std::move(ex));
+}
+
+FocusApi::Call<void> FocusApi::remove_member(WorkspaceRef ws, Id id, const model::MemberRemoval& body) {
+  Exchange ex{"DELETE", id_path(id, "members"), "", model::encode_member_removal(body).dump(), true};
+  co_return co_await run_no_body(ws, std::move(ex));
+}
+
+}  // namespace focus::upstream

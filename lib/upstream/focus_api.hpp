@@ -1,0 +1,102 @@
+#pragma once
+// The typed Toggl Focus Projects API client: one call per operation (all 17),
+// each for one (organization, workspace), answering model types or a precise
+// Error (Errc::unauthorized, forbidden, not_found, bad_request,
+// quota_exhausted, rate_limited, server_error, timeout, network, tls,
+// bad_payload, outcome_unknown), with the server's own text in the message.
+//
+// Every request is budgeted through the shared QuotaTracker: when the quota
+// is known to be spent (or a 429 asked to wait) the call fails at once with
+// quota_exhausted / rate_limited and nothing is sent. Reads are retried with
+// backoff and full jitter (5xx, timeouts, network errors, bad payloads, and a
+// 429 whose Retry-After is short); writes are never retried here: a write
+// whose answer was lost fails with outcome_unknown, for the replayer to settle.
+// Writes accept a 201 with the project or a 204 / empty body (nullopt).
+//
+// Credentials never appear in logs or error messages (they are redacted from
+// anything the server says, too). Borrows the Client and QuotaTracker, which
+// must outlive it. One call at a time per Client; io_context thread only.
+
+#include "core/result.hpp"
+#include "http/client.hpp"
+#include "model/members.hpp"
+#include "model/project.hpp"
+#include "model/project_write.hpp"
+#include "upstream/credentials.hpp"
+#include "upstream/list_params.hpp"
+#include "upstream/quota_tracker.hpp"
+#include "upstream/retry_policy.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace focus::upstream {
+
+struct WorkspaceRef {
+  model::Id organization_id = 0;
+  model::Id workspace_id = 0;
+};
+
+struct ProjectPage {
+  std::vector<model::Project> data;
+  std::int64_t page = 1;
+  std::int64_t per_page = 0;
+  std::optional<std::int64_t> total;  // list only
+};
+
+// What was sent, for sync state and metrics.
+struct RequestCounters {
+  std::int64_t sent = 0;
+  std::map<std::string, std::int64_t> by_status;  // "200", "402", "network", ...
+};
+
+class FocusApi {
+ public:
+  template <class T>
+  using Call = boost::asio::awaitable<Result<T>>;
+  using MaybeProject = std::optional<model::Project>;
+
+  FocusApi(http::Client& client, Credentials credentials, QuotaTracker& quota, RetryPolicy retry = {});
+
+  Call<ProjectPage> list_projects(WorkspaceRef ws, const ListParams& params);
+  Call<model::Project> get_project(WorkspaceRef ws, model::Id id);
+  Call<MaybeProject> create_project(WorkspaceRef ws, const model::ProjectWrite& body);
+  Call<MaybeProject> update_project(WorkspaceRef ws, model::Id id, const model::ProjectWrite& body);
+  Call<MaybeProject> patch_project(WorkspaceRef ws, model::Id id, const model::ProjectPatch& body);
+  Call<void> delete_project(WorkspaceRef ws, model::Id id);
+  Call<void> archive_project(WorkspaceRef ws, model::Id id);
+  Call<void> unarchive_project(WorkspaceRef ws, model::Id id);
+  Call<void> restore_project(WorkspaceRef ws, model::Id id);
+  Call<void> pin_project(WorkspaceRef ws, model::Id id);
+  Call<void> unpin_project(WorkspaceRef ws, model::Id id);
+  Call<ProjectPage> project_children(WorkspaceRef ws, model::Id id, const PageParams& params);
+  Call<ProjectPage> project_parents(WorkspaceRef ws, model::Id id, const PageParams& params);
+  Call<model::ProjectMembers> list_members(WorkspaceRef ws, model::Id id);
+  Call<void> add_members(WorkspaceRef ws, model::Id id, const model::MembersAdd& body);
+  Call<void> set_member_role(WorkspaceRef ws, model::Id id, const model::MemberRoleChange& body);
+  Call<void> remove_member(WorkspaceRef ws, model::Id id, const model::MemberRemoval& body);
+
+  void set_credentials(Credentials credentials);  // e.g. after SIGHUP
+  const RequestCounters& counters() const { return counters_; }
+  QuotaTracker& quota() { return quota_; }
+
+ private:
+  struct Exchange;
+  template <class T, class Decode>
+  Call<T> run(WorkspaceRef ws, Exchange exchange, Decode decode);
+  Call<void> run_no_body(WorkspaceRef ws, Exchange exchange);
+  Call<MaybeProject> run_write(WorkspaceRef ws, Exchange exchange);
+  Call<void> action(WorkspaceRef ws, std::string method, model::Id id, std::string what);
+
+  http::Client& client_;
+  Credentials credentials_;
+  QuotaTracker& quota_;
+  Backoff backoff_;
+  RequestCounters counters_;
+};
+
+}  // namespace focus::upstream
