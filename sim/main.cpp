@@ -32,6 +32,7 @@ struct Cli {
   std::string log_level = "info";
   std::int64_t quota_window = 3600;
   bool no_gzip = false;
+  std::int64_t idle_timeout_ms = 30'000;
 };
 
 std::int64_t to_int(std::string_view text, const std::string& what) {
@@ -120,6 +121,7 @@ int main(int argc, char** argv) {
   app.add_flag("--offline", f.offline, "start offline: every API connection dropped");
   app.add_option("--tls-cert", cli.tls_cert, "PEM certificate chain: serve HTTPS");
   app.add_option("--tls-key", cli.tls_key, "PEM private key for --tls-cert");
+  app.add_option("--idle-timeout-ms", cli.idle_timeout_ms, "close a keep-alive connection idle this long")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_flag("--no-gzip", cli.no_gzip, "never gzip answers (by default: when the client accepts gzip)");
   app.add_option("--log-level", cli.log_level, "trace, debug, info, warn, error or off")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -144,7 +146,9 @@ int main(int argc, char** argv) {
     server_options.port = port;
     server_options.gzip_responses = !cli.no_gzip;
     if (!cli.tls_cert.empty()) server_options.tls = http::TlsFiles{cli.tls_cert, cli.tls_key};
+    server_options.idle_timeout = std::chrono::milliseconds(cli.idle_timeout_ms);
     http::Server server(io, server_options, [&](const http::Request& r) { return simulator.handle(r); });
+    simulator.stats().count_connections_with([&server] { return server.connections_accepted(); });
     server.start();
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -36,6 +36,7 @@ class Simulator {
  public:
   Simulator(const SimOptions& options, Authenticator auth);
   http::Response handle(const http::Request& request);
+  Stats& stats() { return stats_; }
 
  private:
   http::Response handle_api(const http::Request& request, const http::Target& target);

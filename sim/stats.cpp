@@ -5,7 +5,10 @@
 namespace focus::sim {
 
 nlohmann::json Stats::to_json() const {
-  return {{"requests", requests_}, {"by_status", by_status_}, {"by_route", by_route_}};
+  return {{"requests", requests_},
+          {"by_status", by_status_},
+          {"by_route", by_route_},
+          {"connections", connections_ ? connections_() : 0}};
 }
 
 }  // namespace focus::sim

@@ -65,6 +65,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::optional<asio::ssl::context> tls;
   std::list<tcp::socket*> open_sockets;  // for stop(); entries owned by their sessions
   bool stopped = false;
+  std::int64_t accepted = 0;
 
   Impl(asio::io_context& io_, ServerOptions opts, Handler h)
       : io(io_), options(std::move(opts)), handler(std::move(h)), acceptor(io_) {}
@@ -105,6 +106,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         spdlog::warn("accept failed: {}", ec.message());
         continue;
       }
+      ++accepted;
       socket.set_option(tcp::no_delay(true));
       asio::co_spawn(io, serve_connection(std::move(socket)), asio::detached);
     }
@@ -235,6 +237,8 @@ Server::Server(asio::io_context& io, ServerOptions options, Handler handler)
 Server::~Server() { stop(); }
 
 std::uint16_t Server::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+std::int64_t Server::connections_accepted() const { return impl_->accepted; }
 
 void Server::start() { asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached); }
 

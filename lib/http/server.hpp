@@ -52,6 +52,7 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   std::uint16_t port() const;  // the bound port (useful with port 0)
+  std::int64_t connections_accepted() const;
   void start();                // begins accepting connections
   void stop();                 // stops accepting and closes every connection
 
