@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
+#include <utility>
 
 namespace focus::upstream {
 namespace {
@@ -81,6 +82,28 @@ std::string read_systemd_credential(const std::string& name) {
     throw std::runtime_error("systemd credential '" + name + "' asked for, but $CREDENTIALS_DIRECTORY is not set (use LoadCredential=)");
   if (name.find('/') != std::string::npos) throw std::runtime_error("systemd credential name '" + name + "' must not contain '/'");
   return read_secret_file(std::string(dir) + "/" + name);
+}
+
+namespace {
+
+std::pair<std::string, std::string> read_source(const config::SecretSource& source) {
+  if (source.file) return {read_secret_file(*source.file), "from file " + *source.file};
+  if (source.env) return {read_secret_env(*source.env), "from environment variable " + *source.env};
+  return {read_systemd_credential(*source.credential), "from systemd credential " + *source.credential};
+}
+
+}  // namespace
+
+Credentials load_credentials(const config::Upstream& upstream) {
+  if (upstream.api_key) {
+    auto [key, origin] = read_source(*upstream.api_key);
+    return Credentials::api_key(std::move(key), std::move(origin));
+  }
+  if (upstream.email && upstream.password) {
+    auto [password, origin] = read_source(*upstream.password);
+    return Credentials::basic(*upstream.email, std::move(password), std::move(origin));
+  }
+  throw std::runtime_error("no credentials configured in [upstream]");
 }
 
 std::string redact(std::string text, const std::vector<std::string>& secrets) {

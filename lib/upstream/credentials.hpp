@@ -7,6 +7,8 @@
 // and where it came from, and secrets() lists what to redact from any text
 // that might echo it. Plain value; any thread.
 
+#include "config/config.hpp"
+
 #include <string>
 #include <vector>
 
@@ -34,6 +36,10 @@ class Credentials {
 std::string read_secret_file(const std::string& path);
 std::string read_secret_env(const std::string& variable);
 std::string read_systemd_credential(const std::string& name);
+
+// The credentials the [upstream] config section points at (API key or email
+// + password), read now. Throws std::runtime_error naming the source.
+Credentials load_credentials(const config::Upstream& upstream);
 
 // `text` with every secret replaced by "***".
 std::string redact(std::string text, const std::vector<std::string>& secrets);

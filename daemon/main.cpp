@@ -1,0 +1,94 @@
+// focussyncd: keeps a local SQLite mirror of Toggl Focus projects.
+//   focussyncd --config FILE            run until SIGTERM
+//   focussyncd --config FILE --once     one full cycle; a JSON line on stdout; exit 0 / 1
+//   focussyncd --config FILE --check-config
+// Exit codes: 0 success, 1 a sync failed, 2 usage or configuration error.
+
+#include "config/config.hpp"
+#include "core/logging.hpp"
+#include "daemon/daemon.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+
+namespace {
+
+using namespace focus;
+
+int run_once(daemon::Daemon& d, boost::asio::io_context& io) {
+  std::optional<daemon::CycleReport> report;
+  std::exception_ptr failure;
+  boost::asio::co_spawn(io, d.run_cycle(), [&](std::exception_ptr e, daemon::CycleReport r) {
+    failure = e;
+    if (!e) report = std::move(r);
+  });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  std::cout << report->to_json().dump() << std::endl;
+  return report->ok() ? 0 : 1;
+}
+
+int run_service(daemon::Daemon& d, boost::asio::io_context& io) {
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: stopping", signal);
+    d.stop();
+  });
+  std::exception_ptr failure;
+  boost::asio::co_spawn(io, d.run_forever(), [&](std::exception_ptr e) {
+    failure = e;
+    signals.cancel();
+  });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"focussyncd: a local, always-available mirror of Toggl Focus projects"};
+  std::string config_path, log_level;
+  bool check = false, once = false;
+  app.add_option("--config", config_path, "the TOML configuration file")->required();
+  app.add_flag("--check-config", check, "validate the configuration and exit");
+  app.add_flag("--once", once, "run one full sync cycle, print a JSON summary line, exit 0 on success and 1 on failure");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (overrides [log] level)");
+  app.set_version_flag("--version", "focussyncd " FOCUSSYNC_VERSION);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  config::Config config;
+  try {
+    config = config::load_config(config_path);
+  } catch (const config::ConfigError& e) {
+    std::cerr << "focussyncd: " << e.what() << "\n";
+    return 2;
+  }
+  if (check) {
+    std::cout << "focussyncd: " << config_path << " is valid (" << config.workspaces.size() << " workspace(s), cache "
+              << config.cache_path << ")\n";
+    return 0;
+  }
+  try {
+    init_stderr_logging(log_level.empty() ? config.log_level : log_level, "focussyncd");
+    boost::asio::io_context io;
+    daemon::Daemon d(io, std::move(config));
+    return once ? run_once(d, io) : run_service(d, io);
+  } catch (const std::exception& e) {
+    std::cerr << "focussyncd: " << e.what() << "\n";
+    if (once) std::cout << nlohmann::json{{"workspaces", nlohmann::json::array()}, {"error", e.what()}}.dump() << std::endl;
+    return 1;
+  }
+}

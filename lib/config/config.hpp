@@ -1,0 +1,71 @@
+#pragma once
+// focussyncd's configuration, as loaded from TOML and checked: every value a
+// later layer needs, with defaults filled in. Loading is strict: an unknown
+// key, a wrong type, a value out of range or a missing required value throws
+// ConfigError naming the file, the line and the key. Secrets are not read
+// here (only where to read them from); see load_credentials. Plain data;
+// any thread.
+
+#include "model/project.hpp"
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace focus::config {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Where a secret comes from: exactly one of these is set.
+struct SecretSource {
+  std::optional<std::string> file;
+  std::optional<std::string> env;
+  std::optional<std::string> credential;  // systemd LoadCredential= name
+};
+
+struct Upstream {
+  std::string base_url = "https://focus.toggl.com/api";
+  std::optional<SecretSource> api_key;  // Bearer
+  std::optional<std::string> email;     // Basic, with password
+  std::optional<SecretSource> password;
+  std::optional<std::string> ca_file;
+  bool insecure_skip_verify = false;
+  std::chrono::milliseconds timeout{60'000};  // total per request
+};
+
+struct Workspace {
+  model::Id organization_id = 0;
+  model::Id workspace_id = 0;
+};
+
+enum class MembersPolicy { changed, always, never };
+
+struct Sync {
+  std::chrono::milliseconds interval{5 * 60'000};            // between probes
+  std::chrono::milliseconds full_listing_max_age{60 * 60'000};
+  std::int64_t per_page = 200;
+  double delete_guard_share = 0.10;  // a listing missing more than this share is suspect
+  double reserve_share = 0.20;       // of the quota, kept for replaying edits
+  MembersPolicy members = MembersPolicy::changed;
+};
+
+struct Config {
+  std::string source;  // the file it came from
+  Upstream upstream;
+  std::vector<Workspace> workspaces;
+  Sync sync;
+  std::string cache_path;   // default $XDG_DATA_HOME/focussync/cache.db
+  std::string socket_path;  // default $XDG_RUNTIME_DIR/focussync/focussync.sock
+  std::string log_level = "info";
+};
+
+// Throws ConfigError (file, line, key, what is wrong).
+Config load_config(const std::string& path);
+Config parse_config(std::string_view toml_text, const std::string& source_name);
+
+}  // namespace focus::config

@@ -1,0 +1,69 @@
+#pragma once
+// The cache file: one SQLite database in WAL mode, opened with busy_timeout
+// and foreign keys on, checked with PRAGMA quick_check, and brought to the
+// current schema by versioned migrations (PRAGMA user_version), each in its
+// own transaction. A lock file beside it (flock) makes a second process
+// refuse to open the same cache. The store is the only place SQL lives.
+// Open throws StoreError with a message a person can act on. Owned by the
+// daemon's composition root; io_context thread only.
+
+#include <SQLiteCpp/Database.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace focus::store {
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Database {
+ public:
+  // Creates the file (and its folder) if needed. Throws StoreError when the
+  // file is not a database, fails its integrity check, is newer than this
+  // program, or is locked by another process.
+  explicit Database(const std::string& path);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  SQLite::Database& sql() { return *db_; }
+  const std::string& path() const { return path_; }
+  int schema_version();
+  static int latest_schema_version();
+
+  // Runs `work` inside BEGIN IMMEDIATE ... COMMIT; rolls back if it throws.
+  template <class Work>
+  auto in_transaction(Work&& work);
+
+ private:
+  void lock();
+  void migrate();
+  std::string path_;
+  int lock_fd_ = -1;
+  std::unique_ptr<SQLite::Database> db_;
+};
+
+// The migrations, oldest first; migration i takes user_version i to i + 1.
+const std::vector<const char*>& migrations();
+
+}  // namespace focus::store
+
+#include <SQLiteCpp/Transaction.h>
+
+template <class Work>
+auto focus::store::Database::in_transaction(Work&& work) {
+  SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+  if constexpr (std::is_void_v<decltype(work())>) {
+    work();
+    tx.commit();
+  } else {
+    auto result = work();
+    tx.commit();
+    return result;
+  }
+}

@@ -1,0 +1,422 @@
+#include "store/mirror.hpp"
+
+#include "model/project_codec.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+namespace focus::store {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kRowColumns =
+    "organization_id, workspace_id, id, body, hash, name, archived, pinned, private, client_id, parent_id, "
+    "creator_id, start_date, end_date, created_at, updated_at";
+
+template <class T>
+void bind_optional(SQLite::Statement& st, int index, const std::optional<T>& v) {
+  if (v) st.bind(index, *v);
+  else st.bind(index);
+}
+
+void bind_optional_text(SQLite::Statement& st, int index, const std::optional<std::string>& v) {
+  if (v) st.bind(index, *v);
+  else st.bind(index);
+}
+
+std::optional<std::string> time_text(const std::optional<Timestamp>& t) {
+  if (!t) return std::nullopt;
+  return format_rfc3339(*t);
+}
+
+std::optional<std::string> date_text(const std::optional<Date>& d) {
+  if (!d) return std::nullopt;
+  return format_date(*d);
+}
+
+// Binds the 16 row columns, from index 1.
+void bind_row(SQLite::Statement& st, WorkspaceKey ws, const FetchedProject& f) {
+  const model::Project& p = f.project;
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
+  st.bind(3, p.id);
+  st.bind(4, f.body);
+  st.bind(5, f.hash);
+  st.bind(6, p.name);
+  st.bind(7, p.archived_at.has_value() ? 1 : 0);
+  st.bind(8, p.pinned ? 1 : 0);
+  st.bind(9, p.is_private ? 1 : 0);
+  bind_optional(st, 10, p.client_id);
+  bind_optional(st, 11, p.parent_project_id);
+  bind_optional(st, 12, p.toggl_user_id);
+  bind_optional_text(st, 13, date_text(p.start_date));
+  bind_optional_text(st, 14, date_text(p.end_date));
+  bind_optional_text(st, 15, time_text(p.created_at));
+  bind_optional_text(st, 16, time_text(p.updated_at));
+}
+
+std::optional<std::string> optional_text(SQLite::Statement& st, int column) {
+  if (st.getColumn(column).isNull()) return std::nullopt;
+  return st.getColumn(column).getString();
+}
+
+std::optional<std::int64_t> optional_int(SQLite::Statement& st, int column) {
+  if (st.getColumn(column).isNull()) return std::nullopt;
+  return st.getColumn(column).getInt64();
+}
+
+}  // namespace
+
+FetchedProject fetched(model::Project project) {
+  FetchedProject f;
+  f.body = model::canonical_json(project);
+  f.hash = model::content_hash(f.body);
+  f.project = std::move(project);
+  return f;
+}
+
+std::vector<std::string> changed_fields(const std::string& old_body, const std::string& new_body) {
+  json a = json::parse(old_body, nullptr, false), b = json::parse(new_body, nullptr, false);
+  std::set<std::string> keys;
+  if (a.is_object())
+    for (auto& [k, v] : a.items()) keys.insert(k);
+  if (b.is_object())
+    for (auto& [k, v] : b.items()) keys.insert(k);
+  std::vector<std::string> out;
+  for (const auto& k : keys) {
+    bool in_a = a.is_object() && a.contains(k), in_b = b.is_object() && b.contains(k);
+    if (in_a != in_b || (in_a && a[k] != b[k])) out.push_back(k);
+  }
+  return out;
+}
+
+void Mirror::log_change(WorkspaceKey ws, Id id, const char* kind, const std::vector<std::string>& fields,
+                        const std::string& at) {
+  SQLite::Statement st(db_.sql(),
+                       "INSERT INTO changes (organization_id, workspace_id, project_id, kind, fields, at) "
+                       "VALUES (?, ?, ?, ?, ?, ?)");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
+  st.bind(3, id);
+  st.bind(4, kind);
+  st.bind(5, json(fields).dump());
+  st.bind(6, at);
+  st.exec();
+}
+
+void Mirror::clear_staging(WorkspaceKey ws) {
+  SQLite::Statement st(db_.sql(), "DELETE FROM staging WHERE organization_id = ? AND workspace_id = ?");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
+  st.exec();
+}
+
+void Mirror::stage(WorkspaceKey ws, const std::vector<FetchedProject>& page) {
+  db_.in_transaction([&] {
+    // INSERT OR REPLACE: a project served twice (offset drift) is kept once.
+    SQLite::Statement st(db_.sql(), std::string("INSERT OR REPLACE INTO staging (") + kRowColumns +
+                                        ", tag_ids) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    for (const auto& f : page) {
+      bind_row(st, ws, f);
+      st.bind(17, json(f.project.tag_ids).dump());
+      st.exec();
+      st.reset();
+    }
+  });
+}
+
+ReconcileOutcome Mirror::reconcile(WorkspaceKey ws, Timestamp now_time) {
+  const std::string now = format_rfc3339(now_time);
+  return db_.in_transaction([&] {
+    ReconcileOutcome out;
+    out.live_before = live_count(ws);
+    struct Changed {
+      Id id;
+      const char* kind;
+      std::vector<std::string> fields;
+    };
+    std::vector<Changed> changed;
+    {
+      SQLite::Statement st(db_.sql(),
+                           "SELECT s.id, s.body, p.body, p.id IS NULL, COALESCE(p.deleted, 0) FROM staging s "
+                           "LEFT JOIN projects p ON p.organization_id = s.organization_id "
+                           "AND p.workspace_id = s.workspace_id AND p.id = s.id "
+                           "WHERE s.organization_id = ? AND s.workspace_id = ? "
+                           "AND (p.id IS NULL OR p.hash != s.hash OR p.deleted = 1)");
+      st.bind(1, ws.organization_id);
+      st.bind(2, ws.workspace_id);
+      while (st.executeStep()) {
+        Id id = st.getColumn(0).getInt64();
+        if (st.getColumn(3).getInt()) {
+          changed.push_back({id, "insert", {}});
+          ++out.inserted;
+        } else {
+          bool restored = st.getColumn(4).getInt() != 0;
+          changed.push_back({id, restored ? "restore" : "update",
+                             changed_fields(st.getColumn(2).getString(), st.getColumn(1).getString())});
+          ++(restored ? out.restored : out.updated);
+        }
+      }
+    }
+    {
+      // Only rows that differ are written: a listing with no change writes none.
+      SQLite::Statement st(db_.sql(), std::string("INSERT INTO projects (") + kRowColumns +
+                                          ", deleted, first_seen_at, changed_at) SELECT " + kRowColumns +
+                                          ", 0, ?3, ?3 FROM staging WHERE organization_id = ?1 AND workspace_id = ?2 "
+                                          "ON CONFLICT (organization_id, workspace_id, id) DO UPDATE SET "
+                                          "body = excluded.body, hash = excluded.hash, name = excluded.name, "
+                                          "archived = excluded.archived, pinned = excluded.pinned, private = excluded.private, "
+                                          "client_id = excluded.client_id, parent_id = excluded.parent_id, "
+                                          "creator_id = excluded.creator_id, start_date = excluded.start_date, "
+                                          "end_date = excluded.end_date, created_at = excluded.created_at, "
+                                          "updated_at = excluded.updated_at, deleted = 0, changed_at = excluded.changed_at "
+                                          "WHERE projects.hash != excluded.hash OR projects.deleted = 1");
+      st.bind(1, ws.organization_id);
+      st.bind(2, ws.workspace_id);
+      st.bind(3, now);
+      st.exec();
+    }
+    SQLite::Statement drop_tags(db_.sql(),
+                                "DELETE FROM project_tags WHERE organization_id = ? AND workspace_id = ? AND project_id = ?");
+    SQLite::Statement add_tags(db_.sql(),
+                               "INSERT OR IGNORE INTO project_tags SELECT s.organization_id, s.workspace_id, s.id, j.value "
+                               "FROM staging s, json_each(s.tag_ids) j "
+                               "WHERE s.organization_id = ? AND s.workspace_id = ? AND s.id = ?");
+    for (const auto& c : changed) {
+      for (auto* st : {&drop_tags, &add_tags}) {
+        st->bind(1, ws.organization_id);
+        st->bind(2, ws.workspace_id);
+        st->bind(3, c.id);
+        st->exec();
+        st->reset();
+      }
+      log_change(ws, c.id, c.kind, c.fields, now);
+    }
+    SQLite::Statement missing(db_.sql(),
+                              "SELECT p.id FROM projects p WHERE p.organization_id = ?1 AND p.workspace_id = ?2 "
+                              "AND p.deleted = 0 AND NOT EXISTS (SELECT 1 FROM staging s WHERE s.organization_id = ?1 "
+                              "AND s.workspace_id = ?2 AND s.id = p.id) ORDER BY p.id");
+    missing.bind(1, ws.organization_id);
+    missing.bind(2, ws.workspace_id);
+    while (missing.executeStep()) out.missing.push_back(missing.getColumn(0).getInt64());
+    clear_staging(ws);
+    return out;
+  });
+}
+
+bool Mirror::confirm_deleted(WorkspaceKey ws, Id id, Timestamp now_time) {
+  const std::string now = format_rfc3339(now_time);
+  return db_.in_transaction([&] {
+    SQLite::Statement st(db_.sql(),
+                         "UPDATE projects SET deleted = 1, changed_at = ? WHERE organization_id = ? AND workspace_id = ? "
+                         "AND id = ? AND deleted = 0");
+    st.bind(1, now);
+    st.bind(2, ws.organization_id);
+    st.bind(3, ws.workspace_id);
+    st.bind(4, id);
+    if (st.exec() == 0) return false;
+    log_change(ws, id, "delete", {}, now);
+    return true;
+  });
+}
+
+std::optional<std::string> Mirror::upsert_one(WorkspaceKey ws, const FetchedProject& f, Timestamp now_time) {
+  const std::string now = format_rfc3339(now_time);
+  return db_.in_transaction([&]() -> std::optional<std::string> {
+    SQLite::Statement old(db_.sql(),
+                          "SELECT body, hash, deleted FROM projects WHERE organization_id = ? AND workspace_id = ? AND id = ?");
+    old.bind(1, ws.organization_id);
+    old.bind(2, ws.workspace_id);
+    old.bind(3, f.project.id);
+    const char* kind = "insert";
+    std::vector<std::string> fields;
+    if (old.executeStep()) {
+      bool deleted = old.getColumn(2).getInt() != 0;
+      if (old.getColumn(1).getString() == f.hash && !deleted) return std::nullopt;
+      kind = deleted ? "restore" : "update";
+      fields = changed_fields(old.getColumn(0).getString(), f.body);
+    }
+    SQLite::Statement write(db_.sql(), std::string("INSERT INTO projects (") + kRowColumns +
+                                           ", deleted, first_seen_at, changed_at) VALUES "
+                                           "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, 0, ?17, ?17) "
+                                           "ON CONFLICT (organization_id, workspace_id, id) DO UPDATE SET "
+                                           "body = excluded.body, hash = excluded.hash, name = excluded.name, "
+                                           "archived = excluded.archived, pinned = excluded.pinned, private = excluded.private, "
+                                           "client_id = excluded.client_id, parent_id = excluded.parent_id, "
+                                           "creator_id = excluded.creator_id, start_date = excluded.start_date, "
+                                           "end_date = excluded.end_date, created_at = excluded.created_at, "
+                                           "updated_at = excluded.updated_at, deleted = 0, changed_at = excluded.changed_at");
+    bind_row(write, ws, f);
+    write.bind(17, now);
+    write.exec();
+    SQLite::Statement drop(db_.sql(), "DELETE FROM project_tags WHERE organization_id = ? AND workspace_id = ? AND project_id = ?");
+    drop.bind(1, ws.organization_id);
+    drop.bind(2, ws.workspace_id);
+    drop.bind(3, f.project.id);
+    drop.exec();
+    SQLite::Statement tag(db_.sql(), "INSERT OR IGNORE INTO project_tags VALUES (?, ?, ?, ?)");
+    for (Id t : f.project.tag_ids) {
+      tag.bind(1, ws.organization_id);
+      tag.bind(2, ws.workspace_id);
+      tag.bind(3, f.project.id);
+      tag.bind(4, t);
+      tag.exec();
+      tag.reset();
+    }
+    log_change(ws, f.project.id, kind, fields, now);
+    return std::string(kind);
+  });
+}
+
+std::optional<std::string> Mirror::body(WorkspaceKey ws, Id id) {
+  SQLite::Statement st(db_.sql(), "SELECT body FROM projects WHERE organization_id = ? AND workspace_id = ? AND id = ? AND deleted = 0");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
+  st.bind(3, id);
+  if (!st.executeStep()) return std::nullopt;
+  return st.getColumn(0).getString();
+}
+
+std::int64_t Mirror::live_count(WorkspaceKey ws) {
+  SQLite::Statement st(db_.sql(), "SELECT count(*) FROM projects WHERE organization_id = ? AND workspace_id = ? AND deleted = 0");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
+  st.executeStep();
+  return st.getColumn(0).getInt64();
+}
+
+std::vector<std::string> Mirror::live_bodies(WorkspaceKey ws) {
+  SQLite::Statement st(db_.sql(),
+                       "SELECT body FROM projects WHERE organization_id = ? AND workspace_id = ? AND deleted = 0 ORDER BY id");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
+  std::vector<std::string> out;
+  while (st.executeStep()) out.push_back(st.getColumn(0).getString());
+  return out;
+}
+
+std::vector<Id> Mirror::deleted_ids(WorkspaceKey ws) {
+  SQLite::Statement st(db_.sql(),
+                       "SELECT id FROM projects WHERE organization_id = ? AND workspace_id = ? AND deleted = 1 ORDER BY id");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
+  std::vector<Id> out;
+  while (st.executeStep()) out.push_back(st.getColumn(0).getInt64());
+  return out;
+}
+
+std::vector<Change> Mirror::changes_since(std::int64_t seq, std::int64_t limit) {
+  SQLite::Statement st(db_.sql(),
+                       "SELECT seq, organization_id, workspace_id, project_id, kind, fields, at FROM changes "
+                       "WHERE seq > ? ORDER BY seq LIMIT ?");
+  st.bind(1, seq);
+  st.bind(2, limit);
+  std::vector<Change> out;
+  while (st.executeStep()) {
+    Change c;
+    c.seq = st.getColumn(0).getInt64();
+    c.workspace = {st.getColumn(1).getInt64(), st.getColumn(2).getInt64()};
+    c.project_id = st.getColumn(3).getInt64();
+    c.kind = st.getColumn(4).getString();
+    c.fields = json::parse(st.getColumn(5).getString()).get<std::vector<std::string>>();
+    c.at = st.getColumn(6).getString();
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::int64_t Mirror::last_change_seq() {
+  return db_.sql().execAndGet("SELECT COALESCE(max(seq), 0) FROM changes").getInt64();
+}
+
+SyncState Mirror::sync_state(WorkspaceKey ws) {
+  SQLite::Statement st(db_.sql(),
+                       "SELECT last_attempt_at, last_success_at, last_full_listing_at, last_error, project_count, "
+                       "per_page_cap, newest_updated_at, suspect, requests_spent FROM sync_state "
+                       "WHERE organization_id = ? AND workspace_id = ?");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
+  SyncState s;
+  if (!st.executeStep()) return s;
+  s.last_attempt_at = optional_text(st, 0);
+  s.last_success_at = optional_text(st, 1);
+  s.last_full_listing_at = optional_text(st, 2);
+  s.last_error = optional_text(st, 3);
+  s.project_count = optional_int(st, 4);
+  s.per_page_cap = optional_int(st, 5);
+  s.newest_updated_at = optional_text(st, 6);
+  s.suspect = optional_text(st, 7);
+  s.requests_spent = st.getColumn(8).getInt64();
+  return s;
+}
+
+namespace {
+
+void ensure_state_row(SQLite::Database& db, WorkspaceKey ws) {
+  SQLite::Statement st(db, "INSERT OR IGNORE INTO sync_state (organization_id, workspace_id) VALUES (?, ?)");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
+  st.exec();
+}
+
+}  // namespace
+
+void Mirror::record_attempt(WorkspaceKey ws, Timestamp at, std::int64_t requests) {
+  db_.in_transaction([&] {
+    ensure_state_row(db_.sql(), ws);
+    SQLite::Statement st(db_.sql(), "UPDATE sync_state SET last_attempt_at = ?, requests_spent = requests_spent + ? "
+                                    "WHERE organization_id = ? AND workspace_id = ?");
+    st.bind(1, format_rfc3339(at));
+    st.bind(2, requests);
+    st.bind(3, ws.organization_id);
+    st.bind(4, ws.workspace_id);
+    st.exec();
+  });
+}
+
+void Mirror::record_success(WorkspaceKey ws, Timestamp at, bool full_listing, std::optional<std::string> suspect) {
+  db_.in_transaction([&] {
+    ensure_state_row(db_.sql(), ws);
+    SQLite::Statement st(db_.sql(),
+                         "UPDATE sync_state SET last_success_at = ?1, last_error = NULL, suspect = ?2, "
+                         "last_full_listing_at = CASE WHEN ?3 THEN ?1 ELSE last_full_listing_at END, "
+                         "project_count = (SELECT count(*) FROM projects p WHERE p.organization_id = ?4 "
+                         "  AND p.workspace_id = ?5 AND p.deleted = 0), "
+                         "newest_updated_at = (SELECT max(updated_at) FROM projects p WHERE p.organization_id = ?4 "
+                         "  AND p.workspace_id = ?5 AND p.deleted = 0) "
+                         "WHERE organization_id = ?4 AND workspace_id = ?5");
+    st.bind(1, format_rfc3339(at));
+    bind_optional_text(st, 2, suspect);
+    st.bind(3, full_listing ? 1 : 0);
+    st.bind(4, ws.organization_id);
+    st.bind(5, ws.workspace_id);
+    st.exec();
+  });
+}
+
+void Mirror::record_error(WorkspaceKey ws, const std::string& error) {
+  db_.in_transaction([&] {
+    ensure_state_row(db_.sql(), ws);
+    SQLite::Statement st(db_.sql(), "UPDATE sync_state SET last_error = ? WHERE organization_id = ? AND workspace_id = ?");
+    st.bind(1, error);
+    st.bind(2, ws.organization_id);
+    st.bind(3, ws.workspace_id);
+    st.exec();
+  });
+}
+
+void Mirror::record_per_page_cap(WorkspaceKey ws, std::int64_t cap) {
+  db_.in_transaction([&] {
+    ensure_state_row(db_.sql(), ws);
+    SQLite::Statement st(db_.sql(), "UPDATE sync_state SET per_page_cap = ? WHERE organization_id = ? AND workspace_id = ?");
+    st.bind(1, cap);
+    st.bind(2, ws.organization_id);
+    st.bind(3, ws.workspace_id);
+    st.exec();
+  });
+}
+
+}  // namespace focus::store

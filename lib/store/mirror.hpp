@@ -1,0 +1,101 @@
+#pragma once
+// The mirror of the server's projects, and what it records of their changes.
+//
+// A full listing is staged page by page (stage), then reconcile() applies it
+// in ONE transaction: rows whose content hash differs are upserted and each
+// change is logged with the fields that changed. A project missing from the
+// listing is never deleted there: it is returned as a candidate, to be
+// confirmed by confirm_deleted() (after a 404) or refreshed by upsert_one()
+// (when the server still has it). An interrupted listing leaves the mirror
+// as it was. The change log's sequence only goes up.
+//
+// Borrows the Database. Throws SQLite::Exception on I/O failure (the caller
+// reports it); io_context thread only.
+
+#include "core/time.hpp"
+#include "model/project.hpp"
+#include "store/database.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace focus::store {
+
+using model::Id;
+
+struct WorkspaceKey {
+  Id organization_id = 0;
+  Id workspace_id = 0;
+  auto operator<=>(const WorkspaceKey&) const = default;
+};
+
+// One project as fetched: its decoded form (for the indexed columns) and its
+// canonical JSON and hash, computed once.
+struct FetchedProject {
+  model::Project project;
+  std::string body;
+  std::string hash;
+};
+FetchedProject fetched(model::Project project);
+
+struct ReconcileOutcome {
+  std::int64_t inserted = 0, updated = 0, restored = 0;
+  std::int64_t live_before = 0;  // live projects in the mirror before
+  std::vector<Id> missing;       // live in the mirror, absent from the listing
+};
+
+struct Change {
+  std::int64_t seq = 0;
+  WorkspaceKey workspace;
+  Id project_id = 0;
+  std::string kind;  // insert | update | delete | restore
+  std::vector<std::string> fields;
+  std::string at;
+};
+
+struct SyncState {
+  std::optional<std::string> last_attempt_at, last_success_at, last_full_listing_at, last_error;
+  std::optional<std::int64_t> project_count, per_page_cap;
+  std::optional<std::string> newest_updated_at, suspect;
+  std::int64_t requests_spent = 0;
+};
+
+class Mirror {
+ public:
+  explicit Mirror(Database& db) : db_(db) {}
+
+  void clear_staging(WorkspaceKey ws);
+  void stage(WorkspaceKey ws, const std::vector<FetchedProject>& page);  // one transaction
+  ReconcileOutcome reconcile(WorkspaceKey ws, Timestamp now);            // one transaction
+  // A candidate the server answered 404 for: marked deleted, change logged.
+  // False when it was not live in the mirror.
+  bool confirm_deleted(WorkspaceKey ws, Id id, Timestamp now);
+  // The server's current version of one project; logs a change if it differs.
+  // Returns the change kind, or nullopt when nothing changed.
+  std::optional<std::string> upsert_one(WorkspaceKey ws, const FetchedProject& project, Timestamp now);
+
+  std::optional<std::string> body(WorkspaceKey ws, Id id);  // live projects only
+  std::int64_t live_count(WorkspaceKey ws);
+  std::vector<std::string> live_bodies(WorkspaceKey ws);  // by id
+  std::vector<Id> deleted_ids(WorkspaceKey ws);
+
+  std::vector<Change> changes_since(std::int64_t seq, std::int64_t limit);
+  std::int64_t last_change_seq();
+
+  SyncState sync_state(WorkspaceKey ws);
+  void record_attempt(WorkspaceKey ws, Timestamp at, std::int64_t requests);
+  void record_success(WorkspaceKey ws, Timestamp at, bool full_listing, std::optional<std::string> suspect);
+  void record_error(WorkspaceKey ws, const std::string& error);
+  void record_per_page_cap(WorkspaceKey ws, std::int64_t cap);
+
+ private:
+  void log_change(WorkspaceKey ws, Id id, const char* kind, const std::vector<std::string>& fields, const std::string& at);
+  Database& db_;
+};
+
+// Top-level fields whose values differ between two JSON objects, sorted.
+std::vector<std::string> changed_fields(const std::string& old_body, const std::string& new_body);
+
+}  // namespace focus::store

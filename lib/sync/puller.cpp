@@ -1,0 +1,101 @@
+#include "sync/puller.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace focus::sync {
+namespace {
+
+store::WorkspaceKey key(upstream::WorkspaceRef ws) { return {ws.organization_id, ws.workspace_id}; }
+
+// Fewer missing projects than this are never "suspect": a workspace of 20
+// that loses 3 is ordinary, not a broken listing.
+constexpr std::int64_t kSuspectFloor = 5;
+
+}  // namespace
+
+boost::asio::awaitable<Result<PullReport>> Puller::full_sync(upstream::WorkspaceRef ws, Progress progress) {
+  PullReport report;
+  const auto sent_before = api_.counters().sent;
+  mirror_.clear_staging(key(ws));
+  auto listed = co_await list_into_staging(ws, report, progress);
+  if (!listed) {
+    report.requests = api_.counters().sent - sent_before;
+    mirror_.record_attempt(key(ws), now_utc(), report.requests);
+    mirror_.record_error(key(ws), listed.error().message);
+    co_return listed.error();
+  }
+  auto outcome = mirror_.reconcile(key(ws), now_utc());
+  report.inserted = outcome.inserted;
+  report.updated = outcome.updated;
+  report.restored = outcome.restored;
+  const auto missing = static_cast<std::int64_t>(outcome.missing.size());
+  if (missing > kSuspectFloor && missing > settings_.delete_guard_share * static_cast<double>(outcome.live_before)) {
+    report.suspect = std::to_string(missing) + " of " + std::to_string(outcome.live_before) +
+                     " projects are missing from the listing; deletions are held until a listing agrees";
+    report.held_deletions = missing;
+    spdlog::warn("workspace {}/{}: {}", ws.organization_id, ws.workspace_id, *report.suspect);
+  } else if (missing > 0) {
+    co_await confirm_missing(ws, outcome.missing, report);
+  }
+  report.requests = api_.counters().sent - sent_before;
+  report.projects = mirror_.live_count(key(ws));
+  mirror_.record_attempt(key(ws), now_utc(), report.requests);
+  mirror_.record_success(key(ws), now_utc(), true, report.suspect);
+  co_return report;
+}
+
+boost::asio::awaitable<Result<void>> Puller::list_into_staging(upstream::WorkspaceRef ws, PullReport& report,
+                                                               const Progress& progress) {
+  upstream::ListParams params;
+  params.archived = upstream::ArchivedFilter::all;
+  params.include_rates = true;
+  params.paging.order_by = {"id"};
+  std::int64_t per_page = mirror_.sync_state(key(ws)).per_page_cap.value_or(settings_.per_page);
+  std::int64_t expected = 0;
+  for (std::int64_t page = 1;; ++page) {
+    params.paging.page = page;
+    params.paging.per_page = per_page;
+    auto answer = co_await api_.list_projects(ws, params);
+    if (!answer) co_return answer.error();
+    ++report.pages;
+    if (answer->per_page > 0 && answer->per_page < per_page) {
+      // The server serves fewer per page than asked; offsets follow its size.
+      spdlog::info("workspace {}/{}: the server caps per_page at {}", ws.organization_id, ws.workspace_id,
+                   answer->per_page);
+      mirror_.record_per_page_cap(key(ws), answer->per_page);
+      per_page = answer->per_page;
+    }
+    std::vector<store::FetchedProject> fetched;
+    fetched.reserve(answer->data.size());
+    for (auto& p : answer->data) fetched.push_back(store::fetched(std::move(p)));
+    mirror_.stage(key(ws), fetched);
+    std::int64_t total = answer->total.value_or(0);
+    expected = per_page > 0 ? (total + per_page - 1) / per_page : 0;
+    if (progress) progress(report.pages, expected);
+    if (static_cast<std::int64_t>(fetched.size()) < per_page || page * per_page >= total) co_return Result<void>{};
+  }
+}
+
+// Each candidate is asked for by id. Stops quietly when the quota (or any
+// other failure) says so: the rest stay candidates for the next run.
+boost::asio::awaitable<void> Puller::confirm_missing(upstream::WorkspaceRef ws, const std::vector<model::Id>& missing,
+                                                     PullReport& report) {
+  for (std::size_t i = 0; i < missing.size(); ++i) {
+    auto answer = co_await api_.get_project(ws, missing[i]);
+    if (answer) {
+      auto kind = mirror_.upsert_one(key(ws), store::fetched(std::move(*answer)), now_utc());
+      if (kind == "update") ++report.updated;
+      continue;
+    }
+    if (answer.error().is(Errc::not_found)) {
+      if (mirror_.confirm_deleted(key(ws), missing[i], now_utc())) ++report.deleted;
+      continue;
+    }
+    report.held_deletions = static_cast<std::int64_t>(missing.size() - i);
+    spdlog::info("workspace {}/{}: {} missing project(s) left to confirm ({})", ws.organization_id, ws.workspace_id,
+                 report.held_deletions, answer.error().message);
+    co_return;
+  }
+}
+
+}  // namespace focus::sync

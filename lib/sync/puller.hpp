@@ -1,0 +1,60 @@
+#pragma once
+// The puller: brings one workspace of the mirror up to date with a full
+// listing. It pages `archived=` (all projects) in id order at the largest
+// per_page the server accepts (a lower cap is detected and remembered), with
+// rates included, into staging; then the mirror reconciles in one
+// transaction. Projects missing from the listing are only candidates: each is
+// confirmed with GET by id (404: deleted; found: refreshed) while the quota
+// allows, unless so many are missing (more than delete_guard_share of the
+// workspace, and more than a handful) that the listing is suspect: then no
+// deletion is applied and the status says why. Offset drift therefore never
+// deletes a project that still exists.
+//
+// Borrows the FocusApi and Mirror; io_context thread only. Fails with the
+// upstream Error (the mirror unchanged when the listing did not complete).
+
+#include "config/config.hpp"
+#include "core/result.hpp"
+#include "store/mirror.hpp"
+#include "upstream/focus_api.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace focus::sync {
+
+struct PullReport {
+  std::int64_t projects = 0;  // live in the mirror afterwards
+  std::int64_t inserted = 0, updated = 0, deleted = 0, restored = 0;
+  std::int64_t requests = 0;       // sent to the server by this pull
+  std::int64_t pages = 0;
+  std::int64_t held_deletions = 0;  // candidates not (yet) confirmed
+  std::optional<std::string> suspect;
+};
+
+// Pages fetched so far and the pages expected (0 until the first page says).
+using Progress = std::function<void(std::int64_t pages, std::int64_t expected)>;
+
+class Puller {
+ public:
+  Puller(upstream::FocusApi& api, store::Mirror& mirror, const config::Sync& settings)
+      : api_(api), mirror_(mirror), settings_(settings) {}
+
+  boost::asio::awaitable<Result<PullReport>> full_sync(upstream::WorkspaceRef ws, Progress progress = {});
+
+ private:
+  boost::asio::awaitable<Result<void>> list_into_staging(upstream::WorkspaceRef ws, PullReport& report,
+                                                         const Progress& progress);
+  boost::asio::awaitable<void> confirm_missing(upstream::WorkspaceRef ws, const std::vector<model::Id>& missing,
+                                               PullReport& report);
+
+  upstream::FocusApi& api_;
+  store::Mirror& mirror_;
+  const config::Sync& settings_;
+};
+
+}  // namespace focus::sync
