@@ -335,7 +335,7 @@ std::int64_t Mirror::last_change_seq() {
 SyncState Mirror::sync_state(WorkspaceKey ws) {
   SQLite::Statement st(db_.sql(),
                        "SELECT last_attempt_at, last_success_at, last_full_listing_at, last_error, project_count, "
-                       "per_page_cap, newest_updated_at, suspect, requests_spent FROM sync_state "
+                       "per_page_cap, newest_updated_at, suspect, requests_spent, held_missing FROM sync_state "
                        "WHERE organization_id = ? AND workspace_id = ?");
   st.bind(1, ws.organization_id);
   st.bind(2, ws.workspace_id);
@@ -350,6 +350,7 @@ SyncState Mirror::sync_state(WorkspaceKey ws) {
   s.newest_updated_at = optional_text(st, 6);
   s.suspect = optional_text(st, 7);
   s.requests_spent = st.getColumn(8).getInt64();
+  s.held_missing = optional_int(st, 9);
   return s;
 }
 
@@ -377,11 +378,12 @@ void Mirror::record_attempt(WorkspaceKey ws, Timestamp at, std::int64_t requests
   });
 }
 
-void Mirror::record_success(WorkspaceKey ws, Timestamp at, bool full_listing, std::optional<std::string> suspect) {
+void Mirror::record_success(WorkspaceKey ws, Timestamp at, bool full_listing, std::optional<std::string> suspect,
+                            std::optional<std::int64_t> held_missing) {
   db_.in_transaction([&] {
     ensure_state_row(db_.sql(), ws);
     SQLite::Statement st(db_.sql(),
-                         "UPDATE sync_state SET last_success_at = ?1, last_error = NULL, suspect = ?2, "
+                         "UPDATE sync_state SET last_success_at = ?1, last_error = NULL, suspect = ?2, held_missing = ?6, "
                          "last_full_listing_at = CASE WHEN ?3 THEN ?1 ELSE last_full_listing_at END, "
                          "project_count = (SELECT count(*) FROM projects p WHERE p.organization_id = ?4 "
                          "  AND p.workspace_id = ?5 AND p.deleted = 0), "
@@ -393,6 +395,7 @@ void Mirror::record_success(WorkspaceKey ws, Timestamp at, bool full_listing, st
     st.bind(3, full_listing ? 1 : 0);
     st.bind(4, ws.organization_id);
     st.bind(5, ws.workspace_id);
+    bind_optional(st, 6, held_missing);
     st.exec();
   });
 }

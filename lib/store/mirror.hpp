@@ -59,6 +59,7 @@ struct SyncState {
   std::optional<std::string> last_attempt_at, last_success_at, last_full_listing_at, last_error;
   std::optional<std::int64_t> project_count, per_page_cap;
   std::optional<std::string> newest_updated_at, suspect;
+  std::optional<std::int64_t> held_missing;
   std::int64_t requests_spent = 0;
 };
 
@@ -86,7 +87,9 @@ class Mirror {
 
   SyncState sync_state(WorkspaceKey ws);
   void record_attempt(WorkspaceKey ws, Timestamp at, std::int64_t requests);
-  void record_success(WorkspaceKey ws, Timestamp at, bool full_listing, std::optional<std::string> suspect);
+  // `held_missing`: how many deletions a suspect listing held (nullopt: none).
+  void record_success(WorkspaceKey ws, Timestamp at, bool full_listing, std::optional<std::string> suspect,
+                      std::optional<std::int64_t> held_missing);
   void record_error(WorkspaceKey ws, const std::string& error);
   void record_per_page_cap(WorkspaceKey ws, std::int64_t cap);
 

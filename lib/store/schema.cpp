@@ -106,6 +106,7 @@ CREATE TABLE sync_state (
   requests_spent      INTEGER NOT NULL DEFAULT 0,
   per_page_cap        INTEGER,
   suspect             TEXT,   -- why deletions are being held, or NULL
+  held_missing        INTEGER,  -- how many were missing when they were held
   PRIMARY KEY (organization_id, workspace_id)
 ) WITHOUT ROWID;
 )sql",

@@ -7,7 +7,7 @@ namespace {
 
 store::WorkspaceKey key(upstream::WorkspaceRef ws) { return {ws.organization_id, ws.workspace_id}; }
 
-// Fewer missing projects than this are never "suspect": a workspace of 20
+// Up to this many missing projects are never "suspect": a workspace of 20
 // that loses 3 is ordinary, not a broken listing.
 constexpr std::int64_t kSuspectFloor = 5;
 
@@ -29,9 +29,13 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(upstream::Workspace
   report.updated = outcome.updated;
   report.restored = outcome.restored;
   const auto missing = static_cast<std::int64_t>(outcome.missing.size());
-  if (missing > kSuspectFloor && missing > settings_.delete_guard_share * static_cast<double>(outcome.live_before)) {
+  const bool mass = missing > kSuspectFloor && missing > settings_.delete_guard_share * static_cast<double>(outcome.live_before);
+  // A mass disappearance is believed only when two listings in a row agree.
+  std::optional<std::int64_t> held;
+  if (mass && mirror_.sync_state(key(ws)).held_missing != missing) {
+    held = missing;
     report.suspect = std::to_string(missing) + " of " + std::to_string(outcome.live_before) +
-                     " projects are missing from the listing; deletions are held until a listing agrees";
+                     " projects are missing from the listing; their deletion is held until the next listing agrees";
     report.held_deletions = missing;
     spdlog::warn("workspace {}/{}: {}", ws.organization_id, ws.workspace_id, *report.suspect);
   } else if (missing > 0) {
@@ -40,7 +44,7 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(upstream::Workspace
   report.requests = api_.counters().sent - sent_before;
   report.projects = mirror_.live_count(key(ws));
   mirror_.record_attempt(key(ws), now_utc(), report.requests);
-  mirror_.record_success(key(ws), now_utc(), true, report.suspect);
+  mirror_.record_success(key(ws), now_utc(), true, report.suspect, held);
   co_return report;
 }
 

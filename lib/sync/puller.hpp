@@ -6,9 +6,10 @@
 // transaction. Projects missing from the listing are only candidates: each is
 // confirmed with GET by id (404: deleted; found: refreshed) while the quota
 // allows, unless so many are missing (more than delete_guard_share of the
-// workspace, and more than a handful) that the listing is suspect: then no
-// deletion is applied and the status says why. Offset drift therefore never
-// deletes a project that still exists.
+// workspace, and more than 5) that the listing is suspect: then no deletion
+// is applied and the status says why, until the next full listing misses the
+// same number again. Offset drift therefore never deletes a project that
+// still exists.
 //
 // Borrows the FocusApi and Mirror; io_context thread only. Fails with the
 // upstream Error (the mirror unchanged when the listing did not complete).

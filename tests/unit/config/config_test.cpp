@@ -1,0 +1,101 @@
+#include "config/config.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace focus::config;
+
+namespace {
+
+const char* kMinimal = R"(
+[upstream]
+api_key_file = "/run/key"
+[[workspaces]]
+organization_id = 1
+workspace_id = 10
+)";
+
+std::string error_of(const std::string& text) {
+  try {
+    parse_config(text, "focussync.toml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+}  // namespace
+
+TEST_CASE("a minimal config gets the defaults") {
+  Config c = parse_config(kMinimal, "f.toml");
+  CHECK(c.upstream.base_url == "https://focus.toggl.com/api");
+  CHECK(c.upstream.api_key->file == "/run/key");
+  REQUIRE(c.workspaces.size() == 1);
+  CHECK(c.workspaces[0].workspace_id == 10);
+  CHECK(c.sync.interval == std::chrono::minutes(5));
+  CHECK(c.sync.per_page == 200);
+  CHECK(c.sync.delete_guard_share == doctest::Approx(0.10));
+  CHECK(c.cache_path.ends_with("/focussync/cache.db"));
+}
+
+TEST_CASE("every section and key is read") {
+  Config c = parse_config(R"(
+[upstream]
+base_url = "http://127.0.0.1:8080/api"
+email = "ada@example.com"
+password_env = "FOCUS_PASSWORD"
+ca_file = "/etc/ca.pem"
+timeout = "20s"
+[[workspaces]]
+organization_id = 1
+workspace_id = 10
+[[workspaces]]
+organization_id = 1
+workspace_id = 11
+[sync]
+interval = "2m30s"
+full_listing_max_age = "2h"
+per_page = 100
+delete_guard_share = 0.25
+reserve_share = 0
+members = "never"
+[cache]
+path = "/var/lib/focussync/cache.db"
+[socket]
+path = "/run/focussync/focussync.sock"
+[log]
+level = "debug"
+)", "f.toml");
+  CHECK(c.upstream.email == "ada@example.com");
+  CHECK(c.upstream.password->env == "FOCUS_PASSWORD");
+  CHECK(c.upstream.timeout == std::chrono::seconds(20));
+  CHECK(c.workspaces.size() == 2);
+  CHECK(c.sync.interval == std::chrono::seconds(150));
+  CHECK(c.sync.members == MembersPolicy::never);
+  CHECK(c.cache_path == "/var/lib/focussync/cache.db");
+  CHECK(c.socket_path == "/run/focussync/focussync.sock");
+  CHECK(c.log_level == "debug");
+}
+
+TEST_CASE("mistakes are refused naming the file, the line and the key") {
+  CHECK(error_of(std::string(kMinimal) + "[sync]\ninterval = \"soon\"\n") ==
+        "focussync.toml:8: [sync] interval: 'soon' is not a duration like \"30s\", \"5m\" or \"1h\"");
+  CHECK(error_of(std::string(kMinimal) + "[sync]\nintervall = \"5m\"\n") == "focussync.toml:8: [sync] intervall: unknown key");
+  CHECK(error_of(std::string(kMinimal) + "[sync]\nper_page = \"200\"\n") == "focussync.toml:8: [sync] per_page: expected an integer");
+  CHECK(error_of(std::string(kMinimal) + "[sync]\nper_page = 0\n") == "focussync.toml: [sync] per_page: must be from 1 to 1000");
+  CHECK(error_of(std::string(kMinimal) + "colour = 1\n") == "focussync.toml:7: [[workspaces]] #1 colour: unknown key");
+  CHECK(error_of("[upstream]\napi_key_file = \"k\"\n") ==
+        "focussync.toml: config: no [[workspaces]]: name at least one organization_id + workspace_id");
+  CHECK(error_of("[[workspaces]]\norganization_id = 1\nworkspace_id = 2\n") ==
+        "focussync.toml: config: no [upstream] section: it says where the credentials are");
+  CHECK(error_of("[upstream]\n[[workspaces]]\norganization_id = 1\nworkspace_id = 2\n").find("no credentials") != std::string::npos);
+  CHECK(error_of("[upstream]\napi_key_file = \"a\"\napi_key_env = \"B\"\n[[workspaces]]\norganization_id = 1\nworkspace_id = 2\n")
+            .find("give only one of") != std::string::npos);
+  CHECK(error_of("[upstream\n") .starts_with("focussync.toml:1: "));
+  CHECK(error_of(std::string(kMinimal) + "[[workspaces]]\norganization_id = 1\nworkspace_id = 10\n").find("listed twice") !=
+        std::string::npos);
+}
+
+TEST_CASE("a missing file says so") {
+  CHECK_THROWS_WITH_AS(load_config("/nonexistent/focussync.toml"), "cannot read config file '/nonexistent/focussync.toml'",
+                       ConfigError);
+}

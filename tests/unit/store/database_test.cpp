@@ -1,0 +1,85 @@
+// The cache file: creation, migrations, integrity, the single-owner lock.
+#include "store/database.hpp"
+#include "support/sim_process.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace focus;
+using namespace focus::store;
+
+namespace {
+
+struct TempDir {
+  std::string path = test::make_temp_dir("focus-store-");
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+}  // namespace
+
+TEST_CASE("a new cache is created at the latest schema, in WAL mode") {
+  TempDir dir;
+  Database db(dir.path + "/sub/cache.db");
+  CHECK(db.schema_version() == Database::latest_schema_version());
+  CHECK(db.sql().execAndGet("PRAGMA journal_mode").getString() == "wal");
+  CHECK(db.sql().execAndGet("PRAGMA foreign_keys").getInt() == 1);
+  CHECK(db.sql().tableExists("projects"));
+  CHECK(db.sql().tableExists("changes"));
+}
+
+TEST_CASE("migrations run from every older version, keeping data") {
+  TempDir dir;
+  for (int from = 0; from < Database::latest_schema_version(); ++from) {
+    std::string path = dir.path + "/v" + std::to_string(from) + ".db";
+    {
+      SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+      for (int i = 0; i < from; ++i) raw.exec(migrations()[i]);
+      raw.exec("PRAGMA user_version = " + std::to_string(from));
+    }
+    Database db(path);
+    CHECK(db.schema_version() == Database::latest_schema_version());
+  }
+}
+
+TEST_CASE("a cache from a newer focussync is refused, not damaged") {
+  TempDir dir;
+  std::string path = dir.path + "/new.db";
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec("PRAGMA user_version = 999");
+  }
+  CHECK_THROWS_WITH_AS(Database{path}, doctest::Contains("newer than this focussyncd knows"), StoreError);
+}
+
+TEST_CASE("a file that is not a database is refused with a clear message") {
+  TempDir dir;
+  std::string path = dir.path + "/junk.db";
+  std::ofstream(path) << std::string(8192, 'x');
+  CHECK_THROWS_WITH_AS(Database{path}, doctest::Contains("cannot open the cache"), StoreError);
+}
+
+TEST_CASE("a second process cannot open the same cache") {
+  TempDir dir;
+  std::string path = dir.path + "/cache.db";
+  Database first(path);
+  pid_t child = fork();
+  if (child == 0) {
+    try {
+      Database second(path);
+      _exit(0);
+    } catch (const StoreError& e) {
+      _exit(std::string(e.what()).find("in use by another focussyncd (pid " + std::to_string(getppid())) !=
+                    std::string::npos
+                ? 3
+                : 4);
+    }
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  CHECK(WEXITSTATUS(status) == 3);
+}

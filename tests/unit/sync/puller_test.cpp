@@ -1,0 +1,223 @@
+// The puller against a real focus-sim and a real SQLite file: the mirror
+// equals the server, reruns change nothing, other users' changes are logged
+// once with their fields, drift never deletes, mass disappearance is held.
+#include "http/client.hpp"
+#include "model/project_codec.hpp"
+#include "store/database.hpp"
+#include "store/mirror.hpp"
+#include "support/sim_process.hpp"
+#include "sync/puller.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+using namespace focus;
+using namespace focus::test;
+using nlohmann::json;
+
+namespace {
+
+struct World {
+  explicit World(std::vector<std::string> sim_args, config::Sync settings = {})
+      : sim(std::move(sim_args)), dir(make_temp_dir("focus-pull-")), settings(settings) {
+    http::ClientOptions options;
+    options.base_url = sim.api_url();
+    client = std::make_unique<http::Client>(io, options);
+    api = std::make_unique<upstream::FocusApi>(*client, upstream::Credentials::api_key("k", "(test)"), quota);
+    db = std::make_unique<store::Database>(dir + "/cache.db");
+    mirror = std::make_unique<store::Mirror>(*db);
+    puller = std::make_unique<sync::Puller>(*api, *mirror, this->settings);
+  }
+  ~World() { std::filesystem::remove_all(dir); }
+
+  sync::PullReport pull() {
+    auto r = run(io, puller->full_sync(ws));
+    REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+    return *r;
+  }
+
+  // The server's live projects, by id.
+  std::map<model::Id, model::Project> server() {
+    std::map<model::Id, model::Project> out;
+    json state = sim.control("GET", "state");
+    for (auto& p : state["projects"])
+      if (p["deleted_at"].is_null()) out.emplace(p["id"].get<model::Id>(), model::decode_project(p));
+    return out;
+  }
+  std::map<model::Id, model::Project> local() {
+    std::map<model::Id, model::Project> out;
+    for (auto& body : mirror->live_bodies({1, 1})) {
+      auto p = model::decode_project(std::string_view(body));
+      out.emplace(p.id, p);
+    }
+    return out;
+  }
+
+  SimProcess sim;
+  std::string dir;
+  config::Sync settings;
+  boost::asio::io_context io;
+  upstream::QuotaTracker quota;
+  std::unique_ptr<http::Client> client;
+  std::unique_ptr<upstream::FocusApi> api;
+  std::unique_ptr<store::Database> db;
+  std::unique_ptr<store::Mirror> mirror;
+  std::unique_ptr<sync::Puller> puller;
+  upstream::WorkspaceRef ws{1, 1};
+};
+
+// "" when equal, else the first difference, for a readable failure.
+std::string difference(const std::map<model::Id, model::Project>& local, const std::map<model::Id, model::Project>& server) {
+  if (local.size() != server.size())
+    for (auto& [id, p] : server)
+      if (!local.contains(id)) return "missing locally: " + std::to_string(id) + " (sizes " + std::to_string(local.size()) + " vs " + std::to_string(server.size()) + ")";
+  for (auto& [id, p] : local) {
+    auto it = server.find(id);
+    if (it == server.end()) return "not on the server: " + std::to_string(id);
+    if (!(it->second == p)) return "differs: " + std::to_string(id) + "\n local " + model::canonical_json(p) + "\n server " + model::canonical_json(it->second);
+  }
+  return "";
+}
+
+std::set<model::Id> ids_of(const json& array) {
+  std::set<model::Id> out;
+  for (auto& v : array) out.insert(v.get<model::Id>());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the first sync equals the server exactly; a rerun writes nothing and logs nothing") {
+  World w({"--projects", "1500", "--seed", "8"});
+  auto first = w.pull();
+  CHECK(first.inserted == 1500);
+  CHECK(first.pages == 8);
+  CHECK(first.requests == 8);
+  CHECK(difference(w.local(), w.server()) == "");
+  CHECK(w.mirror->last_change_seq() == 1500);
+
+  auto changed_at = w.db->sql().execAndGet("SELECT max(changed_at) FROM projects").getString();
+  auto second = w.pull();
+  CHECK(second.inserted + second.updated + second.deleted + second.restored == 0);
+  CHECK(second.requests == 8);
+  CHECK(w.mirror->last_change_seq() == 1500);
+  CHECK(w.db->sql().execAndGet("SELECT max(changed_at) FROM projects").getString() == changed_at);
+  auto state = w.mirror->sync_state({1, 1});
+  CHECK(state.project_count == 1500);
+  CHECK(state.last_success_at);
+  CHECK_FALSE(state.last_error);
+}
+
+TEST_CASE("other users' changes are logged once each, with the fields that changed") {
+  World w({"--projects", "300", "--seed", "2"});
+  w.pull();
+  auto seq = w.mirror->last_change_seq();
+  auto touched = w.sim.control("POST", "mutate", {{"creates", 3}, {"updates", 4}, {"deletes", 2}, {"archives", 2}});
+  auto report = w.pull();
+  CHECK(report.inserted == 3);
+  CHECK(report.deleted == 2);
+  CHECK(difference(w.local(), w.server()) == "");
+
+  std::map<std::string, std::set<model::Id>> by_kind;
+  std::map<model::Id, std::vector<std::string>> fields;
+  for (const auto& c : w.mirror->changes_since(seq, 100)) {
+    CHECK_MESSAGE(by_kind[c.kind].insert(c.project_id).second, "logged twice: " << c.project_id);
+    fields[c.project_id] = c.fields;
+  }
+  CHECK(by_kind["insert"] == ids_of(touched["created"]));
+  CHECK(by_kind["delete"] == ids_of(touched["deleted"]));
+  for (auto id : ids_of(touched["archived"])) {
+    if (ids_of(touched["deleted"]).contains(id)) continue;
+    CHECK(by_kind["update"].contains(id));
+    auto& f = fields[id];
+    CHECK(std::find(f.begin(), f.end(), "archived_at") != f.end());
+    CHECK(std::find(f.begin(), f.end(), "active") != f.end());
+  }
+  for (auto id : ids_of(touched["updated"]))
+    if (!ids_of(touched["deleted"]).contains(id)) CHECK(by_kind["update"].contains(id));
+  for (auto& [id, f] : fields)
+    if (by_kind["update"].contains(id)) CHECK(std::find(f.begin(), f.end(), "updated_at") != f.end());
+
+  auto again = w.mirror->last_change_seq();
+  w.pull();
+  CHECK(w.mirror->last_change_seq() == again);
+}
+
+TEST_CASE("a restored project is logged as a restore") {
+  World w({"--projects", "40"});
+  w.pull();
+  auto gone = w.sim.control("POST", "mutate", {{"deletes", 1}})["deleted"][0].get<model::Id>();
+  w.pull();
+  CHECK(w.mirror->deleted_ids({1, 1}) == std::vector<model::Id>{gone});
+  w.sim.control("POST", "mutate", {{"restores", 1}});
+  auto seq = w.mirror->last_change_seq();
+  auto report = w.pull();
+  CHECK(report.restored == 1);
+  auto changes = w.mirror->changes_since(seq, 10);
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].kind == "restore");
+  CHECK(changes[0].project_id == gone);
+  CHECK(difference(w.local(), w.server()) == "");
+}
+
+TEST_CASE("drift while paging never deletes a project that still exists") {
+  World w({"--projects", "2000", "--seed", "13"});
+  w.pull();
+  w.sim.control("PUT", "faults", {{"drift", true}});
+  for (int round = 0; round < 3; ++round) {
+    w.pull();
+    auto server_all = w.sim.control("GET", "state")["projects"];
+    std::set<model::Id> really_deleted;
+    for (auto& p : server_all)
+      if (!p["deleted_at"].is_null()) really_deleted.insert(p["id"].get<model::Id>());
+    for (auto id : w.mirror->deleted_ids({1, 1})) CHECK_MESSAGE(really_deleted.contains(id), "false delete of " << id);
+  }
+  w.sim.control("PUT", "faults", {{"drift", false}});
+  w.pull();
+  CHECK(difference(w.local(), w.server()) == "");
+}
+
+TEST_CASE("a mass disappearance is held as suspect until a second listing agrees") {
+  World w({"--projects", "200", "--seed", "5"});
+  w.pull();
+  w.sim.control("POST", "mutate", {{"deletes", 60}});
+  auto first = w.pull();
+  CHECK(first.deleted == 0);
+  CHECK(first.held_deletions == 60);
+  REQUIRE(first.suspect);
+  CHECK(first.suspect->find("60 of 200") != std::string::npos);
+  CHECK(w.mirror->live_count({1, 1}) == 200);
+  CHECK(w.mirror->sync_state({1, 1}).suspect == first.suspect);
+  auto second = w.pull();
+  CHECK(second.deleted == 60);
+  CHECK_FALSE(second.suspect);
+  CHECK_FALSE(w.mirror->sync_state({1, 1}).suspect);
+  CHECK(difference(w.local(), w.server()) == "");
+}
+
+TEST_CASE("a lower server cap on per_page is detected and paging stays exact") {
+  World w({"--projects", "450", "--max-per-page", "100"});
+  auto report = w.pull();
+  CHECK(report.inserted == 450);
+  CHECK(w.mirror->sync_state({1, 1}).per_page_cap == 100);
+  CHECK(difference(w.local(), w.server()) == "");
+  auto again = w.pull();
+  CHECK(again.requests == 5);  // asks for 100 straight away now
+}
+
+TEST_CASE("a listing cut short by an error changes nothing in the mirror") {
+  World w({"--projects", "600", "--seed", "21"});
+  w.pull();
+  auto before = w.local();
+  auto seq = w.mirror->last_change_seq();
+  w.sim.control("POST", "mutate", {{"creates", 5}, {"updates", 5}});
+  w.sim.control("PUT", "faults", {{"error_rate", 1}});
+  auto r = run(w.io, w.puller->full_sync(w.ws));
+  CHECK_FALSE(r.ok());
+  CHECK(w.local() == before);
+  CHECK(w.mirror->last_change_seq() == seq);
+  CHECK(w.mirror->sync_state({1, 1}).last_error);
+}
