@@ -92,12 +92,13 @@ Project& Seeder::add_project(SimState& state, Workspace& ws, Timestamp created, 
     p.start_date = year_month_day{start};
     if (chance(0.8)) p.end_date = year_month_day{start + days(between(14, 365))};
   }
-  if (allow_parent && ws.projects.size() > 4 && chance(0.25)) {
+  auto& known = ids_[ws.key];
+  if (allow_parent && known.size() > 4 && chance(0.25)) {
     // A parent among the live projects, keeping trees at most four levels deep.
-    auto candidate = std::next(ws.projects.begin(), between(0, ws.projects.size() - 1));
+    const Project& candidate = ws.projects.at(pick(known));
     int depth = 0;
-    for (auto up = candidate->second.parent_project_id; up; up = ws.projects.at(*up).parent_project_id) ++depth;
-    if (depth < 3 && !candidate->second.deleted_at) p.parent_project_id = candidate->first;
+    for (auto up = candidate.parent_project_id; up; up = ws.projects.at(*up).parent_project_id) ++depth;
+    if (depth < 3 && !candidate.deleted_at) p.parent_project_id = candidate.id;
   }
   if (chance(0.12)) {
     p.active = false;
@@ -114,6 +115,7 @@ Project& Seeder::add_project(SimState& state, Workspace& ws, Timestamp created, 
   if (chance(0.3)) members.group_ids.push_back({pick(ws.groups), std::nullopt});
   ws.members[p.id] = std::move(members);
   Id id = p.id;
+  known.push_back(id);
   return ws.projects[id] = std::move(p);
 }
 

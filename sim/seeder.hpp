@@ -8,7 +8,9 @@
 #include "sim/sim_state.hpp"
 
 #include <cstdint>
+#include <map>
 #include <random>
+#include <vector>
 
 namespace focus::sim {
 
@@ -37,6 +39,9 @@ class Seeder {
 
   std::mt19937_64 rng_;
   std::int64_t name_counter_ = 0;
+  // Every project id added per workspace, for O(1) random picks (a std::map
+  // has no random access, and walking it made seeding quadratic).
+  std::map<WorkspaceKey, std::vector<model::Id>> ids_;
 };
 
 }  // namespace focus::sim

@@ -70,7 +70,10 @@ Page SimState::list(WorkspaceKey key, const ListQuery& q) {
   for (const auto& [id, p] : ws.projects)
     if (!p.deleted_at && matches(p, q) && (q.user_ids.empty() || visible_to_users(ws, p, q.user_ids)))
       hits.push_back(&p);
-  if (!q.paging.order.empty())
+  // The map is already in id order; only another order needs a sort.
+  bool by_id = q.paging.order.empty() ||
+               (q.paging.order.size() == 1 && q.paging.order[0].field == OrderKey::Field::id && !q.paging.order[0].descending);
+  if (!by_id)
     std::stable_sort(hits.begin(), hits.end(),
                      [&](const Project* a, const Project* b) { return ordered_before(*a, *b, q.paging.order); });
   Page page{{}, q.paging.page, q.paging.per_page, static_cast<std::int64_t>(hits.size())};

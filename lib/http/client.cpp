@@ -46,6 +46,8 @@ Origin parse_origin(const std::string& base_url) {
   o.tls = scheme == "https";
   o.host = std::string(parsed->host_address());
   if (o.host.empty()) throw std::invalid_argument("base URL '" + base_url + "' has no host");
+  if (parsed->has_port() && parsed->port().empty())
+    throw std::invalid_argument("base URL '" + base_url + "' has an empty port");
   o.port = parsed->has_port() ? std::string(parsed->port()) : (o.tls ? "443" : "80");
   o.prefix = std::string(parsed->encoded_path());
   while (!o.prefix.empty() && o.prefix.back() == '/') o.prefix.pop_back();

@@ -70,6 +70,30 @@ std::optional<std::int64_t> optional_int(SQLite::Statement& st, int column) {
 
 }  // namespace
 
+Mirror::Mirror(Database& db) : db_(db) {
+  db_.sql().exec(R"sql(
+CREATE TEMP TABLE IF NOT EXISTS staging (
+  organization_id INTEGER NOT NULL,
+  workspace_id    INTEGER NOT NULL,
+  id              INTEGER NOT NULL,
+  body            TEXT NOT NULL,
+  hash            TEXT NOT NULL,
+  name            TEXT NOT NULL,
+  archived        INTEGER NOT NULL,
+  pinned          INTEGER NOT NULL,
+  private         INTEGER NOT NULL,
+  client_id       INTEGER,
+  parent_id       INTEGER,
+  creator_id      INTEGER,
+  start_date      TEXT,
+  end_date        TEXT,
+  created_at      TEXT,
+  updated_at      TEXT,
+  tag_ids         TEXT NOT NULL,   -- JSON array
+  UNIQUE (organization_id, workspace_id, id)
+))sql");
+}
+
 FetchedProject fetched(model::Project project) {
   FetchedProject f;
   f.body = model::canonical_json(project);

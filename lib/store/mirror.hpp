@@ -65,7 +65,10 @@ struct SyncState {
 
 class Mirror {
  public:
-  explicit Mirror(Database& db) : db_(db) {}
+  // Creates the staging table for this connection (a TEMP table: a listing
+  // that did not finish is started again, so it never needs to outlive the
+  // process, and it keeps the cache file free of its churn).
+  explicit Mirror(Database& db);
 
   void clear_staging(WorkspaceKey ws);
   void stage(WorkspaceKey ws, const std::vector<FetchedProject>& page);  // one transaction

@@ -6,7 +6,7 @@ namespace focus::store {
 
 const std::vector<const char*>& migrations() {
   static const std::vector<const char*> all = {
-      // 1: the mirror, its tags, members, staging, the change log, sync state.
+      // 1: the mirror, its tags, members, the change log, sync state.
       R"sql(
 CREATE TABLE projects (
   organization_id INTEGER NOT NULL,
@@ -28,8 +28,9 @@ CREATE TABLE projects (
   deleted         INTEGER NOT NULL DEFAULT 0,  -- confirmed gone upstream (kept for restore)
   first_seen_at   TEXT NOT NULL,
   changed_at      TEXT NOT NULL,
-  PRIMARY KEY (organization_id, workspace_id, id)
-) WITHOUT ROWID;
+  -- A rowid table: rows of about a kilobyte pack badly WITHOUT ROWID.
+  UNIQUE (organization_id, workspace_id, id)
+);
 CREATE INDEX projects_by_name    ON projects (organization_id, workspace_id, name COLLATE NOCASE);
 CREATE INDEX projects_by_state   ON projects (organization_id, workspace_id, deleted, archived, pinned, private);
 CREATE INDEX projects_by_client  ON projects (organization_id, workspace_id, client_id);
@@ -57,29 +58,6 @@ CREATE TABLE members (
   body            TEXT NOT NULL,
   fetched_at      TEXT NOT NULL,
   PRIMARY KEY (organization_id, workspace_id, project_id)
-) WITHOUT ROWID;
-
--- One full listing being gathered, page by page; reconcile moves it into
--- projects in one transaction. Same columns as projects, plus the tag ids.
-CREATE TABLE staging (
-  organization_id INTEGER NOT NULL,
-  workspace_id    INTEGER NOT NULL,
-  id              INTEGER NOT NULL,
-  body            TEXT NOT NULL,
-  hash            TEXT NOT NULL,
-  name            TEXT NOT NULL,
-  archived        INTEGER NOT NULL,
-  pinned          INTEGER NOT NULL,
-  private         INTEGER NOT NULL,
-  client_id       INTEGER,
-  parent_id       INTEGER,
-  creator_id      INTEGER,
-  start_date      TEXT,
-  end_date        TEXT,
-  created_at      TEXT,
-  updated_at      TEXT,
-  tag_ids         TEXT NOT NULL,   -- JSON array
-  PRIMARY KEY (organization_id, workspace_id, id)
 ) WITHOUT ROWID;
 
 CREATE TABLE changes (

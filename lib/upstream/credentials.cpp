@@ -11,6 +11,8 @@
 namespace focus::upstream {
 namespace {
 
+constexpr std::size_t kShortestRedacted = 4;
+
 std::string base64(const std::string& in) {
   std::string out(4 * ((in.size() + 2) / 3), '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -111,7 +113,9 @@ std::string redact(std::string text, const std::vector<std::string>& secrets) {
   std::vector<std::string> ordered = secrets;
   std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
   for (const auto& secret : ordered) {
-    if (secret.empty()) continue;
+    // A secret of a few characters would match inside ordinary words and
+    // garble every message; real keys and passwords are longer than this.
+    if (secret.size() < kShortestRedacted) continue;
     for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + 3))
       text.replace(pos, secret.size(), "***");
   }

@@ -41,7 +41,8 @@ std::string read_systemd_credential(const std::string& name);
 // + password), read now. Throws std::runtime_error naming the source.
 Credentials load_credentials(const config::Upstream& upstream);
 
-// `text` with every secret replaced by "***".
+// `text` with every secret of 4 or more characters replaced by "***"
+// (shorter ones would match inside ordinary words).
 std::string redact(std::string text, const std::vector<std::string>& secrets);
 
 }  // namespace focus::upstream

@@ -70,6 +70,8 @@ TEST_CASE("a malformed base URL or unreadable CA file is refused at construction
   http::ClientOptions bad;
   bad.base_url = "ftp://example.com/api";
   CHECK_THROWS_WITH(http::Client(io, bad), doctest::Contains("http:// or https://"));
+  bad.base_url = "http://127.0.0.1:/api";
+  CHECK_THROWS_WITH(http::Client(io, bad), doctest::Contains("empty port"));
   bad.base_url = "not a url";
   CHECK_THROWS_AS(http::Client(io, bad), std::invalid_argument);
   http::ClientOptions ca;
