@@ -3,6 +3,7 @@
 #include "http/client.hpp"
 #include "store/database.hpp"
 #include "store/mirror.hpp"
+#include "sync/scheduler.hpp"
 #include "upstream/credentials.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -24,6 +25,7 @@ struct Daemon::Parts {
   upstream::QuotaTracker quota;
   upstream::FocusApi api;
   sync::Puller puller;
+  sync::Scheduler scheduler;
   asio::steady_timer timer;
   bool stopped = false;
 
@@ -44,7 +46,14 @@ struct Daemon::Parts {
         client(io, client_options(config.upstream)),
         api(client, upstream::load_credentials(config.upstream), quota),
         puller(api, mirror, config.sync),
+        scheduler(puller, quota, mirror, config.sync, workspace_refs(config)),
         timer(io) {}
+
+  static std::vector<upstream::WorkspaceRef> workspace_refs(const config::Config& c) {
+    std::vector<upstream::WorkspaceRef> out;
+    for (const auto& w : c.workspaces) out.push_back({w.organization_id, w.workspace_id});
+    return out;
+  }
 };
 
 Daemon::Daemon(asio::io_context& io, config::Config config) : parts_(std::make_unique<Parts>(io, std::move(config))) {}
@@ -102,9 +111,9 @@ asio::awaitable<CycleReport> Daemon::run_cycle() {
 
 asio::awaitable<void> Daemon::run_forever() {
   while (!parts_->stopped) {
-    co_await run_cycle();
+    auto wait = co_await parts_->scheduler.pass();
     if (parts_->stopped) break;
-    parts_->timer.expires_after(parts_->config.sync.interval);
+    parts_->timer.expires_after(wait);
     co_await parts_->timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }

@@ -40,7 +40,7 @@ class Daemon {
 
   // One full cycle over every configured workspace.
   boost::asio::awaitable<CycleReport> run_cycle();
-  // Cycles every [sync] interval until stop().
+  // Lets the scheduler spend the quota (probes and full listings) until stop().
   boost::asio::awaitable<void> run_forever();
   void stop();
 

@@ -79,7 +79,11 @@ http::Response ControlRoutes::dispatch(const http::Request& req, const std::stri
 }
 
 json ControlRoutes::quota_json() const {
-  return {{"limit", quota_.settings().limit}, {"window_seconds", quota_.settings().window.count()}};
+  json windows = json::array();
+  for (const auto& w : quota_.windows(QuotaBook::Clock::now()))
+    windows.push_back({{"principal", w.principal}, {"organization_id", w.organization}, {"used", w.used},
+                       {"resets_in", w.resets_in_seconds}});
+  return {{"limit", quota_.settings().limit}, {"window_seconds", quota_.settings().window.count()}, {"windows", windows}};
 }
 
 json ControlRoutes::state_json() {

@@ -7,7 +7,9 @@
 //                          "restores": n, "pins": n} (+ optional
 //                          "organization_id"/"workspace_id"); answers the ids
 //   GET|PUT /_sim/faults   fault settings (PUT merges the keys given)
-//   GET|PUT /_sim/quota    {"limit": n, "window_seconds": s}; PUT restarts windows
+//   GET|PUT /_sim/quota    {"limit": n, "window_seconds": s, "windows": [open
+//                          windows: principal, organization_id, used,
+//                          resets_in]}; PUT sets limit / window and restarts them
 // Owned by the Simulator; single-threaded.
 
 #include "http/message.hpp"

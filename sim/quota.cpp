@@ -27,6 +27,14 @@ std::optional<QuotaReading> QuotaBook::spend(const std::string& principal, std::
   return reading(w, now);
 }
 
+std::vector<QuotaBook::WindowView> QuotaBook::windows(Clock::time_point now) const {
+  std::vector<WindowView> out;
+  for (const auto& [key, w] : windows_)
+    if (now < w.started + settings_.window)
+      out.push_back({key.first, key.second, w.used, reading(w, now).resets_in_seconds});
+  return out;
+}
+
 QuotaReading QuotaBook::peek(const std::string& principal, std::int64_t organization, Clock::time_point now) {
   return reading(current(principal, organization, now), now);
 }

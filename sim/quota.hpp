@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace focus::sim {
 
@@ -36,6 +37,15 @@ class QuotaBook {
   // Counts one request. nullopt when the window's quota is already spent.
   std::optional<QuotaReading> spend(const std::string& principal, std::int64_t organization, Clock::time_point now);
   QuotaReading peek(const std::string& principal, std::int64_t organization, Clock::time_point now);
+
+  struct WindowView {
+    std::string principal;
+    std::int64_t organization = 0;
+    std::int64_t used = 0;
+    std::int64_t resets_in_seconds = 0;
+  };
+  // The windows still open at `now` (for GET /_sim/quota).
+  std::vector<WindowView> windows(Clock::time_point now) const;
 
  private:
   struct Window {

@@ -27,9 +27,9 @@ void bind_optional_text(SQLite::Statement& st, int index, const std::optional<st
   else st.bind(index);
 }
 
-std::optional<std::string> time_text(const std::optional<Timestamp>& t) {
+std::optional<std::int64_t> micros(const std::optional<Timestamp>& t) {
   if (!t) return std::nullopt;
-  return format_rfc3339(*t);
+  return t->time_since_epoch().count();
 }
 
 std::optional<std::string> date_text(const std::optional<Date>& d) {
@@ -54,8 +54,8 @@ void bind_row(SQLite::Statement& st, WorkspaceKey ws, const FetchedProject& f) {
   bind_optional(st, 12, p.toggl_user_id);
   bind_optional_text(st, 13, date_text(p.start_date));
   bind_optional_text(st, 14, date_text(p.end_date));
-  bind_optional_text(st, 15, time_text(p.created_at));
-  bind_optional_text(st, 16, time_text(p.updated_at));
+  bind_optional(st, 15, micros(p.created_at));
+  bind_optional(st, 16, micros(p.updated_at));
 }
 
 std::optional<std::string> optional_text(SQLite::Statement& st, int column) {
@@ -87,8 +87,8 @@ CREATE TEMP TABLE IF NOT EXISTS staging (
   creator_id      INTEGER,
   start_date      TEXT,
   end_date        TEXT,
-  created_at      TEXT,
-  updated_at      TEXT,
+  created_at      INTEGER,
+  updated_at      INTEGER,
   tag_ids         TEXT NOT NULL,   -- JSON array
   UNIQUE (organization_id, workspace_id, id)
 ))sql");
@@ -371,7 +371,7 @@ SyncState Mirror::sync_state(WorkspaceKey ws) {
   s.last_error = optional_text(st, 3);
   s.project_count = optional_int(st, 4);
   s.per_page_cap = optional_int(st, 5);
-  s.newest_updated_at = optional_text(st, 6);
+  if (auto us = optional_int(st, 6)) s.newest_updated_at = Timestamp(std::chrono::microseconds(*us));
   s.suspect = optional_text(st, 7);
   s.requests_spent = st.getColumn(8).getInt64();
   s.held_missing = optional_int(st, 9);

@@ -58,7 +58,8 @@ struct Change {
 struct SyncState {
   std::optional<std::string> last_attempt_at, last_success_at, last_full_listing_at, last_error;
   std::optional<std::int64_t> project_count, per_page_cap;
-  std::optional<std::string> newest_updated_at, suspect;
+  std::optional<Timestamp> newest_updated_at;
+  std::optional<std::string> suspect;
   std::optional<std::int64_t> held_missing;
   std::int64_t requests_spent = 0;
 };

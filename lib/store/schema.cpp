@@ -23,8 +23,8 @@ CREATE TABLE projects (
   creator_id      INTEGER,
   start_date      TEXT,
   end_date        TEXT,
-  created_at      TEXT,
-  updated_at      TEXT,
+  created_at      INTEGER,   -- microseconds since the epoch: sorts as time does
+  updated_at      INTEGER,
   deleted         INTEGER NOT NULL DEFAULT 0,  -- confirmed gone upstream (kept for restore)
   first_seen_at   TEXT NOT NULL,
   changed_at      TEXT NOT NULL,
@@ -80,7 +80,7 @@ CREATE TABLE sync_state (
   last_full_listing_at TEXT,
   last_error          TEXT,
   project_count       INTEGER,
-  newest_updated_at   TEXT,
+  newest_updated_at   INTEGER,  -- microseconds since the epoch
   requests_spent      INTEGER NOT NULL DEFAULT 0,
   per_page_cap        INTEGER,
   suspect             TEXT,   -- why deletions are being held, or NULL

@@ -48,6 +48,54 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(upstream::Workspace
   co_return report;
 }
 
+boost::asio::awaitable<Result<ProbeReport>> Puller::probe(upstream::WorkspaceRef ws) {
+  ProbeReport report;
+  const auto sent_before = api_.counters().sent;
+  const auto state = mirror_.sync_state(key(ws));
+  upstream::ListParams params;
+  params.archived = upstream::ArchivedFilter::all;
+  params.include_rates = true;
+  params.paging.order_by = {"-updated_at"};
+  params.paging.page = 1;
+  params.paging.per_page = state.per_page_cap.value_or(settings_.per_page);
+  auto answer = co_await api_.list_projects(ws, params);
+  report.requests = api_.counters().sent - sent_before;
+  mirror_.record_attempt(key(ws), now_utc(), report.requests);
+  if (!answer) {
+    mirror_.record_error(key(ws), answer.error().message);
+    co_return answer.error();
+  }
+  const auto& data = answer->data;
+  for (std::size_t i = 1; i < data.size(); ++i)
+    if (data[i - 1].updated_at < data[i].updated_at) {
+      report.order_honoured = false;
+      report.needs_full_listing = "the server did not order the probe by updated_at; using full listings";
+      co_return report;
+    }
+  // Everything on the page at or after the newest change we know of is news
+  // (or a re-read of it, which changes nothing).
+  std::int64_t newer = 0;
+  for (const auto& p : data) {
+    bool news = !state.newest_updated_at || !p.updated_at || *p.updated_at >= *state.newest_updated_at;
+    if (!news) break;
+    ++newer;
+    auto kind = mirror_.upsert_one(key(ws), store::fetched(p), now_utc());
+    if (kind == "insert") ++report.inserted;
+    else if (kind == "update") ++report.updated;
+    else if (kind == "restore") ++report.restored;
+  }
+  const auto live = mirror_.live_count(key(ws));
+  const auto total = answer->total.value_or(live);
+  if (newer == static_cast<std::int64_t>(data.size()) && total > newer)
+    report.needs_full_listing = "more projects changed than one probe page holds";
+  else if (total < live)
+    report.needs_full_listing = std::to_string(live - total) + " project(s) deleted upstream";
+  else if (total > live)
+    report.needs_full_listing = "the server lists " + std::to_string(total - live) + " project(s) the mirror lacks";
+  if (!report.needs_full_listing) mirror_.record_success(key(ws), now_utc(), false, state.suspect, state.held_missing);
+  co_return report;
+}
+
 boost::asio::awaitable<Result<void>> Puller::list_into_staging(upstream::WorkspaceRef ws, PullReport& report,
                                                                const Progress& progress) {
   upstream::ListParams params;

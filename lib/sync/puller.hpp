@@ -37,6 +37,17 @@ struct PullReport {
   std::optional<std::string> suspect;
 };
 
+// What one probe (page 1, newest updated_at first) learnt.
+struct ProbeReport {
+  std::int64_t inserted = 0, updated = 0, restored = 0;
+  std::int64_t requests = 0;
+  // Why a full listing is needed now (a delete, more changes than one page
+  // holds, an order the server did not honour), or nullopt when the probe
+  // told everything.
+  std::optional<std::string> needs_full_listing;
+  bool order_honoured = true;
+};
+
 // Pages fetched so far and the pages expected (0 until the first page says).
 using Progress = std::function<void(std::int64_t pages, std::int64_t expected)>;
 
@@ -46,6 +57,14 @@ class Puller {
       : api_(api), mirror_(mirror), settings_(settings) {}
 
   boost::asio::awaitable<Result<PullReport>> full_sync(upstream::WorkspaceRef ws, Progress progress = {});
+
+  // One request: page 1 of every project, newest updated_at first. Every
+  // project changed since the last sync is on it unless more changed than a
+  // page holds, so inserts, updates, archives and restores are applied from
+  // it alone. A smaller total than the mirror's (a delete), a page of
+  // nothing but news (overflow) or an order that is not really descending
+  // ask for a full listing instead.
+  boost::asio::awaitable<Result<ProbeReport>> probe(upstream::WorkspaceRef ws);
 
  private:
   boost::asio::awaitable<Result<void>> list_into_staging(upstream::WorkspaceRef ws, PullReport& report,

@@ -9,6 +9,7 @@ QuotaTracker::State& QuotaTracker::fresh(model::Id organization, Clock::time_poi
   if (s.resets_at && now >= *s.resets_at) {
     s.remaining.reset();
     s.resets_at.reset();
+    s.sent_in_window = 0;
   }
   if (s.exhausted_until && now >= *s.exhausted_until) s.exhausted_until.reset();
   if (s.rate_limited_until && now >= *s.rate_limited_until) s.rate_limited_until.reset();
@@ -35,12 +36,16 @@ std::optional<QuotaTracker::Clock::time_point> QuotaTracker::blocked_until(model
 void QuotaTracker::on_sent(model::Id organization) {
   State& s = states_[organization];
   if (s.remaining && *s.remaining > 0) --*s.remaining;
+  ++s.sent_in_window;
 }
 
 void QuotaTracker::on_headers(model::Id organization, std::optional<std::int64_t> remaining,
                               std::optional<std::int64_t> resets_in_seconds, Clock::time_point now) {
   State& s = states_[organization];
-  if (remaining) s.remaining = std::max<std::int64_t>(*remaining, 0);
+  if (remaining) {
+    s.remaining = std::max<std::int64_t>(*remaining, 0);
+    s.limit_estimate = std::max(s.limit_estimate.value_or(0), *s.remaining + s.sent_in_window);
+  }
   if (resets_in_seconds) s.resets_at = now + std::chrono::seconds(std::max<std::int64_t>(*resets_in_seconds, 0));
 }
 
@@ -57,7 +62,8 @@ void QuotaTracker::on_rate_limited(model::Id organization, std::chrono::seconds 
 
 QuotaTracker::Snapshot QuotaTracker::snapshot(model::Id organization, Clock::time_point now) {
   State& s = fresh(organization, now);
-  return Snapshot{s.remaining, s.resets_at, blocked_until(organization, now), blocked_by_quota(organization, now)};
+  return Snapshot{s.remaining, s.resets_at, blocked_until(organization, now), blocked_by_quota(organization, now),
+                  s.limit_estimate};
 }
 
 }  // namespace focus::upstream

@@ -25,6 +25,9 @@ class QuotaTracker {
     std::optional<Clock::time_point> resets_at;
     std::optional<Clock::time_point> blocked_until;  // no request before this
     bool exhausted = false;  // blocked by the quota rather than by a 429
+    // The window's size as far as answers tell (remaining + what we sent in
+    // this window); others' use of the same quota makes it an underestimate.
+    std::optional<std::int64_t> limit_estimate;
   };
 
   // When a request to `organization` may go again; nullopt: now.
@@ -46,6 +49,8 @@ class QuotaTracker {
     std::optional<Clock::time_point> resets_at;
     std::optional<Clock::time_point> exhausted_until;
     std::optional<Clock::time_point> rate_limited_until;
+    std::int64_t sent_in_window = 0;
+    std::optional<std::int64_t> limit_estimate;
   };
   State& fresh(model::Id organization, Clock::time_point now);  // forgets a window that has reset
   std::map<model::Id, State> states_;

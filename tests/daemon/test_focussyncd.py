@@ -163,6 +163,42 @@ class TwoDaemons(unittest.TestCase):
             sim.stop()
 
 
+class Scheduler(unittest.TestCase):
+    def test_the_quota_is_spent_without_402s_and_the_reserve_is_kept(self):
+        # A free-plan quota scaled down: 30 requests per 8-second window; 20 %
+        # reserve leaves 24 for sync. 900 projects: a full listing is 5 pages.
+        sim = SimProcess("--projects", "900", "--api-key", KEY, "--quota", "30", "--quota-window", "8")
+        s = Setup(sim, '[sync]\ninterval = "200ms"\nreserve_share = 0.2\n')
+        daemon = subprocess.Popen([DAEMON, "--config", s.config, "--log-level", "warn"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            most_used, changed = 0, None
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                for w in sim.control("GET", "quota")["windows"]:
+                    most_used = max(most_used, w["used"])
+                if changed is None and time.monotonic() > deadline - 12:
+                    changed = sim.control("POST", "mutate", {"updates": 1, "creates": 1})
+                time.sleep(0.1)
+            stats = sim.control("GET", "stats")
+            self.assertEqual(stats["by_status"].get("402", 0), 0, stats)
+            self.assertLessEqual(most_used, 24, "the reserve for edits was spent")
+            self.assertGreater(stats["requests"], 24, "more than one window was used")
+            print(f"\nscheduler: {stats['requests']} requests in 20 s at 30 per 8 s, at most {most_used} "
+                  f"in one window, {stats['by_status'].get('402', 0)} answered 402")
+            daemon.send_signal(signal.SIGTERM)
+            self.assertEqual(daemon.wait(timeout=20), 0)
+            with sqlite3.connect(s.cache) as db:
+                logged = {r[0] for r in db.execute("SELECT project_id FROM changes WHERE kind != 'insert' OR seq > 900")}
+            self.assertTrue(set(changed["created"]) <= logged and set(changed["updated"]) <= logged,
+                            "the probe carried the other user's changes into the mirror")
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+            s.close()
+            sim.stop()
+
+
 class Crashes(unittest.TestCase):
     ROUNDS = int(os.environ.get("FOCUS_KILL_ROUNDS", "24"))
 

@@ -1,0 +1,142 @@
+#include "sync/scheduler.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace focus::sync {
+namespace {
+
+constexpr std::int64_t kUnlimited = std::numeric_limits<std::int64_t>::max();
+
+upstream::RetryPolicy error_backoff(const config::Sync& s) {
+  upstream::RetryPolicy p;
+  p.base = std::chrono::seconds(2);
+  p.cap = std::max<std::chrono::milliseconds>(s.interval, std::chrono::seconds(2));
+  return p;
+}
+
+}  // namespace
+
+Scheduler::Scheduler(Puller& puller, upstream::QuotaTracker& quota, store::Mirror& mirror, const config::Sync& settings,
+                     std::vector<upstream::WorkspaceRef> workspaces)
+    : puller_(puller),
+      quota_(quota),
+      mirror_(mirror),
+      settings_(settings),
+      workspaces_(std::move(workspaces)),
+      backoff_(error_backoff(settings)) {}
+
+void Scheduler::credentials_changed() {
+  for (auto& [key, track] : tracks_) track.unauthorized = false;
+}
+
+// Requests sync may still spend in this window: what is left, less the
+// reserve kept for replaying edits. Unlimited while no answer told us.
+std::int64_t Scheduler::usable_requests(model::Id organization, Clock::time_point now) {
+  auto snap = quota_.snapshot(organization, now);
+  if (!snap.remaining) return kUnlimited;
+  auto limit = snap.limit_estimate.value_or(*snap.remaining);
+  auto reserve = static_cast<std::int64_t>(std::ceil(settings_.reserve_share * static_cast<double>(limit)));
+  return std::max<std::int64_t>(*snap.remaining - reserve, 0);
+}
+
+std::int64_t Scheduler::full_listing_cost(upstream::WorkspaceRef ws) {
+  store::WorkspaceKey key{ws.organization_id, ws.workspace_id};
+  auto per_page = mirror_.sync_state(key).per_page_cap.value_or(settings_.per_page);
+  return mirror_.live_count(key) / std::max<std::int64_t>(per_page, 1) + 1;
+}
+
+bool Scheduler::full_listing_due(upstream::WorkspaceRef ws, const Track& track) {
+  if (track.needs_full || !track.probe_works) return true;
+  auto last = mirror_.sync_state({ws.organization_id, ws.workspace_id}).last_full_listing_at;
+  auto when = last ? parse_rfc3339(*last) : std::nullopt;
+  return !when || now_utc() - *when >= settings_.full_listing_max_age;
+}
+
+void Scheduler::failed(upstream::WorkspaceRef ws, Track& track, const Error& error) {
+  if (error.is(Errc::unauthorized)) {
+    track.unauthorized = true;
+    spdlog::error("workspace {}/{}: {}; syncing stops until the credentials change (SIGHUP after fixing them)",
+                  ws.organization_id, ws.workspace_id, error.message);
+    return;
+  }
+  if (error.is(Errc::quota_exhausted) || error.is(Errc::rate_limited)) return;  // the tracker holds us back
+  ++track.failures;
+  track.not_before = Clock::now() + backoff_.delay(track.failures);
+  spdlog::warn("workspace {}/{}: {} (attempt {}; backing off)", ws.organization_id, ws.workspace_id, error.message,
+               track.failures);
+}
+
+boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Track& track, Clock::duration& wait) {
+  auto now = Clock::now();
+  if (track.unauthorized) co_return;
+  if (now < track.not_before) {
+    wait = std::min(wait, track.not_before - now);
+    co_return;
+  }
+  if (auto until = quota_.blocked_until(ws.organization_id, now)) {
+    wait = std::min(wait, *until - now);
+    co_return;
+  }
+  auto usable = usable_requests(ws.organization_id, now);
+  if (full_listing_due(ws, track) && usable >= full_listing_cost(ws)) {
+    auto r = co_await puller_.full_sync(ws);
+    if (!r) {
+      failed(ws, track, r.error());
+      co_return;
+    }
+    track.needs_full = false;
+    track.failures = 0;
+    spdlog::info("synced {}/{} (full listing): {} projects, +{} ~{} -{}, {} requests", ws.organization_id,
+                 ws.workspace_id, r->projects, r->inserted, r->updated, r->deleted, r->requests);
+    co_return;
+  }
+  if (usable < 1) {
+    auto snap = quota_.snapshot(ws.organization_id, now);
+    if (snap.resets_at) wait = std::min(wait, *snap.resets_at - now);
+    co_return;
+  }
+  auto p = co_await puller_.probe(ws);
+  if (!p) {
+    failed(ws, track, p.error());
+    co_return;
+  }
+  track.failures = 0;
+  if (!p->order_honoured) track.probe_works = false;
+  if (p->needs_full_listing) {
+    track.needs_full = true;
+    spdlog::info("workspace {}/{}: {}: a full listing follows", ws.organization_id, ws.workspace_id,
+                 *p->needs_full_listing);
+  } else if (p->inserted + p->updated + p->restored > 0) {
+    spdlog::info("synced {}/{} (probe): +{} ~{} restored {}", ws.organization_id, ws.workspace_id, p->inserted,
+                 p->updated, p->restored);
+  }
+}
+
+boost::asio::awaitable<std::chrono::milliseconds> Scheduler::pass() {
+  Clock::duration wait = settings_.interval;
+  for (const auto& ws : workspaces_) {
+    auto& track = tracks_[{ws.organization_id, ws.workspace_id}];
+    co_await sync_one(ws, track, wait);
+    // A full listing asked for and affordable now: no reason to wait long.
+    bool ready = track.needs_full && !track.unauthorized && track.not_before <= Clock::now();
+    if (ready && usable_requests(ws.organization_id, Clock::now()) >= full_listing_cost(ws))
+      wait = std::min<Clock::duration>(wait, std::chrono::milliseconds(100));
+  }
+  // Spread what the window still allows over the time it has left.
+  auto now = Clock::now();
+  for (const auto& ws : workspaces_) {
+    auto snap = quota_.snapshot(ws.organization_id, now);
+    auto usable = usable_requests(ws.organization_id, now);
+    if (!snap.resets_at || usable == kUnlimited) continue;
+    auto left = *snap.resets_at - now;
+    auto spacing = usable > 0 ? left * static_cast<std::int64_t>(workspaces_.size()) / usable : left;
+    if (wait > Clock::duration::zero() || usable == 0) wait = std::max(wait, spacing);
+  }
+  co_return std::chrono::duration_cast<std::chrono::milliseconds>(std::max(wait, Clock::duration(std::chrono::milliseconds(50))));
+}
+
+}  // namespace focus::sync

@@ -1,0 +1,62 @@
+#pragma once
+// The scheduler spends the hourly quota. Each pass it decides, per workspace,
+// between a full listing (never synced yet, older than full_listing_max_age,
+// or asked for by the last probe) and a one-request probe, within what the
+// quota allows: it keeps reserve_share of the window's quota for replaying
+// edits, never sends while the quota is known to be spent (it waits for the
+// reset) or a 429 asked it to wait, spreads its requests over the window, backs
+// off with jitter after errors, and stops syncing an organization on 401 until
+// the credentials change. Workspaces of one organization share its quota.
+//
+// Borrows the Puller, QuotaTracker and Mirror; io_context thread only.
+
+#include "config/config.hpp"
+#include "store/mirror.hpp"
+#include "sync/puller.hpp"
+#include "upstream/quota_tracker.hpp"
+#include "upstream/retry_policy.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <map>
+#include <vector>
+
+namespace focus::sync {
+
+class Scheduler {
+ public:
+  using Clock = upstream::QuotaTracker::Clock;
+
+  Scheduler(Puller& puller, upstream::QuotaTracker& quota, store::Mirror& mirror, const config::Sync& settings,
+            std::vector<upstream::WorkspaceRef> workspaces);
+
+  // One decision per workspace; answers how long to wait before the next pass.
+  boost::asio::awaitable<std::chrono::milliseconds> pass();
+  // Credentials changed (SIGHUP): organizations stopped by a 401 may try again.
+  void credentials_changed();
+
+ private:
+  struct Track {
+    bool needs_full = true;
+    bool probe_works = true;
+    bool unauthorized = false;
+    int failures = 0;
+    Clock::time_point not_before{};
+  };
+  boost::asio::awaitable<void> sync_one(upstream::WorkspaceRef ws, Track& track, Clock::duration& wait);
+  std::int64_t usable_requests(model::Id organization, Clock::time_point now);
+  std::int64_t full_listing_cost(upstream::WorkspaceRef ws);
+  bool full_listing_due(upstream::WorkspaceRef ws, const Track& track);
+  void failed(upstream::WorkspaceRef ws, Track& track, const Error& error);
+
+  Puller& puller_;
+  upstream::QuotaTracker& quota_;
+  store::Mirror& mirror_;
+  const config::Sync& settings_;
+  std::vector<upstream::WorkspaceRef> workspaces_;
+  std::map<std::pair<model::Id, model::Id>, Track> tracks_;
+  upstream::Backoff backoff_;
+};
+
+}  // namespace focus::sync
