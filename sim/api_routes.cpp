@@ -156,6 +156,7 @@ http::Response ApiRoutes::dispatch(const http::Request& req, const http::Target&
 
 http::Response ApiRoutes::list(const http::Target& t, WorkspaceKey ws) {
   ListQuery query = parse_list_query(t, max_per_page_);
+  if (faults_.ignore_order) query.paging.order.clear();
   if (faults_.drift && query.paging.page > 1) drift(ws);
   Page page = state_.list(ws, query);
   json data = json::array();

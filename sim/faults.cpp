@@ -18,7 +18,8 @@ json to_json(const FaultSettings& f) {
           {"garbage_rate", f.garbage_rate},
           {"oversize_rate", f.oversize_rate},
           {"oversize_bytes", f.oversize_bytes},
-          {"drift", f.drift}};
+          {"drift", f.drift},
+          {"ignore_order", f.ignore_order}};
 }
 
 namespace {
@@ -48,6 +49,7 @@ void apply_json(FaultSettings& f, const json& patch) {
   for (const auto& [key, v] : patch.items()) {
     if (key == "offline") next.offline = as_bool(key, v);
     else if (key == "drift") next.drift = as_bool(key, v);
+    else if (key == "ignore_order") next.ignore_order = as_bool(key, v);
     else if (key == "latency_ms") next.latency_ms = as_count(key, v);
     else if (key == "oversize_bytes") next.oversize_bytes = static_cast<std::size_t>(as_count(key, v));
     else if (key == "error_rate") next.error_rate = as_rate(key, v);

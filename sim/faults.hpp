@@ -23,6 +23,7 @@ struct FaultSettings {
   double oversize_rate = 0;        // applied, the body padded past oversize_bytes
   std::size_t oversize_bytes = 32 * 1024 * 1024;
   bool drift = false;              // other users insert and delete between page requests
+  bool ignore_order = false;       // lists ignore order_by (served by id), as a server might
 };
 
 nlohmann::json to_json(const FaultSettings& f);

@@ -221,3 +221,59 @@ TEST_CASE("a listing cut short by an error changes nothing in the mirror") {
   CHECK(w.mirror->last_change_seq() == seq);
   CHECK(w.mirror->sync_state({1, 1}).last_error);
 }
+
+TEST_CASE("a probe applies inserts, updates and archives from one request") {
+  World w({"--projects", "400", "--seed", "31"});
+  w.pull();
+  auto touched = w.sim.control("POST", "mutate", {{"creates", 2}, {"updates", 3}, {"archives", 1}});
+  auto seq = w.mirror->last_change_seq();
+  auto p = run(w.io, w.puller->probe(w.ws));
+  REQUIRE(p.ok());
+  CHECK(p->requests == 1);
+  CHECK_FALSE(p->needs_full_listing);
+  CHECK(p->inserted == 2);
+  CHECK(p->updated + p->inserted == static_cast<std::int64_t>(w.mirror->changes_since(seq, 100).size()));
+  CHECK(difference(w.local(), w.server()) == "");
+  auto quiet = run(w.io, w.puller->probe(w.ws));
+  CHECK(quiet->inserted + quiet->updated == 0);
+  CHECK_FALSE(quiet->needs_full_listing);
+}
+
+TEST_CASE("a probe asks for a full listing after a delete, and that listing confirms it") {
+  World w({"--projects", "300", "--seed", "32"});
+  w.pull();
+  auto gone = w.sim.control("POST", "mutate", {{"deletes", 1}})["deleted"][0].get<model::Id>();
+  auto p = run(w.io, w.puller->probe(w.ws));
+  REQUIRE(p.ok());
+  REQUIRE(p->needs_full_listing);
+  CHECK(p->needs_full_listing->find("1 project(s) deleted upstream") != std::string::npos);
+  auto full = w.pull();
+  CHECK(full.deleted == 1);
+  CHECK(w.mirror->deleted_ids({1, 1}) == std::vector<model::Id>{gone});
+}
+
+TEST_CASE("a probe asks for a full listing when more changed than its page holds") {
+  config::Sync small;
+  small.per_page = 10;
+  World w({"--projects", "120", "--seed", "33"}, small);
+  w.pull();
+  w.sim.control("POST", "mutate", {{"updates", 30}});
+  auto p = run(w.io, w.puller->probe(w.ws));
+  REQUIRE(p.ok());
+  REQUIRE(p->needs_full_listing);
+  CHECK(p->needs_full_listing->find("more projects changed than one probe page holds") != std::string::npos);
+  w.pull();
+  CHECK(difference(w.local(), w.server()) == "");
+}
+
+TEST_CASE("a probe whose order the server did not honour is not trusted") {
+  World w({"--projects", "150", "--seed", "34"});
+  w.pull();
+  w.sim.control("PUT", "faults", {{"ignore_order", true}});
+  w.sim.control("POST", "mutate", {{"updates", 2}});
+  auto p = run(w.io, w.puller->probe(w.ws));
+  REQUIRE(p.ok());
+  CHECK_FALSE(p->order_honoured);
+  REQUIRE(p->needs_full_listing);
+  CHECK(p->inserted + p->updated == 0);
+}
