@@ -25,6 +25,7 @@ struct Daemon::Parts {
   upstream::QuotaTracker quota;
   upstream::FocusApi api;
   sync::Puller puller;
+  sync::MembersSync members;
   sync::Scheduler scheduler;
   asio::steady_timer timer;
   bool stopped = false;
@@ -46,7 +47,8 @@ struct Daemon::Parts {
         client(io, client_options(config.upstream)),
         api(client, upstream::load_credentials(config.upstream), quota),
         puller(api, mirror, config.sync),
-        scheduler(puller, quota, mirror, config.sync, workspace_refs(config)),
+        members(api, mirror, config.sync),
+        scheduler(puller, members, quota, mirror, config.sync, workspace_refs(config)),
         timer(io) {}
 
   static std::vector<upstream::WorkspaceRef> workspace_refs(const config::Config& c) {

@@ -5,6 +5,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <nlohmann/json.hpp>
 
+#include <limits>
 #include <set>
 
 namespace focus::store {
@@ -118,7 +119,7 @@ std::vector<std::string> changed_fields(const std::string& old_body, const std::
 }
 
 void Mirror::log_change(WorkspaceKey ws, Id id, const char* kind, const std::vector<std::string>& fields,
-                        const std::string& at) {
+                        std::int64_t at) {
   SQLite::Statement st(db_.sql(),
                        "INSERT INTO changes (organization_id, workspace_id, project_id, kind, fields, at) "
                        "VALUES (?, ?, ?, ?, ?, ?)");
@@ -153,7 +154,7 @@ void Mirror::stage(WorkspaceKey ws, const std::vector<FetchedProject>& page) {
 }
 
 ReconcileOutcome Mirror::reconcile(WorkspaceKey ws, Timestamp now_time) {
-  const std::string now = format_rfc3339(now_time);
+  const std::int64_t now = now_time.time_since_epoch().count();
   return db_.in_transaction([&] {
     ReconcileOutcome out;
     out.live_before = live_count(ws);
@@ -232,7 +233,7 @@ ReconcileOutcome Mirror::reconcile(WorkspaceKey ws, Timestamp now_time) {
 }
 
 bool Mirror::confirm_deleted(WorkspaceKey ws, Id id, Timestamp now_time) {
-  const std::string now = format_rfc3339(now_time);
+  const std::int64_t now = now_time.time_since_epoch().count();
   return db_.in_transaction([&] {
     SQLite::Statement st(db_.sql(),
                          "UPDATE projects SET deleted = 1, changed_at = ? WHERE organization_id = ? AND workspace_id = ? "
@@ -248,7 +249,7 @@ bool Mirror::confirm_deleted(WorkspaceKey ws, Id id, Timestamp now_time) {
 }
 
 std::optional<std::string> Mirror::upsert_one(WorkspaceKey ws, const FetchedProject& f, Timestamp now_time) {
-  const std::string now = format_rfc3339(now_time);
+  const std::int64_t now = now_time.time_since_epoch().count();
   return db_.in_transaction([&]() -> std::optional<std::string> {
     SQLite::Statement old(db_.sql(),
                           "SELECT body, hash, deleted FROM projects WHERE organization_id = ? AND workspace_id = ? AND id = ?");
@@ -332,6 +333,41 @@ std::vector<Id> Mirror::deleted_ids(WorkspaceKey ws) {
   return out;
 }
 
+std::vector<Id> Mirror::members_wanted(WorkspaceKey ws, std::optional<Timestamp> older_than, std::int64_t limit) {
+  SQLite::Statement st(db_.sql(),
+                       "SELECT p.id FROM projects p LEFT JOIN members m ON m.organization_id = p.organization_id "
+                       "AND m.workspace_id = p.workspace_id AND m.project_id = p.id "
+                       "WHERE p.organization_id = ?1 AND p.workspace_id = ?2 AND p.deleted = 0 "
+                       "AND (m.project_id IS NULL OR m.fetched_at < p.changed_at OR m.fetched_at < ?3) "
+                       "ORDER BY p.changed_at DESC, p.id LIMIT ?4");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
+  st.bind(3, older_than ? older_than->time_since_epoch().count() : std::numeric_limits<std::int64_t>::min());
+  st.bind(4, limit);
+  std::vector<Id> out;
+  while (st.executeStep()) out.push_back(st.getColumn(0).getInt64());
+  return out;
+}
+
+void Mirror::save_members(WorkspaceKey ws, Id project_id, const std::string& body, Timestamp now) {
+  SQLite::Statement st(db_.sql(), "INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?, ?)");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
+  st.bind(3, project_id);
+  st.bind(4, body);
+  st.bind(5, now.time_since_epoch().count());
+  st.exec();
+}
+
+std::optional<std::string> Mirror::members(WorkspaceKey ws, Id project_id) {
+  SQLite::Statement st(db_.sql(), "SELECT body FROM members WHERE organization_id = ? AND workspace_id = ? AND project_id = ?");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
+  st.bind(3, project_id);
+  if (!st.executeStep()) return std::nullopt;
+  return st.getColumn(0).getString();
+}
+
 std::vector<Change> Mirror::changes_since(std::int64_t seq, std::int64_t limit) {
   SQLite::Statement st(db_.sql(),
                        "SELECT seq, organization_id, workspace_id, project_id, kind, fields, at FROM changes "
@@ -346,7 +382,7 @@ std::vector<Change> Mirror::changes_since(std::int64_t seq, std::int64_t limit) 
     c.project_id = st.getColumn(3).getInt64();
     c.kind = st.getColumn(4).getString();
     c.fields = json::parse(st.getColumn(5).getString()).get<std::vector<std::string>>();
-    c.at = st.getColumn(6).getString();
+    c.at = Timestamp(std::chrono::microseconds(st.getColumn(6).getInt64()));
     out.push_back(std::move(c));
   }
   return out;

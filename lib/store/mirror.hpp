@@ -52,7 +52,7 @@ struct Change {
   Id project_id = 0;
   std::string kind;  // insert | update | delete | restore
   std::vector<std::string> fields;
-  std::string at;
+  Timestamp at;
 };
 
 struct SyncState {
@@ -86,6 +86,13 @@ class Mirror {
   std::vector<std::string> live_bodies(WorkspaceKey ws);  // by id
   std::vector<Id> deleted_ids(WorkspaceKey ws);
 
+  // Live projects whose members should be fetched, most recently changed
+  // first: none stored, or stored before the project last changed, or (when
+  // `older_than` is given) stored before that time.
+  std::vector<Id> members_wanted(WorkspaceKey ws, std::optional<Timestamp> older_than, std::int64_t limit);
+  void save_members(WorkspaceKey ws, Id project_id, const std::string& body, Timestamp now);
+  std::optional<std::string> members(WorkspaceKey ws, Id project_id);
+
   std::vector<Change> changes_since(std::int64_t seq, std::int64_t limit);
   std::int64_t last_change_seq();
 
@@ -98,7 +105,7 @@ class Mirror {
   void record_per_page_cap(WorkspaceKey ws, std::int64_t cap);
 
  private:
-  void log_change(WorkspaceKey ws, Id id, const char* kind, const std::vector<std::string>& fields, const std::string& at);
+  void log_change(WorkspaceKey ws, Id id, const char* kind, const std::vector<std::string>& fields, std::int64_t at);
   Database& db_;
 };
 

@@ -26,8 +26,8 @@ CREATE TABLE projects (
   created_at      INTEGER,   -- microseconds since the epoch: sorts as time does
   updated_at      INTEGER,
   deleted         INTEGER NOT NULL DEFAULT 0,  -- confirmed gone upstream (kept for restore)
-  first_seen_at   TEXT NOT NULL,
-  changed_at      TEXT NOT NULL,
+  first_seen_at   INTEGER NOT NULL,  -- microseconds since the epoch, as every time we compare
+  changed_at      INTEGER NOT NULL,
   -- A rowid table: rows of about a kilobyte pack badly WITHOUT ROWID.
   UNIQUE (organization_id, workspace_id, id)
 );
@@ -55,10 +55,10 @@ CREATE TABLE members (
   organization_id INTEGER NOT NULL,
   workspace_id    INTEGER NOT NULL,
   project_id      INTEGER NOT NULL,
-  body            TEXT NOT NULL,
-  fetched_at      TEXT NOT NULL,
+  body            TEXT NOT NULL,     -- the members JSON, as served
+  fetched_at      INTEGER NOT NULL,
   PRIMARY KEY (organization_id, workspace_id, project_id)
-) WITHOUT ROWID;
+);
 
 CREATE TABLE changes (
   seq             INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, never goes back
@@ -67,7 +67,7 @@ CREATE TABLE changes (
   project_id      INTEGER NOT NULL,
   kind            TEXT NOT NULL CHECK (kind IN ('insert', 'update', 'delete', 'restore')),
   fields          TEXT NOT NULL,  -- JSON array of changed top-level field names
-  at              TEXT NOT NULL
+  at              INTEGER NOT NULL  -- microseconds since the epoch
 );
 CREATE INDEX changes_by_time ON changes (at);
 CREATE INDEX changes_by_project ON changes (organization_id, workspace_id, project_id);

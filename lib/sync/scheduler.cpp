@@ -20,9 +20,10 @@ upstream::RetryPolicy error_backoff(const config::Sync& s) {
 
 }  // namespace
 
-Scheduler::Scheduler(Puller& puller, upstream::QuotaTracker& quota, store::Mirror& mirror, const config::Sync& settings,
-                     std::vector<upstream::WorkspaceRef> workspaces)
+Scheduler::Scheduler(Puller& puller, MembersSync& members, upstream::QuotaTracker& quota, store::Mirror& mirror,
+                     const config::Sync& settings, std::vector<upstream::WorkspaceRef> workspaces)
     : puller_(puller),
+      members_(members),
       quota_(quota),
       mirror_(mirror),
       settings_(settings),
@@ -82,7 +83,12 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
     co_return;
   }
   auto usable = usable_requests(ws.organization_id, now);
-  if (full_listing_due(ws, track) && usable >= full_listing_cost(ws)) {
+  const bool full_due = full_listing_due(ws, track);
+  if (!full_due && track.last_synced && now - *track.last_synced < settings_.interval) {
+    wait = std::min(wait, *track.last_synced + settings_.interval - now);  // not yet time to probe
+    co_return;
+  }
+  if (full_due && usable >= full_listing_cost(ws)) {
     auto r = co_await puller_.full_sync(ws);
     if (!r) {
       failed(ws, track, r.error());
@@ -90,6 +96,7 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
     }
     track.needs_full = false;
     track.failures = 0;
+    track.last_synced = Clock::now();
     spdlog::info("synced {}/{} (full listing): {} projects, +{} ~{} -{}, {} requests", ws.organization_id,
                  ws.workspace_id, r->projects, r->inserted, r->updated, r->deleted, r->requests);
     co_return;
@@ -105,6 +112,7 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
     co_return;
   }
   track.failures = 0;
+  track.last_synced = Clock::now();
   if (!p->order_honoured) track.probe_works = false;
   if (p->needs_full_listing) {
     track.needs_full = true;
@@ -116,11 +124,30 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
   }
 }
 
+// Members are the last thing the quota is spent on, a small batch per pass,
+// and only once the workspace's projects are in sync.
+boost::asio::awaitable<void> Scheduler::refresh_members(upstream::WorkspaceRef ws, Track& track, Clock::duration& wait) {
+  constexpr std::int64_t kBatch = 50;
+  auto now = Clock::now();
+  if (track.needs_full || track.unauthorized || now < track.not_before || quota_.blocked_until(ws.organization_id, now))
+    co_return;
+  auto budget = std::min(usable_requests(ws.organization_id, now), kBatch);
+  if (budget <= 0 || members_.wanted(ws, 1) == 0) co_return;
+  auto fetched = co_await members_.refresh(ws, budget);
+  if (!fetched) {
+    failed(ws, track, fetched.error());
+    co_return;
+  }
+  // More to fetch and quota to spare: come back soon rather than after `interval`.
+  if (members_.wanted(ws, 1) > 0) wait = std::min<Clock::duration>(wait, std::chrono::seconds(1));
+}
+
 boost::asio::awaitable<std::chrono::milliseconds> Scheduler::pass() {
   Clock::duration wait = settings_.interval;
   for (const auto& ws : workspaces_) {
     auto& track = tracks_[{ws.organization_id, ws.workspace_id}];
     co_await sync_one(ws, track, wait);
+    co_await refresh_members(ws, track, wait);
     // A full listing asked for and affordable now: no reason to wait long.
     bool ready = track.needs_full && !track.unauthorized && track.not_before <= Clock::now();
     if (ready && usable_requests(ws.organization_id, Clock::now()) >= full_listing_cost(ws))

@@ -7,11 +7,13 @@
 // reset) or a 429 asked it to wait, spreads its requests over the window, backs
 // off with jitter after errors, and stops syncing an organization on 401 until
 // the credentials change. Workspaces of one organization share its quota.
+// Project members are fetched last, only from what is left after all that.
 //
 // Borrows the Puller, QuotaTracker and Mirror; io_context thread only.
 
 #include "config/config.hpp"
 #include "store/mirror.hpp"
+#include "sync/members_sync.hpp"
 #include "sync/puller.hpp"
 #include "upstream/quota_tracker.hpp"
 #include "upstream/retry_policy.hpp"
@@ -28,8 +30,8 @@ class Scheduler {
  public:
   using Clock = upstream::QuotaTracker::Clock;
 
-  Scheduler(Puller& puller, upstream::QuotaTracker& quota, store::Mirror& mirror, const config::Sync& settings,
-            std::vector<upstream::WorkspaceRef> workspaces);
+  Scheduler(Puller& puller, MembersSync& members, upstream::QuotaTracker& quota, store::Mirror& mirror,
+            const config::Sync& settings, std::vector<upstream::WorkspaceRef> workspaces);
 
   // One decision per workspace; answers how long to wait before the next pass.
   boost::asio::awaitable<std::chrono::milliseconds> pass();
@@ -43,6 +45,7 @@ class Scheduler {
     bool unauthorized = false;
     int failures = 0;
     Clock::time_point not_before{};
+    std::optional<Clock::time_point> last_synced;  // last probe or listing that succeeded
   };
   boost::asio::awaitable<void> sync_one(upstream::WorkspaceRef ws, Track& track, Clock::duration& wait);
   std::int64_t usable_requests(model::Id organization, Clock::time_point now);
@@ -50,7 +53,10 @@ class Scheduler {
   bool full_listing_due(upstream::WorkspaceRef ws, const Track& track);
   void failed(upstream::WorkspaceRef ws, Track& track, const Error& error);
 
+  boost::asio::awaitable<void> refresh_members(upstream::WorkspaceRef ws, Track& track, Clock::duration& wait);
+
   Puller& puller_;
+  MembersSync& members_;
   upstream::QuotaTracker& quota_;
   store::Mirror& mirror_;
   const config::Sync& settings_;

@@ -6,6 +6,7 @@
 #include "store/database.hpp"
 #include "store/mirror.hpp"
 #include "support/sim_process.hpp"
+#include "sync/members_sync.hpp"
 #include "sync/puller.hpp"
 
 #include <doctest/doctest.h>
@@ -276,4 +277,41 @@ TEST_CASE("a probe whose order the server did not honour is not trusted") {
   CHECK_FALSE(p->order_honoured);
   REQUIRE(p->needs_full_listing);
   CHECK(p->inserted + p->updated == 0);
+}
+
+TEST_CASE("members: fetched for new and changed projects, in budgeted batches, as the server has them") {
+  World w({"--projects", "30", "--seed", "35"});
+  w.pull();
+  sync::MembersSync members(*w.api, *w.mirror, w.settings);
+  CHECK(members.wanted(w.ws, 100) == 30);
+  auto first = run(w.io, members.refresh(w.ws, 12));
+  REQUIRE(first.ok());
+  CHECK(*first == 12);
+  CHECK(members.wanted(w.ws, 100) == 18);
+  CHECK(*run(w.io, members.refresh(w.ws, 100)) == 18);
+  CHECK(members.wanted(w.ws, 100) == 0);
+  json state = w.sim.control("GET", "state");
+  for (auto& [id, m] : state["members"].items()) {
+    auto stored = w.mirror->members({1, 1}, std::stoll(id));
+    REQUIRE(stored);
+    CHECK(json::parse(*stored) == m);
+  }
+  w.sim.control("POST", "mutate", {{"updates", 2}});
+  w.pull();
+  CHECK(members.wanted(w.ws, 100) == 2);
+  auto sent = w.sim.requests();
+  CHECK(*run(w.io, members.refresh(w.ws, 100)) == 2);
+  CHECK(w.sim.requests() == sent + 2);
+}
+
+TEST_CASE("members policy 'never' fetches nothing") {
+  config::Sync never;
+  never.members = config::MembersPolicy::never;
+  World w({"--projects", "10"}, never);
+  w.pull();
+  sync::MembersSync members(*w.api, *w.mirror, w.settings);
+  CHECK(members.wanted(w.ws, 100) == 0);
+  auto sent = w.sim.requests();
+  CHECK(*run(w.io, members.refresh(w.ws, 100)) == 0);
+  CHECK(w.sim.requests() == sent);
 }

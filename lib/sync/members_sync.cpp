@@ -1,0 +1,36 @@
+#include "sync/members_sync.hpp"
+
+#include "model/members.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace focus::sync {
+
+std::optional<Timestamp> MembersSync::refresh_before() const {
+  if (settings_.members != config::MembersPolicy::always) return std::nullopt;
+  return now_utc() - std::chrono::duration_cast<std::chrono::microseconds>(settings_.full_listing_max_age);
+}
+
+std::int64_t MembersSync::wanted(upstream::WorkspaceRef ws, std::int64_t limit) {
+  if (settings_.members == config::MembersPolicy::never) return 0;
+  return static_cast<std::int64_t>(
+      mirror_.members_wanted({ws.organization_id, ws.workspace_id}, refresh_before(), limit).size());
+}
+
+boost::asio::awaitable<Result<std::int64_t>> MembersSync::refresh(upstream::WorkspaceRef ws, std::int64_t budget) {
+  if (settings_.members == config::MembersPolicy::never || budget <= 0) co_return std::int64_t{0};
+  const store::WorkspaceKey key{ws.organization_id, ws.workspace_id};
+  std::int64_t stored = 0;
+  for (auto id : mirror_.members_wanted(key, refresh_before(), budget)) {
+    auto answer = co_await api_.list_members(ws, id);
+    if (!answer) {
+      if (answer.error().is(Errc::not_found)) continue;
+      co_return answer.error();
+    }
+    mirror_.save_members(key, id, model::encode_project_members(*answer).dump(), now_utc());
+    ++stored;
+  }
+  co_return stored;
+}
+
+}  // namespace focus::sync

@@ -1,0 +1,38 @@
+#pragma once
+// Fetches project members for the projects that want them (see
+// Mirror::members_wanted), a bounded batch at a time, so the scheduler can
+// spend only the requests left over after syncing projects and keeping the
+// reserve. Policy: "changed" fetches members of new and changed projects;
+// "always" also refreshes those older than full_listing_max_age; "never"
+// fetches none. Borrows the FocusApi and Mirror; io_context thread only.
+
+#include "config/config.hpp"
+#include "core/result.hpp"
+#include "store/mirror.hpp"
+#include "upstream/focus_api.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+
+namespace focus::sync {
+
+class MembersSync {
+ public:
+  MembersSync(upstream::FocusApi& api, store::Mirror& mirror, const config::Sync& settings)
+      : api_(api), mirror_(mirror), settings_(settings) {}
+
+  // How many projects want members now (at most `limit` are looked at).
+  std::int64_t wanted(upstream::WorkspaceRef ws, std::int64_t limit);
+  // Fetches up to `budget` members lists; answers how many were stored. A
+  // project that vanished (404) is skipped; any other error ends the batch.
+  boost::asio::awaitable<Result<std::int64_t>> refresh(upstream::WorkspaceRef ws, std::int64_t budget);
+
+ private:
+  std::optional<Timestamp> refresh_before() const;
+  upstream::FocusApi& api_;
+  store::Mirror& mirror_;
+  const config::Sync& settings_;
+};
+
+}  // namespace focus::sync
