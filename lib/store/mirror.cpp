@@ -395,7 +395,8 @@ std::int64_t Mirror::last_change_seq() {
 SyncState Mirror::sync_state(WorkspaceKey ws) {
   SQLite::Statement st(db_.sql(),
                        "SELECT last_attempt_at, last_success_at, last_full_listing_at, last_error, project_count, "
-                       "per_page_cap, newest_updated_at, suspect, requests_spent, held_missing FROM sync_state "
+                       "per_page_cap, newest_updated_at, suspect, requests_spent, held_missing, quota_remaining, "
+                       "quota_resets_at, probe_note FROM sync_state "
                        "WHERE organization_id = ? AND workspace_id = ?");
   st.bind(1, ws.organization_id);
   st.bind(2, ws.workspace_id);
@@ -411,6 +412,9 @@ SyncState Mirror::sync_state(WorkspaceKey ws) {
   s.suspect = optional_text(st, 7);
   s.requests_spent = st.getColumn(8).getInt64();
   s.held_missing = optional_int(st, 9);
+  s.quota_remaining = optional_int(st, 10);
+  s.quota_resets_at = optional_text(st, 11);
+  s.probe_note = optional_text(st, 12);
   return s;
 }
 
@@ -425,15 +429,30 @@ void ensure_state_row(SQLite::Database& db, WorkspaceKey ws) {
 
 }  // namespace
 
-void Mirror::record_attempt(WorkspaceKey ws, Timestamp at, std::int64_t requests) {
+void Mirror::record_attempt(WorkspaceKey ws, Timestamp at, std::int64_t requests,
+                            std::optional<std::int64_t> quota_remaining, std::optional<Timestamp> quota_resets_at) {
   db_.in_transaction([&] {
     ensure_state_row(db_.sql(), ws);
-    SQLite::Statement st(db_.sql(), "UPDATE sync_state SET last_attempt_at = ?, requests_spent = requests_spent + ? "
+    SQLite::Statement st(db_.sql(), "UPDATE sync_state SET last_attempt_at = ?, requests_spent = requests_spent + ?, "
+                                    "quota_remaining = ?, quota_resets_at = ? "
                                     "WHERE organization_id = ? AND workspace_id = ?");
     st.bind(1, format_rfc3339(at));
     st.bind(2, requests);
-    st.bind(3, ws.organization_id);
-    st.bind(4, ws.workspace_id);
+    bind_optional(st, 3, quota_remaining);
+    bind_optional_text(st, 4, quota_resets_at ? std::optional<std::string>(format_rfc3339(*quota_resets_at)) : std::nullopt);
+    st.bind(5, ws.organization_id);
+    st.bind(6, ws.workspace_id);
+    st.exec();
+  });
+}
+
+void Mirror::record_probe_note(WorkspaceKey ws, std::optional<std::string> note) {
+  db_.in_transaction([&] {
+    ensure_state_row(db_.sql(), ws);
+    SQLite::Statement st(db_.sql(), "UPDATE sync_state SET probe_note = ? WHERE organization_id = ? AND workspace_id = ?");
+    bind_optional_text(st, 1, note);
+    st.bind(2, ws.organization_id);
+    st.bind(3, ws.workspace_id);
     st.exec();
   });
 }

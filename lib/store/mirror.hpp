@@ -61,6 +61,8 @@ struct SyncState {
   std::optional<Timestamp> newest_updated_at;
   std::optional<std::string> suspect;
   std::optional<std::int64_t> held_missing;
+  std::optional<std::int64_t> quota_remaining;
+  std::optional<std::string> quota_resets_at, probe_note;
   std::int64_t requests_spent = 0;
 };
 
@@ -97,7 +99,10 @@ class Mirror {
   std::int64_t last_change_seq();
 
   SyncState sync_state(WorkspaceKey ws);
-  void record_attempt(WorkspaceKey ws, Timestamp at, std::int64_t requests);
+  // `quota_remaining` / `quota_resets_at`: what the quota looked like after it.
+  void record_attempt(WorkspaceKey ws, Timestamp at, std::int64_t requests, std::optional<std::int64_t> quota_remaining,
+                      std::optional<Timestamp> quota_resets_at);
+  void record_probe_note(WorkspaceKey ws, std::optional<std::string> note);
   // `held_missing`: how many deletions a suspect listing held (nullopt: none).
   void record_success(WorkspaceKey ws, Timestamp at, bool full_listing, std::optional<std::string> suspect,
                       std::optional<std::int64_t> held_missing);

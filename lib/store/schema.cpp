@@ -85,6 +85,9 @@ CREATE TABLE sync_state (
   per_page_cap        INTEGER,
   suspect             TEXT,   -- why deletions are being held, or NULL
   held_missing        INTEGER,  -- how many were missing when they were held
+  quota_remaining     INTEGER,  -- as the last answer said
+  quota_resets_at     TEXT,
+  probe_note          TEXT,     -- why probes are not trusted, or NULL
   PRIMARY KEY (organization_id, workspace_id)
 ) WITHOUT ROWID;
 )sql",

@@ -7,6 +7,16 @@ namespace {
 
 store::WorkspaceKey key(upstream::WorkspaceRef ws) { return {ws.organization_id, ws.workspace_id}; }
 
+// The requests a step spent, and the quota as the last answer left it.
+void record_attempt(store::Mirror& mirror, upstream::FocusApi& api, upstream::WorkspaceRef ws, std::int64_t requests) {
+  auto steady_now = upstream::QuotaTracker::Clock::now();
+  auto snap = api.quota().snapshot(ws.organization_id, steady_now);
+  std::optional<Timestamp> resets;
+  if (snap.resets_at)
+    resets = now_utc() + std::chrono::duration_cast<std::chrono::microseconds>(*snap.resets_at - steady_now);
+  mirror.record_attempt(key(ws), now_utc(), requests, snap.remaining, resets);
+}
+
 // Up to this many missing projects are never "suspect": a workspace of 20
 // that loses 3 is ordinary, not a broken listing.
 constexpr std::int64_t kSuspectFloor = 5;
@@ -20,7 +30,7 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(upstream::Workspace
   auto listed = co_await list_into_staging(ws, report, progress);
   if (!listed) {
     report.requests = api_.counters().sent - sent_before;
-    mirror_.record_attempt(key(ws), now_utc(), report.requests);
+    record_attempt(mirror_, api_, ws, report.requests);
     mirror_.record_error(key(ws), listed.error().message);
     co_return listed.error();
   }
@@ -43,7 +53,7 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(upstream::Workspace
   }
   report.requests = api_.counters().sent - sent_before;
   report.projects = mirror_.live_count(key(ws));
-  mirror_.record_attempt(key(ws), now_utc(), report.requests);
+  record_attempt(mirror_, api_, ws, report.requests);
   mirror_.record_success(key(ws), now_utc(), true, report.suspect, held);
   co_return report;
 }
@@ -60,7 +70,7 @@ boost::asio::awaitable<Result<ProbeReport>> Puller::probe(upstream::WorkspaceRef
   params.paging.per_page = state.per_page_cap.value_or(settings_.per_page);
   auto answer = co_await api_.list_projects(ws, params);
   report.requests = api_.counters().sent - sent_before;
-  mirror_.record_attempt(key(ws), now_utc(), report.requests);
+  record_attempt(mirror_, api_, ws, report.requests);
   if (!answer) {
     mirror_.record_error(key(ws), answer.error().message);
     co_return answer.error();
@@ -70,6 +80,7 @@ boost::asio::awaitable<Result<ProbeReport>> Puller::probe(upstream::WorkspaceRef
     if (data[i - 1].updated_at < data[i].updated_at) {
       report.order_honoured = false;
       report.needs_full_listing = "the server did not order the probe by updated_at; using full listings";
+      mirror_.record_probe_note(key(ws), report.needs_full_listing);
       co_return report;
     }
   // Everything on the page at or after the newest change we know of is news

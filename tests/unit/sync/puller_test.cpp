@@ -277,6 +277,22 @@ TEST_CASE("a probe whose order the server did not honour is not trusted") {
   CHECK_FALSE(p->order_honoured);
   REQUIRE(p->needs_full_listing);
   CHECK(p->inserted + p->updated == 0);
+  CHECK(w.mirror->sync_state({1, 1}).probe_note == p->needs_full_listing);
+}
+
+TEST_CASE("sync state shows attempts, requests spent and the quota seen") {
+  World w({"--projects", "250", "--quota", "100", "--quota-window", "3600"});
+  w.pull();
+  auto s = w.mirror->sync_state({1, 1});
+  CHECK(s.requests_spent == 2);
+  CHECK(s.quota_remaining == 98);
+  REQUIRE(s.quota_resets_at);
+  auto resets = parse_rfc3339(*s.quota_resets_at);
+  REQUIRE(resets);
+  CHECK(*resets > now_utc() + std::chrono::minutes(59));
+  CHECK(s.last_attempt_at);
+  CHECK(s.last_full_listing_at);
+  CHECK(s.project_count == 250);
 }
 
 TEST_CASE("members: fetched for new and changed projects, in budgeted batches, as the server has them") {
