@@ -1,6 +1,7 @@
 #include "http/client.hpp"
 
 #include "http/gzip.hpp"
+#include "http/tls_hardening.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -84,9 +85,7 @@ struct Client::Impl {
 
   void make_tls_context() {
     tls_context.emplace(asio::ssl::context::tls_client);
-    tls_context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                             asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                             asio::ssl::context::no_tlsv1_1);
+    detail::refuse_old_protocols(*tls_context);
     tls_context->set_default_verify_paths();
     if (options.ca_file) {
       boost::system::error_code ec;

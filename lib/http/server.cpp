@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include "http/gzip.hpp"
+#include "http/tls_hardening.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -87,9 +88,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   void load_tls() {
     tls.emplace(asio::ssl::context::tls_server);
-    tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                     asio::ssl::context::no_tlsv1_1);
+    detail::refuse_old_protocols(*tls);
     boost::system::error_code ec;
     tls->use_certificate_chain_file(options.tls->certificate_chain, ec);
     if (ec) throw std::runtime_error("cannot load TLS certificate '" + options.tls->certificate_chain + "': " + ec.message());

@@ -5,6 +5,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <limits>
 #include <set>
 
@@ -16,6 +17,23 @@ using nlohmann::json;
 constexpr const char* kRowColumns =
     "organization_id, workspace_id, id, body, hash, name, archived, pinned, private, client_id, parent_id, "
     "creator_id, start_date, end_date, created_at, updated_at";
+
+// What a newer version of a row replaces; a deleted row comes back to life.
+const std::string kUpsert =
+    "ON CONFLICT (organization_id, workspace_id, id) DO UPDATE SET "
+    "body = excluded.body, hash = excluded.hash, name = excluded.name, archived = excluded.archived, "
+    "pinned = excluded.pinned, private = excluded.private, client_id = excluded.client_id, "
+    "parent_id = excluded.parent_id, creator_id = excluded.creator_id, start_date = excluded.start_date, "
+    "end_date = excluded.end_date, created_at = excluded.created_at, updated_at = excluded.updated_at, "
+    "deleted = 0, changed_at = excluded.changed_at";
+
+// A statement whose first two parameters are the workspace.
+SQLite::Statement for_workspace(SQLite::Database& db, const std::string& sql, WorkspaceKey ws) {
+  SQLite::Statement st(db, sql);
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
+  return st;
+}
 
 template <class T>
 void bind_optional(SQLite::Statement& st, int index, const std::optional<T>& v) {
@@ -133,10 +151,7 @@ void Mirror::log_change(WorkspaceKey ws, Id id, const char* kind, const std::vec
 }
 
 void Mirror::clear_staging(WorkspaceKey ws) {
-  SQLite::Statement st(db_.sql(), "DELETE FROM staging WHERE organization_id = ? AND workspace_id = ?");
-  st.bind(1, ws.organization_id);
-  st.bind(2, ws.workspace_id);
-  st.exec();
+  for_workspace(db_.sql(), "DELETE FROM staging WHERE organization_id = ? AND workspace_id = ?", ws).exec();
 }
 
 void Mirror::stage(WorkspaceKey ws, const std::vector<FetchedProject>& page) {
@@ -190,15 +205,8 @@ ReconcileOutcome Mirror::reconcile(WorkspaceKey ws, Timestamp now_time) {
       // Only rows that differ are written: a listing with no change writes none.
       SQLite::Statement st(db_.sql(), std::string("INSERT INTO projects (") + kRowColumns +
                                           ", deleted, first_seen_at, changed_at) SELECT " + kRowColumns +
-                                          ", 0, ?3, ?3 FROM staging WHERE organization_id = ?1 AND workspace_id = ?2 "
-                                          "ON CONFLICT (organization_id, workspace_id, id) DO UPDATE SET "
-                                          "body = excluded.body, hash = excluded.hash, name = excluded.name, "
-                                          "archived = excluded.archived, pinned = excluded.pinned, private = excluded.private, "
-                                          "client_id = excluded.client_id, parent_id = excluded.parent_id, "
-                                          "creator_id = excluded.creator_id, start_date = excluded.start_date, "
-                                          "end_date = excluded.end_date, created_at = excluded.created_at, "
-                                          "updated_at = excluded.updated_at, deleted = 0, changed_at = excluded.changed_at "
-                                          "WHERE projects.hash != excluded.hash OR projects.deleted = 1");
+                                          ", 0, ?3, ?3 FROM staging WHERE organization_id = ?1 AND workspace_id = ?2 " +
+                                          kUpsert + " WHERE projects.hash != excluded.hash OR projects.deleted = 1");
       st.bind(1, ws.organization_id);
       st.bind(2, ws.workspace_id);
       st.bind(3, now);
@@ -266,14 +274,8 @@ std::optional<std::string> Mirror::upsert_one(WorkspaceKey ws, const FetchedProj
     }
     SQLite::Statement write(db_.sql(), std::string("INSERT INTO projects (") + kRowColumns +
                                            ", deleted, first_seen_at, changed_at) VALUES "
-                                           "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, 0, ?17, ?17) "
-                                           "ON CONFLICT (organization_id, workspace_id, id) DO UPDATE SET "
-                                           "body = excluded.body, hash = excluded.hash, name = excluded.name, "
-                                           "archived = excluded.archived, pinned = excluded.pinned, private = excluded.private, "
-                                           "client_id = excluded.client_id, parent_id = excluded.parent_id, "
-                                           "creator_id = excluded.creator_id, start_date = excluded.start_date, "
-                                           "end_date = excluded.end_date, created_at = excluded.created_at, "
-                                           "updated_at = excluded.updated_at, deleted = 0, changed_at = excluded.changed_at");
+                                           "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, 0, ?17, ?17) " +
+                                           kUpsert);
     bind_row(write, ws, f);
     write.bind(17, now);
     write.exec();
@@ -297,37 +299,31 @@ std::optional<std::string> Mirror::upsert_one(WorkspaceKey ws, const FetchedProj
 }
 
 std::optional<std::string> Mirror::body(WorkspaceKey ws, Id id) {
-  SQLite::Statement st(db_.sql(), "SELECT body FROM projects WHERE organization_id = ? AND workspace_id = ? AND id = ? AND deleted = 0");
-  st.bind(1, ws.organization_id);
-  st.bind(2, ws.workspace_id);
+  auto st = for_workspace(
+      db_.sql(), "SELECT body FROM projects WHERE organization_id = ? AND workspace_id = ? AND id = ? AND deleted = 0", ws);
   st.bind(3, id);
   if (!st.executeStep()) return std::nullopt;
   return st.getColumn(0).getString();
 }
 
 std::int64_t Mirror::live_count(WorkspaceKey ws) {
-  SQLite::Statement st(db_.sql(), "SELECT count(*) FROM projects WHERE organization_id = ? AND workspace_id = ? AND deleted = 0");
-  st.bind(1, ws.organization_id);
-  st.bind(2, ws.workspace_id);
+  auto st = for_workspace(
+      db_.sql(), "SELECT count(*) FROM projects WHERE organization_id = ? AND workspace_id = ? AND deleted = 0", ws);
   st.executeStep();
   return st.getColumn(0).getInt64();
 }
 
 std::vector<std::string> Mirror::live_bodies(WorkspaceKey ws) {
-  SQLite::Statement st(db_.sql(),
-                       "SELECT body FROM projects WHERE organization_id = ? AND workspace_id = ? AND deleted = 0 ORDER BY id");
-  st.bind(1, ws.organization_id);
-  st.bind(2, ws.workspace_id);
+  auto st = for_workspace(
+      db_.sql(), "SELECT body FROM projects WHERE organization_id = ? AND workspace_id = ? AND deleted = 0 ORDER BY id", ws);
   std::vector<std::string> out;
   while (st.executeStep()) out.push_back(st.getColumn(0).getString());
   return out;
 }
 
 std::vector<Id> Mirror::deleted_ids(WorkspaceKey ws) {
-  SQLite::Statement st(db_.sql(),
-                       "SELECT id FROM projects WHERE organization_id = ? AND workspace_id = ? AND deleted = 1 ORDER BY id");
-  st.bind(1, ws.organization_id);
-  st.bind(2, ws.workspace_id);
+  auto st = for_workspace(
+      db_.sql(), "SELECT id FROM projects WHERE organization_id = ? AND workspace_id = ? AND deleted = 1 ORDER BY id", ws);
   std::vector<Id> out;
   while (st.executeStep()) out.push_back(st.getColumn(0).getInt64());
   return out;
@@ -360,9 +356,8 @@ void Mirror::save_members(WorkspaceKey ws, Id project_id, const std::string& bod
 }
 
 std::optional<std::string> Mirror::members(WorkspaceKey ws, Id project_id) {
-  SQLite::Statement st(db_.sql(), "SELECT body FROM members WHERE organization_id = ? AND workspace_id = ? AND project_id = ?");
-  st.bind(1, ws.organization_id);
-  st.bind(2, ws.workspace_id);
+  auto st = for_workspace(
+      db_.sql(), "SELECT body FROM members WHERE organization_id = ? AND workspace_id = ? AND project_id = ?", ws);
   st.bind(3, project_id);
   if (!st.executeStep()) return std::nullopt;
   return st.getColumn(0).getString();
@@ -421,84 +416,62 @@ SyncState Mirror::sync_state(WorkspaceKey ws) {
 namespace {
 
 void ensure_state_row(SQLite::Database& db, WorkspaceKey ws) {
-  SQLite::Statement st(db, "INSERT OR IGNORE INTO sync_state (organization_id, workspace_id) VALUES (?, ?)");
-  st.bind(1, ws.organization_id);
-  st.bind(2, ws.workspace_id);
-  st.exec();
+  for_workspace(db, "INSERT OR IGNORE INTO sync_state (organization_id, workspace_id) VALUES (?, ?)", ws).exec();
 }
 
 }  // namespace
 
 void Mirror::record_attempt(WorkspaceKey ws, Timestamp at, std::int64_t requests,
                             std::optional<std::int64_t> quota_remaining, std::optional<Timestamp> quota_resets_at) {
-  db_.in_transaction([&] {
-    ensure_state_row(db_.sql(), ws);
-    SQLite::Statement st(db_.sql(), "UPDATE sync_state SET last_attempt_at = ?, requests_spent = requests_spent + ?, "
-                                    "quota_remaining = ?, quota_resets_at = ? "
-                                    "WHERE organization_id = ? AND workspace_id = ?");
-    st.bind(1, format_rfc3339(at));
-    st.bind(2, requests);
-    bind_optional(st, 3, quota_remaining);
-    bind_optional_text(st, 4, quota_resets_at ? std::optional<std::string>(format_rfc3339(*quota_resets_at)) : std::nullopt);
-    st.bind(5, ws.organization_id);
-    st.bind(6, ws.workspace_id);
-    st.exec();
-  });
+  auto resets = quota_resets_at ? std::optional<std::string>(format_rfc3339(*quota_resets_at)) : std::nullopt;
+  update_state(ws,
+               "last_attempt_at = ?3, requests_spent = requests_spent + ?4, quota_remaining = ?5, quota_resets_at = ?6",
+               [&](SQLite::Statement& st) {
+                 st.bind(3, format_rfc3339(at));
+                 st.bind(4, requests);
+                 bind_optional(st, 5, quota_remaining);
+                 bind_optional_text(st, 6, resets);
+               });
 }
 
 void Mirror::record_probe_note(WorkspaceKey ws, std::optional<std::string> note) {
-  db_.in_transaction([&] {
-    ensure_state_row(db_.sql(), ws);
-    SQLite::Statement st(db_.sql(), "UPDATE sync_state SET probe_note = ? WHERE organization_id = ? AND workspace_id = ?");
-    bind_optional_text(st, 1, note);
-    st.bind(2, ws.organization_id);
-    st.bind(3, ws.workspace_id);
-    st.exec();
-  });
+  update_state(ws, "probe_note = ?3", [&](SQLite::Statement& st) { bind_optional_text(st, 3, note); });
 }
 
 void Mirror::record_success(WorkspaceKey ws, Timestamp at, bool full_listing, std::optional<std::string> suspect,
                             std::optional<std::int64_t> held_missing) {
+  update_state(ws,
+               "last_success_at = ?3, last_error = NULL, suspect = ?4, held_missing = ?6, "
+               "last_full_listing_at = CASE WHEN ?5 THEN ?3 ELSE last_full_listing_at END, "
+               "project_count = (SELECT count(*) FROM projects p WHERE p.organization_id = ?1 "
+               "  AND p.workspace_id = ?2 AND p.deleted = 0), "
+               "newest_updated_at = (SELECT max(updated_at) FROM projects p WHERE p.organization_id = ?1 "
+               "  AND p.workspace_id = ?2 AND p.deleted = 0)",
+               [&](SQLite::Statement& st) {
+                 st.bind(3, format_rfc3339(at));
+                 bind_optional_text(st, 4, suspect);
+                 st.bind(5, full_listing ? 1 : 0);
+                 bind_optional(st, 6, held_missing);
+               });
+}
+
+void Mirror::update_state(WorkspaceKey ws, const std::string& assignments,
+                          const std::function<void(SQLite::Statement&)>& bind) {
   db_.in_transaction([&] {
     ensure_state_row(db_.sql(), ws);
-    SQLite::Statement st(db_.sql(),
-                         "UPDATE sync_state SET last_success_at = ?1, last_error = NULL, suspect = ?2, held_missing = ?6, "
-                         "last_full_listing_at = CASE WHEN ?3 THEN ?1 ELSE last_full_listing_at END, "
-                         "project_count = (SELECT count(*) FROM projects p WHERE p.organization_id = ?4 "
-                         "  AND p.workspace_id = ?5 AND p.deleted = 0), "
-                         "newest_updated_at = (SELECT max(updated_at) FROM projects p WHERE p.organization_id = ?4 "
-                         "  AND p.workspace_id = ?5 AND p.deleted = 0) "
-                         "WHERE organization_id = ?4 AND workspace_id = ?5");
-    st.bind(1, format_rfc3339(at));
-    bind_optional_text(st, 2, suspect);
-    st.bind(3, full_listing ? 1 : 0);
-    st.bind(4, ws.organization_id);
-    st.bind(5, ws.workspace_id);
-    bind_optional(st, 6, held_missing);
+    auto st = for_workspace(db_.sql(),
+                            "UPDATE sync_state SET " + assignments + " WHERE organization_id = ?1 AND workspace_id = ?2", ws);
+    bind(st);
     st.exec();
   });
 }
 
 void Mirror::record_error(WorkspaceKey ws, const std::string& error) {
-  db_.in_transaction([&] {
-    ensure_state_row(db_.sql(), ws);
-    SQLite::Statement st(db_.sql(), "UPDATE sync_state SET last_error = ? WHERE organization_id = ? AND workspace_id = ?");
-    st.bind(1, error);
-    st.bind(2, ws.organization_id);
-    st.bind(3, ws.workspace_id);
-    st.exec();
-  });
+  update_state(ws, "last_error = ?3", [&](SQLite::Statement& st) { st.bind(3, error); });
 }
 
 void Mirror::record_per_page_cap(WorkspaceKey ws, std::int64_t cap) {
-  db_.in_transaction([&] {
-    ensure_state_row(db_.sql(), ws);
-    SQLite::Statement st(db_.sql(), "UPDATE sync_state SET per_page_cap = ? WHERE organization_id = ? AND workspace_id = ?");
-    st.bind(1, cap);
-    st.bind(2, ws.organization_id);
-    st.bind(3, ws.workspace_id);
-    st.exec();
-  });
+  update_state(ws, "per_page_cap = ?3", [&](SQLite::Statement& st) { st.bind(3, cap); });
 }
 
 }  // namespace focus::store

@@ -16,7 +16,10 @@
 #include "model/project.hpp"
 #include "store/database.hpp"
 
+#include <SQLiteCpp/Statement.h>
+
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -111,6 +114,10 @@ class Mirror {
 
  private:
   void log_change(WorkspaceKey ws, Id id, const char* kind, const std::vector<std::string>& fields, std::int64_t at);
+  // UPDATE sync_state SET `assignments` for `ws` (parameters ?1 and ?2 are
+  // the workspace; `bind` binds the rest), creating the row if needed.
+  void update_state(WorkspaceKey ws, const std::string& assignments,
+                    const std::function<void(SQLite::Statement&)>& bind);
   Database& db_;
 };
 

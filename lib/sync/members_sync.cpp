@@ -17,11 +17,13 @@ std::int64_t MembersSync::wanted(upstream::WorkspaceRef ws, std::int64_t limit) 
       mirror_.members_wanted({ws.organization_id, ws.workspace_id}, refresh_before(), limit).size());
 }
 
-boost::asio::awaitable<Result<std::int64_t>> MembersSync::refresh(upstream::WorkspaceRef ws, std::int64_t budget) {
+boost::asio::awaitable<Result<std::int64_t>> MembersSync::refresh(upstream::WorkspaceRef ws, std::int64_t budget,
+                                                                  std::function<bool()> may_spend) {
   if (settings_.members == config::MembersPolicy::never || budget <= 0) co_return std::int64_t{0};
   const store::WorkspaceKey key{ws.organization_id, ws.workspace_id};
   std::int64_t stored = 0;
   for (auto id : mirror_.members_wanted(key, refresh_before(), budget)) {
+    if (may_spend && !may_spend()) break;
     auto answer = co_await api_.list_members(ws, id);
     if (!answer) {
       if (answer.error().is(Errc::not_found)) continue;

@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <functional>
 
 namespace focus::sync {
 
@@ -24,9 +25,12 @@ class MembersSync {
 
   // How many projects want members now (at most `limit` are looked at).
   std::int64_t wanted(upstream::WorkspaceRef ws, std::int64_t limit);
-  // Fetches up to `budget` members lists; answers how many were stored. A
-  // project that vanished (404) is skipped; any other error ends the batch.
-  boost::asio::awaitable<Result<std::int64_t>> refresh(upstream::WorkspaceRef ws, std::int64_t budget);
+  // Fetches up to `budget` members lists, asking `may_spend` before each
+  // request (the quota may turn out smaller than the budget assumed); answers
+  // how many were stored. A project that vanished (404) is skipped; any
+  // other error ends the batch.
+  boost::asio::awaitable<Result<std::int64_t>> refresh(upstream::WorkspaceRef ws, std::int64_t budget,
+                                                       std::function<bool()> may_spend = {});
 
  private:
   std::optional<Timestamp> refresh_before() const;

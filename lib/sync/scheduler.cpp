@@ -38,10 +38,12 @@ void Scheduler::credentials_changed() {
 // reserve kept for replaying edits. Unlimited while no answer told us.
 std::int64_t Scheduler::usable_requests(model::Id organization, Clock::time_point now) {
   auto snap = quota_.snapshot(organization, now);
-  if (!snap.remaining) return kUnlimited;
+  if (!snap.remaining && !snap.limit_estimate) return kUnlimited;  // no quota seen yet
   auto limit = snap.limit_estimate.value_or(*snap.remaining);
+  // Remaining unknown after a reset: the new window started with the limit.
+  auto remaining = snap.remaining.value_or(limit - snap.sent_in_window);
   auto reserve = static_cast<std::int64_t>(std::ceil(settings_.reserve_share * static_cast<double>(limit)));
-  return std::max<std::int64_t>(*snap.remaining - reserve, 0);
+  return std::max<std::int64_t>(remaining - reserve, 0);
 }
 
 std::int64_t Scheduler::full_listing_cost(upstream::WorkspaceRef ws) {
@@ -88,7 +90,14 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
     wait = std::min(wait, *track.last_synced + settings_.interval - now);  // not yet time to probe
     co_return;
   }
-  if (full_due && usable >= full_listing_cost(ws)) {
+  const auto cost = full_listing_cost(ws);
+  if (track.needs_full && usable < cost) {
+    // A probe already said only a full listing will do: save the requests.
+    auto snap = quota_.snapshot(ws.organization_id, now);
+    if (snap.resets_at) wait = std::min(wait, *snap.resets_at - now);
+    co_return;
+  }
+  if (full_due && usable >= cost) {
     auto r = co_await puller_.full_sync(ws);
     if (!r) {
       failed(ws, track, r.error());
@@ -133,7 +142,8 @@ boost::asio::awaitable<void> Scheduler::refresh_members(upstream::WorkspaceRef w
     co_return;
   auto budget = std::min(usable_requests(ws.organization_id, now), kBatch);
   if (budget <= 0 || members_.wanted(ws, 1) == 0) co_return;
-  auto fetched = co_await members_.refresh(ws, budget);
+  auto org = ws.organization_id;
+  auto fetched = co_await members_.refresh(ws, budget, [this, org] { return usable_requests(org, Clock::now()) > 0; });
   if (!fetched) {
     failed(ws, track, fetched.error());
     co_return;

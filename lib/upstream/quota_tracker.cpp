@@ -63,7 +63,7 @@ void QuotaTracker::on_rate_limited(model::Id organization, std::chrono::seconds 
 QuotaTracker::Snapshot QuotaTracker::snapshot(model::Id organization, Clock::time_point now) {
   State& s = fresh(organization, now);
   return Snapshot{s.remaining, s.resets_at, blocked_until(organization, now), blocked_by_quota(organization, now),
-                  s.limit_estimate};
+                  s.limit_estimate, s.sent_in_window};
 }
 
 }  // namespace focus::upstream

@@ -27,7 +27,9 @@ class QuotaTracker {
     bool exhausted = false;  // blocked by the quota rather than by a 429
     // The window's size as far as answers tell (remaining + what we sent in
     // this window); others' use of the same quota makes it an underestimate.
+    // Kept across resets: a new window starts with the whole of it.
     std::optional<std::int64_t> limit_estimate;
+    std::int64_t sent_in_window = 0;  // since the last known reset
   };
 
   // When a request to `organization` may go again; nullopt: now.
