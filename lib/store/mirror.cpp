@@ -113,6 +113,8 @@ CREATE TEMP TABLE IF NOT EXISTS staging (
 ))sql");
 }
 
+Mirror::~Mirror() = default;
+
 FetchedProject fetched(model::Project project) {
   FetchedProject f;
   f.body = model::canonical_json(project);
@@ -138,9 +140,11 @@ std::vector<std::string> changed_fields(const std::string& old_body, const std::
 
 void Mirror::log_change(WorkspaceKey ws, Id id, const char* kind, const std::vector<std::string>& fields,
                         std::int64_t at) {
-  SQLite::Statement st(db_.sql(),
-                       "INSERT INTO changes (organization_id, workspace_id, project_id, kind, fields, at) "
-                       "VALUES (?, ?, ?, ?, ?, ?)");
+  if (!log_statement_)
+    log_statement_ = std::make_unique<SQLite::Statement>(
+        db_.sql(), "INSERT INTO changes (organization_id, workspace_id, project_id, kind, fields, at) VALUES (?, ?, ?, ?, ?, ?)");
+  auto& st = *log_statement_;
+  st.reset();
   st.bind(1, ws.organization_id);
   st.bind(2, ws.workspace_id);
   st.bind(3, id);

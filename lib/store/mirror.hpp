@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,6 +76,7 @@ class Mirror {
   // that did not finish is started again, so it never needs to outlive the
   // process, and it keeps the cache file free of its churn).
   explicit Mirror(Database& db);
+  ~Mirror();
 
   void clear_staging(WorkspaceKey ws);
   void stage(WorkspaceKey ws, const std::vector<FetchedProject>& page);  // one transaction
@@ -114,6 +116,9 @@ class Mirror {
 
  private:
   void log_change(WorkspaceKey ws, Id id, const char* kind, const std::vector<std::string>& fields, std::int64_t at);
+  // Prepared once: a first sync logs one change per project, and preparing
+  // the statement each time was a fifth of the CPU of an ingest.
+  std::unique_ptr<SQLite::Statement> log_statement_;
   // UPDATE sync_state SET `assignments` for `ws` (parameters ?1 and ?2 are
   // the workspace; `bind` binds the rest), creating the row if needed.
   void update_state(WorkspaceKey ws, const std::string& assignments,

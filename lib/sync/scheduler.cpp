@@ -140,10 +140,13 @@ boost::asio::awaitable<void> Scheduler::refresh_members(upstream::WorkspaceRef w
   auto now = Clock::now();
   if (track.needs_full || track.unauthorized || now < track.not_before || quota_.blocked_until(ws.organization_id, now))
     co_return;
-  auto budget = std::min(usable_requests(ws.organization_id, now), kBatch);
+  // At most half of what is left: probes later in the window need the rest,
+  // or other users' changes would wait for the next window.
+  auto usable = usable_requests(ws.organization_id, now);
+  auto budget = usable == kUnlimited ? kBatch : std::min(usable / 2, kBatch);
   if (budget <= 0 || members_.wanted(ws, 1) == 0) co_return;
   auto org = ws.organization_id;
-  auto fetched = co_await members_.refresh(ws, budget, [this, org] { return usable_requests(org, Clock::now()) > 0; });
+  auto fetched = co_await members_.refresh(ws, budget, [this, org] { return usable_requests(org, Clock::now()) > 1; });
   if (!fetched) {
     failed(ws, track, fetched.error());
     co_return;
