@@ -2,6 +2,7 @@
 
 #include "core/duration.hpp"
 
+#include <boost/url/parse.hpp>
 #include <toml++/toml.h>
 
 #include <cstdlib>
@@ -81,6 +82,17 @@ class Section {
   std::set<std::string> seen_;
 };
 
+// Why `url` cannot be the Focus API's base URL, or nullopt when it can.
+std::optional<std::string> base_url_problem(const std::string& url) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) return "'" + url + "' is not a URL";
+  if (parsed->scheme() != "http" && parsed->scheme() != "https") return "must start with http:// or https://";
+  if (parsed->host_address().empty()) return "'" + url + "' has no host";
+  if (parsed->has_port() && parsed->port().empty()) return "'" + url + "' has an empty port";
+  if (parsed->has_query() || parsed->has_fragment()) return "'" + url + "' must not have a query or fragment";
+  return std::nullopt;
+}
+
 const toml::table* subtable(Section& root, const std::string& key) {
   auto* n = root.node(key);
   if (!n) return nullptr;
@@ -105,8 +117,7 @@ std::string default_path(const char* xdg_var, const char* fallback_under_home, c
 
 void read_upstream(Section& s, Upstream& u) {
   if (auto v = s.string("base_url")) u.base_url = *v;
-  if (!u.base_url.starts_with("http://") && !u.base_url.starts_with("https://"))
-    s.fail(nullptr, "base_url", "must start with http:// or https://");
+  if (auto problem = base_url_problem(u.base_url)) s.fail(s.node("base_url"), "base_url", *problem);
   u.api_key = secret(s, "api_key");
   u.email = s.string("email");
   u.password = secret(s, "password");

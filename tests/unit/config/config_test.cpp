@@ -90,7 +90,18 @@ TEST_CASE("mistakes are refused naming the file, the line and the key") {
   CHECK(error_of("[upstream]\n[[workspaces]]\norganization_id = 1\nworkspace_id = 2\n").find("no credentials") != std::string::npos);
   CHECK(error_of("[upstream]\napi_key_file = \"a\"\napi_key_env = \"B\"\n[[workspaces]]\norganization_id = 1\nworkspace_id = 2\n")
             .find("give only one of") != std::string::npos);
-  CHECK(error_of("[upstream\n") .starts_with("focussync.toml:1: "));
+  CHECK(error_of("[upstream\n").starts_with("focussync.toml:1: "));
+  for (auto [url, words] : {std::pair{"ftp://x/api", "must start with http:// or https://"},
+                            {"http://127.0.0.1:/api", "has an empty port"},
+                            {"https:///api", "has no host"},
+                            {"http://h/api?x=1", "must not have a query"},
+                            {"not a url", "is not a URL"}}) {
+    auto message = error_of(std::string("[upstream]\nbase_url = \"") + url +
+                            "\"\napi_key_env = \"K\"\n[[workspaces]]\norganization_id = 1\nworkspace_id = 2\n");
+    INFO(url);
+    CHECK(message.find("focussync.toml:2: [upstream] base_url: ") == 0);
+    CHECK(message.find(words) != std::string::npos);
+  }
   CHECK(error_of(std::string(kMinimal) + "[[workspaces]]\norganization_id = 1\nworkspace_id = 10\n").find("listed twice") !=
         std::string::npos);
 }
