@@ -23,17 +23,29 @@ constexpr std::int64_t kSuspectFloor = 5;
 
 }  // namespace
 
-boost::asio::awaitable<Result<PullReport>> Puller::full_sync(upstream::WorkspaceRef ws, Progress progress) {
+boost::asio::awaitable<Result<PullReport>> Puller::full_sync(upstream::WorkspaceRef ws, Progress progress,
+                                                            std::function<bool()> may_spend) {
   PullReport report;
   const auto sent_before = api_.counters().sent;
-  mirror_.clear_staging(key(ws));
-  auto listed = co_await list_into_staging(ws, report, progress);
-  if (!listed) {
+  const std::pair<model::Id, model::Id> id{ws.organization_id, ws.workspace_id};
+  // Resume a paused listing unless it is so old that a fresh one is better.
+  auto resumed = resume_.find(id);
+  if (resumed == resume_.end() || now_utc() - resumed->second.started > settings_.full_listing_max_age) {
+    mirror_.clear_staging(key(ws));
+    resume_[id] = Resume{1, now_utc()};
+  }
+  auto listed = co_await list_into_staging(ws, report, progress, may_spend);
+  if (!listed || !*listed) {
     report.requests = api_.counters().sent - sent_before;
     record_attempt(mirror_, api_, ws, report.requests);
-    mirror_.record_error(key(ws), listed.error().message);
-    co_return listed.error();
+    if (!listed) {
+      mirror_.record_error(key(ws), listed.error().message);
+      co_return listed.error();
+    }
+    report.paused = true;
+    co_return report;
   }
+  resume_.erase(id);
   auto outcome = mirror_.reconcile(key(ws), now_utc());
   report.inserted = outcome.inserted;
   report.updated = outcome.updated;
@@ -107,15 +119,20 @@ boost::asio::awaitable<Result<ProbeReport>> Puller::probe(upstream::WorkspaceRef
   co_return report;
 }
 
-boost::asio::awaitable<Result<void>> Puller::list_into_staging(upstream::WorkspaceRef ws, PullReport& report,
-                                                               const Progress& progress) {
+// Answers true when the listing is complete, false when it paused.
+boost::asio::awaitable<Result<bool>> Puller::list_into_staging(upstream::WorkspaceRef ws, PullReport& report,
+                                                               const Progress& progress,
+                                                               const std::function<bool()>& may_spend) {
+  Resume& resume = resume_[{ws.organization_id, ws.workspace_id}];
   upstream::ListParams params;
   params.archived = upstream::ArchivedFilter::all;
   params.include_rates = true;
   params.paging.order_by = {"id"};
   std::int64_t per_page = mirror_.sync_state(key(ws)).per_page_cap.value_or(settings_.per_page);
   std::int64_t expected = 0;
-  for (std::int64_t page = 1;; ++page) {
+  for (std::int64_t page = resume.next_page;; ++page) {
+    resume.next_page = page;  // a pause or a failure resumes here
+    if (may_spend && !may_spend()) co_return false;
     params.paging.page = page;
     params.paging.per_page = per_page;
     auto answer = co_await api_.list_projects(ws, params);
@@ -135,7 +152,7 @@ boost::asio::awaitable<Result<void>> Puller::list_into_staging(upstream::Workspa
     std::int64_t total = answer->total.value_or(0);
     expected = per_page > 0 ? (total + per_page - 1) / per_page : 0;
     if (progress) progress(report.pages, expected);
-    if (static_cast<std::int64_t>(fetched.size()) < per_page || page * per_page >= total) co_return Result<void>{};
+    if (static_cast<std::int64_t>(fetched.size()) < per_page || page * per_page >= total) co_return true;
   }
 }
 

@@ -23,12 +23,16 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
 namespace focus::sync {
 
 struct PullReport {
+  // True when the listing paused (the budget said stop) and was not applied
+  // yet: the next full_sync continues from the next page.
+  bool paused = false;
   std::int64_t projects = 0;  // live in the mirror afterwards
   std::int64_t inserted = 0, updated = 0, deleted = 0, restored = 0;
   std::int64_t requests = 0;       // sent to the server by this pull
@@ -56,7 +60,11 @@ class Puller {
   Puller(upstream::FocusApi& api, store::Mirror& mirror, const config::Sync& settings)
       : api_(api), mirror_(mirror), settings_(settings) {}
 
-  boost::asio::awaitable<Result<PullReport>> full_sync(upstream::WorkspaceRef ws, Progress progress = {});
+  // `may_spend` is asked before each page; when it says no, the listing
+  // pauses (PullReport::paused) and a later call resumes it from the next
+  // page, so a workspace larger than one quota window can still be listed.
+  boost::asio::awaitable<Result<PullReport>> full_sync(upstream::WorkspaceRef ws, Progress progress = {},
+                                                       std::function<bool()> may_spend = {});
 
   // One request: page 1 of every project, newest updated_at first. Every
   // project changed since the last sync is on it unless more changed than a
@@ -67,14 +75,21 @@ class Puller {
   boost::asio::awaitable<Result<ProbeReport>> probe(upstream::WorkspaceRef ws);
 
  private:
-  boost::asio::awaitable<Result<void>> list_into_staging(upstream::WorkspaceRef ws, PullReport& report,
-                                                         const Progress& progress);
+  // A listing in progress: where to continue. Kept in memory only (staging
+  // is a TEMP table): a restarted daemon starts the listing again.
+  struct Resume {
+    std::int64_t next_page = 1;
+    Timestamp started;
+  };
+  boost::asio::awaitable<Result<bool>> list_into_staging(upstream::WorkspaceRef ws, PullReport& report,
+                                                         const Progress& progress, const std::function<bool()>& may_spend);
   boost::asio::awaitable<void> confirm_missing(upstream::WorkspaceRef ws, const std::vector<model::Id>& missing,
                                                PullReport& report);
 
   upstream::FocusApi& api_;
   store::Mirror& mirror_;
   const config::Sync& settings_;
+  std::map<std::pair<model::Id, model::Id>, Resume> resume_;
 };
 
 }  // namespace focus::sync

@@ -46,6 +46,14 @@ std::int64_t Scheduler::usable_requests(model::Id organization, Clock::time_poin
   return std::max<std::int64_t>(remaining - reserve, 0);
 }
 
+// What sync may spend in a whole window (the limit less the reserve).
+std::int64_t Scheduler::window_budget(model::Id organization) {
+  auto snap = quota_.snapshot(organization, Clock::now());
+  if (!snap.limit_estimate) return kUnlimited;
+  auto reserve = static_cast<std::int64_t>(std::ceil(settings_.reserve_share * static_cast<double>(*snap.limit_estimate)));
+  return *snap.limit_estimate - reserve;
+}
+
 std::int64_t Scheduler::full_listing_cost(upstream::WorkspaceRef ws) {
   store::WorkspaceKey key{ws.organization_id, ws.workspace_id};
   auto per_page = mirror_.sync_state(key).per_page_cap.value_or(settings_.per_page);
@@ -90,7 +98,9 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
     wait = std::min(wait, *track.last_synced + settings_.interval - now);  // not yet time to probe
     co_return;
   }
-  const auto cost = full_listing_cost(ws);
+  // A listing longer than a whole window can pay for is done in parts, one
+  // window's worth at a time (the puller pauses and resumes).
+  const auto cost = std::min(full_listing_cost(ws), std::max<std::int64_t>(window_budget(ws.organization_id), 1));
   if (track.needs_full && usable < cost) {
     // A probe already said only a full listing will do: save the requests.
     auto snap = quota_.snapshot(ws.organization_id, now);
@@ -98,9 +108,16 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
     co_return;
   }
   if (full_due && usable >= cost) {
-    auto r = co_await puller_.full_sync(ws);
+    auto org = ws.organization_id;
+    auto r = co_await puller_.full_sync(ws, {}, [this, org] { return usable_requests(org, Clock::now()) > 0; });
     if (!r) {
       failed(ws, track, r.error());
+      co_return;
+    }
+    if (r->paused) {
+      track.needs_full = true;
+      spdlog::info("workspace {}/{}: full listing paused at the quota reserve; it continues in the next window",
+                   ws.organization_id, ws.workspace_id);
       co_return;
     }
     track.needs_full = false;
@@ -163,7 +180,8 @@ boost::asio::awaitable<std::chrono::milliseconds> Scheduler::pass() {
     co_await refresh_members(ws, track, wait);
     // A full listing asked for and affordable now: no reason to wait long.
     bool ready = track.needs_full && !track.unauthorized && track.not_before <= Clock::now();
-    if (ready && usable_requests(ws.organization_id, Clock::now()) >= full_listing_cost(ws))
+    auto cost = std::min(full_listing_cost(ws), std::max<std::int64_t>(window_budget(ws.organization_id), 1));
+    if (ready && usable_requests(ws.organization_id, Clock::now()) >= cost)
       wait = std::min<Clock::duration>(wait, std::chrono::milliseconds(100));
   }
   // Spread what the window still allows over the time it has left.

@@ -50,6 +50,7 @@ class Scheduler {
   boost::asio::awaitable<void> sync_one(upstream::WorkspaceRef ws, Track& track, Clock::duration& wait);
   std::int64_t usable_requests(model::Id organization, Clock::time_point now);
   std::int64_t full_listing_cost(upstream::WorkspaceRef ws);
+  std::int64_t window_budget(model::Id organization);
   bool full_listing_due(upstream::WorkspaceRef ws, const Track& track);
   void failed(upstream::WorkspaceRef ws, Track& track, const Error& error);
 

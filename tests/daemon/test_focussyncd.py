@@ -211,6 +211,36 @@ class Scheduler(unittest.TestCase):
             sim.stop()
 
 
+class LargeWorkspaceSmallQuota(unittest.TestCase):
+    def test_a_listing_longer_than_a_window_completes_across_windows(self):
+        # 15 pages, but only 8 requests per 3 s window are sync's (10 less the reserve).
+        sim = SimProcess("--projects", "3000", "--api-key", KEY, "--quota", "10", "--quota-window", "3")
+        s = Setup(sim, '[sync]\ninterval = "200ms"\nmembers = "never"\n')
+        daemon = subprocess.Popen([DAEMON, "--config", s.config, "--log-level", "warn"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            start, done_after, most_used = time.monotonic(), None, 0
+            while time.monotonic() - start < 40 and done_after is None:
+                for w in sim.control("GET", "quota")["windows"]:
+                    most_used = max(most_used, w["used"])
+                if os.path.exists(s.cache) and s.live_ids() == server_live_ids(sim):
+                    done_after = time.monotonic() - start
+                time.sleep(0.2)
+            stats = sim.control("GET", "stats")
+            self.assertIsNotNone(done_after, "the listing never completed")
+            self.assertEqual(stats["by_status"].get("402", 0), 0)
+            self.assertLessEqual(most_used, 8, "the reserve was spent")
+            print(f"\n3000 projects under 10 requests per 3 s: mirrored after {done_after:.1f} s, "
+                  f"{stats['requests']} requests, no 402")
+            daemon.send_signal(signal.SIGTERM)
+            self.assertEqual(daemon.wait(timeout=20), 0)
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+            s.close()
+            sim.stop()
+
+
 class Crashes(unittest.TestCase):
     ROUNDS = int(os.environ.get("FOCUS_KILL_ROUNDS", "24"))
 

@@ -331,3 +331,26 @@ TEST_CASE("members policy 'never' fetches nothing") {
   CHECK(*run(w.io, members.refresh(w.ws, 100)) == 0);
   CHECK(w.sim.requests() == sent);
 }
+
+TEST_CASE("a listing paused by the budget resumes from the next page and then equals the server") {
+  config::Sync paged;
+  paged.per_page = 100;
+  World w({"--projects", "1000", "--seed", "36"}, paged);
+  int allowed = 0;
+  auto four_pages = [&allowed] { return allowed++ % 5 != 4; };  // 4 pages, then "no"
+  auto first = run(w.io, w.puller->full_sync(w.ws, {}, four_pages));
+  REQUIRE(first.ok());
+  CHECK(first->paused);
+  CHECK(first->requests == 4);
+  CHECK(w.mirror->live_count({1, 1}) == 0);  // nothing applied while paused
+  auto second = run(w.io, w.puller->full_sync(w.ws, {}, four_pages));
+  CHECK(second->paused);
+  CHECK(second->requests == 4);
+  auto third = run(w.io, w.puller->full_sync(w.ws, {}, four_pages));
+  REQUIRE(third.ok());
+  CHECK_FALSE(third->paused);
+  CHECK(third->requests == 2);
+  CHECK(third->inserted == 1000);
+  CHECK(difference(w.local(), w.server()) == "");
+  CHECK(w.sim.requests() == 10);
+}
