@@ -29,18 +29,4 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
   return std::chrono::milliseconds(total);
 }
 
-std::string format_duration(std::chrono::milliseconds d) {
-  std::int64_t ms = d.count();
-  if (ms == 0) return "0s";
-  std::string out;
-  for (auto [scale, unit] : {std::pair<std::int64_t, const char*>{86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"},
-                             {1000, "s"}, {1, "ms"}}) {
-    if (ms >= scale) {
-      out += std::to_string(ms / scale) + unit;
-      ms %= scale;
-    }
-  }
-  return out;
-}
-
 }  // namespace focus

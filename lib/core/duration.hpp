@@ -1,6 +1,6 @@
 #pragma once
 // Durations as people write them in config files and flags: "500ms", "30s",
-// "5m", "1h", "2h30m", "1d". Pure functions; any thread.
+// "5m", "1h", "2h30m", "1d". Pure function; any thread.
 
 #include <chrono>
 #include <optional>
@@ -11,8 +11,5 @@ namespace focus {
 
 // nullopt for anything else (empty, no unit, unknown unit, overflow).
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
-
-// The shortest spelling parse_duration reads back: "5m", "1h30m", "250ms".
-std::string format_duration(std::chrono::milliseconds d);
 
 }  // namespace focus

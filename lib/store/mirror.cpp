@@ -302,14 +302,6 @@ std::optional<std::string> Mirror::upsert_one(WorkspaceKey ws, const FetchedProj
   });
 }
 
-std::optional<std::string> Mirror::body(WorkspaceKey ws, Id id) {
-  auto st = for_workspace(
-      db_.sql(), "SELECT body FROM projects WHERE organization_id = ? AND workspace_id = ? AND id = ? AND deleted = 0", ws);
-  st.bind(3, id);
-  if (!st.executeStep()) return std::nullopt;
-  return st.getColumn(0).getString();
-}
-
 std::int64_t Mirror::live_count(WorkspaceKey ws) {
   auto st = for_workspace(
       db_.sql(), "SELECT count(*) FROM projects WHERE organization_id = ? AND workspace_id = ? AND deleted = 0", ws);

@@ -88,7 +88,6 @@ class Mirror {
   // Returns the change kind, or nullopt when nothing changed.
   std::optional<std::string> upsert_one(WorkspaceKey ws, const FetchedProject& project, Timestamp now);
 
-  std::optional<std::string> body(WorkspaceKey ws, Id id);  // live projects only
   std::int64_t live_count(WorkspaceKey ws);
   std::vector<std::string> live_bodies(WorkspaceKey ws);  // by id
   std::vector<Id> deleted_ids(WorkspaceKey ws);

@@ -30,10 +30,6 @@ Scheduler::Scheduler(Puller& puller, MembersSync& members, upstream::QuotaTracke
       workspaces_(std::move(workspaces)),
       backoff_(error_backoff(settings)) {}
 
-void Scheduler::credentials_changed() {
-  for (auto& [key, track] : tracks_) track.unauthorized = false;
-}
-
 // Requests sync may still spend in this window: what is left, less the
 // reserve kept for replaying edits. Unlimited while no answer told us.
 std::int64_t Scheduler::usable_requests(model::Id organization, Clock::time_point now) {
@@ -70,7 +66,7 @@ bool Scheduler::full_listing_due(upstream::WorkspaceRef ws, const Track& track) 
 void Scheduler::failed(upstream::WorkspaceRef ws, Track& track, const Error& error) {
   if (error.is(Errc::unauthorized)) {
     track.unauthorized = true;
-    spdlog::error("workspace {}/{}: {}; syncing stops until the credentials change (SIGHUP after fixing them)",
+    spdlog::error("workspace {}/{}: {}; syncing stops; fix the credentials and restart focussyncd",
                   ws.organization_id, ws.workspace_id, error.message);
     return;
   }

@@ -5,8 +5,8 @@
 // quota allows: it keeps reserve_share of the window's quota for replaying
 // edits, never sends while the quota is known to be spent (it waits for the
 // reset) or a 429 asked it to wait, spreads its requests over the window, backs
-// off with jitter after errors, and stops syncing an organization on 401 until
-// the credentials change. Workspaces of one organization share its quota.
+// off with jitter after errors, and stops syncing an organization on 401 (a
+// restart with fixed credentials resumes it). Workspaces of one organization share its quota.
 // Project members are fetched last, only from what is left after all that.
 //
 // Borrows the Puller, QuotaTracker and Mirror; io_context thread only.
@@ -35,8 +35,6 @@ class Scheduler {
 
   // One decision per workspace; answers how long to wait before the next pass.
   boost::asio::awaitable<std::chrono::milliseconds> pass();
-  // Credentials changed (SIGHUP): organizations stopped by a 401 may try again.
-  void credentials_changed();
 
  private:
   struct Track {

@@ -78,8 +78,6 @@ std::string seconds_text(Clock::duration d) {
 FocusApi::FocusApi(http::Client& client, Credentials credentials, QuotaTracker& quota, RetryPolicy retry)
     : client_(client), credentials_(std::move(credentials)), quota_(quota), backoff_(retry) {}
 
-void FocusApi::set_credentials(Credentials credentials) { credentials_ = std::move(credentials); }
-
 // The one place requests are sent: quota gate, send, quota bookkeeping, error
 // mapping, and retries for reads. `decode` turns a 2xx answer into T.
 template <class T, class Decode>

@@ -80,7 +80,6 @@ class FocusApi {
   Call<void> set_member_role(WorkspaceRef ws, model::Id id, const model::MemberRoleChange& body);
   Call<void> remove_member(WorkspaceRef ws, model::Id id, const model::MemberRemoval& body);
 
-  void set_credentials(Credentials credentials);  // e.g. after SIGHUP
   const RequestCounters& counters() const { return counters_; }
   QuotaTracker& quota() { return quota_; }
 
