@@ -250,6 +250,14 @@ class Crashes(unittest.TestCase):
         s = Setup(sim, "[sync]\nper_page = 50\n")
         try:
             everything = server_live_ids(sim)
+            # How long one whole run takes here (sanitizers and load change it):
+            # kills are spread over 1.4 times that, so some land mid-listing,
+            # some during reconcile, and some after the run has finished.
+            calibration = Setup(sim, "[sync]\nper_page = 50\n")
+            started = time.monotonic()
+            self.assertEqual(calibration.once().returncode, 0)
+            run_time = time.monotonic() - started
+            calibration.close()
             states_seen = set()
             killed = 0
             for round_no in range(self.ROUNDS):
@@ -258,9 +266,7 @@ class Crashes(unittest.TestCase):
                     everything_after = server_live_ids(sim)
                 proc = subprocess.Popen([DAEMON, "--config", s.config, "--once", "--log-level", "warn"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                # A run takes about a second here: some kills land mid-listing,
-                # some during reconcile, some after the run has finished.
-                time.sleep(rng.uniform(0.05, 1.4))
+                time.sleep(rng.uniform(0.05, 1.4 * run_time))
                 if proc.poll() is None:
                     killed += 1
                 proc.kill()
@@ -288,7 +294,8 @@ class Crashes(unittest.TestCase):
             p = s.once()
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(s.live_ids(), server_live_ids(sim), "converges on the next run")
-            print(f"\n{self.ROUNDS} rounds, {killed} killed mid-run; states seen: {sorted(states_seen)}")
+            print(f"\n{self.ROUNDS} rounds (a run takes {run_time:.2f} s), {killed} killed mid-run; "
+                  f"states seen: {sorted(states_seen)}")
             self.assertGreaterEqual(killed, self.ROUNDS // 3, "too few kills landed during a run to mean anything")
             self.assertIn("first", states_seen, "no round saw a completed sync survive later kills")
         finally:
