@@ -184,14 +184,12 @@ ReconcileOutcome Mirror::reconcile(WorkspaceKey ws, Timestamp now_time) {
     };
     std::vector<Changed> changed;
     {
-      SQLite::Statement st(db_.sql(),
+      auto st = for_workspace(db_.sql(),
                            "SELECT s.id, s.body, p.body, p.id IS NULL, COALESCE(p.deleted, 0) FROM staging s "
                            "LEFT JOIN projects p ON p.organization_id = s.organization_id "
                            "AND p.workspace_id = s.workspace_id AND p.id = s.id "
                            "WHERE s.organization_id = ? AND s.workspace_id = ? "
-                           "AND (p.id IS NULL OR p.hash != s.hash OR p.deleted = 1)");
-      st.bind(1, ws.organization_id);
-      st.bind(2, ws.workspace_id);
+                           "AND (p.id IS NULL OR p.hash != s.hash OR p.deleted = 1)", ws);
       while (st.executeStep()) {
         Id id = st.getColumn(0).getInt64();
         if (st.getColumn(3).getInt()) {
@@ -232,12 +230,10 @@ ReconcileOutcome Mirror::reconcile(WorkspaceKey ws, Timestamp now_time) {
       }
       log_change(ws, c.id, c.kind, c.fields, now);
     }
-    SQLite::Statement missing(db_.sql(),
+    auto missing = for_workspace(db_.sql(),
                               "SELECT p.id FROM projects p WHERE p.organization_id = ?1 AND p.workspace_id = ?2 "
                               "AND p.deleted = 0 AND NOT EXISTS (SELECT 1 FROM staging s WHERE s.organization_id = ?1 "
-                              "AND s.workspace_id = ?2 AND s.id = p.id) ORDER BY p.id");
-    missing.bind(1, ws.organization_id);
-    missing.bind(2, ws.workspace_id);
+                              "AND s.workspace_id = ?2 AND s.id = p.id) ORDER BY p.id", ws);
     while (missing.executeStep()) out.missing.push_back(missing.getColumn(0).getInt64());
     clear_staging(ws);
     return out;
@@ -263,10 +259,8 @@ bool Mirror::confirm_deleted(WorkspaceKey ws, Id id, Timestamp now_time) {
 std::optional<std::string> Mirror::upsert_one(WorkspaceKey ws, const FetchedProject& f, Timestamp now_time) {
   const std::int64_t now = now_time.time_since_epoch().count();
   return db_.in_transaction([&]() -> std::optional<std::string> {
-    SQLite::Statement old(db_.sql(),
-                          "SELECT body, hash, deleted FROM projects WHERE organization_id = ? AND workspace_id = ? AND id = ?");
-    old.bind(1, ws.organization_id);
-    old.bind(2, ws.workspace_id);
+    auto old = for_workspace(db_.sql(),
+                          "SELECT body, hash, deleted FROM projects WHERE organization_id = ? AND workspace_id = ? AND id = ?", ws);
     old.bind(3, f.project.id);
     const char* kind = "insert";
     std::vector<std::string> fields;
@@ -283,9 +277,7 @@ std::optional<std::string> Mirror::upsert_one(WorkspaceKey ws, const FetchedProj
     bind_row(write, ws, f);
     write.bind(17, now);
     write.exec();
-    SQLite::Statement drop(db_.sql(), "DELETE FROM project_tags WHERE organization_id = ? AND workspace_id = ? AND project_id = ?");
-    drop.bind(1, ws.organization_id);
-    drop.bind(2, ws.workspace_id);
+    auto drop = for_workspace(db_.sql(), "DELETE FROM project_tags WHERE organization_id = ? AND workspace_id = ? AND project_id = ?", ws);
     drop.bind(3, f.project.id);
     drop.exec();
     SQLite::Statement tag(db_.sql(), "INSERT OR IGNORE INTO project_tags VALUES (?, ?, ?, ?)");
@@ -326,14 +318,12 @@ std::vector<Id> Mirror::deleted_ids(WorkspaceKey ws) {
 }
 
 std::vector<Id> Mirror::members_wanted(WorkspaceKey ws, std::optional<Timestamp> older_than, std::int64_t limit) {
-  SQLite::Statement st(db_.sql(),
+  auto st = for_workspace(db_.sql(),
                        "SELECT p.id FROM projects p LEFT JOIN members m ON m.organization_id = p.organization_id "
                        "AND m.workspace_id = p.workspace_id AND m.project_id = p.id "
                        "WHERE p.organization_id = ?1 AND p.workspace_id = ?2 AND p.deleted = 0 "
                        "AND (m.project_id IS NULL OR m.fetched_at < p.changed_at OR m.fetched_at < ?3) "
-                       "ORDER BY p.changed_at DESC, p.id LIMIT ?4");
-  st.bind(1, ws.organization_id);
-  st.bind(2, ws.workspace_id);
+                       "ORDER BY p.changed_at DESC, p.id LIMIT ?4", ws);
   st.bind(3, older_than ? older_than->time_since_epoch().count() : std::numeric_limits<std::int64_t>::min());
   st.bind(4, limit);
   std::vector<Id> out;
@@ -342,9 +332,7 @@ std::vector<Id> Mirror::members_wanted(WorkspaceKey ws, std::optional<Timestamp>
 }
 
 void Mirror::save_members(WorkspaceKey ws, Id project_id, const std::string& body, Timestamp now) {
-  SQLite::Statement st(db_.sql(), "INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?, ?)");
-  st.bind(1, ws.organization_id);
-  st.bind(2, ws.workspace_id);
+  auto st = for_workspace(db_.sql(), "INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?, ?)", ws);
   st.bind(3, project_id);
   st.bind(4, body);
   st.bind(5, now.time_since_epoch().count());
@@ -384,13 +372,11 @@ std::int64_t Mirror::last_change_seq() {
 }
 
 SyncState Mirror::sync_state(WorkspaceKey ws) {
-  SQLite::Statement st(db_.sql(),
+  auto st = for_workspace(db_.sql(),
                        "SELECT last_attempt_at, last_success_at, last_full_listing_at, last_error, project_count, "
                        "per_page_cap, newest_updated_at, suspect, requests_spent, held_missing, quota_remaining, "
                        "quota_resets_at, probe_note FROM sync_state "
-                       "WHERE organization_id = ? AND workspace_id = ?");
-  st.bind(1, ws.organization_id);
-  st.bind(2, ws.workspace_id);
+                       "WHERE organization_id = ? AND workspace_id = ?", ws);
   SyncState s;
   if (!st.executeStep()) return s;
   s.last_attempt_at = optional_text(st, 0);

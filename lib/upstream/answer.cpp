@@ -83,24 +83,28 @@ Result<ProjectPage> decode_page(const std::string& body, bool expect_total) {
   return page;
 }
 
-Result<model::Project> decode_one(const std::string& body) {
+namespace {
+
+// Parses `body` and applies a model decoder; a decode failure is bad_payload.
+template <class Decode>
+auto decode_with(const std::string& body, Decode decode) -> Result<decltype(decode(json()))> {
   auto value = parse(body);
   if (!value) return value.error();
   try {
-    return model::decode_project(*value);
+    return decode(*value);
   } catch (const model::DecodeError& e) {
     return make_error(Errc::bad_payload, e.what());
   }
 }
 
+}  // namespace
+
+Result<model::Project> decode_one(const std::string& body) {
+  return decode_with(body, [](const json& v) { return model::decode_project(v); });
+}
+
 Result<model::ProjectMembers> decode_members(const std::string& body) {
-  auto value = parse(body);
-  if (!value) return value.error();
-  try {
-    return model::decode_project_members(*value);
-  } catch (const model::DecodeError& e) {
-    return make_error(Errc::bad_payload, e.what());
-  }
+  return decode_with(body, [](const json& v) { return model::decode_project_members(v); });
 }
 
 }  // namespace focus::upstream::detail

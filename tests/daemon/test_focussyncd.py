@@ -2,6 +2,7 @@
 and exit codes, configuration errors, two daemons on one cache, secrets kept
 out of its output, and SIGKILL at random moments of a sync (the cache stays
 intact, equal to an earlier complete state, and the next run converges)."""
+import contextlib
 import json
 import os
 import random
@@ -52,6 +53,22 @@ path = "{self.cache}"
 
     def close(self):
         self.dir.cleanup()
+
+
+@contextlib.contextmanager
+def running_daemon(setup):
+    """focussyncd in service mode for the `with` block; afterwards it must
+    stop cleanly on SIGTERM (killed if the block failed first)."""
+    daemon = subprocess.Popen([DAEMON, "--config", setup.config, "--log-level", "warn"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield daemon
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=20) == 0, "focussyncd did not exit cleanly on SIGTERM"
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
 
 
 def server_live_ids(sim):
@@ -169,44 +186,39 @@ class Scheduler(unittest.TestCase):
         # reserve leaves 24 for sync. 900 projects: a full listing is 5 pages.
         sim = SimProcess("--projects", "900", "--api-key", KEY, "--quota", "30", "--quota-window", "8")
         s = Setup(sim, '[sync]\ninterval = "200ms"\nreserve_share = 0.2\n')
-        daemon = subprocess.Popen([DAEMON, "--config", s.config, "--log-level", "warn"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            most_used, changed, arrived_after = 0, None, None
+            with running_daemon(s):
+                most_used, changed, arrived_after = 0, None, None
 
-            def sample():
-                nonlocal most_used
-                for w in sim.control("GET", "quota")["windows"]:
-                    most_used = max(most_used, w["used"])
+                def sample():
+                    nonlocal most_used
+                    for w in sim.control("GET", "quota")["windows"]:
+                        most_used = max(most_used, w["used"])
 
-            def arrived():
-                if not os.path.exists(s.cache):
-                    return False
-                with sqlite3.connect(s.cache) as db:
-                    logged = {r[0] for r in db.execute("SELECT project_id FROM changes WHERE seq > 900")}
-                return set(changed["created"]) <= logged and set(changed["updated"]) <= logged
+                def arrived():
+                    if not os.path.exists(s.cache):
+                        return False
+                    with sqlite3.connect(s.cache) as db:
+                        logged = {r[0] for r in db.execute("SELECT project_id FROM changes WHERE seq > 900")}
+                    return set(changed["created"]) <= logged and set(changed["updated"]) <= logged
 
-            start = time.monotonic()
-            while time.monotonic() - start < 20 or (arrived_after is None and time.monotonic() - start < 45):
-                sample()
-                if changed is None and time.monotonic() - start > 6:
-                    changed, changed_at = sim.control("POST", "mutate", {"updates": 1, "creates": 1}), time.monotonic()
-                if changed is not None and arrived_after is None and arrived():
-                    arrived_after = time.monotonic() - changed_at
-                time.sleep(0.1)
-            stats = sim.control("GET", "stats")
-            self.assertEqual(stats["by_status"].get("402", 0), 0, stats)
-            self.assertLessEqual(most_used, 24, "the reserve for edits was spent")
-            self.assertGreater(stats["requests"], 24, "more than one window was used")
-            self.assertIsNotNone(arrived_after, "another user's change never reached the mirror")
-            self.assertLess(arrived_after, 2 * 8 + 2, "a change should arrive within two quota windows")
-            print(f"\nscheduler: {stats['requests']} requests at 30 per 8 s, at most {most_used} in one window, "
-                  f"{stats['by_status'].get('402', 0)} answered 402, a change arrived after {arrived_after:.1f} s")
-            daemon.send_signal(signal.SIGTERM)
-            self.assertEqual(daemon.wait(timeout=20), 0)
+                start = time.monotonic()
+                while time.monotonic() - start < 20 or (arrived_after is None and time.monotonic() - start < 45):
+                    sample()
+                    if changed is None and time.monotonic() - start > 6:
+                        changed, changed_at = sim.control("POST", "mutate", {"updates": 1, "creates": 1}), time.monotonic()
+                    if changed is not None and arrived_after is None and arrived():
+                        arrived_after = time.monotonic() - changed_at
+                    time.sleep(0.1)
+                stats = sim.control("GET", "stats")
+                self.assertEqual(stats["by_status"].get("402", 0), 0, stats)
+                self.assertLessEqual(most_used, 24, "the reserve for edits was spent")
+                self.assertGreater(stats["requests"], 24, "more than one window was used")
+                self.assertIsNotNone(arrived_after, "another user's change never reached the mirror")
+                self.assertLess(arrived_after, 2 * 8 + 2, "a change should arrive within two quota windows")
+                print(f"\nscheduler: {stats['requests']} requests at 30 per 8 s, at most {most_used} in one window, "
+                      f"{stats['by_status'].get('402', 0)} answered 402, a change arrived after {arrived_after:.1f} s")
         finally:
-            if daemon.poll() is None:
-                daemon.kill()
             s.close()
             sim.stop()
 
@@ -216,27 +228,22 @@ class LargeWorkspaceSmallQuota(unittest.TestCase):
         # 15 pages, but only 8 requests per 3 s window are sync's (10 less the reserve).
         sim = SimProcess("--projects", "3000", "--api-key", KEY, "--quota", "10", "--quota-window", "3")
         s = Setup(sim, '[sync]\ninterval = "200ms"\nmembers = "never"\n')
-        daemon = subprocess.Popen([DAEMON, "--config", s.config, "--log-level", "warn"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            start, done_after, most_used = time.monotonic(), None, 0
-            while time.monotonic() - start < 40 and done_after is None:
-                for w in sim.control("GET", "quota")["windows"]:
-                    most_used = max(most_used, w["used"])
-                if os.path.exists(s.cache) and s.live_ids() == server_live_ids(sim):
-                    done_after = time.monotonic() - start
-                time.sleep(0.2)
-            stats = sim.control("GET", "stats")
-            self.assertIsNotNone(done_after, "the listing never completed")
-            self.assertEqual(stats["by_status"].get("402", 0), 0)
-            self.assertLessEqual(most_used, 8, "the reserve was spent")
-            print(f"\n3000 projects under 10 requests per 3 s: mirrored after {done_after:.1f} s, "
-                  f"{stats['requests']} requests, no 402")
-            daemon.send_signal(signal.SIGTERM)
-            self.assertEqual(daemon.wait(timeout=20), 0)
+            with running_daemon(s):
+                start, done_after, most_used = time.monotonic(), None, 0
+                while time.monotonic() - start < 40 and done_after is None:
+                    for w in sim.control("GET", "quota")["windows"]:
+                        most_used = max(most_used, w["used"])
+                    if os.path.exists(s.cache) and s.live_ids() == server_live_ids(sim):
+                        done_after = time.monotonic() - start
+                    time.sleep(0.2)
+                stats = sim.control("GET", "stats")
+                self.assertIsNotNone(done_after, "the listing never completed")
+                self.assertEqual(stats["by_status"].get("402", 0), 0)
+                self.assertLessEqual(most_used, 8, "the reserve was spent")
+                print(f"\n3000 projects under 10 requests per 3 s: mirrored after {done_after:.1f} s, "
+                      f"{stats['requests']} requests, no 402")
         finally:
-            if daemon.poll() is None:
-                daemon.kill()
             s.close()
             sim.stop()
 
