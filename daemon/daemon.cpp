@@ -2,6 +2,7 @@
 
 #include "http/client.hpp"
 #include "store/database.hpp"
+#include "store/edit_queue.hpp"
 #include "store/mirror.hpp"
 #include "sync/scheduler.hpp"
 #include "upstream/credentials.hpp"
@@ -24,8 +25,10 @@ struct Daemon::Parts {
   http::Client client;
   upstream::QuotaTracker quota;
   upstream::FocusApi api;
+  store::EditQueue queue;
   sync::Puller puller;
   sync::MembersSync members;
+  sync::Replayer replayer;
   sync::Scheduler scheduler;
   asio::steady_timer timer;
   bool stopped = false;
@@ -46,10 +49,16 @@ struct Daemon::Parts {
         mirror(db),
         client(io, client_options(config.upstream)),
         api(client, upstream::load_credentials(config.upstream), quota),
+        queue(db, mirror),
         puller(api, mirror, config.sync),
         members(api, mirror, config.sync),
-        scheduler(puller, members, quota, mirror, config.sync, workspace_refs(config)),
-        timer(io) {}
+        replayer(api, queue, mirror, config.sync),
+        scheduler(puller, members, replayer, quota, mirror, config.sync, workspace_refs(config)),
+        timer(io) {
+    if (auto n = queue.recover_in_flight())
+      spdlog::warn("{} edit(s) were being sent when focussyncd last stopped; they are read back before anything is "
+                   "sent again", n);
+  }
 
   static std::vector<upstream::WorkspaceRef> workspace_refs(const config::Config& c) {
     std::vector<upstream::WorkspaceRef> out;
@@ -82,6 +91,12 @@ nlohmann::json CycleReport::to_json() const {
                 {"held_deletions", w.pull->held_deletions},
                 {"suspect", w.pull->suspect ? nlohmann::json(*w.pull->suspect) : nlohmann::json(nullptr)}});
     }
+    if (w.replay) {
+      const auto& r = *w.replay;
+      j["edits"] = {{"applied", r.applied},   {"failed", r.failed},     {"conflicts", r.conflicts},
+                    {"retried", r.retried},   {"compacted", r.compacted}, {"requests", r.requests},
+                    {"stopped", r.stopped ? nlohmann::json(r.stopped->message) : nlohmann::json(nullptr)}};
+    }
     j["error"] = w.error ? nlohmann::json(*w.error) : nlohmann::json(nullptr);
     if (w.error && !first_error) first_error = *w.error;
     list.push_back(std::move(j));
@@ -93,7 +108,7 @@ asio::awaitable<CycleReport> Daemon::run_cycle() {
   CycleReport report;
   for (const auto& w : parts_->config.workspaces) {
     upstream::WorkspaceRef ref{w.organization_id, w.workspace_id};
-    CycleReport::Workspace entry{ref, std::nullopt, std::nullopt};
+    CycleReport::Workspace entry{ref, std::nullopt, std::nullopt, std::nullopt};
     auto pulled = co_await parts_->puller.full_sync(ref);
     if (pulled) {
       const auto& r = *pulled;
@@ -101,6 +116,8 @@ asio::awaitable<CycleReport> Daemon::run_cycle() {
                    ref.workspace_id, r.projects, r.inserted, r.updated, r.deleted, r.restored, r.requests,
                    r.suspect ? "; " + *r.suspect : "");
       entry.pull = r;
+      parts_->replayer.mirror_changed(ref);
+      if (!r.paused) entry.replay = co_await parts_->replayer.replay(ref);
     } else {
       spdlog::error("sync of {}/{} failed: {}", ref.organization_id, ref.workspace_id, pulled.error().message);
       entry.error = pulled.error().message;
@@ -119,6 +136,8 @@ asio::awaitable<void> Daemon::run_forever() {
     co_await parts_->timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
+
+void Daemon::on_replay_step(sync::Replayer::StepHook hook) { parts_->replayer.on_step(std::move(hook)); }
 
 void Daemon::stop() {
   parts_->stopped = true;

@@ -1,12 +1,14 @@
 #pragma once
 // focussyncd's composition root: from a Config it builds the cache, the HTTP
-// client, the Focus API client and the puller, and runs sync cycles. Start-up
+// client, the Focus API client, the puller, the edit queue and the replayer,
+// and runs sync cycles (a listing, then the queued edits). Start-up
 // failures (config, credentials, cache) throw std::runtime_error with a
 // message for the person who started it; a failed cycle is a value in its
 // report. Owns everything it builds; main thread (the io_context's) only.
 
 #include "config/config.hpp"
 #include "sync/puller.hpp"
+#include "sync/replayer.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json_fwd.hpp>
@@ -26,6 +28,7 @@ struct CycleReport {
   struct Workspace {
     upstream::WorkspaceRef ref;
     std::optional<sync::PullReport> pull;  // nullopt when it failed
+    std::optional<sync::ReplayReport> replay;  // after a pull that succeeded
     std::optional<std::string> error;
   };
   std::vector<Workspace> workspaces;
@@ -43,6 +46,8 @@ class Daemon {
   // Lets the scheduler spend the quota (probes and full listings) until stop().
   boost::asio::awaitable<void> run_forever();
   void stop();
+  // Called at every durable step of replaying an edit (see Replayer::on_step).
+  void on_replay_step(sync::Replayer::StepHook hook);
 
  private:
   struct Parts;

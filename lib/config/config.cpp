@@ -153,6 +153,12 @@ void read_sync(Section& s, Sync& y) {
     else if (*v == "never") y.members = MembersPolicy::never;
     else s.fail(nullptr, "members", "must be \"changed\", \"always\" or \"never\"");
   }
+  if (auto v = s.string("conflicts")) {
+    if (*v == "manual") y.conflicts = ConflictPolicy::manual;
+    else if (*v == "local_wins") y.conflicts = ConflictPolicy::local_wins;
+    else if (*v == "remote_wins") y.conflicts = ConflictPolicy::remote_wins;
+    else s.fail(nullptr, "conflicts", "must be \"manual\", \"local_wins\" or \"remote_wins\"");
+  }
   s.finish();
 }
 

@@ -45,6 +45,11 @@ struct Workspace {
 
 enum class MembersPolicy { changed, always, never };
 
+// What replay does when a field an edit touches changed on the server since
+// the edit was made: wait for the user (manual), send it anyway (local_wins)
+// or keep the server's value of those fields (remote_wins).
+enum class ConflictPolicy { manual, local_wins, remote_wins };
+
 struct Sync {
   std::chrono::milliseconds interval{5 * 60'000};            // between probes
   std::chrono::milliseconds full_listing_max_age{60 * 60'000};
@@ -52,6 +57,7 @@ struct Sync {
   double delete_guard_share = 0.10;  // a listing missing more than this share is suspect
   double reserve_share = 0.20;       // of the quota, kept for replaying edits
   MembersPolicy members = MembersPolicy::changed;
+  ConflictPolicy conflicts = ConflictPolicy::manual;
 };
 
 struct Config {

@@ -27,6 +27,7 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() { return value(); }
+  const T& operator*() const { return value(); }
 
   const Error& error() const { return const_cast<Result*>(this)->template checked<1>(); }
 

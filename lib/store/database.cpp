@@ -1,5 +1,7 @@
 #include "store/database.hpp"
 
+#include <sqlite3.h>
+
 #include <SQLiteCpp/Statement.h>
 
 #include <cerrno>
@@ -54,6 +56,8 @@ void Database::lock() {
   [[maybe_unused]] auto t = ftruncate(lock_fd_, 0);
   [[maybe_unused]] auto w = pwrite(lock_fd_, me.data(), me.size(), 0);
 }
+
+bool Database::transaction_open() { return sqlite3_get_autocommit(db_->getHandle()) == 0; }
 
 int Database::schema_version() { return db_->execAndGet("PRAGMA user_version").getInt(); }
 

@@ -37,8 +37,11 @@ class Database {
   static int latest_schema_version();
 
   // Runs `work` inside BEGIN IMMEDIATE ... COMMIT; rolls back if it throws.
+  // Inside a transaction already, `work` simply joins it, so steps that are
+  // atomic on their own can also be composed into a larger atomic step.
   template <class Work>
   auto in_transaction(Work&& work);
+  bool transaction_open();
 
  private:
   void lock();
@@ -57,6 +60,7 @@ const std::vector<const char*>& migrations();
 
 template <class Work>
 auto focus::store::Database::in_transaction(Work&& work) {
+  if (transaction_open()) return work();
   SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
   if constexpr (std::is_void_v<decltype(work())>) {
     work();

@@ -1,6 +1,7 @@
 #include "store/mirror.hpp"
 
 #include "model/project_codec.hpp"
+#include "store/sql_util.hpp"
 
 #include <SQLiteCpp/Statement.h>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,11 @@ namespace focus::store {
 namespace {
 
 using nlohmann::json;
+using detail::bind_optional;
+using detail::bind_optional_text;
+using detail::for_workspace;
+using detail::optional_int;
+using detail::optional_text;
 
 constexpr const char* kRowColumns =
     "organization_id, workspace_id, id, body, hash, name, archived, pinned, private, client_id, parent_id, "
@@ -27,35 +33,6 @@ const std::string kUpsert =
     "end_date = excluded.end_date, created_at = excluded.created_at, updated_at = excluded.updated_at, "
     "deleted = 0, changed_at = excluded.changed_at";
 
-// A statement whose first two parameters are the workspace.
-SQLite::Statement for_workspace(SQLite::Database& db, const std::string& sql, WorkspaceKey ws) {
-  SQLite::Statement st(db, sql);
-  st.bind(1, ws.organization_id);
-  st.bind(2, ws.workspace_id);
-  return st;
-}
-
-template <class T>
-void bind_optional(SQLite::Statement& st, int index, const std::optional<T>& v) {
-  if (v) st.bind(index, *v);
-  else st.bind(index);
-}
-
-void bind_optional_text(SQLite::Statement& st, int index, const std::optional<std::string>& v) {
-  if (v) st.bind(index, *v);
-  else st.bind(index);
-}
-
-std::optional<std::int64_t> micros(const std::optional<Timestamp>& t) {
-  if (!t) return std::nullopt;
-  return t->time_since_epoch().count();
-}
-
-std::optional<std::string> date_text(const std::optional<Date>& d) {
-  if (!d) return std::nullopt;
-  return format_date(*d);
-}
-
 // Binds the 16 row columns, from index 1.
 void bind_row(SQLite::Statement& st, WorkspaceKey ws, const FetchedProject& f) {
   const model::Project& p = f.project;
@@ -64,27 +41,7 @@ void bind_row(SQLite::Statement& st, WorkspaceKey ws, const FetchedProject& f) {
   st.bind(3, p.id);
   st.bind(4, f.body);
   st.bind(5, f.hash);
-  st.bind(6, p.name);
-  st.bind(7, p.archived_at.has_value() ? 1 : 0);
-  st.bind(8, p.pinned ? 1 : 0);
-  st.bind(9, p.is_private ? 1 : 0);
-  bind_optional(st, 10, p.client_id);
-  bind_optional(st, 11, p.parent_project_id);
-  bind_optional(st, 12, p.toggl_user_id);
-  bind_optional_text(st, 13, date_text(p.start_date));
-  bind_optional_text(st, 14, date_text(p.end_date));
-  bind_optional(st, 15, micros(p.created_at));
-  bind_optional(st, 16, micros(p.updated_at));
-}
-
-std::optional<std::string> optional_text(SQLite::Statement& st, int column) {
-  if (st.getColumn(column).isNull()) return std::nullopt;
-  return st.getColumn(column).getString();
-}
-
-std::optional<std::int64_t> optional_int(SQLite::Statement& st, int column) {
-  if (st.getColumn(column).isNull()) return std::nullopt;
-  return st.getColumn(column).getInt64();
+  detail::bind_indexed_columns(st, 6, p);
 }
 
 }  // namespace
@@ -139,10 +96,12 @@ std::vector<std::string> changed_fields(const std::string& old_body, const std::
 }
 
 void Mirror::log_change(WorkspaceKey ws, Id id, const char* kind, const std::vector<std::string>& fields,
-                        std::int64_t at) {
+                        std::int64_t at, const std::optional<std::string>& detail) {
   if (!log_statement_)
     log_statement_ = std::make_unique<SQLite::Statement>(
-        db_.sql(), "INSERT INTO changes (organization_id, workspace_id, project_id, kind, fields, at) VALUES (?, ?, ?, ?, ?, ?)");
+        db_.sql(),
+        "INSERT INTO changes (organization_id, workspace_id, project_id, kind, fields, at, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)");
   auto& st = *log_statement_;
   st.reset();
   st.bind(1, ws.organization_id);
@@ -151,7 +110,20 @@ void Mirror::log_change(WorkspaceKey ws, Id id, const char* kind, const std::vec
   st.bind(4, kind);
   st.bind(5, json(fields).dump());
   st.bind(6, at);
+  bind_optional_text(st, 7, detail);
   st.exec();
+}
+
+void Mirror::log_edit(WorkspaceKey ws, Id project_id, const std::string& detail, Timestamp now) {
+  log_change(ws, project_id, "edit", {}, now.time_since_epoch().count(), detail);
+}
+
+std::optional<StoredProject> Mirror::row(WorkspaceKey ws, Id id) {
+  auto st = for_workspace(db_.sql(),
+                          "SELECT body, deleted FROM projects WHERE organization_id = ? AND workspace_id = ? AND id = ?", ws);
+  st.bind(3, id);
+  if (!st.executeStep()) return std::nullopt;
+  return StoredProject{st.getColumn(0).getString(), st.getColumn(1).getInt() != 0};
 }
 
 void Mirror::clear_staging(WorkspaceKey ws) {
@@ -347,9 +319,15 @@ std::optional<std::string> Mirror::members(WorkspaceKey ws, Id project_id) {
   return st.getColumn(0).getString();
 }
 
+void Mirror::members_stale(WorkspaceKey ws, Id project_id) {
+  auto st = for_workspace(db_.sql(), "UPDATE members SET fetched_at = 0 WHERE organization_id = ? AND workspace_id = ? AND project_id = ?", ws);
+  st.bind(3, project_id);
+  st.exec();
+}
+
 std::vector<Change> Mirror::changes_since(std::int64_t seq, std::int64_t limit) {
   SQLite::Statement st(db_.sql(),
-                       "SELECT seq, organization_id, workspace_id, project_id, kind, fields, at FROM changes "
+                       "SELECT seq, organization_id, workspace_id, project_id, kind, fields, at, detail FROM changes "
                        "WHERE seq > ? ORDER BY seq LIMIT ?");
   st.bind(1, seq);
   st.bind(2, limit);
@@ -362,6 +340,7 @@ std::vector<Change> Mirror::changes_since(std::int64_t seq, std::int64_t limit) 
     c.kind = st.getColumn(4).getString();
     c.fields = json::parse(st.getColumn(5).getString()).get<std::vector<std::string>>();
     c.at = Timestamp(std::chrono::microseconds(st.getColumn(6).getInt64()));
+    c.detail = optional_text(st, 7);
     out.push_back(std::move(c));
   }
   return out;

@@ -54,9 +54,16 @@ struct Change {
   std::int64_t seq = 0;
   WorkspaceKey workspace;
   Id project_id = 0;
-  std::string kind;  // insert | update | delete | restore
+  std::string kind;  // insert | update | delete | restore | edit
   std::vector<std::string> fields;
   Timestamp at;
+  std::optional<std::string> detail;  // for "edit": what happened to it (JSON object)
+};
+
+// One stored project: its canonical JSON and whether the server deleted it.
+struct StoredProject {
+  std::string body;
+  bool deleted = false;
 };
 
 struct SyncState {
@@ -88,6 +95,10 @@ class Mirror {
   // Returns the change kind, or nullopt when nothing changed.
   std::optional<std::string> upsert_one(WorkspaceKey ws, const FetchedProject& project, Timestamp now);
 
+  // Logs what happened to a local edit (`detail`: a JSON object).
+  void log_edit(WorkspaceKey ws, Id project_id, const std::string& detail, Timestamp now);
+
+  std::optional<StoredProject> row(WorkspaceKey ws, Id id);
   std::int64_t live_count(WorkspaceKey ws);
   std::vector<std::string> live_bodies(WorkspaceKey ws);  // by id
   std::vector<Id> deleted_ids(WorkspaceKey ws);
@@ -98,6 +109,8 @@ class Mirror {
   std::vector<Id> members_wanted(WorkspaceKey ws, std::optional<Timestamp> older_than, std::int64_t limit);
   void save_members(WorkspaceKey ws, Id project_id, const std::string& body, Timestamp now);
   std::optional<std::string> members(WorkspaceKey ws, Id project_id);
+  // The stored members are out of date (a local edit changed them): fetch again.
+  void members_stale(WorkspaceKey ws, Id project_id);
 
   std::vector<Change> changes_since(std::int64_t seq, std::int64_t limit);
   std::int64_t last_change_seq();
@@ -114,7 +127,8 @@ class Mirror {
   void record_per_page_cap(WorkspaceKey ws, std::int64_t cap);
 
  private:
-  void log_change(WorkspaceKey ws, Id id, const char* kind, const std::vector<std::string>& fields, std::int64_t at);
+  void log_change(WorkspaceKey ws, Id id, const char* kind, const std::vector<std::string>& fields, std::int64_t at,
+                  const std::optional<std::string>& detail = std::nullopt);
   // Prepared once: a first sync logs one change per project, and preparing
   // the statement each time was a fifth of the CPU of an ingest.
   std::unique_ptr<SQLite::Statement> log_statement_;

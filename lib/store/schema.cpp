@@ -91,6 +91,84 @@ CREATE TABLE sync_state (
   PRIMARY KEY (organization_id, workspace_id)
 ) WITHOUT ROWID;
 )sql",
+      // 2: the edit queue, its overlay, temporary ids; the change log also
+      // records what happened to edits (kind 'edit', with a detail object).
+      R"sql(
+CREATE TABLE edits (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: -id is a create's temporary id
+  organization_id INTEGER NOT NULL,
+  workspace_id    INTEGER NOT NULL,
+  project_id      INTEGER NOT NULL,  -- negative: a queued create's temporary id
+  op              TEXT NOT NULL CHECK (op IN ('create', 'update', 'patch', 'delete', 'archive', 'unarchive',
+                    'restore', 'pin', 'unpin', 'members_add', 'members_role', 'members_remove')),
+  body            TEXT,              -- normalized wire JSON; NULL for the flag operations
+  base            TEXT,              -- the project as the edit saw it (NULL for a create)
+  state           TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'unknown_outcome', 'conflict',
+                    'failed', 'done')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT,
+  note            TEXT,              -- how it was settled (merged, proven applied, ...)
+  created_at      INTEGER NOT NULL,  -- microseconds since the epoch
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  sent_at         INTEGER,           -- when it was last marked in flight
+  settled_at      INTEGER,
+  result_id       INTEGER            -- a create's real id, once known
+);
+CREATE INDEX edits_by_state ON edits (state, id);
+CREATE INDEX edits_by_project ON edits (organization_id, workspace_id, project_id, id);
+
+-- What pending edits make of a project: reads show this row instead of the
+-- mirror's (deleted = 1 hides the project).
+CREATE TABLE overlay (
+  organization_id INTEGER NOT NULL,
+  workspace_id    INTEGER NOT NULL,
+  id              INTEGER NOT NULL,
+  body            TEXT NOT NULL,
+  name            TEXT NOT NULL,
+  archived        INTEGER NOT NULL,
+  pinned          INTEGER NOT NULL,
+  private         INTEGER NOT NULL,
+  client_id       INTEGER,
+  parent_id       INTEGER,
+  creator_id      INTEGER,
+  start_date      TEXT,
+  end_date        TEXT,
+  created_at      INTEGER,
+  updated_at      INTEGER,
+  tag_ids         TEXT NOT NULL,  -- JSON array
+  deleted         INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (organization_id, workspace_id, id)
+) WITHOUT ROWID;
+
+CREATE TABLE temporary_ids (
+  organization_id INTEGER NOT NULL,
+  workspace_id    INTEGER NOT NULL,
+  temporary_id    INTEGER NOT NULL,
+  real_id         INTEGER NOT NULL,
+  PRIMARY KEY (organization_id, workspace_id, temporary_id)
+) WITHOUT ROWID;
+
+-- The change log gains kind 'edit' and a detail column; SQLite cannot
+-- change a CHECK in place, so the table is rebuilt. The sequence carries
+-- over first, so it never goes back even if old rows were pruned.
+CREATE TABLE changes_v2 (
+  seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+  organization_id INTEGER NOT NULL,
+  workspace_id    INTEGER NOT NULL,
+  project_id      INTEGER NOT NULL,
+  kind            TEXT NOT NULL CHECK (kind IN ('insert', 'update', 'delete', 'restore', 'edit')),
+  fields          TEXT NOT NULL,
+  at              INTEGER NOT NULL,
+  detail          TEXT  -- for 'edit': {"edit", "op", "state", ...}
+);
+INSERT INTO sqlite_sequence (name, seq) SELECT 'changes_v2', seq FROM sqlite_sequence WHERE name = 'changes';
+INSERT INTO changes_v2 (seq, organization_id, workspace_id, project_id, kind, fields, at)
+  SELECT seq, organization_id, workspace_id, project_id, kind, fields, at FROM changes;
+DROP TABLE changes;
+ALTER TABLE changes_v2 RENAME TO changes;
+CREATE INDEX changes_by_time ON changes (at);
+CREATE INDEX changes_by_project ON changes (organization_id, workspace_id, project_id);
+)sql",
   };
   return all;
 }

@@ -20,10 +20,11 @@ upstream::RetryPolicy error_backoff(const config::Sync& s) {
 
 }  // namespace
 
-Scheduler::Scheduler(Puller& puller, MembersSync& members, upstream::QuotaTracker& quota, store::Mirror& mirror,
-                     const config::Sync& settings, std::vector<upstream::WorkspaceRef> workspaces)
+Scheduler::Scheduler(Puller& puller, MembersSync& members, Replayer& replayer, upstream::QuotaTracker& quota,
+                     store::Mirror& mirror, const config::Sync& settings, std::vector<upstream::WorkspaceRef> workspaces)
     : puller_(puller),
       members_(members),
+      replayer_(replayer),
       quota_(quota),
       mirror_(mirror),
       settings_(settings),
@@ -40,6 +41,14 @@ std::int64_t Scheduler::usable_requests(model::Id organization, Clock::time_poin
   auto remaining = snap.remaining.value_or(limit - snap.sent_in_window);
   auto reserve = static_cast<std::int64_t>(std::ceil(settings_.reserve_share * static_cast<double>(limit)));
   return std::max<std::int64_t>(remaining - reserve, 0);
+}
+
+// Requests left in this window, reserve included (replay may spend it).
+std::int64_t Scheduler::remaining_requests(model::Id organization, Clock::time_point now) {
+  auto snap = quota_.snapshot(organization, now);
+  if (!snap.remaining && !snap.limit_estimate) return kUnlimited;
+  auto limit = snap.limit_estimate.value_or(*snap.remaining);
+  return snap.remaining.value_or(limit - snap.sent_in_window);
 }
 
 // What sync may spend in a whole window (the limit less the reserve).
@@ -90,7 +99,8 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
   }
   auto usable = usable_requests(ws.organization_id, now);
   const bool full_due = full_listing_due(ws, track);
-  if (!full_due && track.last_synced && now - *track.last_synced < settings_.interval) {
+  const bool edits_ready = replayer_.has_ready(ws);
+  if (!full_due && !edits_ready && track.last_synced && now - *track.last_synced < settings_.interval) {
     wait = std::min(wait, *track.last_synced + settings_.interval - now);  // not yet time to probe
     co_return;
   }
@@ -121,6 +131,8 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
     track.last_synced = Clock::now();
     spdlog::info("synced {}/{} (full listing): {} projects, +{} ~{} -{}, {} requests", ws.organization_id,
                  ws.workspace_id, r->projects, r->inserted, r->updated, r->deleted, r->requests);
+    replayer_.mirror_changed(ws);
+    co_await replay_edits(ws, track);
     co_return;
   }
   if (usable < 1) {
@@ -135,6 +147,7 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
   }
   track.failures = 0;
   track.last_synced = Clock::now();
+  replayer_.mirror_changed(ws);
   if (!p->order_honoured) track.probe_works = false;
   if (p->needs_full_listing) {
     track.needs_full = true;
@@ -144,6 +157,19 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
     spdlog::info("synced {}/{} (probe): +{} ~{} restored {}", ws.organization_id, ws.workspace_id, p->inserted,
                  p->updated, p->restored);
   }
+  // A probe that asks for a full listing leaves the mirror incomplete: the
+  // edits wait for the listing, so their conflicts are judged on full facts.
+  if (!p->needs_full_listing) co_await replay_edits(ws, track);
+}
+
+boost::asio::awaitable<void> Scheduler::replay_edits(upstream::WorkspaceRef ws, Track& track) {
+  if (!replayer_.has_ready(ws)) co_return;
+  auto org = ws.organization_id;
+  auto r = co_await replayer_.replay(ws, [this, org] { return remaining_requests(org, Clock::now()) > 0; });
+  if (r.applied + r.failed + r.conflicts + r.retried + r.compacted > 0)
+    spdlog::info("replayed edits of {}/{}: {} applied, {} failed, {} in conflict, {} to retry, {} compacted, {} requests",
+                 ws.organization_id, ws.workspace_id, r.applied, r.failed, r.conflicts, r.retried, r.compacted, r.requests);
+  if (r.stopped) failed(ws, track, *r.stopped);
 }
 
 // Members are the last thing the quota is spent on, a small batch per pass,
@@ -180,6 +206,12 @@ boost::asio::awaitable<std::chrono::milliseconds> Scheduler::pass() {
     if (ready && usable_requests(ws.organization_id, Clock::now()) >= cost)
       wait = std::min<Clock::duration>(wait, std::chrono::milliseconds(100));
   }
+  // An edit backing off is due again at its own time.
+  for (const auto& ws : workspaces_)
+    if (auto due = replayer_.next_due(ws)) {
+      auto left = std::chrono::duration_cast<Clock::duration>(*due - now_utc());
+      wait = std::min(wait, std::max(left, Clock::duration::zero()));
+    }
   // Spread what the window still allows over the time it has left.
   auto now = Clock::now();
   for (const auto& ws : workspaces_) {

@@ -8,13 +8,17 @@
 // off with jitter after errors, and stops syncing an organization on 401 (a
 // restart with fixed credentials resumes it). Workspaces of one organization share its quota.
 // Project members are fetched last, only from what is left after all that.
+// Offline edits are replayed right after a probe or listing of their
+// workspace succeeded (so conflicts are judged against a fresh mirror), and
+// may spend the reserve; ready edits make the next probe due at once.
 //
-// Borrows the Puller, QuotaTracker and Mirror; io_context thread only.
+// Borrows the Puller, Replayer, QuotaTracker and Mirror; io_context thread only.
 
 #include "config/config.hpp"
 #include "store/mirror.hpp"
 #include "sync/members_sync.hpp"
 #include "sync/puller.hpp"
+#include "sync/replayer.hpp"
 #include "upstream/quota_tracker.hpp"
 #include "upstream/retry_policy.hpp"
 
@@ -30,8 +34,8 @@ class Scheduler {
  public:
   using Clock = upstream::QuotaTracker::Clock;
 
-  Scheduler(Puller& puller, MembersSync& members, upstream::QuotaTracker& quota, store::Mirror& mirror,
-            const config::Sync& settings, std::vector<upstream::WorkspaceRef> workspaces);
+  Scheduler(Puller& puller, MembersSync& members, Replayer& replayer, upstream::QuotaTracker& quota,
+            store::Mirror& mirror, const config::Sync& settings, std::vector<upstream::WorkspaceRef> workspaces);
 
   // One decision per workspace; answers how long to wait before the next pass.
   boost::asio::awaitable<std::chrono::milliseconds> pass();
@@ -46,7 +50,9 @@ class Scheduler {
     std::optional<Clock::time_point> last_synced;  // last probe or listing that succeeded
   };
   boost::asio::awaitable<void> sync_one(upstream::WorkspaceRef ws, Track& track, Clock::duration& wait);
+  boost::asio::awaitable<void> replay_edits(upstream::WorkspaceRef ws, Track& track);
   std::int64_t usable_requests(model::Id organization, Clock::time_point now);
+  std::int64_t remaining_requests(model::Id organization, Clock::time_point now);
   std::int64_t full_listing_cost(upstream::WorkspaceRef ws);
   std::int64_t window_budget(model::Id organization);
   bool full_listing_due(upstream::WorkspaceRef ws, const Track& track);
@@ -56,6 +62,7 @@ class Scheduler {
 
   Puller& puller_;
   MembersSync& members_;
+  Replayer& replayer_;
   upstream::QuotaTracker& quota_;
   store::Mirror& mirror_;
   const config::Sync& settings_;

@@ -58,6 +58,7 @@ per_page = 100
 delete_guard_share = 0.25
 reserve_share = 0
 members = "never"
+conflicts = "remote_wins"
 [cache]
 path = "/var/lib/focussync/cache.db"
 [socket]
@@ -71,6 +72,7 @@ level = "debug"
   CHECK(c.workspaces.size() == 2);
   CHECK(c.sync.interval == std::chrono::seconds(150));
   CHECK(c.sync.members == MembersPolicy::never);
+  CHECK(c.sync.conflicts == ConflictPolicy::remote_wins);
   CHECK(c.cache_path == "/var/lib/focussync/cache.db");
   CHECK(c.socket_path == "/run/focussync/focussync.sock");
   CHECK(c.log_level == "debug");

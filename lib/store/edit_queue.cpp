@@ -1,0 +1,454 @@
+#include "store/edit_queue.hpp"
+
+#include "model/project_codec.hpp"
+#include "store/sql_util.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace focus::store {
+
+using model::EditOp;
+using nlohmann::json;
+using namespace detail;
+
+namespace {
+
+std::string project_label(Id id) {
+  return id < 0 ? "project " + std::to_string(id) + " (created locally)" : "project " + std::to_string(id);
+}
+
+bool changes_project(EditOp op) { return !model::is_members_op(op); }
+
+}  // namespace
+
+EditQueue::EditQueue(Database& db, Mirror& mirror) : db_(db), mirror_(mirror), edits_(db) {}
+
+// ---------------------------------------------------------------------------
+// Reads
+
+Id EditQueue::resolve_id(WorkspaceKey ws, Id id) {
+  if (id >= 0) return id;
+  auto st = for_workspace(db_.sql(),
+                          "SELECT real_id FROM temporary_ids WHERE organization_id = ? AND workspace_id = ? AND temporary_id = ?",
+                          ws);
+  st.bind(3, id);
+  return st.executeStep() ? st.getColumn(0).getInt64() : id;
+}
+
+std::optional<Timestamp> EditQueue::next_attempt_at(WorkspaceKey ws) {
+  auto st = for_workspace(db_.sql(),
+                          "SELECT min(next_attempt_at) FROM edits WHERE organization_id = ? AND workspace_id = ? "
+                          "AND state IN ('pending', 'unknown_outcome')", ws);
+  st.executeStep();
+  if (auto us = optional_int(st, 0)) return from_micros(*us);
+  return std::nullopt;
+}
+
+bool EditQueue::is_claimed(WorkspaceKey ws, Id real_id) {
+  auto st = for_workspace(db_.sql(),
+                          "SELECT 1 FROM temporary_ids WHERE organization_id = ? AND workspace_id = ? AND real_id = ?", ws);
+  st.bind(3, real_id);
+  return st.executeStep();
+}
+
+std::optional<ProjectView> EditQueue::view(WorkspaceKey ws, Id id) {
+  auto st = for_workspace(db_.sql(),
+                          "SELECT body, deleted FROM overlay WHERE organization_id = ? AND workspace_id = ? AND id = ?", ws);
+  st.bind(3, id);
+  if (st.executeStep()) return ProjectView{st.getColumn(0).getString(), st.getColumn(1).getInt() != 0, true};
+  auto row = mirror_.row(ws, id);
+  if (!row) return std::nullopt;
+  return ProjectView{row->body, row->deleted, false};
+}
+
+EditCounts EditQueue::counts() {
+  EditCounts c;
+  SQLite::Statement st(db_.sql(), "SELECT state, count(*) FROM edits GROUP BY state");
+  while (st.executeStep()) {
+    auto n = st.getColumn(1).getInt64();
+    switch (parse_state(st.getColumn(0).getString()).value_or(EditState::done)) {
+      case EditState::pending: c.pending = n; break;
+      case EditState::in_flight: c.in_flight = n; break;
+      case EditState::unknown_outcome: c.unknown_outcome = n; break;
+      case EditState::conflict: c.conflict = n; break;
+      case EditState::failed: c.failed = n; break;
+      case EditState::done: c.done = n; break;
+    }
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------------------
+// Submitting
+
+void EditQueue::check_target(WorkspaceKey, EditOp op, Id id, const std::optional<ProjectView>& current) {
+  if (!current) throw EditRejected(404, "", project_label(id) + " does not exist");
+  if (op == EditOp::restore) {
+    if (!current->deleted) throw EditRejected(400, "", project_label(id) + " is not deleted");
+    return;
+  }
+  if (current->deleted) throw EditRejected(404, "", project_label(id) + " does not exist (it was deleted)");
+}
+
+json EditQueue::normalized(WorkspaceKey ws, EditOp op, const json& body) {
+  auto result = model::normalize_edit_body(op, body);
+  if (auto* problem = std::get_if<model::FieldProblem>(&result))
+    throw EditRejected(400, problem->field, problem->message);
+  json out = std::get<json>(std::move(result));
+  auto parent = model::referenced_parent(op, out);
+  if (parent && *parent < 0) {
+    Id real = resolve_id(ws, *parent);
+    if (real < 0 && edits_.active_for(ws, real).empty())
+      throw EditRejected(400, "parent_project_id",
+                         "field 'parent_project_id': " + std::to_string(real) + " is not a project created locally");
+    out["parent_project_id"] = real;
+  }
+  return out;
+}
+
+Submitted EditQueue::submit(WorkspaceKey ws, EditOp op, Id project_id, const json& body, Timestamp now) {
+  return db_.in_transaction([&] {
+    EditRecord e;
+    e.workspace = ws;
+    e.op = op;
+    e.created_at = now;
+    if (op != EditOp::create) {
+      e.project_id = resolve_id(ws, project_id);
+      auto current = view(ws, e.project_id);
+      check_target(ws, op, e.project_id, current);
+      e.base = json::parse(current->body);
+    }
+    e.body = normalized(ws, op, body);
+    EditId id = edits_.insert(e);
+    if (op == EditOp::create) edits_.set_project(id, -id);
+    auto stored = *edits_.get(id);
+    rebuild_overlay(ws, stored.project_id);
+    auto shown = view(ws, stored.project_id);
+    spdlog::info("edit {} queued: {} {}", id, model::op_name(op), project_label(stored.project_id));
+    return Submitted{stored, shown && !shown->deleted ? std::optional<std::string>(shown->body) : std::nullopt};
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The overlay
+
+void EditQueue::rebuild_overlay(WorkspaceKey ws, Id project_id) {
+  auto active = edits_.active_for(ws, project_id);
+  std::erase_if(active, [](const EditRecord& e) { return !changes_project(e.op); });
+  auto drop = [&] {
+    auto st = for_workspace(db_.sql(), "DELETE FROM overlay WHERE organization_id = ? AND workspace_id = ? AND id = ?", ws);
+    st.bind(3, project_id);
+    st.exec();
+  };
+  if (active.empty()) return drop();
+
+  model::Project p;
+  bool deleted = false;
+  if (active.front().op == EditOp::create) {
+    const auto& c = active.front();
+    p = model::project_from_create(project_id, ws.workspace_id, c.body, c.created_at);
+  } else {
+    auto row = mirror_.row(ws, project_id);
+    if (!row) return drop();
+    p = model::decode_project(std::string_view(row->body));
+    deleted = row->deleted;
+  }
+  // Each edit applies at the time it was made, so rebuilding never moves a
+  // timestamp a reader has already seen.
+  for (const auto& e : active)
+    if (e.op != EditOp::create) model::apply_edit(p, deleted, e.op, e.body, e.created_at);
+
+  SQLite::Statement st(db_.sql(),
+                       "INSERT OR REPLACE INTO overlay (organization_id, workspace_id, id, body, name, archived, pinned, "
+                       "private, client_id, parent_id, creator_id, start_date, end_date, created_at, updated_at, tag_ids, "
+                       "deleted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
+  st.bind(3, project_id);
+  st.bind(4, model::canonical_json(p));
+  bind_indexed_columns(st, 5, p);
+  st.bind(16, json(p.tag_ids).dump());
+  st.bind(17, deleted ? 1 : 0);
+  st.exec();
+}
+
+void EditQueue::rebuild_overlays(WorkspaceKey ws, Timestamp) {
+  db_.in_transaction([&] {
+    for (Id id : edits_.projects_with_active_edits(ws)) rebuild_overlay(ws, id);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Temporary ids
+
+void EditQueue::replace_temporary_id(WorkspaceKey ws, Id temporary, Id real, Timestamp) {
+  auto map = for_workspace(db_.sql(), "INSERT OR REPLACE INTO temporary_ids VALUES (?, ?, ?, ?)", ws);
+  map.bind(3, temporary);
+  map.bind(4, real);
+  map.exec();
+  auto moved = for_workspace(db_.sql(),
+                             "UPDATE edits SET project_id = ?4 WHERE organization_id = ?1 AND workspace_id = ?2 "
+                             "AND project_id = ?3 AND state NOT IN ('done', 'failed')",
+                             ws);
+  moved.bind(3, temporary);
+  moved.bind(4, real);
+  moved.exec();
+  // Other projects' edits that name it as their parent.
+  auto children = for_workspace(db_.sql(),
+                                "SELECT id, project_id FROM edits WHERE organization_id = ?1 AND workspace_id = ?2 "
+                                "AND state NOT IN ('done', 'failed') AND op IN ('create', 'update', 'patch') "
+                                "AND json_extract(body, '$.parent_project_id') = ?3",
+                                ws);
+  children.bind(3, temporary);
+  std::vector<std::pair<EditId, Id>> referencing;
+  while (children.executeStep()) referencing.emplace_back(children.getColumn(0).getInt64(), children.getColumn(1).getInt64());
+  for (auto [edit_id, child] : referencing) {
+    auto e = *edits_.get(edit_id);
+    e.body["parent_project_id"] = real;
+    edits_.set_body(edit_id, e.body, e.base);
+    rebuild_overlay(ws, child);
+  }
+  auto drop = for_workspace(db_.sql(), "DELETE FROM overlay WHERE organization_id = ? AND workspace_id = ? AND id = ?", ws);
+  drop.bind(3, temporary);
+  drop.exec();
+  rebuild_overlay(ws, real);
+}
+
+// Edits that can never be sent because the create they depend on will not
+// happen: those aimed at its temporary id, and creates or updates naming it
+// as their parent (and, in turn, what depends on those).
+void EditQueue::fail_dependents(WorkspaceKey ws, Id temporary, const std::string& why, Timestamp now) {
+  auto st = for_workspace(db_.sql(),
+                          "SELECT id FROM edits WHERE organization_id = ?1 AND workspace_id = ?2 AND state IN "
+                          "('pending', 'unknown_outcome', 'conflict') AND (project_id = ?3 OR "
+                          "(op IN ('create', 'update', 'patch') AND json_extract(body, '$.parent_project_id') = ?3)) "
+                          "ORDER BY id",
+                          ws);
+  st.bind(3, temporary);
+  std::vector<EditId> ids;
+  while (st.executeStep()) ids.push_back(st.getColumn(0).getInt64());
+  for (EditId id : ids) {
+    auto e = *edits_.get(id);
+    if (e.state == EditState::failed) continue;  // reached twice through a chain
+    edits_.set_settled(id, EditState::failed, why, std::nullopt, std::nullopt, now);
+    log_edit(e, EditState::failed, why, now);
+    rebuild_overlay(ws, e.project_id);
+    if (e.op == EditOp::create)
+      fail_dependents(ws, e.project_id, "it depends on edit " + std::to_string(id) + ", which will not be sent", now);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Settling (the replayer)
+
+void EditQueue::log_edit(const EditRecord& e, EditState state, const std::optional<std::string>& error, Timestamp now,
+                         std::optional<Id> result_id) {
+  json detail = {{"edit", e.id}, {"op", model::op_name(e.op)}, {"state", state_name(state)}};
+  if (error) detail["error"] = *error;
+  if (e.project_id < 0) detail["temporary_id"] = e.project_id;
+  Id project = result_id.value_or(e.project_id);
+  mirror_.log_edit(e.workspace, project, detail.dump(), now);
+}
+
+std::int64_t EditQueue::recover_in_flight() {
+  SQLite::Statement st(db_.sql(),
+                       "UPDATE edits SET state = 'unknown_outcome', last_error = 'focussyncd stopped while it was being "
+                       "sent; it is read back from the server before anything is sent again' WHERE state = 'in_flight'");
+  return st.exec();
+}
+
+std::vector<EditRecord> EditQueue::ready(WorkspaceKey ws, Timestamp now) {
+  auto heads = edits_.heads(ws);
+  std::erase_if(heads, [&](const EditRecord& e) {
+    if (e.state == EditState::pending && e.next_attempt_at > now) return true;
+    if (e.project_id < 0 && e.op != EditOp::create) return true;  // its create has not landed
+    auto parent = model::referenced_parent(e.op, e.body);
+    return parent && *parent < 0;  // its parent's create has not landed
+  });
+  return heads;
+}
+
+void EditQueue::settle_applied(const EditRecord& e, const std::optional<FetchedProject>& server,
+                               std::optional<Id> created_id, const std::string& note, Timestamp now) {
+  db_.in_transaction([&] {
+    if (server) mirror_.upsert_one(e.workspace, *server, now);
+    if (e.op == EditOp::create) {
+      Id real = server ? server->project.id : created_id.value();
+      edits_.set_settled(e.id, EditState::done, std::nullopt, note, real, now);
+      log_edit(e, EditState::done, std::nullopt, now, real);
+      replace_temporary_id(e.workspace, e.project_id, real, now);
+      return;
+    }
+    if (!server && changes_project(e.op)) {
+      // The server answered without a body: the mirror takes the edit's
+      // effect until the next listing brings the server's exact version.
+      if (auto row = mirror_.row(e.workspace, e.project_id)) {
+        auto p = model::decode_project(std::string_view(row->body));
+        bool deleted = row->deleted;
+        model::apply_edit(p, deleted, e.op, e.body, now);
+        if (deleted) mirror_.confirm_deleted(e.workspace, e.project_id, now);
+        else mirror_.upsert_one(e.workspace, fetched(std::move(p)), now);
+      }
+    }
+    if (model::is_members_op(e.op)) mirror_.members_stale(e.workspace, e.project_id);
+    edits_.set_settled(e.id, EditState::done, std::nullopt, note, std::nullopt, now);
+    log_edit(e, EditState::done, std::nullopt, now);
+    rebuild_overlay(e.workspace, e.project_id);
+  });
+}
+
+void EditQueue::settle_failed(const EditRecord& e, const std::string& error, Timestamp now) {
+  db_.in_transaction([&] {
+    edits_.set_settled(e.id, EditState::failed, error, std::nullopt, std::nullopt, now);
+    log_edit(e, EditState::failed, error, now);
+    if (e.op == EditOp::create)
+      fail_dependents(e.workspace, e.project_id, "its project's create (edit " + std::to_string(e.id) + ") failed", now);
+    rebuild_overlay(e.workspace, e.project_id);
+  });
+  spdlog::warn("edit {} ({} {}) failed: {}", e.id, model::op_name(e.op), project_label(e.project_id), error);
+}
+
+void EditQueue::settle_conflict(const EditRecord& e, const std::string& description, Timestamp now) {
+  db_.in_transaction([&] {
+    edits_.set_state(e.id, EditState::conflict, description, std::nullopt);
+    log_edit(e, EditState::conflict, description, now);
+  });
+  spdlog::warn("edit {} ({} {}) is in conflict: {}", e.id, model::op_name(e.op), project_label(e.project_id), description);
+}
+
+void EditQueue::settle_unknown(const EditRecord& e, const std::string& error) {
+  edits_.set_state(e.id, EditState::unknown_outcome, error, std::nullopt);
+}
+
+void EditQueue::settle_retry(const EditRecord& e, const std::string& error, Timestamp next_attempt, bool count_attempt) {
+  edits_.set_retry(e.id, error, next_attempt, count_attempt);
+}
+
+void EditQueue::rewrite(const EditRecord& e, const json& body, const json& base, const std::string& note, Timestamp now) {
+  db_.in_transaction([&] {
+    if (e.op == EditOp::patch && body.empty()) {
+      edits_.set_settled(e.id, EditState::done, std::nullopt, note + "; nothing was left to send", std::nullopt, now);
+      log_edit(e, EditState::done, std::nullopt, now);
+    } else {
+      edits_.set_body(e.id, body, base);
+      edits_.set_state(e.id, EditState::pending, std::nullopt, note);
+    }
+    rebuild_overlay(e.workspace, e.project_id);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Compaction
+
+std::vector<std::string> EditQueue::compact(WorkspaceKey ws, Timestamp now) {
+  std::vector<std::string> log;
+  db_.in_transaction([&] {
+    for (Id project : edits_.projects_with_active_edits(ws)) {
+      for (bool collapsed = true; collapsed;) {
+        collapsed = false;
+        auto active = edits_.active_for(ws, project);
+        for (std::size_t i = 0; i + 1 < active.size() && !collapsed; ++i) {
+          const auto& a = active[i];
+          const auto& b = active[i + 1];
+          if (a.state != EditState::pending || b.state != EditState::pending) continue;
+          std::optional<model::Project> before;
+          if (a.base) before = model::decode_project(*a.base);
+          auto c = model::collapse({a.op, a.body}, {b.op, b.body}, before);
+          if (!c) continue;
+          collapsed = true;
+          std::string line = "edits " + std::to_string(a.id) + " and " + std::to_string(b.id) + " of " +
+                             project_label(project) + ": " + c->rule;
+          switch (c->kind) {
+            case model::Collapse::Kind::merge:
+              edits_.set_body(a.id, c->merged.body, a.base);
+              edits_.set_settled(b.id, EditState::done, std::nullopt, "merged into edit " + std::to_string(a.id),
+                                 std::nullopt, now);
+              log_edit(b, EditState::done, std::nullopt, now);
+              break;
+            case model::Collapse::Kind::keep_second:
+              edits_.set_body(b.id, b.body, a.base);  // the older base: what the server last showed
+              edits_.set_settled(a.id, EditState::done, std::nullopt, "superseded by edit " + std::to_string(b.id),
+                                 std::nullopt, now);
+              log_edit(a, EditState::done, std::nullopt, now);
+              break;
+            case model::Collapse::Kind::cancel_both:
+              for (const auto* e : {&a, &b}) {
+                edits_.set_settled(e->id, EditState::done, std::nullopt, "cancelled out (" + c->rule + ")", std::nullopt, now);
+                log_edit(*e, EditState::done, std::nullopt, now);
+              }
+              if (a.op == EditOp::create)
+                fail_dependents(ws, project, "it names a project that was created and deleted locally", now);
+              break;
+          }
+          log.push_back(line);
+        }
+      }
+      rebuild_overlay(ws, project);
+    }
+  });
+  for (const auto& line : log) spdlog::info("compacted {}", line);
+  return log;
+}
+
+// ---------------------------------------------------------------------------
+// What a user does with edits
+
+EditRecord EditQueue::retry(EditId id, Timestamp now) {
+  return db_.in_transaction([&] {
+    auto e = edits_.get(id);
+    if (!e) throw EditRejected(404, "", "edit " + std::to_string(id) + " does not exist");
+    if (e->state == EditState::done) throw EditRejected(409, "", "edit " + std::to_string(id) + " is already applied");
+    if (e->state == EditState::in_flight || e->state == EditState::unknown_outcome)
+      throw EditRejected(409, "", "edit " + std::to_string(id) + " is being settled with the server; retry it later");
+    edits_.set_retry(id, e->last_error.value_or(""), now, true);
+    rebuild_overlay(e->workspace, e->project_id);
+    return *edits_.get(id);
+  });
+}
+
+void EditQueue::discard(EditId id, Timestamp now) {
+  db_.in_transaction([&] {
+    auto e = edits_.get(id);
+    if (!e) throw EditRejected(404, "", "edit " + std::to_string(id) + " does not exist");
+    if (e->state == EditState::done) throw EditRejected(409, "", "edit " + std::to_string(id) + " is already applied");
+    if (e->state == EditState::in_flight)
+      throw EditRejected(409, "", "edit " + std::to_string(id) + " is being sent; discard it once it settles");
+    edits_.remove(id);
+    json detail = {{"edit", id}, {"op", model::op_name(e->op)}, {"state", "discarded"}};
+    mirror_.log_edit(e->workspace, e->project_id, detail.dump(), now);
+    if (e->op == EditOp::create && e->state != EditState::failed)
+      fail_dependents(e->workspace, e->project_id, "its project's create (edit " + std::to_string(id) + ") was discarded", now);
+    rebuild_overlay(e->workspace, e->project_id);
+  });
+  spdlog::info("edit {} discarded", id);
+}
+
+EditRecord EditQueue::resolve(EditId id, const Resolution& how, Timestamp now) {
+  return db_.in_transaction([&] {
+    auto e = edits_.get(id);
+    if (!e) throw EditRejected(404, "", "edit " + std::to_string(id) + " does not exist");
+    if (e->state != EditState::conflict)
+      throw EditRejected(409, "", "edit " + std::to_string(id) + " is " + std::string(state_name(e->state)) +
+                                      ", not in conflict");
+    auto row = mirror_.row(e->workspace, e->project_id);
+    if (!row) throw EditRejected(409, "", project_label(e->project_id) + " is no longer known; discard the edit");
+    json server = json::parse(row->body);
+    switch (how.take) {
+      case Resolution::Take::local:
+        rewrite(*e, e->body, server, "conflict resolved: local values kept", now);
+        break;
+      case Resolution::Take::remote: {
+        auto fields = model::conflicting_fields(e->op, e->body, e->base.value_or(json::object()), server);
+        rewrite(*e, model::yield_fields(e->op, e->body, fields, server), server, "conflict resolved: server values kept",
+                now);
+        break;
+      }
+      case Resolution::Take::body:
+        rewrite(*e, normalized(e->workspace, e->op, how.body), server, "conflict resolved with a new body", now);
+        break;
+    }
+    return *edits_.get(id);
+  });
+}
+
+}  // namespace focus::store

@@ -1,0 +1,147 @@
+#pragma once
+// The offline edit queue and its overlay: what local tools change while the
+// server may be out of reach, kept durably until the server has it.
+//
+// submit() validates an edit against the model and against what reads show
+// (the mirror with pending edits applied), then stores it with that view as
+// its base, and updates the overlay, in ONE transaction: an edit is either
+// queued and visible, or rejected with the field that is wrong and nothing
+// stored. A create gets a negative temporary id (-edit id); once the server
+// names the real id, it replaces the temporary one everywhere (queued edits,
+// parent references, the overlay) in the same transaction that records the
+// create as done, and later requests naming the temporary id are mapped.
+//
+// The replayer drives the rest of an edit's life through the settle_*
+// functions; each is one transaction that also writes the change log, so an
+// edit settles and its overlay dissolves into the mirror atomically (no
+// moment where a read sees neither, or both).
+//
+// Borrows the Database and Mirror. Throws EditRejected for a bad request and
+// SQLite::Exception on I/O failure. io_context thread only.
+
+#include "model/compaction.hpp"
+#include "model/edit.hpp"
+#include "store/edit_store.hpp"
+#include "store/mirror.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace focus::store {
+
+// A request the queue refuses: `status` is the HTTP status the Focus API
+// would answer (400 bad body, 404 no such project or edit, 409 not now).
+class EditRejected : public std::runtime_error {
+ public:
+  EditRejected(int status, std::string field, const std::string& message)
+      : std::runtime_error(message), status_(status), field_(std::move(field)) {}
+  int status() const { return status_; }
+  const std::string& field() const { return field_; }
+
+ private:
+  int status_;
+  std::string field_;
+};
+
+// What reads show of one project: the overlay's version if edits are
+// pending for it, else the mirror's.
+struct ProjectView {
+  std::string body;
+  bool deleted = false;
+  bool from_overlay = false;
+};
+
+struct Submitted {
+  EditRecord edit;
+  std::optional<std::string> project;  // the project as reads now show it (none after a delete)
+};
+
+struct EditCounts {
+  std::int64_t pending = 0, in_flight = 0, unknown_outcome = 0, conflict = 0, failed = 0, done = 0;
+};
+
+// How a user settles a conflict.
+struct Resolution {
+  enum class Take { local, remote, body };
+  Take take = Take::local;
+  nlohmann::json body;  // for Take::body: the edit's new body
+};
+
+class EditQueue {
+ public:
+  EditQueue(Database& db, Mirror& mirror);
+
+  // --- for local tools ---------------------------------------------------
+  Submitted submit(WorkspaceKey ws, model::EditOp op, Id project_id, const nlohmann::json& body, Timestamp now);
+  std::optional<ProjectView> view(WorkspaceKey ws, Id id);
+  // A temporary id the server has since named, or the id itself.
+  Id resolve_id(WorkspaceKey ws, Id id);
+
+  std::optional<EditRecord> get(EditId id) { return edits_.get(id); }
+  std::vector<EditRecord> list(const std::vector<EditState>& states, std::int64_t limit) {
+    return edits_.list(states, limit);
+  }
+  EditCounts counts();
+  // A failed, conflicting or backing-off edit is tried again at once.
+  EditRecord retry(EditId id, Timestamp now);
+  // Drops an edit that is not being sent, and its overlay (a discarded
+  // create takes the edits that depend on it along).
+  void discard(EditId id, Timestamp now);
+  EditRecord resolve(EditId id, const Resolution& how, Timestamp now);
+
+  // --- for the replayer --------------------------------------------------
+  // After a restart: an edit left in flight may or may not have reached the
+  // server; it becomes unknown_outcome. Answers how many.
+  std::int64_t recover_in_flight();
+  // Collapses consecutive pending edits of one project (see compaction.hpp);
+  // answers one line per collapse, for the log.
+  std::vector<std::string> compact(WorkspaceKey ws, Timestamp now);
+  // Edits that may be sent now, oldest first: the first active edit of its
+  // project, pending or unknown_outcome, due, and naming no temporary id
+  // that is still unknown.
+  std::vector<EditRecord> ready(WorkspaceKey ws, Timestamp now);
+  // When the earliest pending edit of `ws` may be sent (nullopt: none pending).
+  std::optional<Timestamp> next_attempt_at(WorkspaceKey ws);
+  // Whether a local create already settled as this project.
+  bool is_claimed(WorkspaceKey ws, Id real_id);
+  bool has_active(WorkspaceKey ws) { return !edits_.projects_with_active_edits(ws).empty(); }
+
+  void mark_in_flight(EditId id, Timestamp now) { edits_.set_in_flight(id, now); }
+  // The server applied it. `server` is its version of the project, when it
+  // answered one (else the edit's effect is applied to the mirror's copy, and
+  // the next listing brings the server's exact version). For a create,
+  // `server` (or `created_id`) carries the real id.
+  void settle_applied(const EditRecord& edit, const std::optional<FetchedProject>& server, std::optional<Id> created_id,
+                      const std::string& note, Timestamp now);
+  void settle_failed(const EditRecord& edit, const std::string& error, Timestamp now);
+  void settle_conflict(const EditRecord& edit, const std::string& description, Timestamp now);
+  void settle_unknown(const EditRecord& edit, const std::string& error);
+  // Not sent, or proven not applied: pending again, after `next_attempt`.
+  void settle_retry(const EditRecord& edit, const std::string& error, Timestamp next_attempt, bool count_attempt);
+  // The edit's body and base are replaced (remote_wins drops the fields in
+  // conflict); an empty patch is settled as done.
+  void rewrite(const EditRecord& edit, const nlohmann::json& body, const nlohmann::json& base, const std::string& note,
+               Timestamp now);
+
+  // The overlays of a workspace after the mirror changed under them.
+  void rebuild_overlays(WorkspaceKey ws, Timestamp now);
+
+ private:
+  void check_target(WorkspaceKey ws, model::EditOp op, Id project_id, const std::optional<ProjectView>& current);
+  nlohmann::json normalized(WorkspaceKey ws, model::EditOp op, const nlohmann::json& body);
+  void rebuild_overlay(WorkspaceKey ws, Id project_id);
+  void replace_temporary_id(WorkspaceKey ws, Id temporary, Id real, Timestamp now);
+  void fail_dependents(WorkspaceKey ws, Id temporary, const std::string& why, Timestamp now);
+  void log_edit(const EditRecord& edit, EditState state, const std::optional<std::string>& error, Timestamp now,
+                std::optional<Id> result_id = std::nullopt);
+
+  Database& db_;
+  Mirror& mirror_;
+  EditStore edits_;
+};
+
+}  // namespace focus::store

@@ -1,0 +1,235 @@
+#include "store/edit_store.hpp"
+
+#include "store/sql_util.hpp"
+
+#include <array>
+
+namespace focus::store {
+
+using nlohmann::json;
+using namespace detail;
+
+namespace {
+
+constexpr std::array<std::pair<EditState, std::string_view>, 6> kStates{{
+    {EditState::pending, "pending"},
+    {EditState::in_flight, "in_flight"},
+    {EditState::unknown_outcome, "unknown_outcome"},
+    {EditState::conflict, "conflict"},
+    {EditState::failed, "failed"},
+    {EditState::done, "done"},
+}};
+
+constexpr const char* kColumns =
+    "id, organization_id, workspace_id, project_id, op, body, base, state, attempts, last_error, note, created_at, "
+    "next_attempt_at, sent_at, settled_at, result_id";
+
+constexpr const char* kActiveStates = "('pending', 'in_flight', 'unknown_outcome', 'conflict')";
+
+std::optional<Timestamp> optional_time(SQLite::Statement& st, int column) {
+  auto us = optional_int(st, column);
+  if (!us) return std::nullopt;
+  return from_micros(*us);
+}
+
+EditRecord read_edit(SQLite::Statement& st) {
+  EditRecord e;
+  e.id = st.getColumn(0).getInt64();
+  e.workspace = {st.getColumn(1).getInt64(), st.getColumn(2).getInt64()};
+  e.project_id = st.getColumn(3).getInt64();
+  e.op = model::parse_op(st.getColumn(4).getString()).value();
+  auto body = optional_text(st, 5);
+  e.body = body ? json::parse(*body) : json(nullptr);
+  if (auto base = optional_text(st, 6)) e.base = json::parse(*base);
+  e.state = parse_state(st.getColumn(7).getString()).value();
+  e.attempts = st.getColumn(8).getInt64();
+  e.last_error = optional_text(st, 9);
+  e.note = optional_text(st, 10);
+  e.created_at = from_micros(st.getColumn(11).getInt64());
+  e.next_attempt_at = from_micros(st.getColumn(12).getInt64());
+  e.sent_at = optional_time(st, 13);
+  e.settled_at = optional_time(st, 14);
+  e.result_id = optional_int(st, 15);
+  return e;
+}
+
+std::vector<EditRecord> read_all(SQLite::Statement& st) {
+  std::vector<EditRecord> out;
+  while (st.executeStep()) out.push_back(read_edit(st));
+  return out;
+}
+
+json optional_json(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
+
+json time_json(const std::optional<Timestamp>& t) { return t ? json(format_rfc3339(*t)) : json(nullptr); }
+
+}  // namespace
+
+std::string_view state_name(EditState state) {
+  for (const auto& [s, name] : kStates)
+    if (s == state) return name;
+  return "?";
+}
+
+std::optional<EditState> parse_state(std::string_view name) {
+  for (const auto& [s, n] : kStates)
+    if (n == name) return s;
+  return std::nullopt;
+}
+
+json EditRecord::to_json() const {
+  return {{"id", id},
+          {"organization_id", workspace.organization_id},
+          {"workspace_id", workspace.workspace_id},
+          {"project_id", project_id},
+          {"op", model::op_name(op)},
+          {"body", body},
+          {"state", state_name(state)},
+          {"attempts", attempts},
+          {"last_error", optional_json(last_error)},
+          {"note", optional_json(note)},
+          {"created_at", format_rfc3339(created_at)},
+          {"next_attempt_at", state == EditState::pending ? time_json(next_attempt_at) : json(nullptr)},
+          {"sent_at", time_json(sent_at)},
+          {"settled_at", time_json(settled_at)},
+          {"result_id", result_id ? json(*result_id) : json(nullptr)}};
+}
+
+EditId EditStore::insert(const EditRecord& e) {
+  SQLite::Statement st(db_.sql(),
+                       "INSERT INTO edits (organization_id, workspace_id, project_id, op, body, base, state, created_at, "
+                       "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, 0)");
+  st.bind(1, e.workspace.organization_id);
+  st.bind(2, e.workspace.workspace_id);
+  st.bind(3, e.project_id);
+  st.bind(4, std::string(model::op_name(e.op)));
+  if (e.body.is_null()) st.bind(5);
+  else st.bind(5, e.body.dump());
+  if (e.base) st.bind(6, e.base->dump());
+  else st.bind(6);
+  st.bind(7, micros(e.created_at));
+  st.exec();
+  return db_.sql().getLastInsertRowid();
+}
+
+std::optional<EditRecord> EditStore::get(EditId id) {
+  SQLite::Statement st(db_.sql(), std::string("SELECT ") + kColumns + " FROM edits WHERE id = ?");
+  st.bind(1, id);
+  if (!st.executeStep()) return std::nullopt;
+  return read_edit(st);
+}
+
+std::vector<EditRecord> EditStore::list(const std::vector<EditState>& states, std::int64_t limit) {
+  std::string where;
+  for (auto s : states) where += (where.empty() ? "'" : ", '") + std::string(state_name(s)) + "'";
+  SQLite::Statement st(db_.sql(), std::string("SELECT ") + kColumns + " FROM edits" +
+                                      (where.empty() ? "" : " WHERE state IN (" + where + ")") + " ORDER BY id LIMIT ?");
+  st.bind(1, limit);
+  return read_all(st);
+}
+
+std::vector<EditRecord> EditStore::active_for(WorkspaceKey ws, Id project_id) {
+  auto st = for_workspace(db_.sql(),
+                          std::string("SELECT ") + kColumns +
+                              " FROM edits WHERE organization_id = ? AND workspace_id = ? AND project_id = ? AND state IN " +
+                              kActiveStates + " ORDER BY id",
+                          ws);
+  st.bind(3, project_id);
+  return read_all(st);
+}
+
+std::vector<Id> EditStore::projects_with_active_edits(WorkspaceKey ws) {
+  auto st = for_workspace(db_.sql(),
+                          std::string("SELECT DISTINCT project_id FROM edits WHERE organization_id = ? AND workspace_id = ? "
+                                      "AND state IN ") + kActiveStates + " ORDER BY project_id",
+                          ws);
+  std::vector<Id> out;
+  while (st.executeStep()) out.push_back(st.getColumn(0).getInt64());
+  return out;
+}
+
+std::vector<EditRecord> EditStore::heads(WorkspaceKey ws) {
+  auto st = for_workspace(
+      db_.sql(),
+      std::string("SELECT ") + kColumns +
+          " FROM edits e WHERE organization_id = ?1 AND workspace_id = ?2 AND state IN ('pending', 'unknown_outcome') "
+          "AND NOT EXISTS (SELECT 1 FROM edits f WHERE f.organization_id = ?1 AND f.workspace_id = ?2 "
+          "AND f.project_id = e.project_id AND f.id < e.id AND f.state IN " + kActiveStates + ") ORDER BY id",
+      ws);
+  return read_all(st);
+}
+
+std::int64_t EditStore::count(EditState state) {
+  SQLite::Statement st(db_.sql(), "SELECT count(*) FROM edits WHERE state = ?");
+  st.bind(1, std::string(state_name(state)));
+  st.executeStep();
+  return st.getColumn(0).getInt64();
+}
+
+void EditStore::set_state(EditId id, EditState state, std::optional<std::string> last_error,
+                          std::optional<std::string> note) {
+  SQLite::Statement st(db_.sql(), "UPDATE edits SET state = ?, last_error = ?, note = COALESCE(?, note) WHERE id = ?");
+  st.bind(1, std::string(state_name(state)));
+  bind_optional_text(st, 2, last_error);
+  bind_optional_text(st, 3, note);
+  st.bind(4, id);
+  st.exec();
+}
+
+void EditStore::set_in_flight(EditId id, Timestamp now) {
+  SQLite::Statement st(db_.sql(), "UPDATE edits SET state = 'in_flight', sent_at = ?, attempts = attempts + 1 WHERE id = ?");
+  st.bind(1, micros(now));
+  st.bind(2, id);
+  st.exec();
+}
+
+void EditStore::set_retry(EditId id, std::string error, Timestamp next_attempt, bool count_attempt) {
+  // An attempt that never left (quota, offline) is not counted: it was not an attempt.
+  SQLite::Statement st(db_.sql(),
+                       "UPDATE edits SET state = 'pending', last_error = ?, next_attempt_at = ?, "
+                       "attempts = attempts - (CASE WHEN ? THEN 0 ELSE 1 END) WHERE id = ?");
+  st.bind(1, error);
+  st.bind(2, micros(next_attempt));
+  st.bind(3, count_attempt ? 1 : 0);
+  st.bind(4, id);
+  st.exec();
+}
+
+void EditStore::set_settled(EditId id, EditState state, std::optional<std::string> last_error,
+                            std::optional<std::string> note, std::optional<Id> result_id, Timestamp now) {
+  SQLite::Statement st(db_.sql(),
+                       "UPDATE edits SET state = ?, last_error = ?, note = COALESCE(?, note), result_id = ?, "
+                       "settled_at = ? WHERE id = ?");
+  st.bind(1, std::string(state_name(state)));
+  bind_optional_text(st, 2, last_error);
+  bind_optional_text(st, 3, note);
+  bind_optional(st, 4, result_id);
+  st.bind(5, micros(now));
+  st.bind(6, id);
+  st.exec();
+}
+
+void EditStore::set_body(EditId id, const json& body, const std::optional<json>& base) {
+  SQLite::Statement st(db_.sql(), "UPDATE edits SET body = ?, base = ? WHERE id = ?");
+  if (body.is_null()) st.bind(1);
+  else st.bind(1, body.dump());
+  if (base) st.bind(2, base->dump());
+  else st.bind(2);
+  st.bind(3, id);
+  st.exec();
+}
+
+void EditStore::set_project(EditId id, Id project_id) {
+  SQLite::Statement st(db_.sql(), "UPDATE edits SET project_id = ? WHERE id = ?");
+  st.bind(1, project_id);
+  st.bind(2, id);
+  st.exec();
+}
+
+void EditStore::remove(EditId id) {
+  SQLite::Statement st(db_.sql(), "DELETE FROM edits WHERE id = ?");
+  st.bind(1, id);
+  st.exec();
+}
+
+}  // namespace focus::store

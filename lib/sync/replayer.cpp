@@ -1,0 +1,338 @@
+#include "sync/replayer.hpp"
+
+#include "model/members.hpp"
+#include "model/project_codec.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace focus::sync {
+
+namespace asio = boost::asio;
+using model::EditOp;
+using nlohmann::json;
+using store::EditRecord;
+using store::EditState;
+
+namespace {
+
+upstream::RetryPolicy edit_backoff(const config::Sync& s) {
+  upstream::RetryPolicy p;
+  p.base = std::chrono::seconds(5);
+  p.cap = std::max<std::chrono::milliseconds>(s.interval, std::chrono::seconds(5));
+  return p;
+}
+
+store::WorkspaceKey key_of(upstream::WorkspaceRef ws) { return {ws.organization_id, ws.workspace_id}; }
+
+std::string label(const EditRecord& e) {
+  return "edit " + std::to_string(e.id) + " (" + std::string(model::op_name(e.op)) + " of project " +
+         std::to_string(e.project_id) + ")";
+}
+
+// "field 'name': was "A" when edited, the server now has "B", the edit sets "C""
+std::string describe_conflict(const std::vector<std::string>& fields, const EditRecord& e, const json& server) {
+  const json wanted = e.op == EditOp::patch ? e.body : model::write_as_patch(e.body);
+  auto value = [](const json& j, const std::string& k) { return j.contains(k) ? j.at(k).dump() : std::string("null"); };
+  std::string out = "changed on the server since the edit was made: ";
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const auto& f = fields[i];
+    out += (i ? "; " : "") + std::string("field '") + f + "': was " + value(e.base.value_or(json::object()), f) +
+           " when edited, the server now has " + value(server, f) + ", the edit sets " + value(wanted, f);
+  }
+  return out;
+}
+
+// Whether the server's project shows a flag operation as done.
+bool flag_applied(EditOp op, const model::Project& p) {
+  switch (op) {
+    case EditOp::archive: return p.archived_at.has_value() || !p.active;
+    case EditOp::unarchive: return !p.archived_at.has_value() && p.active;
+    case EditOp::pin: return p.pinned;
+    case EditOp::unpin: return !p.pinned;
+    case EditOp::restore: return !p.deleted_at.has_value();
+    default: return false;
+  }
+}
+
+bool contains(const std::vector<model::UserMember>& users, model::Id id) {
+  return std::any_of(users.begin(), users.end(), [&](const auto& u) { return u.user_id == id; });
+}
+bool contains(const std::vector<model::GroupMember>& groups, model::Id id) {
+  return std::any_of(groups.begin(), groups.end(), [&](const auto& g) { return g.group_id == id; });
+}
+
+// Whether the members the server lists show a members operation as done
+// (nullopt: the listing cannot tell, as for a role change).
+std::optional<bool> members_applied(EditOp op, const json& body, const model::ProjectMembers& m) {
+  if (op == EditOp::members_add) {
+    auto add = model::decode_members_add(body);
+    for (auto id : add.user_ids)
+      if (!contains(m.user_ids, id)) return false;
+    for (auto id : add.group_ids)
+      if (!contains(m.group_ids, id)) return false;
+    return true;
+  }
+  if (op == EditOp::members_remove) {
+    auto removal = model::decode_member_removal(body);
+    if (removal.user_id) return !contains(m.user_ids, *removal.user_id);
+    if (removal.group_id) return !contains(m.group_ids, *removal.group_id);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Replayer::Replayer(upstream::FocusApi& api, store::EditQueue& queue, store::Mirror& mirror, const config::Sync& settings)
+    : api_(api), queue_(queue), mirror_(mirror), settings_(settings), backoff_(edit_backoff(settings)) {}
+
+asio::awaitable<ReplayReport> Replayer::replay(upstream::WorkspaceRef ws, std::function<bool()> may_spend) {
+  ReplayReport report;
+  const auto key = key_of(ws);
+  report.compacted = static_cast<std::int64_t>(queue_.compact(key, now_utc()).size());
+  const auto sent_before = api_.counters().sent;
+  // Every step settles its edit or pushes it past now, so the queue drains;
+  // the bound only guards against a bug turning this into a busy loop.
+  for (int guard = 0; guard < 100'000; ++guard) {
+    auto ready = queue_.ready(key, now_utc());
+    if (ready.empty()) break;
+    if (may_spend && !may_spend()) break;
+    auto next = co_await replay_one(ws, ready.front(), report);
+    if (next == Next::stop) break;
+  }
+  report.requests = api_.counters().sent - sent_before;
+  co_return report;
+}
+
+void Replayer::mirror_changed(upstream::WorkspaceRef ws) { queue_.rebuild_overlays(key_of(ws), now_utc()); }
+
+bool Replayer::has_ready(upstream::WorkspaceRef ws) { return !queue_.ready(key_of(ws), now_utc()).empty(); }
+
+std::optional<Timestamp> Replayer::next_due(upstream::WorkspaceRef ws) { return queue_.next_attempt_at(key_of(ws)); }
+
+asio::awaitable<Replayer::Next> Replayer::replay_one(upstream::WorkspaceRef ws, EditRecord e, ReplayReport& report) {
+  if (e.state == EditState::unknown_outcome) co_return co_await read_back(ws, e, report);
+  if (!passes_conflict_check(e, report)) co_return Next::go_on;
+  queue_.mark_in_flight(e.id, now_utc());
+  step("in_flight");
+  auto answer = co_await send(ws, e);
+  step("answered");
+  auto next = settle_answer(e, answer, report);
+  step("settled");
+  co_return next;
+}
+
+bool Replayer::passes_conflict_check(EditRecord& e, ReplayReport& report) {
+  if ((e.op != EditOp::patch && e.op != EditOp::update) || !e.base) return true;
+  auto row = mirror_.row(e.workspace, e.project_id);
+  if (!row || row->deleted) return true;  // the server answers 404 and the edit fails with its words
+  json server = json::parse(row->body);
+  auto fields = model::conflicting_fields(e.op, e.body, *e.base, server);
+  if (fields.empty()) return true;
+  switch (settings_.conflicts) {
+    case config::ConflictPolicy::manual:
+      queue_.settle_conflict(e, describe_conflict(fields, e, server), now_utc());
+      ++report.conflicts;
+      return false;
+    case config::ConflictPolicy::local_wins:
+      spdlog::info("{}: local values win over the server's ({})", label(e), describe_conflict(fields, e, server));
+      return true;
+    case config::ConflictPolicy::remote_wins: {
+      spdlog::info("{}: the server's values are kept ({})", label(e), describe_conflict(fields, e, server));
+      queue_.rewrite(e, model::yield_fields(e.op, e.body, fields, server), server, "the server's values kept for fields in conflict",
+                     now_utc());
+      auto updated = queue_.get(e.id);
+      if (!updated || updated->state != EditState::pending) return false;  // nothing left to send
+      e = *updated;
+      return true;
+    }
+  }
+  return true;
+}
+
+asio::awaitable<Replayer::Sent> Replayer::send(upstream::WorkspaceRef ws, const EditRecord& e) {
+  auto as_sent = [](Result<void> r) -> Sent {
+    if (!r) return r.error();
+    return std::optional<model::Project>{};
+  };
+  const auto id = e.project_id;
+  switch (e.op) {
+    case EditOp::create: {
+      auto body = model::decode_project_write(e.body);
+      co_return co_await api_.create_project(ws, body);
+    }
+    case EditOp::update: {
+      auto body = model::decode_project_write(e.body);
+      co_return co_await api_.update_project(ws, id, body);
+    }
+    case EditOp::patch: {
+      auto body = model::decode_project_patch(e.body);
+      co_return co_await api_.patch_project(ws, id, body);
+    }
+    case EditOp::remove: co_return as_sent(co_await api_.delete_project(ws, id));
+    case EditOp::archive: co_return as_sent(co_await api_.archive_project(ws, id));
+    case EditOp::unarchive: co_return as_sent(co_await api_.unarchive_project(ws, id));
+    case EditOp::restore: co_return as_sent(co_await api_.restore_project(ws, id));
+    case EditOp::pin: co_return as_sent(co_await api_.pin_project(ws, id));
+    case EditOp::unpin: co_return as_sent(co_await api_.unpin_project(ws, id));
+    case EditOp::members_add: {
+      auto body = model::decode_members_add(e.body);
+      co_return as_sent(co_await api_.add_members(ws, id, body));
+    }
+    case EditOp::members_role: {
+      auto body = model::decode_member_role_change(e.body);
+      co_return as_sent(co_await api_.set_member_role(ws, id, body));
+    }
+    case EditOp::members_remove: {
+      auto body = model::decode_member_removal(e.body);
+      co_return as_sent(co_await api_.remove_member(ws, id, body));
+    }
+  }
+  co_return make_error(Errc::bad_request, "unknown operation");
+}
+
+Replayer::Next Replayer::settle_answer(const EditRecord& e, const Sent& answer, ReplayReport& report) {
+  if (!answer) return settle_error(e, answer.error(), report);
+  const auto now = now_utc();
+  const auto& project = *answer;
+  if (e.op == EditOp::create && !project) {
+    // Created, but the id is not known: find it before anything else.
+    queue_.settle_unknown(e, "the server accepted the create but its answer did not name the new project");
+    return Next::go_on;
+  }
+  std::optional<store::FetchedProject> server;
+  if (project) server = store::fetched(*project);
+  auto note = e.op == EditOp::create ? "created as project " + std::to_string(project->id) : std::string("applied");
+  queue_.settle_applied(e, server, std::nullopt, note, now);
+  ++report.applied;
+  spdlog::info("{}: {}", label(e), note);
+  return Next::go_on;
+}
+
+Replayer::Next Replayer::settle_error(const EditRecord& e, const Error& error, ReplayReport& report) {
+  const auto now = now_utc();
+  if (error.is(Errc::outcome_unknown)) {
+    queue_.settle_unknown(e, error.message);
+    spdlog::warn("{}: {}; it is read back before anything is sent again", label(e), error.message);
+    return Next::go_on;
+  }
+  if (error.is(Errc::not_found) && e.op == EditOp::remove) {
+    queue_.settle_applied(e, std::nullopt, std::nullopt, "already deleted on the server", now);
+    ++report.applied;
+    return Next::go_on;
+  }
+  if (error.is(Errc::bad_request) || error.is(Errc::forbidden) || error.is(Errc::not_found)) {
+    queue_.settle_failed(e, error.message, now);
+    ++report.failed;
+    return Next::go_on;
+  }
+  if (error.is(Errc::server_error) || error.is(Errc::bad_payload) || error.is(Errc::bad_response)) {
+    auto wait = std::max<std::chrono::milliseconds>(backoff_.delay(static_cast<int>(e.attempts)), std::chrono::seconds(1));
+    queue_.settle_retry(e, error.message, now + wait, true);
+    ++report.retried;
+    spdlog::warn("{}: {}; tried again in {} s", label(e), error.message,
+                 std::chrono::duration_cast<std::chrono::seconds>(wait).count());
+    return Next::go_on;
+  }
+  // Quota spent, asked to slow down, refused credentials or no server: the
+  // edit was not sent and waits, with everything after it, for better times.
+  queue_.settle_retry(e, error.message, now, false);
+  report.stopped = error;
+  return Next::stop;
+}
+
+// ---------------------------------------------------------------------------
+// Settling an unknown outcome by reading back
+
+asio::awaitable<Result<std::optional<model::Project>>> Replayer::find_created(upstream::WorkspaceRef ws,
+                                                                              const EditRecord& e) {
+  upstream::ListParams params;
+  params.name = e.body.value("name", std::string());
+  params.archived = upstream::ArchivedFilter::all;
+  params.paging.per_page = 200;
+  params.paging.order_by = {"-created_at"};
+  auto page = co_await api_.list_projects(ws, params);
+  if (!page) co_return page.error();
+  // Clocks differ: anything created from a little before it was sent counts.
+  const auto earliest = e.sent_at.value_or(e.created_at) - std::chrono::minutes(10);
+  std::optional<model::Project> best;
+  for (auto& p : page->data) {
+    if (p.name != params.name || !p.created_at || *p.created_at < earliest) continue;
+    if (queue_.is_claimed(e.workspace, p.id)) continue;  // another local create's result
+    if (!model::edit_applied_to(EditOp::create, e.body, model::encode_project(p))) continue;
+    if (!best || p.id < best->id) best = p;
+  }
+  co_return best;
+}
+
+asio::awaitable<Replayer::Next> Replayer::read_back(upstream::WorkspaceRef ws, const EditRecord& e, ReplayReport& report) {
+  const auto key = key_of(ws);
+  auto not_applied = [&](const std::string& why) {
+    queue_.settle_retry(e, "proven not applied (" + why + "); sent again", now_utc(), false);
+    spdlog::info("{}: proven not applied ({}); it is sent again", label(e), why);
+    step("settled");
+    return Next::go_on;
+  };
+  auto applied = [&](const std::optional<store::FetchedProject>& server, const std::string& note) {
+    queue_.settle_applied(e, server, std::nullopt, note, now_utc());
+    ++report.applied;
+    spdlog::info("{}: {}", label(e), note);
+    step("settled");
+    return Next::go_on;
+  };
+
+  if (e.op == EditOp::create) {
+    auto found = co_await find_created(ws, e);
+    if (!found) co_return read_back_failed(e, found.error(), report);
+    if (*found) co_return applied(store::fetched(**found), "proven applied: found as project " + std::to_string((*found)->id));
+    co_return not_applied("no project of that name was created after it was sent");
+  }
+
+  if (model::is_members_op(e.op)) {
+    if (e.op == EditOp::members_role) co_return not_applied("a role change cannot be read back, and repeating it is harmless");
+    auto members = co_await api_.list_members(ws, e.project_id);
+    if (!members) co_return read_back_failed(e, members.error(), report);
+    if (members_applied(e.op, e.body, *members).value_or(false)) co_return applied(std::nullopt, "proven applied by reading the members back");
+    co_return not_applied("the members do not show it");
+  }
+
+  auto current = co_await api_.get_project(ws, e.project_id);
+  if (!current) {
+    if (current.error().is(Errc::not_found)) {
+      if (e.op == EditOp::remove) co_return applied(std::nullopt, "proven applied: the project is gone");
+      if (e.op == EditOp::restore) co_return not_applied("the project is still deleted");
+      queue_.settle_failed(e, "the project no longer exists on the server", now_utc());
+      ++report.failed;
+      step("settled");
+      co_return Next::go_on;
+    }
+    co_return read_back_failed(e, current.error(), report);
+  }
+  auto server = store::fetched(*current);
+  bool done = false;
+  if (e.op == EditOp::patch || e.op == EditOp::update) done = model::edit_applied_to(e.op, e.body, json::parse(server.body));
+  else if (e.op != EditOp::remove) done = flag_applied(e.op, *current);
+  if (done) co_return applied(server, "proven applied by reading the project back");
+  // What the server has now is the base the conflict check needs next.
+  mirror_.upsert_one(key, server, now_utc());
+  co_return not_applied("the server's project does not show it");
+}
+
+Replayer::Next Replayer::read_back_failed(const EditRecord& e, const Error& error, ReplayReport& report) {
+  // A refusal no retry can change: the edit cannot be settled here; it fails
+  // with the server's words (and only it).
+  if (error.is(Errc::bad_request) || error.is(Errc::forbidden)) {
+    queue_.settle_failed(e, "it may or may not have been applied, and cannot be read back: " + error.message, now_utc());
+    ++report.failed;
+    step("settled");
+    return Next::go_on;
+  }
+  // Otherwise the edit stays unknown_outcome and the pass ends: the reads
+  // were retried already, and nothing is sent while the server cannot answer.
+  spdlog::warn("{}: could not read it back yet: {}", label(e), error.message);
+  report.stopped = error;
+  return Next::stop;
+}
+
+}  // namespace focus::sync
