@@ -1,0 +1,441 @@
+// Offline edits against a real focus-sim and a real SQLite file: every
+// operation queued while the server is unreachable reaches it exactly once
+// when it is back; reads show edits at once; temporary ids chain; compaction
+// saves requests; conflicts follow the policy; failures block nothing; lost
+// answers are read back, never blindly resent.
+#include "http/client.hpp"
+#include "model/project_codec.hpp"
+#include "store/database.hpp"
+#include "store/edit_queue.hpp"
+#include "store/mirror.hpp"
+#include "support/sim_process.hpp"
+#include "sync/puller.hpp"
+#include "sync/replayer.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+using namespace focus;
+using namespace focus::test;
+using model::EditOp;
+using model::Id;
+using nlohmann::json;
+using store::EditState;
+
+namespace {
+
+struct World {
+  explicit World(config::ConflictPolicy policy = config::ConflictPolicy::manual, std::string projects = "30")
+      : sim({"--projects", projects, "--seed", "4"}), dir(make_temp_dir("focus-replay-")) {
+    settings.conflicts = policy;
+    http::ClientOptions options;
+    options.base_url = sim.api_url();
+    options.total_timeout = std::chrono::seconds(5);
+    client = std::make_unique<http::Client>(io, options);
+    upstream::RetryPolicy quick;
+    quick.base = std::chrono::milliseconds(5);
+    quick.cap = std::chrono::milliseconds(20);
+    api = std::make_unique<upstream::FocusApi>(*client, upstream::Credentials::api_key("k", "(test)"), quota, quick);
+    db = std::make_unique<store::Database>(dir + "/cache.db");
+    mirror = std::make_unique<store::Mirror>(*db);
+    queue = std::make_unique<store::EditQueue>(*db, *mirror);
+    puller = std::make_unique<sync::Puller>(*api, *mirror, settings);
+    replayer = std::make_unique<sync::Replayer>(*api, *queue, *mirror, settings);
+  }
+  ~World() { std::filesystem::remove_all(dir); }
+
+  void pull() {
+    auto r = run(io, puller->full_sync(ws));
+    REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+    replayer->mirror_changed(ws);
+  }
+  sync::ReplayReport replay() { return run(io, replayer->replay(ws)); }
+  // Back online after an outage: unknown outcomes are read back, then the rest
+  // is sent; an edit that was backing off is made due.
+  sync::ReplayReport sync_and_replay() {
+    pull();
+    return replay();
+  }
+
+  store::Submitted submit(EditOp op, Id id, json body = nullptr) {
+    return queue->submit(key, op, id, body, now_utc());
+  }
+  store::EditRecord edit(store::EditId id) { return queue->get(id).value(); }
+  std::optional<json> view(Id id) {
+    auto v = queue->view(key, id);
+    if (!v || v->deleted) return std::nullopt;
+    return json::parse(v->body);
+  }
+
+  void offline(bool on) { sim.control("PUT", "faults", {{"offline", on}}); }
+  void faults(json f) { sim.control("PUT", "faults", f); }
+  // Every project the server has, deleted ones too, by id.
+  std::map<Id, json> server() {
+    std::map<Id, json> out;
+    json state = sim.control("GET", "state");
+    for (auto& p : state["projects"]) out.emplace(p["id"].get<Id>(), p);
+    return out;
+  }
+  json server(Id id) { return server().at(id); }
+  std::vector<json> named(const std::string& name) {
+    std::vector<json> out;
+    for (auto& [id, p] : server())
+      if (p["name"] == name && p["deleted_at"].is_null()) out.push_back(p);
+    return out;
+  }
+  std::int64_t route_count(const std::string& route) {
+    auto by = sim.control("GET", "stats")["by_route"];
+    return by.contains(route) ? by[route].get<std::int64_t>() : 0;
+  }
+  // As another user: straight to the server, around the queue.
+  json other_user_patch(Id id, json body) {
+    auto r = run(io, api->patch_project(ws, id, model::decode_project_patch(body)));
+    REQUIRE(r.ok());
+    return model::encode_project(**r);
+  }
+  // Live projects of the mirror that satisfy `pred`, by id.
+  std::vector<Id> mirror_ids(const std::function<bool(const model::Project&)>& pred) {
+    std::vector<Id> out;
+    for (auto& body : mirror->live_bodies(key)) {
+      auto p = model::decode_project(std::string_view(body));
+      if (pred(p)) out.push_back(p.id);
+    }
+    return out;
+  }
+
+  SimProcess sim;
+  std::string dir;
+  config::Sync settings;
+  boost::asio::io_context io;
+  upstream::QuotaTracker quota;
+  std::unique_ptr<http::Client> client;
+  std::unique_ptr<upstream::FocusApi> api;
+  std::unique_ptr<store::Database> db;
+  std::unique_ptr<store::Mirror> mirror;
+  std::unique_ptr<store::EditQueue> queue;
+  std::unique_ptr<sync::Puller> puller;
+  std::unique_ptr<sync::Replayer> replayer;
+  upstream::WorkspaceRef ws{1, 1};
+  store::WorkspaceKey key{1, 1};
+};
+
+auto any = [](const model::Project&) { return true; };
+
+}  // namespace
+
+TEST_CASE("every operation queued offline is visible at once and reaches the server once it is back") {
+  World w;
+  w.pull();
+  auto live = w.mirror_ids([](const model::Project& p) { return !p.archived_at && !p.pinned; });
+  REQUIRE(live.size() >= 8);
+  auto archived = w.mirror_ids([](const model::Project& p) { return p.archived_at.has_value(); });
+  REQUIRE(!archived.empty());
+  // One project pinned and one deleted by someone else, so unpin and restore have targets.
+  w.other_user_patch(live[7], {{"pinned", true}});
+  auto gone = w.sim.control("POST", "mutate", {{"deletes", 1}})["deleted"][0].get<Id>();
+  w.pull();
+  REQUIRE(w.mirror->row(w.key, gone)->deleted);
+
+  w.offline(true);
+  auto created = w.submit(EditOp::create, 0, {{"name", "Offline project"}, {"color", "#abcdef"}});
+  auto put = w.submit(EditOp::update, live[0], {{"name", "Replaced"}, {"billable", true}});
+  auto patched = w.submit(EditOp::patch, live[1], {{"description", "written on a train"}});
+  w.submit(EditOp::remove, live[2]);
+  w.submit(EditOp::archive, live[3]);
+  w.submit(EditOp::unarchive, archived[0]);
+  w.submit(EditOp::restore, gone);
+  w.submit(EditOp::pin, live[4]);
+  w.submit(EditOp::unpin, live[7]);
+  w.submit(EditOp::members_add, live[5], {{"user_ids", {1520, 1521}}, {"role_id", 2}});
+  w.submit(EditOp::members_role, live[5], {{"user_id", 1520}, {"role_id", 3}});
+  w.submit(EditOp::members_remove, live[5], {{"user_id", 1521}});
+
+  {  // reads show every edit at once
+    CHECK(created.edit.project_id < 0);
+    REQUIRE(created.project);
+    CHECK(json::parse(*created.project)["id"] == created.edit.project_id);
+    CHECK(w.view(created.edit.project_id).value()["color"] == "#abcdef");
+    CHECK(json::parse(*put.project)["billable"] == true);
+    CHECK(w.view(live[1]).value()["description"] == "written on a train");
+    CHECK_FALSE(w.view(live[2]).has_value());
+    CHECK_FALSE(w.view(live[3]).value()["archived_at"].is_null());
+    CHECK(w.view(archived[0]).value()["archived_at"].is_null());
+    CHECK(w.view(gone).has_value());
+    CHECK(w.view(live[4]).value()["pinned"] == true);
+    CHECK(w.view(live[7]).value()["pinned"] == false);
+  }
+
+  auto offline_report = w.replay();
+  CHECK(offline_report.stopped.has_value());  // the server is unreachable: nothing settles
+  CHECK(w.queue->counts().done == 0);
+
+  w.offline(false);
+  auto report = w.sync_and_replay();
+  CHECK_FALSE(report.stopped.has_value());
+  auto counts = w.queue->counts();
+  CHECK(counts.pending + counts.unknown_outcome + counts.in_flight + counts.conflict + counts.failed == 0);
+  CHECK(counts.done == 12);
+
+  auto made = w.named("Offline project");
+  REQUIRE(made.size() == 1);  // exactly once, even though the first try was cut off
+  CHECK(made[0]["color"] == "#abcdef");
+  CHECK(w.edit(created.edit.id).result_id == made[0]["id"].get<Id>());
+  CHECK(w.server(live[0])["name"] == "Replaced");
+  CHECK(w.server(live[0])["color"].is_null());  // PUT resets what it leaves out
+  CHECK(w.server(live[1])["description"] == "written on a train");
+  CHECK_FALSE(w.server(live[2])["deleted_at"].is_null());
+  CHECK_FALSE(w.server(live[3])["archived_at"].is_null());
+  CHECK(w.server(archived[0])["archived_at"].is_null());
+  CHECK(w.server(gone)["deleted_at"].is_null());
+  CHECK(w.server(live[4])["pinned"] == true);
+  CHECK(w.server(live[7])["pinned"] == false);
+  json state = w.sim.control("GET", "state");
+  json members = state["members"][std::to_string(live[5])]["user_ids"];
+  bool has_1520 = false, has_1521 = false;
+  for (auto& m : members) {
+    if (m["user_id"] == 1520) has_1520 = m["manager"] == false;  // added as manager, then made a member
+    if (m["user_id"] == 1521) has_1521 = true;
+  }
+  CHECK(has_1520);
+  CHECK_FALSE(has_1521);
+
+  // Reads now come from the mirror, with the server's values: no overlay is left.
+  for (Id id : {live[0], live[1], live[3], live[4]}) CHECK_FALSE(w.queue->view(w.key, id)->from_overlay);
+  CHECK(w.view(live[1]).value() == w.server(live[1]));
+  CHECK(w.queue->view(w.key, patched.edit.project_id)->body == w.mirror->row(w.key, live[1])->body);
+  // The temporary id still finds the project.
+  CHECK(w.queue->resolve_id(w.key, created.edit.project_id) == made[0]["id"].get<Id>());
+  // Watchers learn of every settled edit.
+  int settled = 0;
+  for (auto& c : w.mirror->changes_since(0, 10000))
+    if (c.kind == "edit" && json::parse(*c.detail)["state"] == "done") ++settled;
+  CHECK(settled == 12);
+}
+
+TEST_CASE("temporary ids chain: a parent, a child under it and a grandchild, all made offline") {
+  World w;
+  w.pull();
+  w.offline(true);
+  auto parent = w.submit(EditOp::create, 0, {{"name", "Parent (offline)"}});
+  Id tp = parent.edit.project_id;
+  auto child = w.submit(EditOp::create, 0, {{"name", "Child (offline)"}, {"parent_project_id", tp}});
+  Id tc = child.edit.project_id;
+  auto grandchild = w.submit(EditOp::create, 0, {{"name", "Grandchild (offline)"}, {"parent_project_id", tc}});
+  w.submit(EditOp::patch, tp, {{"color", "#010203"}});
+  w.submit(EditOp::patch, tc, {{"description", "under a parent that does not exist yet"}});
+  auto archive = w.submit(EditOp::archive, tp);  // cannot fold into the create: it waits for the real id
+  CHECK(w.view(tc).value()["parent_project_id"] == tp);
+  CHECK(w.view(tp).value()["color"] == "#010203");
+  CHECK_THROWS_AS(w.submit(EditOp::create, 0, {{"name", "x"}, {"parent_project_id", -999}}), store::EditRejected);
+
+  w.offline(false);
+  auto report = w.sync_and_replay();
+  CHECK(report.compacted == 2);  // each patch folded into its create
+  CHECK(report.failed == 0);
+  auto p = w.named("Parent (offline)");
+  auto c = w.named("Child (offline)");
+  auto g = w.named("Grandchild (offline)");
+  REQUIRE(p.size() == 1);
+  REQUIRE(c.size() == 1);
+  REQUIRE(g.size() == 1);
+  Id real_parent = p[0]["id"].get<Id>(), real_child = c[0]["id"].get<Id>();
+  CHECK(c[0]["parent_project_id"] == real_parent);
+  CHECK(g[0]["parent_project_id"] == real_child);
+  CHECK(p[0]["color"] == "#010203");
+  CHECK_FALSE(p[0]["archived_at"].is_null());
+  CHECK(c[0]["description"] == "under a parent that does not exist yet");
+  // The queued archive was rewritten to the real id before it was sent.
+  CHECK(w.edit(archive.edit.id).project_id == real_parent);
+  CHECK(w.edit(grandchild.edit.id).state == EditState::done);
+  // Tools that kept the temporary id still reach the project.
+  auto later = w.submit(EditOp::patch, tc, {{"billable", true}});
+  CHECK(later.edit.project_id == real_child);
+  w.replay();
+  CHECK(w.server(real_child)["billable"] == true);
+}
+
+TEST_CASE("compaction saves requests: nothing is sent for edits that cancel out") {
+  World w;
+  w.pull();
+  auto plain = w.mirror_ids([](const model::Project& p) { return !p.pinned && !p.archived_at; });
+  REQUIRE(plain.size() >= 3);
+  auto before = w.server(plain[0]);
+  w.offline(true);
+  w.submit(EditOp::pin, plain[0]);
+  w.submit(EditOp::unpin, plain[0]);
+  w.submit(EditOp::archive, plain[0]);
+  w.submit(EditOp::unarchive, plain[0]);
+  auto t = w.submit(EditOp::create, 0, {{"name", "Never sent"}});
+  w.submit(EditOp::patch, t.edit.project_id, {{"color", "#000000"}});
+  w.submit(EditOp::remove, t.edit.project_id);
+  w.submit(EditOp::patch, plain[1], {{"name", "First"}});
+  w.submit(EditOp::patch, plain[1], {{"name", "Second"}, {"billable", true}});
+  w.submit(EditOp::patch, plain[1], {{"description", "Third"}});
+  CHECK_FALSE(w.view(t.edit.project_id).has_value());
+
+  w.offline(false);
+  w.pull();
+  auto patches_before = w.route_count("PATCH /projects/{id}");
+  auto report = w.replay();
+  CHECK(report.compacted == 6);
+  CHECK(report.requests == 1);  // one PATCH for the three patches; nothing for the rest
+  CHECK(w.route_count("PATCH /projects/{id}") == patches_before + 1);
+  CHECK(w.route_count("POST /projects") == 0);
+  CHECK(w.named("Never sent").empty());
+  auto after = w.server(plain[1]);
+  CHECK(after["name"] == "Second");
+  CHECK(after["billable"] == true);
+  CHECK(after["description"] == "Third");
+  CHECK(w.server(plain[0])["updated_at"] == before["updated_at"]);  // never touched
+  CHECK(w.queue->counts().done == 10);
+}
+
+TEST_CASE("conflicts: manual waits for the user, who may take local, remote or a new body") {
+  World w;  // manual is the default policy
+  w.pull();
+  auto ids = w.mirror_ids(any);
+  auto mine = w.submit(EditOp::patch, ids[0], {{"name", "Mine"}, {"billable", true}});
+  w.other_user_patch(ids[0], {{"name", "Theirs"}, {"description", "their note"}});
+  w.pull();
+  auto report = w.replay();
+  CHECK(report.conflicts == 1);
+  auto e = w.edit(mine.edit.id);
+  CHECK(e.state == EditState::conflict);
+  CHECK(e.last_error->find("field 'name'") != std::string::npos);
+  CHECK(e.last_error->find("\"Theirs\"") != std::string::npos);
+  CHECK(w.server(ids[0])["name"] == "Theirs");        // nothing was sent
+  CHECK(w.view(ids[0]).value()["name"] == "Mine");    // the local view keeps the edit, visibly
+  // A later edit of the same project waits behind it; other projects do not.
+  auto behind = w.submit(EditOp::pin, ids[0]);
+  auto other = w.submit(EditOp::patch, ids[1], {{"name", "Unrelated"}});
+  w.replay();
+  CHECK(w.edit(behind.edit.id).state == EditState::pending);
+  CHECK(w.edit(other.edit.id).state == EditState::done);
+
+  SUBCASE("take local: the edit is sent as it was") {
+    w.queue->resolve(mine.edit.id, {store::Resolution::Take::local, {}}, now_utc());
+    w.replay();
+    CHECK(w.server(ids[0])["name"] == "Mine");
+    CHECK(w.server(ids[0])["description"] == "their note");  // a field the edit never touched is theirs
+  }
+  SUBCASE("take remote: only the fields not in conflict are sent") {
+    w.queue->resolve(mine.edit.id, {store::Resolution::Take::remote, {}}, now_utc());
+    w.replay();
+    CHECK(w.server(ids[0])["name"] == "Theirs");
+    CHECK(w.server(ids[0])["billable"] == true);
+  }
+  SUBCASE("a new body, checked like any other") {
+    CHECK_THROWS_AS(w.queue->resolve(mine.edit.id, {store::Resolution::Take::body, {{"color", "blue"}}}, now_utc()),
+                    store::EditRejected);
+    CHECK(w.edit(mine.edit.id).state == EditState::conflict);  // a rejected resolution changes nothing
+    w.queue->resolve(mine.edit.id, {store::Resolution::Take::body, {{"name", "Both of us"}}}, now_utc());
+    w.replay();
+    CHECK(w.server(ids[0])["name"] == "Both of us");
+  }
+  CHECK(w.edit(mine.edit.id).state == EditState::done);
+  CHECK(w.edit(behind.edit.id).state == EditState::done);
+  CHECK(w.server(ids[0])["pinned"] == true);
+}
+
+TEST_CASE("conflicts: local_wins sends the edit, remote_wins keeps the server's fields") {
+  for (auto policy : {config::ConflictPolicy::local_wins, config::ConflictPolicy::remote_wins}) {
+    CAPTURE(static_cast<int>(policy));
+    World w(policy);
+    w.pull();
+    auto ids = w.mirror_ids(any);
+    w.submit(EditOp::patch, ids[0], {{"name", "Mine"}, {"billable", true}});
+    w.other_user_patch(ids[0], {{"name", "Theirs"}, {"description", "their note"}});
+    w.pull();
+    auto report = w.replay();
+    CHECK(report.conflicts == 0);
+    auto server = w.server(ids[0]);
+    CHECK(server["name"] == (policy == config::ConflictPolicy::local_wins ? "Mine" : "Theirs"));
+    CHECK(server["billable"] == true);               // not in conflict: sent either way
+    CHECK(server["description"] == "their note");    // untouched: never overwritten
+    CHECK(w.queue->counts().done == 1);
+  }
+}
+
+TEST_CASE("a refused edit fails alone, with the server's words, and its overlay goes") {
+  World w;
+  w.pull();
+  auto ids = w.mirror_ids(any);
+  auto bad = w.submit(EditOp::patch, ids[0], {{"client_id", 987654}});
+  auto good = w.submit(EditOp::patch, ids[1], {{"name", "Fine"}});
+  auto bad_create = w.submit(EditOp::create, 0, {{"name", "Bad child"}, {"tag_ids", {424242}}});
+  auto dependent = w.submit(EditOp::archive, bad_create.edit.project_id);
+  auto report = w.replay();
+  CHECK(report.failed == 2);  // the two the server refused (the archive of the bad create fails with it)
+  auto failed = w.edit(bad.edit.id);
+  CHECK(failed.state == EditState::failed);
+  CHECK(failed.last_error->find("987654") != std::string::npos);  // the server's message
+  CHECK(w.edit(good.edit.id).state == EditState::done);
+  CHECK(w.edit(dependent.edit.id).state == EditState::failed);
+  CHECK(w.server(ids[1])["name"] == "Fine");
+  CHECK(w.view(ids[0]).value() == json::parse(w.mirror->row(w.key, ids[0])->body));  // back to the server's version
+  CHECK_FALSE(w.view(bad_create.edit.project_id).has_value());
+  // Nothing queued for a bad request in the first place.
+  auto before = w.queue->counts();
+  CHECK_THROWS_AS(w.submit(EditOp::patch, ids[2], {{"estimated_mins", -5}}), store::EditRejected);
+  CHECK_THROWS_AS(w.submit(EditOp::patch, 99999999, {{"name", "x"}}), store::EditRejected);
+  CHECK_THROWS_AS(w.submit(EditOp::restore, ids[2]), store::EditRejected);
+  auto after = w.queue->counts();
+  CHECK(after.pending == before.pending);
+  CHECK(after.failed == before.failed);
+}
+
+TEST_CASE("a lost answer is read back: an applied edit is never sent twice, an unapplied one is") {
+  World w;
+  w.pull();
+  auto ids = w.mirror_ids(any);
+  w.faults({{"drop_rate", 1}});  // applied, then the connection is closed unanswered
+  auto create = w.submit(EditOp::create, 0, {{"name", "Answer lost"}, {"billable", true}});
+  auto patch = w.submit(EditOp::patch, ids[0], {{"name", "Patched, answer lost"}});
+  w.replay();
+  CHECK(w.edit(create.edit.id).state == EditState::unknown_outcome);
+  w.faults({{"drop_rate", 0}});
+  auto posts = w.route_count("POST /projects");
+  auto patches = w.route_count("PATCH /projects/{id}");
+  w.replay();
+  CHECK(w.route_count("POST /projects") == posts);      // found by name, not created again
+  CHECK(w.route_count("PATCH /projects/{id}") <= patches + 1);
+  CHECK(w.named("Answer lost").size() == 1);
+  auto settled = w.edit(create.edit.id);
+  CHECK(settled.state == EditState::done);
+  CHECK(settled.note->find("proven applied") != std::string::npos);
+  CHECK(w.server(ids[0])["name"] == "Patched, answer lost");
+  CHECK(w.edit(patch.edit.id).state == EditState::done);
+
+  // A project of the same name that existed before does not fool the lookup.
+  w.offline(true);
+  auto twin = w.submit(EditOp::create, 0, {{"name", "Answer lost"}, {"billable", true}});
+  w.replay();  // offline: sent, never answered, not applied
+  CHECK(w.edit(twin.edit.id).state == EditState::unknown_outcome);
+  w.offline(false);
+  w.replay();
+  CHECK(w.edit(twin.edit.id).state == EditState::done);
+  CHECK(w.named("Answer lost").size() == 2);  // the second was really made, once
+  CHECK(w.edit(twin.edit.id).result_id != settled.result_id);
+}
+
+TEST_CASE("server errors keep an edit pending with backoff; a retry sends it") {
+  World w;
+  w.pull();
+  auto ids = w.mirror_ids(any);
+  w.faults({{"error_rate", 1}});
+  auto e = w.submit(EditOp::patch, ids[0], {{"name", "After the outage"}});
+  auto report = w.replay();
+  CHECK(report.retried == 1);
+  auto waiting = w.edit(e.edit.id);
+  CHECK(waiting.state == EditState::pending);
+  CHECK(waiting.attempts == 1);
+  CHECK(waiting.next_attempt_at > now_utc());
+  CHECK(waiting.last_error->find("50") != std::string::npos);
+  CHECK(w.replay().requests == 0);  // not due yet: nothing is sent
+  w.faults({{"error_rate", 0}});
+  w.queue->retry(e.edit.id, now_utc());
+  w.replay();
+  CHECK(w.edit(e.edit.id).state == EditState::done);
+  CHECK(w.server(ids[0])["name"] == "After the outage");
+}
