@@ -48,7 +48,7 @@ path = "{self.cache}"
         return p
 
     def live_ids(self):
-        with sqlite3.connect(self.cache) as db:
+        with contextlib.closing(sqlite3.connect(self.cache)) as db:
             return {r[0] for r in db.execute("SELECT id FROM projects WHERE deleted = 0")}
 
     def close(self):

@@ -46,6 +46,28 @@ TEST_CASE("migrations run from every older version, keeping data") {
   }
 }
 
+TEST_CASE("migration 2 keeps the change log and its sequence, even past pruned rows") {
+  TempDir dir;
+  std::string path = dir.path + "/v1.db";
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec(migrations()[0]);
+    raw.exec("PRAGMA user_version = 1");
+    for (int i = 1; i <= 5; ++i)
+      raw.exec("INSERT INTO changes (organization_id, workspace_id, project_id, kind, fields, at) VALUES (1, 1, " +
+               std::to_string(i) + ", 'update', '[\"name\"]', 0)");
+    raw.exec("DELETE FROM changes WHERE seq > 3");  // pruned: the sequence must still not go back
+  }
+  Database db(path);
+  CHECK(db.sql().execAndGet("SELECT count(*) FROM changes").getInt() == 3);
+  CHECK(db.sql().execAndGet("SELECT fields FROM changes WHERE seq = 2").getString() == "[\"name\"]");
+  db.sql().exec("INSERT INTO changes (organization_id, workspace_id, project_id, kind, fields, at, detail) "
+                "VALUES (1, 1, 9, 'edit', '[]', 0, '{}')");
+  CHECK(db.sql().execAndGet("SELECT max(seq) FROM changes").getInt() == 6);
+  CHECK(db.sql().tableExists("edits"));
+  CHECK(db.sql().tableExists("overlay"));
+}
+
 TEST_CASE("a cache from a newer focussync is refused, not damaged") {
   TempDir dir;
   std::string path = dir.path + "/new.db";
