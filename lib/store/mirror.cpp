@@ -266,6 +266,17 @@ std::optional<std::string> Mirror::upsert_one(WorkspaceKey ws, const FetchedProj
   });
 }
 
+std::vector<std::string> Mirror::bodies_named(WorkspaceKey ws, const std::string& name, Timestamp since) {
+  auto st = for_workspace(db_.sql(),
+                          "SELECT body FROM projects WHERE organization_id = ? AND workspace_id = ? AND name = ? "
+                          "AND created_at >= ? AND deleted = 0 ORDER BY id", ws);
+  st.bind(3, name);
+  st.bind(4, since.time_since_epoch().count());
+  std::vector<std::string> out;
+  while (st.executeStep()) out.push_back(st.getColumn(0).getString());
+  return out;
+}
+
 std::int64_t Mirror::live_count(WorkspaceKey ws) {
   auto st = for_workspace(
       db_.sql(), "SELECT count(*) FROM projects WHERE organization_id = ? AND workspace_id = ? AND deleted = 0", ws);

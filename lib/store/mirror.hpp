@@ -99,6 +99,8 @@ class Mirror {
   void log_edit(WorkspaceKey ws, Id project_id, const std::string& detail, Timestamp now);
 
   std::optional<StoredProject> row(WorkspaceKey ws, Id id);
+  // Live projects named exactly `name`, created at or after `since`.
+  std::vector<std::string> bodies_named(WorkspaceKey ws, const std::string& name, Timestamp since);
   std::int64_t live_count(WorkspaceKey ws);
   std::vector<std::string> live_bodies(WorkspaceKey ws);  // by id
   std::vector<Id> deleted_ids(WorkspaceKey ws);

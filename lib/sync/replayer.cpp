@@ -245,8 +245,32 @@ Replayer::Next Replayer::settle_error(const EditRecord& e, const Error& error, R
 // ---------------------------------------------------------------------------
 // Settling an unknown outcome by reading back
 
+// The project a create made, if any: one of the same name, created from a
+// little before it was sent (clocks differ), carrying every value the create
+// set, and not already another local create's result. The mirror is asked
+// first: a listing since the crash may already hold it, and then the
+// question costs no request.
+std::optional<model::Project> Replayer::created_among(const EditRecord& e, const std::vector<model::Project>& candidates) {
+  const auto earliest = e.sent_at.value_or(e.created_at) - std::chrono::minutes(10);
+  const auto name = e.body.value("name", std::string());
+  std::optional<model::Project> best;
+  for (const auto& p : candidates) {
+    if (p.name != name || !p.created_at || *p.created_at < earliest) continue;
+    if (queue_.is_claimed(e.workspace, p.id)) continue;
+    if (!model::edit_applied_to(EditOp::create, e.body, model::encode_project(p))) continue;
+    if (!best || p.id < best->id) best = p;
+  }
+  return best;
+}
+
 asio::awaitable<Result<std::optional<model::Project>>> Replayer::find_created(upstream::WorkspaceRef ws,
                                                                               const EditRecord& e) {
+  const auto earliest = e.sent_at.value_or(e.created_at) - std::chrono::minutes(10);
+  std::vector<model::Project> known;
+  for (const auto& body : mirror_.bodies_named(e.workspace, e.body.value("name", std::string()), earliest))
+    known.push_back(model::decode_project(std::string_view(body)));
+  if (auto found = created_among(e, known)) co_return found;
+
   upstream::ListParams params;
   params.name = e.body.value("name", std::string());
   params.archived = upstream::ArchivedFilter::all;
@@ -254,16 +278,7 @@ asio::awaitable<Result<std::optional<model::Project>>> Replayer::find_created(up
   params.paging.order_by = {"-created_at"};
   auto page = co_await api_.list_projects(ws, params);
   if (!page) co_return page.error();
-  // Clocks differ: anything created from a little before it was sent counts.
-  const auto earliest = e.sent_at.value_or(e.created_at) - std::chrono::minutes(10);
-  std::optional<model::Project> best;
-  for (auto& p : page->data) {
-    if (p.name != params.name || !p.created_at || *p.created_at < earliest) continue;
-    if (queue_.is_claimed(e.workspace, p.id)) continue;  // another local create's result
-    if (!model::edit_applied_to(EditOp::create, e.body, model::encode_project(p))) continue;
-    if (!best || p.id < best->id) best = p;
-  }
-  co_return best;
+  co_return created_among(e, page->data);
 }
 
 asio::awaitable<Replayer::Next> Replayer::read_back(upstream::WorkspaceRef ws, const EditRecord& e, ReplayReport& report) {

@@ -8,7 +8,9 @@
 // (done / failed / pending with backoff) in one transaction. An edit whose
 // answer never came, or that was in flight when the process died, is
 // unknown_outcome: it is read back from the server (a create is looked up by
-// name and creation time) and sent again only when that proves it was not
+// name and creation time: in the mirror first, which a listing since may
+// have filled, else with one list request) and sent again only when that
+// proves it was not
 // applied. So an edit reaches the server at most once, and at least once as
 // long as the server accepts it.
 //
@@ -69,6 +71,7 @@ class Replayer {
   boost::asio::awaitable<Next> read_back(upstream::WorkspaceRef ws, const store::EditRecord& edit, ReplayReport& report);
   boost::asio::awaitable<Result<std::optional<model::Project>>> find_created(upstream::WorkspaceRef ws,
                                                                              const store::EditRecord& edit);
+  std::optional<model::Project> created_among(const store::EditRecord& edit, const std::vector<model::Project>& candidates);
   boost::asio::awaitable<Sent> send(upstream::WorkspaceRef ws, const store::EditRecord& edit);
   // Applies the conflict policy; false when the edit must not be sent now.
   bool passes_conflict_check(store::EditRecord& edit, ReplayReport& report);

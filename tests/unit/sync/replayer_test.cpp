@@ -26,8 +26,8 @@ using store::EditState;
 namespace {
 
 struct World {
-  explicit World(config::ConflictPolicy policy = config::ConflictPolicy::manual, std::string projects = "30")
-      : sim({"--projects", projects, "--seed", "4"}), dir(make_temp_dir("focus-replay-")) {
+  explicit World(config::ConflictPolicy policy = config::ConflictPolicy::manual, std::vector<std::string> more_sim_args = {})
+      : sim(sim_args(std::move(more_sim_args))), dir(make_temp_dir("focus-replay-")) {
     settings.conflicts = policy;
     http::ClientOptions options;
     options.base_url = sim.api_url();
@@ -44,6 +44,11 @@ struct World {
     replayer = std::make_unique<sync::Replayer>(*api, *queue, *mirror, settings);
   }
   ~World() { std::filesystem::remove_all(dir); }
+  static std::vector<std::string> sim_args(std::vector<std::string> more) {
+    std::vector<std::string> args{"--projects", "30", "--seed", "4"};
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  }
 
   void pull() {
     auto r = run(io, puller->full_sync(ws));
@@ -438,4 +443,65 @@ TEST_CASE("server errors keep an edit pending with backoff; a retry sends it") {
   w.replay();
   CHECK(w.edit(e.edit.id).state == EditState::done);
   CHECK(w.server(ids[0])["name"] == "After the outage");
+}
+
+TEST_CASE("a create whose answer was lost is found in the mirror when a listing came first: no request spent") {
+  World w;
+  w.pull();
+  w.faults({{"drop_rate", 1}});
+  auto create = w.submit(EditOp::create, 0, {{"name", "Found in the listing"}});
+  w.replay();
+  REQUIRE(w.edit(create.edit.id).state == EditState::unknown_outcome);
+  w.faults({{"drop_rate", 0}});
+  w.pull();  // the listing brings the new project into the mirror
+  auto lists = w.route_count("GET /projects");
+  auto report = w.replay();
+  CHECK(report.requests == 0);
+  CHECK(w.route_count("GET /projects") == lists);
+  CHECK(w.edit(create.edit.id).state == EditState::done);
+  CHECK(w.edit(create.edit.id).result_id == w.named("Found in the listing").at(0)["id"].get<Id>());
+  // The temporary project gave way to the real one: one visible, not two.
+  CHECK_FALSE(w.view(create.edit.project_id).has_value());
+}
+
+TEST_CASE("a spent quota stops replay with the edit pending and not counted as an attempt") {
+  World w(config::ConflictPolicy::manual, {"--quota", "2"});
+  w.pull();  // one request of the two
+  auto ids = w.mirror_ids(any);
+  auto first = w.submit(EditOp::patch, ids[0], {{"name", "Within the quota"}});
+  auto second = w.submit(EditOp::patch, ids[1], {{"name", "Over the quota"}});
+  auto report = w.replay();
+  REQUIRE(report.stopped.has_value());
+  CHECK(report.stopped->is(Errc::quota_exhausted));
+  CHECK(w.edit(first.edit.id).state == EditState::done);
+  auto waiting = w.edit(second.edit.id);
+  CHECK(waiting.state == EditState::pending);
+  CHECK(waiting.attempts == 0);
+  CHECK(w.server(ids[1])["name"] != "Over the quota");
+  CHECK(w.view(ids[1]).value()["name"] == "Over the quota");  // still shown locally
+}
+
+TEST_CASE("discarding an edit removes it and its overlay; a discarded create takes its dependents along") {
+  World w;
+  w.pull();
+  auto ids = w.mirror_ids(any);
+  auto server_name = w.server(ids[0])["name"];
+  auto patch = w.submit(EditOp::patch, ids[0], {{"name", "Second thoughts"}});
+  auto parent = w.submit(EditOp::create, 0, {{"name", "Abandoned"}});
+  auto child = w.submit(EditOp::create, 0, {{"name", "Abandoned child"}, {"parent_project_id", parent.edit.project_id}});
+  w.queue->discard(patch.edit.id, now_utc());
+  w.queue->discard(parent.edit.id, now_utc());
+  CHECK_FALSE(w.queue->get(patch.edit.id).has_value());
+  CHECK(w.view(ids[0]).value()["name"] == server_name);
+  CHECK_FALSE(w.view(parent.edit.project_id).has_value());
+  CHECK(w.edit(child.edit.id).state == EditState::failed);
+  CHECK(w.edit(child.edit.id).last_error->find("discarded") != std::string::npos);
+  CHECK_THROWS_AS(w.queue->discard(patch.edit.id, now_utc()), store::EditRejected);  // gone already
+  auto report = w.replay();
+  CHECK(report.requests == 0);
+  CHECK(w.named("Abandoned").empty());
+  bool logged = false;
+  for (auto& c : w.mirror->changes_since(0, 1000))
+    if (c.kind == "edit" && json::parse(*c.detail)["state"] == "discarded") logged = true;
+  CHECK(logged);
 }
