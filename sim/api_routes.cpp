@@ -119,6 +119,8 @@ http::Response ApiRoutes::serve(const http::Request& request, const http::Target
     return dispatch(request, target, route);
   } catch (const ApiError& e) {
     return json_error(e.status(), e.what());
+  } catch (const QueryError& e) {
+    return json_error(400, e.what());
   } catch (const model::DecodeError& e) {
     return json_error(400, e.what());
   }

@@ -9,7 +9,7 @@
 #include "model/members.hpp"
 #include "model/project.hpp"
 #include "model/project_write.hpp"
-#include "sim/list_query.hpp"
+#include "upstream/list_query.hpp"
 
 #include <cstdint>
 #include <map>
@@ -18,6 +18,16 @@
 #include <vector>
 
 namespace focus::sim {
+
+using upstream::ArchivedFilter;
+using upstream::ListQuery;
+using upstream::OrderKey;
+using upstream::Paging;
+using upstream::QueryError;
+using upstream::matches;
+using upstream::ordered_before;
+using upstream::parse_list_query;
+using upstream::parse_paging;
 
 using model::Id;
 

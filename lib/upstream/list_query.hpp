@@ -1,19 +1,26 @@
 #pragma once
-// The Focus list's query parameters, parsed and checked, and how they select
-// and order projects: the semantics focus-sim serves (and focussync's local
-// API will mirror). Parsing throws ApiError(400) naming the parameter.
-// Pure functions; any thread.
+// The Focus list's query parameters as a server reads them, parsed and
+// checked, and how they select and order projects: the semantics focus-sim
+// serves and focussync's local API mirrors (in SQL), kept in one place so the
+// two cannot drift apart. Parsing throws QueryError naming the parameter (a
+// 400 for both). Pure functions; any thread.
 
 #include "http/target.hpp"
 #include "model/project.hpp"
+#include "upstream/list_params.hpp"
 
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace focus::sim {
+namespace focus::upstream {
 
-enum class ArchivedFilter { active_only, archived_only, all };
+// A query parameter that is not what the reference allows.
+class QueryError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 struct OrderKey {
   enum class Field { id, name, created_at, updated_at } field = Field::id;
@@ -28,7 +35,7 @@ struct Paging {
 
 struct ListQuery {
   Paging paging;
-  ArchivedFilter archived = ArchivedFilter::active_only;
+  ArchivedFilter archived = ArchivedFilter::active_only;  // never unset once parsed
   std::optional<bool> pinned;
   std::optional<bool> is_private;
   std::optional<std::string> name;  // case-insensitive substring
@@ -47,4 +54,4 @@ bool matches(const model::Project& p, const ListQuery& q);
 // Strict weak order for `order` with id as the final tie-breaker.
 bool ordered_before(const model::Project& a, const model::Project& b, const std::vector<OrderKey>& order);
 
-}  // namespace focus::sim
+}  // namespace focus::upstream

@@ -1,10 +1,9 @@
-#include "sim/api_error.hpp"
-#include "sim/list_query.hpp"
+#include "upstream/list_query.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace focus;
-using namespace focus::sim;
+using namespace focus::upstream;
 
 namespace {
 
@@ -15,7 +14,7 @@ ListQuery parse(const char* target, std::int64_t max_per_page = 200) {
 std::string error_of(const char* target) {
   try {
     parse(target);
-  } catch (const ApiError& e) {
+  } catch (const QueryError& e) {
     return e.what();
   }
   return "(accepted)";

@@ -1,13 +1,13 @@
-#include "sim/list_query.hpp"
-
-#include "sim/api_error.hpp"
+#include "upstream/list_query.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 
-namespace focus::sim {
+namespace focus::upstream {
 namespace {
+
+QueryError bad_request(std::string message) { return QueryError(std::move(message)); }
 
 std::int64_t parse_int(const std::string& key, const std::string& text) {
   std::int64_t value = 0;
@@ -156,4 +156,4 @@ bool ordered_before(const model::Project& a, const model::Project& b, const std:
   return a.id < b.id;
 }
 
-}  // namespace focus::sim
+}  // namespace focus::upstream
