@@ -19,13 +19,13 @@
 
 namespace focus::sim {
 
-using upstream::ArchivedFilter;
-using upstream::ListQuery;
-using upstream::OrderKey;
-using upstream::Paging;
+using model::ArchivedScope;
+using model::ListQuery;
+using model::OrderKey;
+using model::Paging;
+using model::matches;
+using model::ordered_before;
 using upstream::QueryError;
-using upstream::matches;
-using upstream::ordered_before;
 using upstream::parse_list_query;
 using upstream::parse_paging;
 

@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include "http/beast_glue.hpp"
 #include "http/gzip.hpp"
 #include "http/tls_hardening.hpp"
 
@@ -30,31 +31,9 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-Request to_request(bhttp::request<bhttp::string_body>&& req) {
-  Request r;
-  r.method = std::string(req.method_string());
-  r.target = std::string(req.target());
-  for (const auto& field : req) r.headers.push_back({std::string(field.name_string()), std::string(field.value())});
-  r.body = std::move(req.body());
-  return r;
-}
-
-bhttp::response<bhttp::string_body> to_beast(Response&& r, unsigned version, bool keep_alive) {
-  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
-  for (auto& h : r.headers) res.insert(h.name, h.value);
-  if (!r.body.empty() || r.status != 204) res.set(bhttp::field::content_type, r.content_type);
-  res.body() = std::move(r.body);
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  return res;
-}
-
-Response error_response(int status, std::string message) {
-  Response r;
-  r.status = status;
-  r.body = "{\"error\":\"" + message + "\"}";
-  return r;
-}
+using detail::error_response;
+using detail::to_beast;
+using detail::to_request;
 
 }  // namespace
 
@@ -184,9 +163,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   // unread input would reset the connection before it reads the answer.
   template <class Stream>
   asio::awaitable<void> refuse(Stream& stream, beast::error_code ec) {
-    Response r = ec == bhttp::error::body_limit     ? error_response(413, "request body too large")
-                 : ec == bhttp::error::header_limit ? error_response(431, "request header too large")
-                                                    : error_response(400, "malformed HTTP request: " + ec.message());
+    Response r = detail::refusal_for(ec);
     if (!co_await send(stream, std::move(r), 11, false)) co_return;
     auto& socket = beast::get_lowest_layer(stream).socket();
     beast::error_code ignored;

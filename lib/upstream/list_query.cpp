@@ -7,6 +7,12 @@
 namespace focus::upstream {
 namespace {
 
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
 QueryError bad_request(std::string message) { return QueryError(std::move(message)); }
 
 std::int64_t parse_int(const std::string& key, const std::string& text) {
@@ -47,46 +53,25 @@ std::optional<Date> parse_date_param(const http::Target& t, const std::string& k
   return d;
 }
 
-OrderKey parse_order_key(const std::string& text) {
-  OrderKey key;
+model::OrderKey parse_order_key(const std::string& text) {
+  model::OrderKey key;
   std::string_view name = text;
   if (name.starts_with('-')) {
     key.descending = true;
     name.remove_prefix(1);
   }
-  if (name == "id") key.field = OrderKey::Field::id;
-  else if (name == "name") key.field = OrderKey::Field::name;
-  else if (name == "created_at") key.field = OrderKey::Field::created_at;
-  else if (name == "updated_at") key.field = OrderKey::Field::updated_at;
+  if (name == "id") key.field = model::OrderKey::Field::id;
+  else if (name == "name") key.field = model::OrderKey::Field::name;
+  else if (name == "created_at") key.field = model::OrderKey::Field::created_at;
+  else if (name == "updated_at") key.field = model::OrderKey::Field::updated_at;
   else throw bad_request("query parameter 'order_by': unknown field '" + text + "' (use id, name, created_at or updated_at, '-' for descending)");
   return key;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-bool any_of_ids(const std::vector<model::Id>& wanted, model::Id id) {
-  return std::find(wanted.begin(), wanted.end(), id) != wanted.end();
-}
-
-int compare(const model::Project& a, const model::Project& b, OrderKey::Field f) {
-  auto cmp = [](const auto& x, const auto& y) { return x < y ? -1 : (y < x ? 1 : 0); };
-  switch (f) {
-    case OrderKey::Field::id: return cmp(a.id, b.id);
-    case OrderKey::Field::name: return cmp(lower(a.name), lower(b.name));
-    case OrderKey::Field::created_at: return cmp(a.created_at, b.created_at);
-    case OrderKey::Field::updated_at: return cmp(a.updated_at, b.updated_at);
-  }
-  return 0;
-}
-
 }  // namespace
 
-Paging parse_paging(const http::Target& t, std::int64_t max_per_page) {
-  Paging paging;
+model::Paging parse_paging(const http::Target& t, std::int64_t max_per_page) {
+  model::Paging paging;
   if (auto p = t.last("page")) paging.page = parse_int("page", p->value);
   if (paging.page < 1) throw bad_request("query parameter 'page' must be 1 or more");
   if (auto p = t.last("per_page")) paging.per_page = parse_int("per_page", p->value);
@@ -103,18 +88,18 @@ Paging parse_paging(const http::Target& t, std::int64_t max_per_page) {
   return paging;
 }
 
-ListQuery parse_list_query(const http::Target& t, std::int64_t max_per_page) {
-  ListQuery q;
+model::ListQuery parse_list_query(const http::Target& t, std::int64_t max_per_page) {
+  model::ListQuery q;
   q.paging = parse_paging(t, max_per_page);
   if (auto p = t.last("archived")) {
-    if (p->value.empty()) q.archived = ArchivedFilter::all;
-    else if (p->value == "true") q.archived = ArchivedFilter::archived_only;
-    else if (p->value == "false") q.archived = ArchivedFilter::active_only;
+    if (p->value.empty()) q.archived = model::ArchivedScope::all;
+    else if (p->value == "true") q.archived = model::ArchivedScope::archived_only;
+    else if (p->value == "false") q.archived = model::ArchivedScope::active_only;
     else throw bad_request("query parameter 'archived' must be true, false or empty, got '" + p->value + "'");
   }
   q.pinned = parse_bool(t, "pinned");
   q.is_private = parse_bool(t, "private");
-  if (auto p = t.last("name"); p && !p->value.empty()) q.name = lower(p->value);
+  if (auto p = t.last("name"); p && !p->value.empty()) q.name = to_lower(p->value);
   q.client_ids = parse_ids(t, "client_id");
   q.creator_ids = parse_ids(t, "creator_id");
   q.tag_ids = parse_ids(t, "tag_id");
@@ -126,34 +111,6 @@ ListQuery parse_list_query(const http::Target& t, std::int64_t max_per_page) {
   q.end_date = parse_date_param(t, "end_date");
   if (!q.end_date) q.end_date = parse_date_param(t, "date_overlap_end");
   return q;
-}
-
-bool matches(const model::Project& p, const ListQuery& q) {
-  bool archived = p.archived_at.has_value();
-  if (q.archived == ArchivedFilter::active_only && archived) return false;
-  if (q.archived == ArchivedFilter::archived_only && !archived) return false;
-  if (q.pinned && p.pinned != *q.pinned) return false;
-  if (q.is_private && p.is_private != *q.is_private) return false;
-  if (q.name && lower(p.name).find(*q.name) == std::string::npos) return false;
-  if (!q.client_ids.empty() && !(p.client_id && any_of_ids(q.client_ids, *p.client_id))) return false;
-  if (!q.creator_ids.empty() && !(p.toggl_user_id && any_of_ids(q.creator_ids, *p.toggl_user_id))) return false;
-  if (!q.project_ids.empty() && !any_of_ids(q.project_ids, p.id)) return false;
-  if (!q.tag_ids.empty() &&
-      std::none_of(p.tag_ids.begin(), p.tag_ids.end(), [&](model::Id t) { return any_of_ids(q.tag_ids, t); }))
-    return false;
-  // Overlap: project.start_date <= end_date AND project.end_date >= start_date;
-  // an open start or end on the project reaches to minus / plus infinity.
-  if (q.end_date && p.start_date && *p.start_date > *q.end_date) return false;
-  if (q.start_date && p.end_date && *p.end_date < *q.start_date) return false;
-  return true;
-}
-
-bool ordered_before(const model::Project& a, const model::Project& b, const std::vector<OrderKey>& order) {
-  for (const auto& key : order) {
-    int c = compare(a, b, key.field);
-    if (c != 0) return key.descending ? c > 0 : c < 0;
-  }
-  return a.id < b.id;
 }
 
 }  // namespace focus::upstream

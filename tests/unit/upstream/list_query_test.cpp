@@ -4,6 +4,7 @@
 
 using namespace focus;
 using namespace focus::upstream;
+using namespace focus::model;
 
 namespace {
 
@@ -26,7 +27,7 @@ TEST_CASE("defaults: page 1, 50 per page, active only, by id") {
   auto q = parse("/p");
   CHECK(q.paging.page == 1);
   CHECK(q.paging.per_page == 50);
-  CHECK(q.archived == ArchivedFilter::active_only);
+  CHECK(q.archived == ArchivedScope::active_only);
   CHECK(q.paging.order.empty());
 }
 

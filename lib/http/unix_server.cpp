@@ -1,0 +1,230 @@
+#include "http/unix_server.hpp"
+
+#include "http/beast_glue.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <list>
+#include <sstream>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace focus::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using local = asio::local::stream_protocol;
+using Stream = beast::basic_stream<local>;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+// A socket file nobody listens on is left over from a crash: it may go. A
+// live one belongs to another server, and anything else is not ours.
+void clear_stale_socket(asio::io_context& io, const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return;  // nothing there
+  if (!S_ISSOCK(st.st_mode)) throw std::runtime_error("cannot listen on '" + path + "': a file that is not a socket is there");
+  local::socket probe(io);
+  boost::system::error_code ec;
+  probe.connect(local::endpoint(path), ec);
+  if (!ec) throw std::runtime_error("cannot listen on '" + path + "': another server is live on it");
+  ::unlink(path.c_str());
+  spdlog::info("replaced the stale socket {}", path);
+}
+
+void make_private_folder(const std::string& path) {
+  auto folder = std::filesystem::path(path).parent_path();
+  if (folder.empty() || std::filesystem::exists(folder)) return;
+  std::error_code ec;
+  std::filesystem::create_directories(folder, ec);
+  if (ec) throw std::runtime_error("cannot create the socket folder '" + folder.string() + "': " + ec.message());
+  std::filesystem::permissions(folder, std::filesystem::perms::owner_all, ec);
+}
+
+std::optional<PeerCredentials> peer_of(local::socket& socket) {
+  ucred cred{};
+  socklen_t length = sizeof cred;
+  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) return std::nullopt;
+  return PeerCredentials{cred.uid, cred.gid, cred.pid};
+}
+
+class SocketSink : public StreamSink {
+ public:
+  SocketSink(Stream& stream, std::chrono::milliseconds timeout) : stream_(stream), timeout_(timeout) {}
+  asio::awaitable<bool> write(std::string piece) override {
+    if (broken_) co_return false;
+    stream_.expires_after(timeout_);
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(piece), use_tuple);
+    broken_ = static_cast<bool>(ec);
+    co_return !broken_;
+  }
+
+ private:
+  Stream& stream_;
+  std::chrono::milliseconds timeout_;
+  bool broken_ = false;
+};
+
+}  // namespace
+
+struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
+  asio::io_context& io;
+  UnixServerOptions options;
+  Handler handler;
+  local::acceptor acceptor;
+  std::list<Stream*> open;  // for stop(); entries owned by their sessions
+  bool stopped = false;
+
+  Impl(asio::io_context& io_, UnixServerOptions opts, Handler h)
+      : io(io_), options(std::move(opts)), handler(std::move(h)), acceptor(io_) {}
+
+  void listen() {
+    make_private_folder(options.path);
+    clear_stale_socket(io, options.path);
+    boost::system::error_code ec;
+    acceptor.open(local(), ec);
+    if (!ec) acceptor.bind(local::endpoint(options.path), ec);
+    if (ec) throw std::runtime_error("cannot listen on '" + options.path + "': " + ec.message());
+    if (::chmod(options.path.c_str(), options.mode) != 0)
+      throw std::runtime_error("cannot set the mode of '" + options.path + "': " + errno_text());
+    if (options.group && ::chown(options.path.c_str(), static_cast<uid_t>(-1), *options.group) != 0)
+      throw std::runtime_error("cannot give '" + options.path + "' to group " + std::to_string(*options.group) + ": " +
+                               errno_text());
+    acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on '" + options.path + "': " + ec.message());
+  }
+
+  asio::awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    while (!stopped) {
+      auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+      if (ec) {
+        if (stopped || ec == asio::error::operation_aborted) co_return;
+        spdlog::warn("socket accept failed: {}", ec.message());
+        continue;
+      }
+      asio::co_spawn(io, serve_connection(std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> serve_connection(local::socket socket) {
+    auto self = shared_from_this();
+    auto peer = peer_of(socket);
+    Stream stream(std::move(socket));
+    if (open.size() >= options.max_connections || !peer) {
+      auto r = peer ? detail::error_response(503, "too many connections; try again shortly")
+                    : detail::error_response(403, "the peer's credentials cannot be read");
+      co_await send(stream, std::move(r), 11, false);
+      co_return;
+    }
+    open.push_front(&stream);
+    auto registration = open.begin();
+    co_await serve_requests(stream, *peer);
+    open.erase(registration);
+    beast::error_code ignored;
+    stream.socket().shutdown(local::socket::shutdown_send, ignored);
+  }
+
+  asio::awaitable<void> serve_requests(Stream& stream, PeerCredentials peer) {
+    beast::flat_buffer buffer;
+    for (;;) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+      parser.body_limit(options.max_body_bytes);
+      stream.expires_after(options.idle_timeout);
+      auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+      if (stopped || ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+          ec == asio::error::operation_aborted || ec == asio::error::connection_reset || ec == asio::error::eof)
+        co_return;
+      if (ec) {
+        co_await refuse(stream, ec);
+        co_return;
+      }
+      auto req = parser.release();
+      unsigned version = req.version();
+      bool keep_alive = req.keep_alive();
+      stream.expires_never();  // the handler may wait (long polls); writes set their own limit
+      Answer answer = co_await handler(detail::to_request(std::move(req)), peer);
+      if (stopped) co_return;
+      if (auto* streamed = std::get_if<Streamed>(&answer)) {
+        co_await send_stream(stream, *streamed, version);
+        co_return;
+      }
+      if (!co_await send(stream, std::get<Response>(std::move(answer)), version, keep_alive) || !keep_alive) co_return;
+    }
+  }
+
+  asio::awaitable<bool> send(Stream& stream, Response response, unsigned version, bool keep_alive) {
+    auto res = detail::to_beast(std::move(response), version, keep_alive);
+    stream.expires_after(options.idle_timeout);
+    auto [ec, n] = co_await bhttp::async_write(stream, res, use_tuple);
+    co_return !ec;
+  }
+
+  asio::awaitable<void> send_stream(Stream& stream, Streamed& streamed, unsigned version) {
+    bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(streamed.head.status), version};
+    for (auto& h : streamed.head.headers) head.insert(h.name, h.value);
+    head.set(bhttp::field::content_type, streamed.head.content_type);
+    head.keep_alive(false);  // the body ends when the connection does
+    std::ostringstream wire;
+    wire << head.base();
+    SocketSink sink(stream, options.idle_timeout);
+    if (!co_await sink.write(wire.str())) co_return;
+    co_await streamed.body(sink);
+  }
+
+  // Answers a request that could not be read, then drains what the client
+  // is still sending, so it reads the answer instead of a reset.
+  asio::awaitable<void> refuse(Stream& stream, beast::error_code ec) {
+    if (!co_await send(stream, detail::refusal_for(ec), 11, false)) co_return;
+    beast::error_code ignored;
+    stream.socket().shutdown(local::socket::shutdown_send, ignored);
+    stream.expires_after(std::chrono::seconds(2));
+    std::array<char, 64 * 1024> sink;
+    for (std::size_t drained = 0; drained < 64 * 1024 * 1024;) {
+      auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+      if (read_ec) break;
+      drained += n;
+    }
+  }
+};
+
+UnixServer::UnixServer(asio::io_context& io, UnixServerOptions options, Handler handler)
+    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler))) {
+  impl_->listen();
+}
+
+UnixServer::~UnixServer() { stop(); }
+
+void UnixServer::start() { asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached); }
+
+std::size_t UnixServer::open_connections() const { return impl_->open.size(); }
+
+void UnixServer::stop() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  beast::error_code ignored;
+  impl_->acceptor.close(ignored);
+  for (auto* stream : impl_->open) stream->socket().close(ignored);
+  ::unlink(impl_->options.path.c_str());
+}
+
+}  // namespace focus::http

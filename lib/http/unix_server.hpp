@@ -1,0 +1,92 @@
+#pragma once
+// An HTTP/1.1 server on a Unix domain socket, for local clients (curl
+// --unix-socket, any HTTP library). Handlers are coroutines, so an answer may
+// wait (long polls) or stream (server-sent events), and they learn who is
+// asking: the peer's uid, gid and pid from SO_PEERCRED.
+//
+// The socket file: its folder is created 0700 if missing; a stale socket
+// file (nobody listening) is replaced, a live one (another server) is not:
+// the constructor throws. The file gets `mode` (and `group`, when given).
+// Limits: header and body size (431 / 413, then the connection closes), a
+// maximum number of connections (over it: 503 and close), an idle timeout
+// between requests and per write, so a slow or silent client holds only its
+// own connection. A malformed request gets 400.
+//
+// Owns its acceptor and connections, never the io_context (which must outlive
+// it). All methods and handlers run on the io_context's one thread.
+
+#include "http/message.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <variant>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace focus::http {
+
+struct PeerCredentials {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  pid_t pid = 0;
+};
+
+struct UnixServerOptions {
+  std::string path;
+  mode_t mode = 0600;
+  std::optional<gid_t> group;  // chgrp the socket to this group
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_connections = 512;
+  std::chrono::milliseconds idle_timeout{60'000};
+};
+
+// Where a streamed answer writes its body, piece by piece.
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+  // False once the client is gone (the stream should end).
+  virtual boost::asio::awaitable<bool> write(std::string piece) = 0;
+};
+
+// An answer whose body is written as it happens (server-sent events): the
+// head is sent first, without a length, and the connection closes after
+// `body` returns.
+struct Streamed {
+  Response head;
+  std::function<boost::asio::awaitable<void>(StreamSink&)> body;
+};
+
+using Answer = std::variant<Response, Streamed>;
+
+class UnixServer {
+ public:
+  using Handler = std::function<boost::asio::awaitable<Answer>(Request, PeerCredentials)>;
+
+  // Binds and listens. Throws std::runtime_error naming the path when the
+  // socket cannot be made or another server is live on it.
+  UnixServer(boost::asio::io_context& io, UnixServerOptions options, Handler handler);
+  ~UnixServer();
+  UnixServer(const UnixServer&) = delete;
+  UnixServer& operator=(const UnixServer&) = delete;
+
+  void start();
+  // Stops accepting, closes every connection, removes the socket file.
+  void stop();
+  std::size_t open_connections() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace focus::http
