@@ -1,11 +1,7 @@
 #include "daemon/daemon.hpp"
 
-#include "http/client.hpp"
-#include "store/database.hpp"
-#include "store/edit_queue.hpp"
-#include "store/mirror.hpp"
-#include "sync/scheduler.hpp"
-#include "upstream/credentials.hpp"
+#include "daemon/link.hpp"
+#include "daemon/parts.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,55 +13,6 @@
 namespace focus::daemon {
 
 namespace asio = boost::asio;
-
-struct Daemon::Parts {
-  config::Config config;
-  store::Database db;
-  store::Mirror mirror;
-  http::Client client;
-  upstream::QuotaTracker quota;
-  upstream::FocusApi api;
-  store::EditQueue queue;
-  sync::Puller puller;
-  sync::MembersSync members;
-  sync::Replayer replayer;
-  sync::Scheduler scheduler;
-  asio::steady_timer timer;
-  bool stopped = false;
-
-  static http::ClientOptions client_options(const config::Upstream& u) {
-    http::ClientOptions o;
-    o.base_url = u.base_url;
-    o.ca_file = u.ca_file;
-    o.insecure_skip_verify = u.insecure_skip_verify;
-    o.total_timeout = u.timeout;
-    o.user_agent = "focussync/" FOCUSSYNC_VERSION;
-    return o;
-  }
-
-  Parts(asio::io_context& io, config::Config c)
-      : config(std::move(c)),
-        db(config.cache_path),
-        mirror(db),
-        client(io, client_options(config.upstream)),
-        api(client, upstream::load_credentials(config.upstream), quota),
-        queue(db, mirror),
-        puller(api, mirror, config.sync),
-        members(api, mirror, config.sync),
-        replayer(api, queue, mirror, config.sync),
-        scheduler(puller, members, replayer, quota, mirror, config.sync, workspace_refs(config)),
-        timer(io) {
-    if (auto n = queue.recover_in_flight())
-      spdlog::warn("{} edit(s) were being sent when focussyncd last stopped; they are read back before anything is "
-                   "sent again", n);
-  }
-
-  static std::vector<upstream::WorkspaceRef> workspace_refs(const config::Config& c) {
-    std::vector<upstream::WorkspaceRef> out;
-    for (const auto& w : c.workspaces) out.push_back({w.organization_id, w.workspace_id});
-    return out;
-  }
-};
 
 Daemon::Daemon(asio::io_context& io, config::Config config) : parts_(std::make_unique<Parts>(io, std::move(config))) {}
 Daemon::~Daemon() = default;
@@ -104,44 +51,123 @@ nlohmann::json CycleReport::to_json() const {
   return {{"workspaces", std::move(list)}, {"error", first_error ? nlohmann::json(*first_error) : nlohmann::json(nullptr)}};
 }
 
-asio::awaitable<CycleReport> Daemon::run_cycle() {
+asio::awaitable<CycleReport> Daemon::run_cycle(std::function<void(const nlohmann::json&)> progress) {
+  auto& p = *parts_;
+  auto tell = [&](nlohmann::json event) {
+    if (progress) progress(event);
+  };
   CycleReport report;
-  for (const auto& w : parts_->config.workspaces) {
+  for (const auto& w : p.config.workspaces) {
     upstream::WorkspaceRef ref{w.organization_id, w.workspace_id};
+    const std::string name = std::to_string(ref.organization_id) + "/" + std::to_string(ref.workspace_id);
     CycleReport::Workspace entry{ref, std::nullopt, std::nullopt, std::nullopt};
-    auto pulled = co_await parts_->puller.full_sync(ref);
+    tell({{"workspace", name}, {"phase", "listing"}, {"pages", 0}});
+    auto pages = [&](std::int64_t done, std::int64_t expected) {
+      tell({{"workspace", name}, {"phase", "listing"}, {"pages", done}, {"expected_pages", expected}});
+    };
+    auto pulled = co_await p.puller.full_sync(ref, pages);
     if (pulled) {
       const auto& r = *pulled;
-      spdlog::info("synced {}/{}: {} projects, +{} ~{} -{} restored {}, {} requests{}", ref.organization_id,
-                   ref.workspace_id, r.projects, r.inserted, r.updated, r.deleted, r.restored, r.requests,
-                   r.suspect ? "; " + *r.suspect : "");
+      spdlog::info("synced {}: {} projects, +{} ~{} -{} restored {}, {} requests{}", name, r.projects, r.inserted,
+                   r.updated, r.deleted, r.restored, r.requests, r.suspect ? "; " + *r.suspect : "");
       entry.pull = r;
-      parts_->replayer.mirror_changed(ref);
-      if (!r.paused) entry.replay = co_await parts_->replayer.replay(ref);
+      p.replayer.mirror_changed(ref);
+      if (!r.paused) {
+        tell({{"workspace", name}, {"phase", "replay"}});
+        entry.replay = co_await p.replayer.replay(ref);
+      }
     } else {
-      spdlog::error("sync of {}/{} failed: {}", ref.organization_id, ref.workspace_id, pulled.error().message);
+      spdlog::error("sync of {} failed: {}", name, pulled.error().message);
       entry.error = pulled.error().message;
     }
+    p.scheduler.note_result(pulled ? std::nullopt : std::optional<Error>(pulled.error()));
     report.workspaces.push_back(std::move(entry));
-    if (parts_->stopped) break;
+    if (p.stopped) break;
   }
   co_return report;
 }
 
-asio::awaitable<void> Daemon::run_forever() {
-  while (!parts_->stopped) {
-    auto wait = co_await parts_->scheduler.pass();
-    if (parts_->stopped) break;
-    parts_->timer.expires_after(wait);
-    co_await parts_->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+// Syncs asked for through the socket: one cycle serves every request made
+// before it started.
+asio::awaitable<void> Daemon::run_requested_syncs() {
+  auto& p = *parts_;
+  auto batch = std::move(p.sync_requests);
+  p.sync_requests.clear();
+  auto report = co_await run_cycle([&batch](const nlohmann::json& event) {
+    for (auto& r : batch)
+      if (r->progress) r->progress(event);
+  });
+  auto summary = report.to_json();
+  std::int64_t inserted = 0, updated = 0, deleted = 0, requests = 0;
+  for (const auto& w : report.workspaces) {
+    if (w.pull) {
+      inserted += w.pull->inserted;
+      updated += w.pull->updated;
+      deleted += w.pull->deleted;
+      requests += w.pull->requests;
+    }
+    if (w.replay) requests += w.replay->requests;
   }
+  summary.update({{"inserted", inserted}, {"updated", updated}, {"deleted", deleted}, {"requests", requests}});
+  for (auto& r : batch) {
+    r->result = summary;
+    r->done.notify_all();
+  }
+}
+
+asio::awaitable<void> Daemon::run_forever() {
+  auto& p = *parts_;
+  serve_socket();
+  while (!p.stopped) {
+    if (!p.sync_requests.empty()) {
+      co_await run_requested_syncs();
+      p.changes.notify_all();
+      continue;
+    }
+    auto wait = co_await p.scheduler.pass();
+    p.changes.notify_all();
+    if (p.stopped) break;
+    if (p.wake_pending) {
+      p.wake_pending = false;
+      continue;
+    }
+    p.timer.expires_after(wait);
+    co_await p.timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    p.wake_pending = false;
+  }
+  if (p.server) p.server->stop();
+}
+
+void Daemon::serve_socket() {
+  auto& p = *parts_;
+  http::UnixServerOptions options;
+  options.path = p.config.socket.path;
+  options.mode = static_cast<mode_t>(p.config.socket.mode);
+  options.max_connections = static_cast<std::size_t>(p.config.socket.max_connections);
+  options.idle_timeout = p.config.socket.idle_timeout;
+  p.link = std::make_unique<Link>(p);
+  p.local = std::make_unique<local_api::LocalApi>(p.db, p.mirror, p.queue, p.config, *p.link, p.changes);
+  if (p.config.socket.group) options.group = p.local->group();
+  auto* local = p.local.get();
+  p.server = std::make_unique<http::UnixServer>(
+      p.io, options,
+      [local](http::Request request, http::PeerCredentials peer) { return local->handle(std::move(request), peer); });
+  p.server->start();
+  spdlog::info("serving {} (mode {:o})", options.path, options.mode);
 }
 
 void Daemon::on_replay_step(sync::Replayer::StepHook hook) { parts_->replayer.on_step(std::move(hook)); }
 
 void Daemon::stop() {
-  parts_->stopped = true;
-  parts_->timer.cancel();
+  auto& p = *parts_;
+  p.stopped = true;
+  p.timer.cancel();
+  if (p.server) p.server->stop();
+  p.changes.notify_all();  // long polls and event streams end
+  for (auto& r : p.sync_requests) {
+    r->result = nlohmann::json{{"error", "focussyncd is stopping"}};
+    r->done.notify_all();
+  }
 }
 
 }  // namespace focus::daemon

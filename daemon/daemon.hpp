@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json_fwd.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,16 +42,21 @@ class Daemon {
   Daemon(boost::asio::io_context& io, config::Config config);
   ~Daemon();
 
-  // One full cycle over every configured workspace.
-  boost::asio::awaitable<CycleReport> run_cycle();
-  // Lets the scheduler spend the quota (probes and full listings) until stop().
+  // One full cycle over every configured workspace: a full listing, then the
+  // queued edits. `progress` hears each step (for POST /v1/sync).
+  boost::asio::awaitable<CycleReport> run_cycle(std::function<void(const nlohmann::json&)> progress = {});
+  // Serves the socket and lets the scheduler spend the quota (probes, full
+  // listings, replays) until stop(). Throws when the socket cannot be made.
   boost::asio::awaitable<void> run_forever();
   void stop();
   // Called at every durable step of replaying an edit (see Replayer::on_step).
   void on_replay_step(sync::Replayer::StepHook hook);
 
+  struct Parts;  // daemon/parts.hpp
+
  private:
-  struct Parts;
+  boost::asio::awaitable<void> run_requested_syncs();
+  void serve_socket();
   std::unique_ptr<Parts> parts_;
 };
 

@@ -162,6 +162,28 @@ void read_sync(Section& s, Sync& y) {
   s.finish();
 }
 
+void read_socket(Section& s, Socket& k) {
+  if (auto v = s.string("path")) k.path = *v;
+  if (auto v = s.string("mode")) {
+    char* end = nullptr;
+    unsigned long mode = std::strtoul(v->c_str(), &end, 8);
+    if (v->empty() || *end != '\0' || mode > 0777 || (mode & 0600) != 0600)
+      s.fail(nullptr, "mode", "'" + *v + "' is not an octal mode like \"0600\" or \"0660\" that lets the owner read and write");
+    k.mode = static_cast<unsigned>(mode);
+  }
+  if (auto v = s.string("group")) {
+    if (v->empty()) s.fail(nullptr, "group", "must name a group");
+    k.group = *v;
+  }
+  if (auto v = s.integer("max_connections")) {
+    if (*v < 1 || *v > 100'000) s.fail(nullptr, "max_connections", "must be from 1 to 100000");
+    k.max_connections = *v;
+  }
+  if (auto v = s.duration("idle_timeout")) k.idle_timeout = *v;
+  if (auto v = s.duration("stale_after")) k.stale_after = *v;
+  s.finish();
+}
+
 void read_workspaces(Section& root, Config& c, const std::string& source) {
   auto* n = root.node("workspaces");
   if (!n) root.fail(nullptr, "", "no [[workspaces]]: name at least one organization_id + workspace_id");
@@ -208,11 +230,10 @@ Config parse_config(std::string_view text, const std::string& source) {
     if (auto v = s.string("path")) c.cache_path = *v;
     s.finish();
   }
-  c.socket_path = default_path("XDG_RUNTIME_DIR", "/.cache", "focussync.sock");
+  c.socket.path = default_path("XDG_RUNTIME_DIR", "/.cache", "focussync.sock");
   if (auto* t = subtable(root, "socket")) {
     Section s(*t, "[socket]", source);
-    if (auto v = s.string("path")) c.socket_path = *v;
-    s.finish();
+    read_socket(s, c.socket);
   }
   if (auto* t = subtable(root, "log")) {
     Section s(*t, "[log]", source);

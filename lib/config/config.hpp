@@ -60,13 +60,24 @@ struct Sync {
   ConflictPolicy conflicts = ConflictPolicy::manual;
 };
 
+// The local socket: who may connect and how long things may take.
+struct Socket {
+  std::string path;  // default $XDG_RUNTIME_DIR/focussync/focussync.sock
+  unsigned mode = 0600;
+  std::optional<std::string> group;  // a group whose members may connect too
+  std::int64_t max_connections = 512;
+  std::chrono::milliseconds idle_timeout{60'000};
+  // Reads say X-Focussync-Stale: true when the last sync is older than this.
+  std::chrono::milliseconds stale_after{15 * 60'000};
+};
+
 struct Config {
   std::string source;  // the file it came from
   Upstream upstream;
   std::vector<Workspace> workspaces;
   Sync sync;
   std::string cache_path;   // default $XDG_DATA_HOME/focussync/cache.db
-  std::string socket_path;  // default $XDG_RUNTIME_DIR/focussync/focussync.sock
+  Socket socket;
   std::string log_level = "info";
 };
 

@@ -49,9 +49,14 @@ FieldProblem problem_from(const DecodeError& e) {
   return FieldProblem{e.field(), e.what()};
 }
 
-// Keeps the derived fields honest after ids changed locally: a client or
-// tag the project no longer names is dropped (its name is not known here).
+// Keeps the derived fields honest after a local change: a client or tag the
+// project no longer names is dropped (its name is not known here), and the
+// rate repeats the project's name and colour, as the server's does.
 void drop_stale_references(Project& p) {
+  if (p.rate) {
+    p.rate->project_name = p.name;
+    p.rate->project_color = p.color.value_or("");
+  }
   if (p.client && p.client->id != p.client_id.value_or(0)) p.client.reset();
   std::erase_if(p.tags, [&](const Tag& t) {
     return std::find(p.tag_ids.begin(), p.tag_ids.end(), t.id) == p.tag_ids.end();

@@ -72,7 +72,13 @@ bool Scheduler::full_listing_due(upstream::WorkspaceRef ws, const Track& track) 
   return !when || now_utc() - *when >= settings_.full_listing_max_age;
 }
 
+void Scheduler::note_result(const std::optional<Error>& error) {
+  last_error_ = error;
+  if (error) ++runs_["failed"];
+}
+
 void Scheduler::failed(upstream::WorkspaceRef ws, Track& track, const Error& error) {
+  note_result(error);
   if (error.is(Errc::unauthorized)) {
     track.unauthorized = true;
     spdlog::error("workspace {}/{}: {}; syncing stops; fix the credentials and restart focussyncd",
@@ -129,6 +135,8 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
     track.needs_full = false;
     track.failures = 0;
     track.last_synced = Clock::now();
+    last_error_.reset();
+    ++runs_["listing"];
     spdlog::info("synced {}/{} (full listing): {} projects, +{} ~{} -{}, {} requests", ws.organization_id,
                  ws.workspace_id, r->projects, r->inserted, r->updated, r->deleted, r->requests);
     replayer_.mirror_changed(ws);
@@ -147,6 +155,8 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
   }
   track.failures = 0;
   track.last_synced = Clock::now();
+  last_error_.reset();
+  ++runs_["probe"];
   replayer_.mirror_changed(ws);
   if (!p->order_honoured) track.probe_works = false;
   if (p->needs_full_listing) {

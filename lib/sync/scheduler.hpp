@@ -26,6 +26,8 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace focus::sync {
@@ -39,6 +41,14 @@ class Scheduler {
 
   // One decision per workspace; answers how long to wait before the next pass.
   boost::asio::awaitable<std::chrono::milliseconds> pass();
+
+  // The last upstream failure, until a sync succeeds again.
+  const std::optional<Error>& last_error() const { return last_error_; }
+  // Sync runs so far by result: "listing", "probe", "failed".
+  const std::map<std::string, std::int64_t>& runs() const { return runs_; }
+  // Something outside (a sync asked for, a failure seen elsewhere) tells the
+  // scheduler how the upstream answered.
+  void note_result(const std::optional<Error>& error);
 
  private:
   struct Track {
@@ -69,6 +79,8 @@ class Scheduler {
   std::vector<upstream::WorkspaceRef> workspaces_;
   std::map<std::pair<model::Id, model::Id>, Track> tracks_;
   upstream::Backoff backoff_;
+  std::optional<Error> last_error_;
+  std::map<std::string, std::int64_t> runs_;
 };
 
 }  // namespace focus::sync

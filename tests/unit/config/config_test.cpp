@@ -74,7 +74,7 @@ level = "debug"
   CHECK(c.sync.members == MembersPolicy::never);
   CHECK(c.sync.conflicts == ConflictPolicy::remote_wins);
   CHECK(c.cache_path == "/var/lib/focussync/cache.db");
-  CHECK(c.socket_path == "/run/focussync/focussync.sock");
+  CHECK(c.socket.path == "/run/focussync/focussync.sock");
   CHECK(c.log_level == "debug");
 }
 

@@ -1,0 +1,26 @@
+#pragma once
+// Internal to daemon/: the DaemonLink the local API talks to, answering from
+// the Daemon's parts (scheduler, quota tracker, Focus API client counters)
+// and queueing syncs asked for through the socket. io_context thread only.
+
+#include "daemon/daemon.hpp"
+#include "local_api/daemon_link.hpp"
+
+namespace focus::daemon {
+
+class Link final : public local_api::DaemonLink {
+ public:
+  explicit Link(Daemon::Parts& parts) : parts_(parts) {}
+
+  std::string upstream_state() override;
+  nlohmann::json quota() override;
+  boost::asio::awaitable<nlohmann::json> sync_now(std::function<void(const nlohmann::json&)> progress) override;
+  void edits_changed() override;
+  std::map<std::string, std::int64_t> upstream_requests() override;
+  std::map<std::string, std::int64_t> sync_runs() override;
+
+ private:
+  Daemon::Parts& parts_;
+};
+
+}  // namespace focus::daemon

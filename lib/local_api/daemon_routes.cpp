@@ -1,0 +1,351 @@
+// focussyncd's own routes: /v1/status, /v1/sync, /v1/changes, /v1/edits and
+// /metrics.
+#include "local_api/local_api.hpp"
+
+#include "http/target.hpp"
+#include "upstream/list_query.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <deque>
+
+namespace focus::local_api {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+using store::EditState;
+
+namespace {
+
+http::Response json_answer(int status, const json& body) {
+  http::Response r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+http::Response json_error(int status, const std::string& message) { return json_answer(status, {{"error", message}}); }
+
+http::Response method_not_allowed(const std::string& method, const std::string& path, const std::string& allow) {
+  auto r = json_error(405, "method " + method + " is not allowed on " + path);
+  r.set_header("Allow", allow);
+  return r;
+}
+
+// An integer query parameter within [low, high], or `fallback` when absent.
+std::int64_t int_param(const http::Target& t, const std::string& key, std::int64_t fallback, std::int64_t low,
+                       std::int64_t high) {
+  auto* p = t.last(key);
+  if (!p || p->value.empty()) return fallback;
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(p->value.data(), p->value.data() + p->value.size(), v);
+  if (ec != std::errc{} || end != p->value.data() + p->value.size() || v < low || v > high)
+    throw upstream::QueryError("query parameter '" + key + "' must be an integer from " + std::to_string(low) + " to " +
+                               std::to_string(high) + ", got '" + p->value + "'");
+  return v;
+}
+
+bool wants_events(const http::Request& req) {
+  auto accept = req.header("Accept");
+  return accept && accept->find("text/event-stream") != std::string_view::npos;
+}
+
+json time_or_null(const std::optional<std::string>& t) { return t ? json(*t) : json(nullptr); }
+
+http::Response event_stream_head() {
+  http::Response head;
+  head.content_type = "text/event-stream";
+  head.set_header("Cache-Control", "no-cache");
+  return head;
+}
+
+std::string sse(const std::string& event, const json& data, std::optional<std::int64_t> id = std::nullopt) {
+  std::string out;
+  if (id) out += "id: " + std::to_string(*id) + "\n";
+  return out + "event: " + event + "\ndata: " + data.dump() + "\n\n";
+}
+
+constexpr auto kKeepAlive = std::chrono::seconds(15);
+
+}  // namespace
+
+asio::awaitable<http::Answer> LocalApi::v1_route(const http::Request& req, const http::Target& t, std::string& route) {
+  const auto& s = t.segments;
+  const std::string what = s.size() >= 2 ? s[1] : "";
+  if (what == "status" && s.size() == 2) {
+    route = "GET /v1/status";
+    if (req.method != "GET") co_return method_not_allowed(req.method, t.path, "GET");
+    co_return status();
+  }
+  if (what == "sync" && s.size() == 2) {
+    route = "POST /v1/sync";
+    if (req.method != "POST") co_return method_not_allowed(req.method, t.path, "POST");
+    co_return co_await sync(req, t);
+  }
+  if (what == "changes" && s.size() == 2) {
+    route = "GET /v1/changes";
+    if (req.method != "GET") co_return method_not_allowed(req.method, t.path, "GET");
+    co_return co_await changes(req, t);
+  }
+  if (what == "edits") co_return edits_route(req, t, route);
+  co_return json_error(404, "no such route: " + t.path);
+}
+
+// ---------------------------------------------------------------------------
+// /v1/status
+
+http::Response LocalApi::status() {
+  json workspaces = json::array();
+  for (const auto& w : config_.workspaces) {
+    store::WorkspaceKey ws{w.organization_id, w.workspace_id};
+    auto st = mirror_.sync_state(ws);
+    std::optional<Timestamp> synced;
+    if (st.last_success_at) synced = parse_rfc3339(*st.last_success_at);
+    workspaces.push_back({{"organization_id", ws.organization_id},
+                          {"workspace_id", ws.workspace_id},
+                          {"projects", mirror_.live_count(ws)},
+                          {"last_attempt_at", time_or_null(st.last_attempt_at)},
+                          {"last_success_at", time_or_null(st.last_success_at)},
+                          {"last_full_listing_at", time_or_null(st.last_full_listing_at)},
+                          {"last_error", time_or_null(st.last_error)},
+                          {"suspect", time_or_null(st.suspect)},
+                          {"stale", !synced || now_utc() - *synced > config_.socket.stale_after},
+                          {"pending_edits", reads_.pending_edits(ws)},
+                          {"requests_spent", st.requests_spent}});
+  }
+  auto c = queue_.counts();
+  return json_answer(200, {{"version", FOCUSSYNC_VERSION},
+                           {"upstream", daemon_.upstream_state()},
+                           {"workspaces", workspaces},
+                           {"edits",
+                            {{"pending", c.pending},
+                             {"in_flight", c.in_flight},
+                             {"unknown_outcome", c.unknown_outcome},
+                             {"conflict", c.conflict},
+                             {"failed", c.failed},
+                             {"done", c.done}}},
+                           {"quota", daemon_.quota()},
+                           {"changes", {{"last_seq", mirror_.last_change_seq()}}}});
+}
+
+// ---------------------------------------------------------------------------
+// /v1/sync
+
+asio::awaitable<http::Answer> LocalApi::sync(const http::Request& req, const http::Target& t) {
+  auto* wait = t.last("wait");
+  const bool waits = wait && (wait->value == "1" || wait->value == "true");
+  if (wants_events(req)) {
+    http::Streamed streamed{event_stream_head(), {}};
+    streamed.body = [this](http::StreamSink& sink) -> asio::awaitable<void> {
+      struct Shared {
+        std::deque<json> events;
+        std::optional<json> summary;
+        Signal ready;
+      };
+      auto shared = std::make_shared<Shared>();
+      auto run = [this, shared]() -> asio::awaitable<void> {
+        auto summary = co_await daemon_.sync_now([shared](const json& e) {
+          shared->events.push_back(e);
+          shared->ready.notify_all();
+        });
+        shared->summary = std::move(summary);
+        shared->ready.notify_all();
+      };
+      asio::co_spawn(co_await asio::this_coro::executor, run(), asio::detached);
+      for (;;) {
+        while (!shared->events.empty()) {
+          auto piece = sse("progress", shared->events.front());
+          shared->events.pop_front();
+          if (!co_await sink.write(std::move(piece))) co_return;
+        }
+        if (shared->summary) {
+          auto piece = sse("done", *shared->summary);
+          co_await sink.write(std::move(piece));
+          co_return;
+        }
+        if (!co_await shared->ready.wait_for(kKeepAlive) && !co_await sink.write(": still syncing\n\n")) co_return;
+      }
+    };
+    co_return streamed;
+  }
+  if (waits) {
+    auto summary = co_await daemon_.sync_now({});
+    co_return json_answer(200, summary);
+  }
+  auto start = [this]() -> asio::awaitable<void> { co_await daemon_.sync_now({}); };
+  asio::co_spawn(co_await asio::this_coro::executor, start(), asio::detached);
+  co_return json_answer(202, {{"started", true}});
+}
+
+// ---------------------------------------------------------------------------
+// /v1/changes
+
+json LocalApi::changes_json(std::int64_t since, std::int64_t limit, std::int64_t& next) {
+  json list = json::array();
+  next = since;
+  for (const auto& c : mirror_.changes_since(since, limit)) {
+    json j = {{"seq", c.seq},
+              {"organization_id", c.workspace.organization_id},
+              {"workspace_id", c.workspace.workspace_id},
+              {"project_id", c.project_id},
+              {"kind", c.kind},
+              {"fields", c.fields},
+              {"at", format_rfc3339(c.at)}};
+    if (c.detail) j["edit"] = json::parse(*c.detail);
+    list.push_back(std::move(j));
+    next = c.seq;
+  }
+  return list;
+}
+
+asio::awaitable<http::Answer> LocalApi::changes(const http::Request& req, const http::Target& t) {
+  std::int64_t since = int_param(t, "since", 0, 0, std::numeric_limits<std::int64_t>::max());
+  if (auto last = req.header("Last-Event-ID")) {  // an event stream reconnecting
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(last->data(), last->data() + last->size(), v);
+    if (ec == std::errc{} && end == last->data() + last->size()) since = v;
+  }
+  const std::int64_t limit = int_param(t, "limit", 100, 1, 1000);
+  if (wants_events(req)) {
+    http::Streamed streamed{event_stream_head(), {}};
+    streamed.body = [this, since](http::StreamSink& sink) mutable -> asio::awaitable<void> {
+      for (;;) {
+        std::int64_t next = since;
+        json batch = changes_json(since, 500, next);
+        for (auto& c : batch) {
+          auto seq = c["seq"].get<std::int64_t>();
+          if (!co_await sink.write(sse("change", c, seq))) co_return;
+        }
+        since = next;
+        if (!batch.empty()) continue;
+        // Nothing new: wait for the daemon's word, with a comment now and
+        // then so a client that went away is noticed.
+        if (!co_await changes_.wait_for(kKeepAlive) && !co_await sink.write(": keep-alive\n\n")) co_return;
+      }
+    };
+    co_return streamed;
+  }
+  const std::int64_t wait = int_param(t, "wait", 0, 0, 300);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait);
+  for (;;) {
+    std::int64_t next = since;
+    json list = changes_json(since, limit, next);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (!list.empty() || left.count() <= 0) co_return json_answer(200, {{"changes", std::move(list)}, {"next", next}});
+    co_await changes_.wait_for(left);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// /v1/edits
+
+http::Answer LocalApi::edits_route(const http::Request& req, const http::Target& t, std::string& route) {
+  const auto& s = t.segments;
+  if (s.size() == 2) {
+    route = "GET /v1/edits";
+    if (req.method != "GET") return method_not_allowed(req.method, t.path, "GET");
+    std::vector<EditState> states;
+    for (const auto* p : t.all("state")) {
+      std::string_view rest = p->value;
+      while (!rest.empty()) {
+        auto comma = rest.find(',');
+        std::string name(rest.substr(0, comma));
+        auto state = store::parse_state(name);
+        if (!state)
+          return json_error(400, "query parameter 'state': unknown state '" + name +
+                                     "' (pending, in_flight, unknown_outcome, conflict, failed, done)");
+        states.push_back(*state);
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      }
+    }
+    json list = json::array();
+    for (const auto& e : queue_.list(states, int_param(t, "limit", 1000, 1, 100'000))) list.push_back(e.to_json());
+    return json_answer(200, {{"edits", std::move(list)}});
+  }
+  std::int64_t id = 0;
+  auto [end, ec] = std::from_chars(s[2].data(), s[2].data() + s[2].size(), id);
+  if (ec != std::errc{} || end != s[2].data() + s[2].size()) return json_error(400, "an edit id must be an integer");
+  const std::string action = s.size() == 4 ? s[3] : "";
+  if (s.size() > 4 || (!action.empty() && action != "retry" && action != "resolve"))
+    return json_error(404, "no such route: " + t.path);
+  route = req.method + " /v1/edits/{id}" + (action.empty() ? "" : "/" + action);
+  const auto now = now_utc();
+  if (action.empty()) {
+    if (req.method == "GET") {
+      auto e = queue_.get(id);
+      if (!e) return json_error(404, "edit " + std::to_string(id) + " does not exist");
+      return json_answer(200, e->to_json());
+    }
+    if (req.method == "DELETE") {
+      queue_.discard(id, now);
+      changes_.notify_all();
+      http::Response r;
+      r.status = 204;
+      return r;
+    }
+    return method_not_allowed(req.method, t.path, "GET, DELETE");
+  }
+  if (req.method != "POST") return method_not_allowed(req.method, t.path, "POST");
+  if (action == "retry") {
+    auto e = queue_.retry(id, now);
+    daemon_.edits_changed();
+    return json_answer(200, e.to_json());
+  }
+  json body = json::parse(req.body.empty() ? std::string("{}") : req.body);
+  store::Resolution how;
+  if (body.contains("body")) {
+    how.take = store::Resolution::Take::body;
+    how.body = body["body"];
+  } else if (body.value("take", "") == "local") {
+    how.take = store::Resolution::Take::local;
+  } else if (body.value("take", "") == "remote") {
+    how.take = store::Resolution::Take::remote;
+  } else {
+    return json_answer(400, {{"error", "give {\"take\": \"local\"}, {\"take\": \"remote\"} or {\"body\": {...}}"},
+                             {"field", "take"}});
+  }
+  auto e = queue_.resolve(id, how, now);
+  daemon_.edits_changed();
+  return json_answer(200, e.to_json());
+}
+
+// ---------------------------------------------------------------------------
+// /metrics
+
+http::Response LocalApi::metrics() {
+  std::string out;
+  metrics_.render(out);
+  render_labelled(out, "focussync_upstream_requests_total", "counter", "Requests sent to the Focus API, by answer.",
+                  "status", daemon_.upstream_requests());
+  render_labelled(out, "focussync_sync_runs_total", "counter", "Sync runs (probes and listings), by result.", "result",
+                  daemon_.sync_runs());
+  auto quota = daemon_.quota();
+  if (quota["remaining"].is_number())
+    render_gauge(out, "focussync_quota_remaining", "Requests left in the quota window, as last seen.",
+                 quota["remaining"].get<double>());
+  auto c = queue_.counts();
+  render_labelled(out, "focussync_edits", "gauge", "Edits in the queue, by state.", "state",
+                  {{"pending", c.pending},
+                   {"in_flight", c.in_flight},
+                   {"unknown_outcome", c.unknown_outcome},
+                   {"conflict", c.conflict},
+                   {"failed", c.failed},
+                   {"done", c.done}});
+  render_gauge(out, "focussync_changes_logged", "The change log's last sequence number.",
+               static_cast<double>(mirror_.last_change_seq()));
+  std::map<std::string, std::int64_t> projects;
+  for (const auto& w : config_.workspaces)
+    projects[std::to_string(w.organization_id) + "/" + std::to_string(w.workspace_id)] =
+        mirror_.live_count({w.organization_id, w.workspace_id});
+  render_labelled(out, "focussync_projects", "gauge", "Live projects in the mirror, by workspace.", "workspace", projects);
+  http::Response r;
+  r.content_type = "text/plain; version=0.0.4";
+  r.body = std::move(out);
+  return r;
+}
+
+}  // namespace focus::local_api

@@ -1,0 +1,122 @@
+#include "local_api/local_api.hpp"
+
+#include "http/target.hpp"
+#include "model/decode_error.hpp"
+#include "upstream/list_query.hpp"
+
+#include <SQLiteCpp/Exception.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+namespace focus::local_api {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+http::Response json_error(int status, const std::string& message, const std::string& field = {}) {
+  json body = {{"error", message}};
+  if (!field.empty()) body["field"] = field;
+  http::Response r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+int status_of(const http::Answer& answer) {
+  if (const auto* r = std::get_if<http::Response>(&answer)) return r->status;
+  return std::get<http::Streamed>(answer).head.status;
+}
+
+std::optional<std::string> user_name(uid_t uid) {
+  if (auto* pw = ::getpwuid(uid)) return std::string(pw->pw_name);
+  return std::nullopt;
+}
+
+}  // namespace
+
+LocalApi::LocalApi(store::Database& db, store::Mirror& mirror, store::EditQueue& queue, const config::Config& config,
+                   DaemonLink& daemon, Signal& changes)
+    : db_(db), mirror_(mirror), queue_(queue), reads_(db), config_(config), daemon_(daemon), changes_(changes) {
+  if (config.socket.group) {
+    auto* gr = ::getgrnam(config.socket.group->c_str());
+    if (!gr) throw std::runtime_error("[socket] group: there is no group '" + *config.socket.group + "'");
+    group_ = gr->gr_gid;
+    for (char** m = gr->gr_mem; m && *m; ++m) group_members_.emplace_back(*m);
+  }
+}
+
+bool LocalApi::admits(const http::PeerCredentials& peer) const {
+  if (peer.uid == ::geteuid() || peer.uid == 0) return true;
+  if (!group_) return false;
+  if (peer.gid == *group_) return true;
+  auto name = user_name(peer.uid);
+  return name && std::find(group_members_.begin(), group_members_.end(), *name) != group_members_.end();
+}
+
+bool LocalApi::configured(store::WorkspaceKey ws) const {
+  for (const auto& w : config_.workspaces)
+    if (w.organization_id == ws.organization_id && w.workspace_id == ws.workspace_id) return true;
+  return false;
+}
+
+// The one error boundary of the socket: every failure becomes a status and
+// a JSON error, and every answer is counted.
+asio::awaitable<http::Answer> LocalApi::handle(http::Request request, http::PeerCredentials peer) {
+  const auto started = std::chrono::steady_clock::now();
+  std::string route = "unknown";
+  http::Answer answer = json_error(500, "internal error");
+  if (!admits(peer)) {
+    spdlog::warn("socket: refused a request from uid {} (pid {}): not this daemon's user, root or the socket group",
+                 peer.uid, peer.pid);
+    answer = json_error(403, "this focussyncd serves only its own user");
+    route = "refused";
+  } else {
+    auto target = http::parse_target(request.target);
+    try {
+      if (!target) answer = json_error(400, "the request target is not a valid URI path");
+      else answer = co_await dispatch(request, *target, route);
+    } catch (const store::EditRejected& e) {
+      answer = json_error(e.status(), e.what(), e.field());
+    } catch (const upstream::QueryError& e) {
+      answer = json_error(400, e.what());
+    } catch (const model::DecodeError& e) {
+      answer = json_error(400, e.what(), e.field());
+    } catch (const json::exception& e) {
+      answer = json_error(400, std::string("the body is not valid JSON: ") + e.what());
+    } catch (const SQLite::Exception& e) {
+      spdlog::error("socket: {} {}: the cache failed: {}", request.method, request.target, e.what());
+      answer = json_error(500, std::string("the cache failed: ") + e.what());
+    } catch (const std::exception& e) {
+      spdlog::error("socket: {} {}: {}", request.method, request.target, e.what());
+      answer = json_error(500, e.what());
+    }
+  }
+  auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  metrics_.observe(route, status_of(answer), took);
+  co_return answer;
+}
+
+asio::awaitable<http::Answer> LocalApi::dispatch(const http::Request& request, const http::Target& target,
+                                                 std::string& route) {
+  const auto& s = target.segments;
+  if (!s.empty() && s[0] == "api") co_return focus_route(request, target, route);
+  if (!s.empty() && s[0] == "v1") co_return co_await v1_route(request, target, route);
+  if (s.size() == 1 && s[0] == "metrics") {
+    route = "GET /metrics";
+    if (request.method != "GET") {
+      auto r = json_error(405, "method " + request.method + " is not allowed on /metrics");
+      r.set_header("Allow", "GET");
+      co_return r;
+    }
+    co_return metrics();
+  }
+  co_return json_error(404, "no such route: " + target.path);
+}
+
+}  // namespace focus::local_api

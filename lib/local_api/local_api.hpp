@@ -1,0 +1,90 @@
+#pragma once
+// What focussyncd serves on its Unix socket, for local tools:
+//  - the Focus API's own project routes under /api/organizations/{o}/
+//    workspaces/{w}/projects..., answered from the mirror and the pending
+//    edits (reads) or queued as edits (writes), with the same parameters,
+//    statuses and JSON shapes, plus freshness headers;
+//  - /v1/status, /v1/sync, /v1/changes (long poll and server-sent events),
+//    /v1/edits (list, retry, resolve, discard);
+//  - /metrics, in Prometheus text.
+// handle() is the one error boundary: whatever goes wrong becomes an HTTP
+// status with a JSON {"error": ...} (and "field" when a field is to blame).
+// Only the daemon's own user, root, and members of the configured group are
+// served; others get 403 and a log line.
+//
+// Borrows everything it is given (the daemon owns it all); io_context thread
+// only.
+
+#include "config/config.hpp"
+#include "core/signal.hpp"
+#include "http/unix_server.hpp"
+#include "local_api/daemon_link.hpp"
+#include "local_api/metrics.hpp"
+#include "store/edit_queue.hpp"
+#include "store/mirror.hpp"
+#include "store/project_reads.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace focus::http {
+struct Target;
+}
+
+namespace focus::local_api {
+
+class LocalApi {
+ public:
+  // `changes` is notified by the daemon whenever it logged changes.
+  LocalApi(store::Database& db, store::Mirror& mirror, store::EditQueue& queue, const config::Config& config,
+           DaemonLink& daemon, Signal& changes);
+
+  boost::asio::awaitable<http::Answer> handle(http::Request request, http::PeerCredentials peer);
+
+  // Whether this peer may use the socket.
+  bool admits(const http::PeerCredentials& peer) const;
+  // The configured [socket] group's id, if one is configured.
+  std::optional<gid_t> group() const { return group_; }
+
+ private:
+  struct Route;  // what a request names, once parsed
+  boost::asio::awaitable<http::Answer> dispatch(const http::Request& request, const http::Target& target,
+                                                std::string& route_name);
+
+  // Focus-compatible routes (focus_routes.cpp)
+  http::Answer focus_route(const http::Request& request, const http::Target& target, std::string& route_name);
+  http::Response list_projects(store::WorkspaceKey ws, const http::Target& target);
+  http::Response project_tree(store::WorkspaceKey ws, model::Id id, const std::string& which, const http::Target& target);
+  http::Response members(store::WorkspaceKey ws, model::Id id);
+  http::Response submit(store::WorkspaceKey ws, model::EditOp op, model::Id id, const http::Request& request);
+  void add_freshness(http::Response& response, store::WorkspaceKey ws);
+
+  // Daemon routes (daemon_routes.cpp)
+  boost::asio::awaitable<http::Answer> v1_route(const http::Request& request, const http::Target& target,
+                                                std::string& route_name);
+  http::Response status();
+  boost::asio::awaitable<http::Answer> sync(const http::Request& request, const http::Target& target);
+  boost::asio::awaitable<http::Answer> changes(const http::Request& request, const http::Target& target);
+  http::Answer edits_route(const http::Request& request, const http::Target& target, std::string& route_name);
+  http::Response metrics();
+  nlohmann::json changes_json(std::int64_t since, std::int64_t limit, std::int64_t& next);
+
+  bool configured(store::WorkspaceKey ws) const;
+
+  store::Database& db_;
+  store::Mirror& mirror_;
+  store::EditQueue& queue_;
+  store::ProjectReads reads_;
+  const config::Config& config_;
+  DaemonLink& daemon_;
+  Signal& changes_;
+  Metrics metrics_;
+  std::optional<gid_t> group_;
+  std::vector<std::string> group_members_;
+};
+
+}  // namespace focus::local_api
