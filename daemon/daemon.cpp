@@ -62,10 +62,10 @@ asio::awaitable<CycleReport> Daemon::run_cycle(std::function<void(const nlohmann
     const std::string name = std::to_string(ref.organization_id) + "/" + std::to_string(ref.workspace_id);
     CycleReport::Workspace entry{ref, std::nullopt, std::nullopt, std::nullopt};
     tell({{"workspace", name}, {"phase", "listing"}, {"pages", 0}});
-    auto pages = [&](std::int64_t done, std::int64_t expected) {
+    sync::Progress pages = [&](std::int64_t done, std::int64_t expected) {
       tell({{"workspace", name}, {"phase", "listing"}, {"pages", done}, {"expected_pages", expected}});
     };
-    auto pulled = co_await p.puller.full_sync(ref, pages);
+    auto pulled = co_await p.puller.full_sync(ref, std::move(pages));
     if (pulled) {
       const auto& r = *pulled;
       spdlog::info("synced {}: {} projects, +{} ~{} -{} restored {}, {} requests{}", name, r.projects, r.inserted,
@@ -93,10 +93,11 @@ asio::awaitable<void> Daemon::run_requested_syncs() {
   auto& p = *parts_;
   auto batch = std::move(p.sync_requests);
   p.sync_requests.clear();
-  auto report = co_await run_cycle([&batch](const nlohmann::json& event) {
+  std::function<void(const nlohmann::json&)> progress = [&batch](const nlohmann::json& event) {
     for (auto& r : batch)
       if (r->progress) r->progress(event);
-  });
+  };
+  auto report = co_await run_cycle(std::move(progress));
   auto summary = report.to_json();
   std::int64_t inserted = 0, updated = 0, deleted = 0, requests = 0;
   for (const auto& w : report.workspaces) {

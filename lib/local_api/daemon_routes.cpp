@@ -71,6 +71,32 @@ std::string sse(const std::string& event, const json& data, std::optional<std::i
 
 constexpr auto kKeepAlive = std::chrono::seconds(15);
 
+// What a streamed sync shares between the sync and the stream writing it.
+struct SyncEvents {
+  std::deque<json> events;
+  std::optional<json> summary;
+  Signal ready;
+};
+
+// Free coroutines with parameters by value: a coroutine lambda would keep
+// referring to its closure, which is gone once the spawning code returns.
+// (GCC 12 also mishandles a lambda built in the same expression as a
+// co_await, hence the named std::function locals.)
+asio::awaitable<void> run_sync(DaemonLink& daemon, std::shared_ptr<SyncEvents> shared) {
+  std::function<void(const json&)> progress = [shared](const json& e) {
+    shared->events.push_back(e);
+    shared->ready.notify_all();
+  };
+  auto summary = co_await daemon.sync_now(std::move(progress));
+  shared->summary = std::move(summary);
+  shared->ready.notify_all();
+}
+
+asio::awaitable<void> run_sync_detached(DaemonLink& daemon) {
+  std::function<void(const json&)> none;
+  co_await daemon.sync_now(std::move(none));
+}
+
 }  // namespace
 
 asio::awaitable<http::Answer> LocalApi::v1_route(const http::Request& req, const http::Target& t, std::string& route) {
@@ -141,21 +167,8 @@ asio::awaitable<http::Answer> LocalApi::sync(const http::Request& req, const htt
   if (wants_events(req)) {
     http::Streamed streamed{event_stream_head(), {}};
     streamed.body = [this](http::StreamSink& sink) -> asio::awaitable<void> {
-      struct Shared {
-        std::deque<json> events;
-        std::optional<json> summary;
-        Signal ready;
-      };
-      auto shared = std::make_shared<Shared>();
-      auto run = [this, shared]() -> asio::awaitable<void> {
-        auto summary = co_await daemon_.sync_now([shared](const json& e) {
-          shared->events.push_back(e);
-          shared->ready.notify_all();
-        });
-        shared->summary = std::move(summary);
-        shared->ready.notify_all();
-      };
-      asio::co_spawn(co_await asio::this_coro::executor, run(), asio::detached);
+      auto shared = std::make_shared<SyncEvents>();
+      asio::co_spawn(co_await asio::this_coro::executor, run_sync(daemon_, shared), asio::detached);
       for (;;) {
         while (!shared->events.empty()) {
           auto piece = sse("progress", shared->events.front());
@@ -173,11 +186,11 @@ asio::awaitable<http::Answer> LocalApi::sync(const http::Request& req, const htt
     co_return streamed;
   }
   if (waits) {
-    auto summary = co_await daemon_.sync_now({});
+    std::function<void(const json&)> none;
+    auto summary = co_await daemon_.sync_now(std::move(none));
     co_return json_answer(200, summary);
   }
-  auto start = [this]() -> asio::awaitable<void> { co_await daemon_.sync_now({}); };
-  asio::co_spawn(co_await asio::this_coro::executor, start(), asio::detached);
+  asio::co_spawn(co_await asio::this_coro::executor, run_sync_detached(daemon_), asio::detached);
   co_return json_answer(202, {{"started", true}});
 }
 

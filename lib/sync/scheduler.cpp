@@ -121,7 +121,9 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
   }
   if (full_due && usable >= cost) {
     auto org = ws.organization_id;
-    auto r = co_await puller_.full_sync(ws, {}, [this, org] { return usable_requests(org, Clock::now()) > 0; });
+    std::function<bool()> may_spend = [this, org] { return usable_requests(org, Clock::now()) > 0; };
+    Progress no_progress;
+    auto r = co_await puller_.full_sync(ws, std::move(no_progress), std::move(may_spend));
     if (!r) {
       failed(ws, track, r.error());
       co_return;
@@ -175,7 +177,8 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
 boost::asio::awaitable<void> Scheduler::replay_edits(upstream::WorkspaceRef ws, Track& track) {
   if (!replayer_.has_ready(ws)) co_return;
   auto org = ws.organization_id;
-  auto r = co_await replayer_.replay(ws, [this, org] { return remaining_requests(org, Clock::now()) > 0; });
+  std::function<bool()> may_spend = [this, org] { return remaining_requests(org, Clock::now()) > 0; };
+  auto r = co_await replayer_.replay(ws, std::move(may_spend));
   if (r.applied + r.failed + r.conflicts + r.retried + r.compacted > 0)
     spdlog::info("replayed edits of {}/{}: {} applied, {} failed, {} in conflict, {} to retry, {} compacted, {} requests",
                  ws.organization_id, ws.workspace_id, r.applied, r.failed, r.conflicts, r.retried, r.compacted, r.requests);
@@ -195,7 +198,8 @@ boost::asio::awaitable<void> Scheduler::refresh_members(upstream::WorkspaceRef w
   auto budget = usable == kUnlimited ? kBatch : std::min(usable / 2, kBatch);
   if (budget <= 0 || members_.wanted(ws, 1) == 0) co_return;
   auto org = ws.organization_id;
-  auto fetched = co_await members_.refresh(ws, budget, [this, org] { return usable_requests(org, Clock::now()) > 1; });
+  std::function<bool()> may_spend = [this, org] { return usable_requests(org, Clock::now()) > 1; };
+  auto fetched = co_await members_.refresh(ws, budget, std::move(may_spend));
   if (!fetched) {
     failed(ws, track, fetched.error());
     co_return;
