@@ -230,7 +230,7 @@ Config parse_config(std::string_view text, const std::string& source) {
     if (auto v = s.string("path")) c.cache_path = *v;
     s.finish();
   }
-  c.socket.path = default_path("XDG_RUNTIME_DIR", "/.cache", "focussync.sock");
+  c.socket.path = default_socket_path();
   if (auto* t = subtable(root, "socket")) {
     Section s(*t, "[socket]", source);
     read_socket(s, c.socket);
@@ -243,6 +243,8 @@ Config parse_config(std::string_view text, const std::string& source) {
   root.finish();
   return c;
 }
+
+std::string default_socket_path() { return default_path("XDG_RUNTIME_DIR", "/.cache", "focussync.sock"); }
 
 Config load_config(const std::string& path) {
   std::ifstream in(path);

@@ -81,6 +81,10 @@ struct Config {
   std::string log_level = "info";
 };
 
+// Where the socket is when the configuration does not say:
+// $XDG_RUNTIME_DIR/focussync/focussync.sock (else under ~/.cache).
+std::string default_socket_path();
+
 // Throws ConfigError (file, line, key, what is wrong).
 Config load_config(const std::string& path);
 Config parse_config(std::string_view toml_text, const std::string& source_name);

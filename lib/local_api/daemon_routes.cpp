@@ -291,7 +291,13 @@ http::Answer LocalApi::edits_route(const http::Request& req, const http::Target&
     if (req.method == "GET") {
       auto e = queue_.get(id);
       if (!e) return json_error(404, "edit " + std::to_string(id) + " does not exist");
-      return json_answer(200, e->to_json());
+      // One edit comes with what a conflict is judged on: the project as the
+      // edit saw it, and as the server last showed it.
+      json j = e->to_json();
+      j["base"] = e->base ? *e->base : json(nullptr);
+      auto row = mirror_.row(e->workspace, e->project_id);
+      j["server"] = row ? json::parse(row->body) : json(nullptr);
+      return json_answer(200, j);
     }
     if (req.method == "DELETE") {
       queue_.discard(id, now);

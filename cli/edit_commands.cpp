@@ -1,0 +1,119 @@
+// focusctl edits ...
+#include "cli/commands.hpp"
+
+namespace focus::cli {
+
+using nlohmann::json;
+
+namespace {
+
+const std::vector<Column>& edit_columns() {
+  static const std::vector<Column> cols = {{"id", "id", true},         {"state", "state"},       {"op", "op"},
+                                           {"project_id", "project", true}, {"attempts", "tries", true},
+                                           {"created_at", "made"},      {"last_error", "last error"}, {"note", "note"}};
+  return cols;
+}
+
+std::string value_text(const json& v) { return v.is_null() ? "null" : v.dump(); }
+
+// Field by field: what the edit saw, what the server has now, what the edit sets.
+void print_diff(Context& ctx, const json& e) {
+  json wanted = e["body"];
+  if (e["op"] == "update" || e["op"] == "create") {
+    json full = json::object();
+    for (const char* k : {"name", "auto_compute_estimates", "billable", "pinned", "private", "client_id", "parent_project_id",
+                          "color", "description", "start_date", "end_date", "estimated_mins", "fixed_fee", "tag_ids"})
+      full[k] = wanted.contains(k) ? wanted[k] : json(nullptr);
+    wanted = full;
+  }
+  if (!wanted.is_object()) return;
+  std::vector<json> rows;
+  for (const auto& [field, local] : wanted.items()) {
+    json base = e["base"].is_object() && e["base"].contains(field) ? e["base"][field] : json(nullptr);
+    json server = e["server"].is_object() && e["server"].contains(field) ? e["server"][field] : json(nullptr);
+    bool conflict = server != base && server != local;
+    rows.push_back({{"field", field}, {"base", value_text(base)}, {"server", value_text(server)},
+                    {"local", value_text(local)}, {"conflict", conflict}});
+  }
+  ctx.out() << "\n";
+  print_rows(ctx.out(), ctx.format(), {{"field", "field"}, {"base", "when edited"}, {"server", "server now"},
+                                       {"local", "this edit"}, {"conflict", "conflict"}}, rows);
+}
+
+}  // namespace
+
+void add_edit_commands(CLI::App& app, Action& action) {
+  auto* edits = app.add_subcommand("edits", "the queue of local edits")->require_subcommand(1);
+
+  auto* list = edits->add_subcommand("list", "edits, oldest first");
+  auto states = std::make_shared<std::vector<std::string>>();
+  list->add_option("--state", *states, "pending, in_flight, unknown_outcome, conflict, failed, done (repeatable)")
+      ->check(CLI::IsMember({"pending", "in_flight", "unknown_outcome", "conflict", "failed", "done"}));
+  list->callback([&action, states] {
+    action = [states](Context& c) {
+      std::string q;
+      for (const auto& s : *states) q += (q.empty() ? "?state=" : ",") + s;
+      auto r = c.call("GET", "/v1/edits" + q).body;
+      print_rows(c.out(), c.format(), edit_columns(), r["edits"].get<std::vector<json>>());
+      return 0;
+    };
+  });
+
+  auto id = std::make_shared<long long>(0);
+  auto* show = edits->add_subcommand("show", "one edit; for a conflict, field by field");
+  show->add_option("id", *id, "edit id")->required();
+  show->callback([&action, id] {
+    action = [id](Context& c) {
+      auto e = c.call("GET", "/v1/edits/" + std::to_string(*id)).body;
+      if (c.format() != Format::table) {
+        print_object(c.out(), c.format(), e);
+        return 0;
+      }
+      json shown = e;
+      for (const char* k : {"base", "server", "body"}) shown.erase(k);
+      shown["body"] = e["body"].dump();
+      print_object(c.out(), c.format(), shown);
+      if (e["op"] == "patch" || e["op"] == "update") print_diff(c, e);
+      return 0;
+    };
+  });
+
+  for (const char* verb : {"retry", "discard"}) {
+    auto* cmd = edits->add_subcommand(verb, std::string(verb) == "retry" ? "send a failed or waiting edit again"
+                                                                        : "drop an edit and its local effect");
+    auto eid = std::make_shared<long long>(0);
+    cmd->add_option("id", *eid, "edit id")->required();
+    std::string v = verb;
+    cmd->callback([&action, eid, v] {
+      action = [eid, v](Context& c) {
+        if (v == "retry") c.call("POST", "/v1/edits/" + std::to_string(*eid) + "/retry");
+        else c.call("DELETE", "/v1/edits/" + std::to_string(*eid));
+        c.out() << "edit " << *eid << (v == "retry" ? " will be sent again\n" : " discarded\n");
+        return 0;
+      };
+    });
+  }
+
+  auto* resolve = edits->add_subcommand("resolve", "settle a conflict");
+  auto rid = std::make_shared<long long>(0);
+  auto take = std::make_shared<std::string>();
+  auto body_file = std::make_shared<std::string>();
+  resolve->add_option("id", *rid, "edit id")->required();
+  auto* take_opt = resolve->add_option("--take", *take, "local (send the edit) or remote (keep the server's values)")
+                       ->check(CLI::IsMember({"local", "remote"}));
+  auto* json_opt = resolve->add_option("--json", *body_file, "a new body for the edit, from a file or - for stdin");
+  take_opt->excludes(json_opt);
+  resolve->callback([&action, rid, take, body_file] {
+    action = [rid, take, body_file](Context& c) {
+      json how;
+      if (!body_file->empty()) how = {{"body", read_json_file(*body_file)}};
+      else if (!take->empty()) how = {{"take", *take}};
+      else throw CommandFailed("resolve needs --take local|remote or --json FILE");
+      auto e = c.call("POST", "/v1/edits/" + std::to_string(*rid) + "/resolve", how).body;
+      c.out() << "edit " << *rid << " resolved; it is " << e["state"].get<std::string>() << "\n";
+      return 0;
+    };
+  });
+}
+
+}  // namespace focus::cli

@@ -1,0 +1,38 @@
+#pragma once
+// focusctl's output: rows of named columns, written as a table for people
+// (fitted to the terminal's width, long cells cut with an ellipsis, bold
+// headers only on a terminal and without NO_COLOR), or as JSON, NDJSON or CSV
+// (RFC 4180, a header row, the columns in a stable order) for scripts.
+// Plain functions; one thread.
+
+#include <nlohmann/json.hpp>
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace focus::cli {
+
+enum class Format { table, json, ndjson, csv };
+std::optional<Format> parse_format(const std::string& name);
+
+struct Column {
+  std::string key;     // in JSON objects and the CSV header
+  std::string title;   // in tables
+  bool number = false;  // right-aligned in tables
+};
+
+// Each row is a JSON object; a column's cell is row[key] (missing: empty).
+void print_rows(std::ostream& out, Format format, const std::vector<Column>& columns,
+                const std::vector<nlohmann::json>& rows);
+
+// One object: `key: value` lines for a table, the object itself otherwise.
+void print_object(std::ostream& out, Format format, const nlohmann::json& object);
+
+// The terminal's width (COLUMNS when set; 0, meaning unlimited, when stdout
+// is not a terminal).
+int terminal_width();
+bool use_colour();
+
+}  // namespace focus::cli

@@ -1,0 +1,342 @@
+// focusctl projects ... and members ...
+#include "cli/commands.hpp"
+
+#include <map>
+
+namespace focus::cli {
+
+using nlohmann::json;
+
+namespace {
+
+std::string url_encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+    else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+double hours(const json& v, double divisor) { return v.is_number() ? v.get<double>() / divisor : 0.0; }
+
+// A project as one table row.
+json project_row(const json& p) {
+  json r = p;
+  r["client"] = p["client"].is_object() ? p["client"]["name"] : json(nullptr);
+  r["status"] = p["archived_at"].is_null() ? "active" : "archived";
+  r["estimated_h"] = p["estimated_mins"].is_number() ? json(hours(p["estimated_mins"], 60)) : json(nullptr);
+  r["tracked_h"] = hours(p["total_tracked_time"], 3600);
+  json tags = json::array();
+  for (const auto& t : p["tags"]) tags.push_back(t["name"]);
+  r["tags"] = tags;
+  return r;
+}
+
+const std::vector<Column>& project_columns() {
+  static const std::vector<Column> cols = {
+      {"id", "id", true},         {"name", "name"},          {"client", "client"},       {"status", "status"},
+      {"pinned", "pinned"},       {"private", "private"},    {"tags", "tags"},           {"estimated_h", "est. h", true},
+      {"tracked_h", "tracked h", true}, {"parent_project_id", "parent", true}, {"updated_at", "updated"}};
+  return cols;
+}
+
+void print_projects(Context& ctx, const std::vector<json>& projects) {
+  std::vector<json> rows;
+  for (const auto& p : projects) rows.push_back(project_row(p));
+  print_rows(ctx.out(), ctx.format(), project_columns(), rows);
+}
+
+struct ListFlags {
+  std::string archived, pinned, is_private, name, from, to;
+  std::vector<long long> clients, tags, creators, users;
+  std::vector<std::string> order_by;
+  long long limit = 50;
+  bool all = false;
+
+  std::string query() const {
+    std::string q;
+    auto add = [&](const std::string& k, const std::string& v) { q += (q.empty() ? "?" : "&") + k + "=" + url_encode(v); };
+    if (archived == "all") add("archived", "");
+    else if (!archived.empty()) add("archived", archived);
+    if (!pinned.empty()) add("pinned", pinned);
+    if (!is_private.empty()) add("private", is_private);
+    if (!name.empty()) add("name", name);
+    for (auto v : clients) add("client_id", std::to_string(v));
+    for (auto v : tags) add("tag_id", std::to_string(v));
+    for (auto v : creators) add("creator_id", std::to_string(v));
+    for (auto v : users) add("user_id", std::to_string(v));
+    if (!from.empty()) add("start_date", from);
+    if (!to.empty()) add("end_date", to);
+    for (const auto& o : order_by) add("order_by", o);
+    return q;
+  }
+};
+
+// Field flags shared by create, update and patch.
+struct BodyFlags {
+  std::optional<std::string> name, color, description, start, end, json_file;
+  std::optional<long long> client, parent, estimate;
+  std::optional<bool> billable, is_private, pinned;
+  std::vector<long long> tags;
+  std::vector<std::string> clear;
+
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("--name", name, "the project's name");
+    cmd->add_option("--color", color, "#rrggbb");
+    cmd->add_option("--description", description);
+    cmd->add_option("--client", client, "client id");
+    cmd->add_option("--parent", parent, "parent project id (a negative id: a project created offline)");
+    cmd->add_option("--start", start, "start date, YYYY-MM-DD");
+    cmd->add_option("--end", end, "end date, YYYY-MM-DD");
+    cmd->add_option("--estimate", estimate, "estimated minutes");
+    cmd->add_option("--billable", billable, "true or false");
+    cmd->add_option("--private", is_private, "true or false");
+    cmd->add_option("--pinned", pinned, "true or false");
+    cmd->add_option("--tag", tags, "tag id (repeat for several)");
+    cmd->add_option("--json", json_file, "the body as JSON, from a file or - for stdin (flags override its fields)");
+  }
+
+  json body() const {
+    json b = json_file ? read_json_file(*json_file) : json::object();
+    auto set = [&](const char* k, const auto& v) {
+      if (v) b[k] = *v;
+    };
+    set("name", name);
+    set("color", color);
+    set("description", description);
+    set("start_date", start);
+    set("end_date", end);
+    set("client_id", client);
+    set("parent_project_id", parent);
+    set("estimated_mins", estimate);
+    set("billable", billable);
+    set("private", is_private);
+    set("pinned", pinned);
+    if (!tags.empty()) b["tag_ids"] = tags;
+    for (const auto& field : clear) b[field] = nullptr;
+    return b;
+  }
+};
+
+// "queued as edit 12: patch of project 1042"
+int report_queued(Context& ctx, const Reply& r, const std::string& what) {
+  auto edit = r.raw.header("X-Focussync-Edit").value_or("?");
+  json out = {{"edit", std::stoll(edit)}, {"operation", what}};
+  if (r.body.is_object()) out["project_id"] = r.body["id"];
+  if (ctx.format() == Format::table) {
+    ctx.out() << "queued as edit " << edit << ": " << what;
+    if (r.body.is_object()) ctx.out() << " (project " << r.body["id"] << ", " << r.body["name"].get<std::string>() << ")";
+    ctx.out() << "\n";
+  } else {
+    print_object(ctx.out(), ctx.format(), out);
+  }
+  return 0;
+}
+
+void print_tree(Context& ctx, const std::vector<json>& projects, std::optional<long long> root) {
+  std::map<long long, std::vector<const json*>> children;
+  std::map<long long, const json*> by_id;
+  for (const auto& p : projects) by_id[p["id"].get<long long>()] = &p;
+  std::vector<const json*> tops;
+  for (const auto& p : projects) {
+    auto parent = p["parent_project_id"];
+    if (parent.is_number() && by_id.contains(parent.get<long long>()) && (!root || p["id"] != *root))
+      children[parent.get<long long>()].push_back(&p);
+    else if (!root || p["id"] == *root)
+      tops.push_back(&p);
+  }
+  std::vector<json> rows;
+  std::function<void(const json*, int, const std::string&, bool)> walk = [&](const json* p, int depth, const std::string& prefix,
+                                                                             bool last) {
+    json r = project_row(*p);
+    r["depth"] = depth;
+    r["tree"] = depth == 0 ? (*p)["name"].get<std::string>()
+                           : prefix + (last ? "\u2514\u2500 " : "\u251c\u2500 ") + (*p)["name"].get<std::string>();
+    rows.push_back(r);
+    auto& kids = children[(*p)["id"].get<long long>()];
+    for (std::size_t i = 0; i < kids.size(); ++i)
+      walk(kids[i], depth + 1, depth == 0 ? "" : prefix + (last ? "   " : "\u2502  "), i + 1 == kids.size());
+  };
+  for (std::size_t i = 0; i < tops.size(); ++i) walk(tops[i], 0, "", i + 1 == tops.size());
+  std::vector<Column> cols = {{"id", "id", true}, {"tree", "project"}, {"depth", "depth", true}, {"status", "status"}};
+  if (ctx.format() == Format::table) cols.erase(cols.begin() + 2);
+  print_rows(ctx.out(), ctx.format(), cols, rows);
+}
+
+}  // namespace
+
+void add_project_commands(CLI::App& app, Action& action) {
+  auto* projects = app.add_subcommand("projects", "list, show and edit projects")->require_subcommand(1);
+
+  auto list_flags = std::make_shared<ListFlags>();
+  auto* list = projects->add_subcommand("list", "projects, with the Focus list's filters");
+  list->add_option("--archived", list_flags->archived, "all, true or false (default: active only)")
+      ->check(CLI::IsMember({"all", "true", "false"}));
+  list->add_option("--pinned", list_flags->pinned, "true or false")->check(CLI::IsMember({"true", "false"}));
+  list->add_option("--private", list_flags->is_private, "true or false")->check(CLI::IsMember({"true", "false"}));
+  list->add_option("--name", list_flags->name, "part of the name, any case");
+  list->add_option("--client", list_flags->clients, "client id (repeatable)");
+  list->add_option("--tag", list_flags->tags, "tag id (repeatable)");
+  list->add_option("--creator", list_flags->creators, "creator's user id (repeatable)");
+  list->add_option("--user", list_flags->users, "visible to this user id (repeatable)");
+  list->add_option("--from", list_flags->from, "overlapping the period from this date (YYYY-MM-DD)");
+  list->add_option("--to", list_flags->to, "overlapping the period up to this date (YYYY-MM-DD)");
+  list->add_option("--order-by", list_flags->order_by, "id, name, created_at, updated_at; '-' before for descending");
+  list->add_option("--limit", list_flags->limit, "at most this many (default 50)")->check(CLI::PositiveNumber);
+  list->add_flag("--all", list_flags->all, "every matching project");
+  list->callback([&action, list_flags] {
+    action = [list_flags](Context& c) {
+      print_projects(c, c.list_all(list_flags->query(), list_flags->all ? -1 : list_flags->limit));
+      return 0;
+    };
+  });
+
+  auto id = std::make_shared<long long>(0);
+  auto* get = projects->add_subcommand("get", "one project");
+  get->add_option("id", *id, "project id")->required();
+  get->callback([&action, id] {
+    action = [id](Context& c) {
+      auto p = c.call("GET", c.projects_path() + "/" + std::to_string(*id)).body;
+      if (c.format() == Format::table) {
+        json shown = project_row(p);
+        for (const char* k : {"permissions", "rate", "tags", "client", "extra", "workspace_id", "task_estimated_mins"}) shown.erase(k);
+        print_object(c.out(), c.format(), shown);
+      } else {
+        print_object(c.out(), c.format(), p);
+      }
+      return 0;
+    };
+  });
+
+  auto tree_root = std::make_shared<std::optional<long long>>();
+  auto* tree = projects->add_subcommand("tree", "projects as an indented tree (all, or under one)");
+  tree->add_option("id", *tree_root, "the project at the top");
+  tree->callback([&action, tree_root] {
+    action = [tree_root](Context& c) {
+      std::vector<json> projects;
+      if (*tree_root) {
+        auto r = c.call("GET", c.projects_path() + "/" + std::to_string(**tree_root) + "/children?per_page=200").body;
+        for (auto& p : r["data"]) projects.push_back(p);
+      } else {
+        projects = c.list_all("?archived=", -1);
+      }
+      print_tree(c, projects, *tree_root);
+      return 0;
+    };
+  });
+
+  for (const char* which : {"children", "parents"}) {
+    auto* cmd = projects->add_subcommand(which, std::string("a project and its ") + which);
+    auto tid = std::make_shared<long long>(0);
+    cmd->add_option("id", *tid, "project id")->required();
+    std::string w = which;
+    cmd->callback([&action, tid, w] {
+      action = [tid, w](Context& c) {
+        auto r = c.call("GET", c.projects_path() + "/" + std::to_string(*tid) + "/" + w + "?per_page=200").body;
+        print_projects(c, r["data"].get<std::vector<json>>());
+        return 0;
+      };
+    });
+  }
+
+  struct WriteSpec {
+    const char* name;
+    const char* help;
+    const char* method;
+    bool needs_id;
+  };
+  for (auto spec : {WriteSpec{"create", "queue a new project", "POST", false},
+                    WriteSpec{"update", "queue a full update (PUT: fields left out are reset)", "PUT", true},
+                    WriteSpec{"patch", "queue a change of the given fields", "PATCH", true}}) {
+    auto* cmd = projects->add_subcommand(spec.name, spec.help);
+    auto flags = std::make_shared<BodyFlags>();
+    auto wid = std::make_shared<long long>(0);
+    if (spec.needs_id) cmd->add_option("id", *wid, "project id")->required();
+    flags->add_to(cmd);
+    if (std::string(spec.name) == "patch") cmd->add_option("--clear", flags->clear, "set this field to null (repeatable)");
+    cmd->callback([&action, flags, wid, spec] {
+      action = [flags, wid, spec](Context& c) {
+        std::string path = c.projects_path() + (spec.needs_id ? "/" + std::to_string(*wid) : "");
+        auto r = c.call(spec.method, path, flags->body());
+        return report_queued(c, r, std::string(spec.name) + (spec.needs_id ? " of project " + std::to_string(*wid) : ""));
+      };
+    });
+  }
+
+  struct ActionSpec {
+    const char* name;
+    const char* method;
+    const char* suffix;
+  };
+  for (auto spec : {ActionSpec{"delete", "DELETE", ""}, ActionSpec{"archive", "PATCH", "/archive"},
+                    ActionSpec{"unarchive", "PATCH", "/unarchive"}, ActionSpec{"restore", "PATCH", "/restore"},
+                    ActionSpec{"pin", "POST", "/pinned"}, ActionSpec{"unpin", "DELETE", "/pinned"}}) {
+    auto* cmd = projects->add_subcommand(spec.name, std::string("queue: ") + spec.name + " a project");
+    auto aid = std::make_shared<long long>(0);
+    cmd->add_option("id", *aid, "project id")->required();
+    cmd->callback([&action, aid, spec] {
+      action = [aid, spec](Context& c) {
+        auto r = c.call(spec.method, c.projects_path() + "/" + std::to_string(*aid) + spec.suffix);
+        return report_queued(c, r, std::string(spec.name) + " of project " + std::to_string(*aid));
+      };
+    });
+  }
+
+  // members
+  auto* members = app.add_subcommand("members", "a project's members")->require_subcommand(1);
+  auto mid = std::make_shared<long long>(0);
+  auto* mlist = members->add_subcommand("list", "users and groups of a project");
+  mlist->add_option("id", *mid, "project id")->required();
+  mlist->callback([&action, mid] {
+    action = [mid](Context& c) {
+      auto m = c.call("GET", c.projects_path() + "/" + std::to_string(*mid) + "/members").body;
+      std::vector<json> rows;
+      for (const auto& u : m["user_ids"]) rows.push_back({{"kind", "user"}, {"id", u["user_id"]}, {"manager", u["manager"]}});
+      for (const auto& g : m["group_ids"])
+        rows.push_back({{"kind", "group"}, {"id", g["group_id"]}, {"manager", g.value("manager", json(nullptr))}});
+      print_rows(c.out(), c.format(), {{"kind", "kind"}, {"id", "id", true}, {"manager", "manager"}}, rows);
+      return 0;
+    };
+  });
+  struct MemberSpec {
+    const char* name;
+    const char* method;
+    const char* help;
+  };
+  for (auto spec : {MemberSpec{"add", "POST", "queue: add users and/or groups with a role"},
+                    MemberSpec{"set-role", "PUT", "queue: change one user's or group's role"},
+                    MemberSpec{"remove", "DELETE", "queue: remove one user or group"}}) {
+    auto* cmd = members->add_subcommand(spec.name, spec.help);
+    auto pid = std::make_shared<long long>(0);
+    auto users = std::make_shared<std::vector<long long>>();
+    auto groups = std::make_shared<std::vector<long long>>();
+    auto role = std::make_shared<std::optional<long long>>();
+    cmd->add_option("id", *pid, "project id")->required();
+    cmd->add_option("--user", *users, "user id");
+    cmd->add_option("--group", *groups, "group id");
+    if (std::string(spec.name) != "remove") cmd->add_option("--role", *role, "role id");
+    cmd->callback([&action, spec, pid, users, groups, role] {
+      action = [spec, pid, users, groups, role](Context& c) {
+        json body = json::object();
+        if (std::string(spec.name) == "add") {
+          body["user_ids"] = *users;
+          body["group_ids"] = *groups;
+        } else {
+          if (!users->empty()) body["user_id"] = users->front();
+          if (!groups->empty()) body["group_id"] = groups->front();
+        }
+        if (*role) body["role_id"] = **role;
+        auto r = c.call(spec.method, c.projects_path() + "/" + std::to_string(*pid) + "/members", body);
+        return report_queued(c, r, std::string("members ") + spec.name + " of project " + std::to_string(*pid));
+      };
+    });
+  }
+}
+
+}  // namespace focus::cli

@@ -1,0 +1,164 @@
+// focusctl report: figures per client, tag, parent project or status, and a
+// summary of the change log, for cron and people.
+#include "cli/commands.hpp"
+
+#include "core/duration.hpp"
+#include "core/time.hpp"
+
+#include <cmath>
+#include <map>
+
+namespace focus::cli {
+
+using nlohmann::json;
+
+namespace {
+
+struct Group {
+  long long projects = 0, active = 0, archived = 0, over_estimate = 0;
+  double estimated_h = 0, tracked_h = 0, billable_value = 0;
+  std::vector<std::string> over;
+};
+
+double round2(double v) { return std::round(v * 100) / 100; }
+
+// What a project earns: its fixed fee, else its hourly rate times the hours
+// tracked; nothing when it is not billable.
+double billable_value(const json& p) {
+  if (!p["billable"].get<bool>()) return 0;
+  if (p["fixed_fee"].is_object()) return p["fixed_fee"]["amount"].get<double>();
+  if (p["rate"].is_object()) return p["rate"]["hourly_rate"].get<double>() * p["total_tracked_time"].get<double>() / 3600;
+  return 0;
+}
+
+std::vector<std::string> keys_of(const json& p, const std::string& by, const std::map<long long, std::string>& names) {
+  if (by == "client") return {p["client"].is_object() ? p["client"]["name"].get<std::string>() : "(no client)"};
+  if (by == "status") return {p["archived_at"].is_null() ? "active" : "archived"};
+  if (by == "parent") {
+    if (!p["parent_project_id"].is_number()) return {"(top level)"};
+    auto it = names.find(p["parent_project_id"].get<long long>());
+    return {it == names.end() ? "project " + std::to_string(p["parent_project_id"].get<long long>()) : it->second};
+  }
+  std::vector<std::string> tags;  // by tag: a project counts under each of its tags
+  for (const auto& t : p["tags"]) tags.push_back(t["name"].get<std::string>());
+  if (tags.empty()) tags.push_back("(no tag)");
+  return tags;
+}
+
+int run_report(Context& ctx, const std::string& by, const std::string& changes_since) {
+  if (!changes_since.empty()) {
+    auto d = parse_duration(changes_since);
+    if (!d) throw CommandFailed("--changes-since: '" + changes_since + "' is not a duration like \"1d\" or \"12h\"");
+    const auto since = now_utc() - std::chrono::duration_cast<std::chrono::microseconds>(*d);
+    std::map<long long, json> current;
+    for (auto& p : ctx.list_all("?archived=", -1)) current[p["id"].get<long long>()] = p;
+    std::map<std::string, long long> counts = {{"created", 0}, {"deleted", 0}, {"restored", 0}, {"archived", 0},
+                                               {"unarchived", 0}, {"renamed", 0}, {"updated", 0}, {"edits applied", 0},
+                                               {"edits failed", 0}};
+    long long seq = 0;
+    for (;;) {
+      auto r = ctx.call("GET", "/v1/changes?limit=1000&since=" + std::to_string(seq)).body;
+      for (const auto& c : r["changes"]) {
+        auto at = parse_rfc3339(c["at"].get<std::string>());
+        if (!at || *at < since) continue;
+        const auto kind = c["kind"].get<std::string>();
+        auto fields = c["fields"].get<std::vector<std::string>>();
+        auto has = [&](const char* f) { return std::find(fields.begin(), fields.end(), f) != fields.end(); };
+        if (kind == "insert") ++counts["created"];
+        else if (kind == "delete") ++counts["deleted"];
+        else if (kind == "restore") ++counts["restored"];
+        else if (kind == "edit") {
+          auto state = c["edit"]["state"].get<std::string>();
+          if (state == "done") ++counts["edits applied"];
+          if (state == "failed") ++counts["edits failed"];
+        } else if (has("archived_at")) {
+          auto it = current.find(c["project_id"].get<long long>());
+          bool archived_now = it != current.end() && !it->second["archived_at"].is_null();
+          ++counts[archived_now ? "archived" : "unarchived"];
+        } else if (has("name")) {
+          ++counts["renamed"];
+        } else {
+          ++counts["updated"];
+        }
+      }
+      if (r["changes"].size() < 1000) break;
+      seq = r["next"].get<long long>();
+    }
+    std::vector<json> rows;
+    for (const char* k : {"created", "renamed", "updated", "archived", "unarchived", "deleted", "restored", "edits applied",
+                          "edits failed"})
+      rows.push_back({{"change", k}, {"count", counts[k]}});
+    print_rows(ctx.out(), ctx.format(), {{"change", "change"}, {"count", "count", true}}, rows);
+    return 0;
+  }
+
+  auto projects = ctx.list_all("?archived=&include_rates=true", -1);
+  std::map<long long, std::string> names;
+  for (const auto& p : projects) names[p["id"].get<long long>()] = p["name"].get<std::string>();
+  std::map<std::string, Group> groups;
+  for (const auto& p : projects) {
+    for (const auto& key : keys_of(p, by, names)) {
+      auto& g = groups[key];
+      ++g.projects;
+      ++(p["archived_at"].is_null() ? g.active : g.archived);
+      double tracked = p["total_tracked_time"].get<double>() / 3600;
+      g.tracked_h += tracked;
+      if (p["estimated_mins"].is_number()) {
+        double estimated = p["estimated_mins"].get<double>() / 60;
+        g.estimated_h += estimated;
+        if (tracked > estimated) {
+          ++g.over_estimate;
+          g.over.push_back(p["name"].get<std::string>());
+        }
+      }
+      g.billable_value += billable_value(p);
+    }
+  }
+  std::vector<json> rows;
+  for (const auto& [key, g] : groups) {
+    json row = {{by, key},
+                {"projects", g.projects},
+                {"active", g.active},
+                {"archived", g.archived},
+                {"estimated_hours", round2(g.estimated_h)},
+                {"tracked_hours", round2(g.tracked_h)},
+                {"over_estimate", g.over_estimate},
+                {"billable_value", round2(g.billable_value)}};
+    if (ctx.format() == Format::json || ctx.format() == Format::ndjson) row["over_estimate_projects"] = g.over;
+    rows.push_back(row);
+  }
+  std::vector<Column> cols = {{by, by},
+                              {"projects", "projects", true},
+                              {"active", "active", true},
+                              {"archived", "archived", true},
+                              {"estimated_hours", "est. h", true},
+                              {"tracked_hours", "tracked h", true},
+                              {"over_estimate", "over est.", true},
+                              {"billable_value", "billable", true}};
+  if (ctx.format() == Format::json || ctx.format() == Format::ndjson) cols.push_back({"over_estimate_projects", "over"});
+  print_rows(ctx.out(), ctx.format(), cols, rows);
+  if (ctx.format() == Format::table) {
+    bool any = false;
+    for (const auto& [key, g] : groups)
+      for (const auto& name : g.over) {
+        if (!any) ctx.out() << "\nover their estimate:\n";
+        any = true;
+        ctx.out() << "  " << key << ": " << name << "\n";
+      }
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_report_command(CLI::App& app, Action& action) {
+  auto* report = app.add_subcommand("report", "figures per client, tag, parent project or status; or recent changes");
+  auto by = std::make_shared<std::string>("client");
+  auto since = std::make_shared<std::string>();
+  report->add_option("--by", *by, "client, tag, parent or status (default client)")
+      ->check(CLI::IsMember({"client", "tag", "parent", "status"}));
+  report->add_option("--changes-since", *since, "instead: what changed in this long (\"1d\", \"12h\")");
+  report->callback([&action, by, since] { action = [by, since](Context& c) { return run_report(c, *by, *since); }; });
+}
+
+}  // namespace focus::cli

@@ -1,0 +1,201 @@
+// focusctl status, sync and changes.
+#include "cli/commands.hpp"
+
+#include "core/duration.hpp"
+#include "core/time.hpp"
+
+#include <unistd.h>
+
+namespace focus::cli {
+
+using nlohmann::json;
+
+namespace {
+
+std::string text_or(const json& v, const std::string& fallback) { return v.is_string() ? v.get<std::string>() : fallback; }
+
+int run_status(Context& ctx, const std::string& max_age_text) {
+  auto max_age = parse_duration(max_age_text);
+  if (!max_age) throw CommandFailed("--max-age: '" + max_age_text + "' is not a duration like \"30m\" or \"2h\"");
+  json s = ctx.call("GET", "/v1/status").body;
+  std::vector<std::string> problems;
+  for (const auto& w : s["workspaces"]) {
+    std::string name = std::to_string(w["organization_id"].get<long long>()) + "/" +
+                       std::to_string(w["workspace_id"].get<long long>());
+    auto last = w["last_success_at"].is_string() ? parse_rfc3339(w["last_success_at"].get<std::string>()) : std::nullopt;
+    if (!last) problems.push_back("workspace " + name + " has never synced");
+    else if (now_utc() - *last > *max_age)
+      problems.push_back("workspace " + name + " last synced " + age_text(w["last_success_at"]) + ", more than " + max_age_text +
+                         " ago" + (w["last_error"].is_string() ? " (" + w["last_error"].get<std::string>() + ")" : ""));
+  }
+  if (s["upstream"] == "unauthorized") problems.push_back("the Focus API refuses the credentials (401): fix them and restart focussyncd");
+  if (s["edits"]["failed"].get<long long>() > 0)
+    problems.push_back(std::to_string(s["edits"]["failed"].get<long long>()) + " edit(s) failed: focusctl edits list --state failed");
+  if (s["edits"]["conflict"].get<long long>() > 0)
+    problems.push_back(std::to_string(s["edits"]["conflict"].get<long long>()) +
+                       " edit(s) in conflict: focusctl edits list --state conflict");
+
+  if (ctx.format() != Format::table) {
+    s["problems"] = problems;
+    if (ctx.format() == Format::csv) {
+      std::vector<Column> cols = {{"workspace", "workspace"}, {"projects", "projects", true}, {"last_success_at", "last"},
+                                  {"last_error", "error"},     {"stale", "stale"},           {"pending_edits", "pending", true}};
+      std::vector<json> rows;
+      for (auto w : s["workspaces"]) {
+        w["workspace"] = std::to_string(w["organization_id"].get<long long>()) + "/" + std::to_string(w["workspace_id"].get<long long>());
+        rows.push_back(w);
+      }
+      print_rows(ctx.out(), ctx.format(), cols, rows);
+    } else {
+      print_object(ctx.out(), ctx.format(), s);
+    }
+  } else {
+    auto& o = ctx.out();
+    o << "focussyncd " << text_or(s["version"], "?") << ", upstream " << text_or(s["upstream"], "?") << "\n";
+    for (const auto& w : s["workspaces"]) {
+      o << "workspace " << w["organization_id"] << "/" << w["workspace_id"] << ": " << w["projects"] << " projects, synced "
+        << (w["last_success_at"].is_string() ? age_text(w["last_success_at"]) : "never")
+        << (w["stale"].get<bool>() ? " (stale)" : "") << ", " << w["pending_edits"] << " edit(s) pending";
+      if (w["last_error"].is_string()) o << "; last error: " << w["last_error"].get<std::string>();
+      o << "\n";
+    }
+    const auto& e = s["edits"];
+    o << "edits: " << e["pending"] << " pending, " << e["in_flight"] << " in flight, " << e["unknown_outcome"]
+      << " being checked, " << e["conflict"] << " in conflict, " << e["failed"] << " failed, " << e["done"] << " done\n";
+    if (s["quota"]["remaining"].is_number())
+      o << "quota: " << s["quota"]["remaining"] << " requests left"
+        << (s["quota"]["resets_at"].is_string() ? ", resets " + s["quota"]["resets_at"].get<std::string>() : "") << "\n";
+  }
+  for (const auto& p : problems) ctx.err() << "focusctl: " << p << "\n";
+  return problems.empty() ? 0 : 1;
+}
+
+void draw_progress(const json& e, bool terminal) {
+  std::string ws = text_or(e["workspace"], "");
+  std::string phase = text_or(e["phase"], "");
+  if (!terminal) {
+    std::cerr << ws << " " << phase;
+    if (e.contains("expected_pages") && e["expected_pages"].get<long long>() > 0)
+      std::cerr << ": page " << e["pages"] << " of " << e["expected_pages"];
+    std::cerr << "\n";
+    return;
+  }
+  long long done = e.value("pages", 0LL), expected = e.value("expected_pages", 0LL);
+  std::string bar;
+  if (phase == "listing" && expected > 0) {
+    const int width = 30;
+    int filled = static_cast<int>(width * std::min(done, expected) / expected);
+    bar = " [" + std::string(filled, '#') + std::string(width - filled, ' ') + "] " + std::to_string(done) + "/" +
+          std::to_string(expected) + " pages";
+  }
+  std::cerr << "\r\033[K" << ws << " " << phase << bar << std::flush;
+}
+
+int run_sync(Context& ctx, bool wait) {
+  if (!wait) {
+    ctx.call("POST", "/v1/sync");
+    ctx.out() << "sync started\n";
+    return 0;
+  }
+  const bool terminal = ::isatty(STDERR_FILENO);
+  json summary;
+  std::string event, error;
+  int status = ctx.client().stream("POST", "/v1/sync", [&](const std::string& line) {
+    if (line.rfind("event: ", 0) == 0) event = line.substr(7);
+    if (line.rfind("data: ", 0) != 0) return true;
+    json data = json::parse(line.substr(6), nullptr, false);
+    if (event == "progress") draw_progress(data, terminal);
+    if (event == "done") {
+      summary = data;
+      return false;
+    }
+    return true;
+  }, error);
+  if (terminal) std::cerr << "\r\033[K";
+  if (status != 200) throw CommandFailed("sync: focussyncd answered " + std::to_string(status) + " " + error);
+  if (summary.is_null()) throw CommandFailed("sync: focussyncd ended the stream before the sync did");
+  std::vector<Column> cols = {{"workspace", "workspace"}, {"projects", "projects", true}, {"inserted", "inserted", true},
+                              {"updated", "updated", true}, {"deleted", "deleted", true}, {"requests", "requests", true},
+                              {"edits_applied", "edits applied", true}, {"error", "error"}};
+  std::vector<json> rows;
+  for (auto w : summary["workspaces"]) {
+    w["workspace"] = std::to_string(w["organization_id"].get<long long>()) + "/" + std::to_string(w["workspace_id"].get<long long>());
+    if (w.contains("edits")) w["edits_applied"] = w["edits"]["applied"];
+    rows.push_back(w);
+  }
+  print_rows(ctx.out(), ctx.format(), cols, rows);
+  return summary["error"].is_null() ? 0 : 1;
+}
+
+const std::vector<Column>& change_columns() {
+  static const std::vector<Column> cols = {{"seq", "seq", true}, {"at", "at"}, {"workspace", "workspace"},
+                                           {"project_id", "project", true}, {"kind", "kind"}, {"fields", "fields"},
+                                           {"edit", "edit"}};
+  return cols;
+}
+
+json change_row(json c) {
+  c["workspace"] = std::to_string(c["organization_id"].get<long long>()) + "/" + std::to_string(c["workspace_id"].get<long long>());
+  if (c.contains("edit")) {
+    const auto& e = c["edit"];
+    c["edit"] = "edit " + std::to_string(e["edit"].get<long long>()) + " " + e["op"].get<std::string>() + ": " +
+                e["state"].get<std::string>() + (e.contains("error") ? " (" + e["error"].get<std::string>() + ")" : "");
+  }
+  return c;
+}
+
+int run_changes(Context& ctx, long long since, bool follow) {
+  if (!follow) {
+    std::vector<json> rows;
+    for (;;) {
+      auto r = ctx.call("GET", "/v1/changes?limit=1000&since=" + std::to_string(since)).body;
+      for (auto& c : r["changes"]) rows.push_back(change_row(c));
+      if (r["changes"].size() < 1000) break;
+      since = r["next"].get<long long>();
+    }
+    print_rows(ctx.out(), ctx.format(), change_columns(), rows);
+    return 0;
+  }
+  // Followed: one line per change as it happens (a table has no room to
+  // realign, so it prints rows without a header after the first).
+  std::string error;
+  const Format f = ctx.format() == Format::json ? Format::ndjson : ctx.format();
+  bool first = true;
+  int status = ctx.client().stream("GET", "/v1/changes?since=" + std::to_string(since), [&](const std::string& line) {
+    if (line.rfind("data: ", 0) != 0) return true;
+    auto c = json::parse(line.substr(6), nullptr, false);
+    if (c.is_discarded()) return true;
+    std::ostringstream row;
+    print_rows(row, f, change_columns(), {change_row(c)});
+    std::string text = row.str();
+    if (!first && (f == Format::table || f == Format::csv)) text = text.substr(text.find('\n') + 1);
+    first = false;
+    ctx.out() << text << std::flush;
+    return true;
+  }, error);
+  if (status != 200) throw CommandFailed("changes: " + error);
+  return 0;
+}
+
+}  // namespace
+
+void add_status_commands(CLI::App& app, Action& action) {
+  auto* status = app.add_subcommand("status", "how the daemon, its workspaces and its edits are doing; exit 1 if not well");
+  auto max_age = std::make_shared<std::string>("1h");
+  status->add_option("--max-age", *max_age, "a workspace synced longer ago than this is a problem (default 1h)");
+  status->callback([&action, max_age] { action = [max_age](Context& c) { return run_status(c, *max_age); }; });
+
+  auto* sync = app.add_subcommand("sync", "sync every workspace now");
+  auto wait = std::make_shared<bool>(false);
+  sync->add_flag("--wait", *wait, "wait for it, showing progress, then print the summary");
+  sync->callback([&action, wait] { action = [wait](Context& c) { return run_sync(c, *wait); }; });
+
+  auto* changes = app.add_subcommand("changes", "the change log: inserts, updates, deletes, restores, settled edits");
+  auto since = std::make_shared<long long>(0);
+  auto follow = std::make_shared<bool>(false);
+  changes->add_option("--since", *since, "only changes after this sequence number");
+  changes->add_flag("--follow,-f", *follow, "keep printing changes as they happen, until interrupted");
+  changes->callback([&action, since, follow] { action = [since, follow](Context& c) { return run_changes(c, *since, *follow); }; });
+}
+
+}  // namespace focus::cli
