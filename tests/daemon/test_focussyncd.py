@@ -30,6 +30,7 @@ class Setup:
         with open(self.key, "w") as f:
             f.write(KEY + "\n")
         self.cache = os.path.join(self.dir.name, "cache.db")
+        self.socket = os.path.join(self.dir.name, "focussync.sock")
         self.config = os.path.join(self.dir.name, "focussync.toml")
         with open(self.config, "w") as f:
             f.write(f"""[upstream]
@@ -40,6 +41,8 @@ organization_id = 1
 workspace_id = 1
 [cache]
 path = "{self.cache}"
+[socket]
+path = "{self.socket}"
 {extra}""")
 
     def once(self, *args, timeout=120):
