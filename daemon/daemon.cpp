@@ -4,6 +4,7 @@
 #include "daemon/parts.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -119,6 +120,7 @@ asio::awaitable<void> Daemon::run_requested_syncs() {
 asio::awaitable<void> Daemon::run_forever() {
   auto& p = *parts_;
   serve_socket();
+  if (p.on_ready) p.on_ready();
   while (!p.stopped) {
     if (!p.sync_requests.empty()) {
       co_await run_requested_syncs();
@@ -127,6 +129,7 @@ asio::awaitable<void> Daemon::run_forever() {
     }
     auto wait = co_await p.scheduler.pass();
     p.changes.notify_all();
+    if (p.on_pass) p.on_pass();
     if (p.stopped) break;
     if (p.wake_pending) {
       p.wake_pending = false;
@@ -159,9 +162,64 @@ void Daemon::serve_socket() {
 
 void Daemon::on_replay_step(sync::Replayer::StepHook hook) { parts_->replayer.on_step(std::move(hook)); }
 
+void Daemon::on_ready(std::function<void()> hook) { parts_->on_ready = std::move(hook); }
+void Daemon::on_pass(std::function<void()> hook) { parts_->on_pass = std::move(hook); }
+
+std::vector<std::string> Daemon::reload(const config::Config& fresh) {
+  auto& p = *parts_;
+  auto credentials = upstream::load_credentials(fresh.upstream);  // throws before anything changes
+  std::vector<std::string> notes;
+  auto same_workspaces = fresh.workspaces.size() == p.config.workspaces.size() &&
+                         std::equal(fresh.workspaces.begin(), fresh.workspaces.end(), p.config.workspaces.begin(),
+                                    [](const auto& a, const auto& b) {
+                                      return a.organization_id == b.organization_id && a.workspace_id == b.workspace_id;
+                                    });
+  if (!same_workspaces) notes.push_back("[[workspaces]] changed: restart focussyncd to mirror the new list");
+  if (fresh.cache_path != p.config.cache_path) notes.push_back("[cache] path changed: restart focussyncd to use it");
+  if (fresh.socket.path != p.config.socket.path) notes.push_back("[socket] path changed: restart focussyncd to use it");
+  if (fresh.upstream.base_url != p.config.upstream.base_url)
+    notes.push_back("[upstream] base_url changed: restart focussyncd to use it");
+  // In place: the puller, replayer and scheduler hold references to these.
+  p.config.sync = fresh.sync;
+  p.config.socket.stale_after = fresh.socket.stale_after;
+  p.config.log_level = fresh.log_level;
+  p.api.set_credentials(std::move(credentials));
+  p.scheduler.credentials_changed();
+  p.wake();
+  return notes;
+}
+
+std::string Daemon::status_line() {
+  auto& p = *parts_;
+  std::int64_t projects = 0;
+  std::optional<Timestamp> oldest;
+  bool never = false;
+  for (const auto& w : p.config.workspaces) {
+    store::WorkspaceKey key{w.organization_id, w.workspace_id};
+    projects += p.mirror.live_count(key);
+    auto st = p.mirror.sync_state(key);
+    auto at = st.last_success_at ? parse_rfc3339(*st.last_success_at) : std::nullopt;
+    if (!at) never = true;
+    else if (!oldest || *at < *oldest) oldest = at;
+  }
+  auto c = p.queue.counts();
+  std::string line = "synced " + std::to_string(projects) + " projects";
+  if (never) line = "first sync not done yet (" + std::to_string(projects) + " projects cached)";
+  else if (oldest) {
+    auto minutes = std::chrono::duration_cast<std::chrono::minutes>(now_utc() - *oldest).count();
+    line += minutes < 1 ? " just now" : " " + std::to_string(minutes) + " min ago";
+  }
+  line += ", " + std::to_string(c.pending + c.in_flight + c.unknown_outcome) + " edits pending";
+  if (c.conflict) line += ", " + std::to_string(c.conflict) + " in conflict";
+  if (c.failed) line += ", " + std::to_string(c.failed) + " failed";
+  if (auto e = p.scheduler.last_error()) line += "; last error: " + e->message;
+  return line;
+}
+
 void Daemon::stop() {
   auto& p = *parts_;
   p.stopped = true;
+  p.replayer.stop();
   p.timer.cancel();
   if (p.server) p.server->stop();
   p.changes.notify_all();  // long polls and event streams end

@@ -49,6 +49,18 @@ class Daemon {
   // listings, replays) until stop(). Throws when the socket cannot be made.
   boost::asio::awaitable<void> run_forever();
   void stop();
+
+  // Applies a re-read configuration (SIGHUP): log level, [sync] settings and
+  // credentials take effect at once; a changed workspace list, cache or
+  // socket needs a restart (answered as notes, and the old ones kept).
+  // Throws std::runtime_error (the credentials cannot be read) with nothing
+  // changed.
+  std::vector<std::string> reload(const config::Config& fresh);
+  // "synced 1,234 projects 2 min ago, 3 edits pending", for systemd's STATUS.
+  std::string status_line();
+  // Called once the socket listens (ready), and after every scheduler pass.
+  void on_ready(std::function<void()> hook);
+  void on_pass(std::function<void()> hook);
   // Called at every durable step of replaying an edit (see Replayer::on_step).
   void on_replay_step(sync::Replayer::StepHook hook);
 

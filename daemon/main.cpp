@@ -1,5 +1,6 @@
 // focussyncd: keeps a local SQLite mirror of Toggl Focus projects.
-//   focussyncd --config FILE            run until SIGTERM
+//   focussyncd --config FILE            serve the socket and sync until SIGTERM
+//                                       (SIGHUP re-reads the configuration)
 //   focussyncd --config FILE --once     one full cycle; a JSON line on stdout; exit 0 / 1
 //   focussyncd --config FILE --check-config
 // Exit codes: 0 success, 1 a sync failed, 2 usage or configuration error.
@@ -7,6 +8,7 @@
 #include "config/config.hpp"
 #include "core/logging.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/service.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -35,17 +37,43 @@ int run_once(daemon::Daemon& d, boost::asio::io_context& io) {
   return report->ok() ? 0 : 1;
 }
 
-int run_service(daemon::Daemon& d, boost::asio::io_context& io) {
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+// Waits for signals until the daemon stops: SIGTERM / SIGINT stop it, SIGHUP
+// re-reads the configuration (a bad one is refused and the running one kept).
+void wait_for_signals(boost::asio::signal_set& signals, daemon::Daemon& d, daemon::ServiceNotifier& notifier,
+                      const std::string& config_path) {
+  signals.async_wait([&, config_path](const boost::system::error_code& ec, int signal) {
     if (ec) return;
+    if (signal == SIGHUP) {
+      notifier.reloading();
+      try {
+        auto fresh = config::load_config(config_path);
+        daemon::set_log_level(fresh.log_level);
+        for (const auto& note : d.reload(fresh)) spdlog::warn("reload: {}", note);
+        spdlog::info("reloaded {}", config_path);
+      } catch (const std::exception& e) {
+        spdlog::error("reload refused, the running configuration is kept: {}", e.what());
+      }
+      notifier.reloaded(d.status_line());
+      wait_for_signals(signals, d, notifier, config_path);
+      return;
+    }
     spdlog::info("signal {}: stopping", signal);
+    notifier.stopping();
     d.stop();
   });
+}
+
+int run_service(daemon::Daemon& d, boost::asio::io_context& io, const std::string& config_path) {
+  daemon::ServiceNotifier notifier(io);
+  d.on_ready([&] { notifier.ready(d.status_line()); });
+  d.on_pass([&] { notifier.status(d.status_line()); });
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  wait_for_signals(signals, d, notifier, config_path);
   std::exception_ptr failure;
   boost::asio::co_spawn(io, d.run_forever(), [&](std::exception_ptr e) {
     failure = e;
     signals.cancel();
+    notifier.stopping();
   });
   io.run();
   if (failure) std::rethrow_exception(failure);
@@ -86,14 +114,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    init_stderr_logging(log_level.empty() ? config.log_level : log_level, "focussyncd");
+    daemon::init_logging(log_level.empty() ? config.log_level : log_level);
     boost::asio::io_context io;
     daemon::Daemon d(io, std::move(config));
     if (crash_after_steps > 0)
       d.on_replay_step([left = crash_after_steps](std::string_view) mutable {
         if (--left == 0) ::raise(SIGKILL);
       });
-    return once ? run_once(d, io) : run_service(d, io);
+    return once ? run_once(d, io) : run_service(d, io, config_path);
   } catch (const std::exception& e) {
     std::cerr << "focussyncd: " << e.what() << "\n";
     if (once) std::cout << nlohmann::json{{"workspaces", nlohmann::json::array()}, {"error", e.what()}}.dump() << std::endl;

@@ -59,6 +59,7 @@ struct Daemon::Parts {
     Signal done;
   };
   std::vector<std::shared_ptr<SyncRequest>> sync_requests;
+  std::function<void()> on_ready, on_pass;
 
   // Ends the scheduler's wait now (or skips the next one).
   void wake() {

@@ -97,7 +97,7 @@ asio::awaitable<ReplayReport> Replayer::replay(upstream::WorkspaceRef ws, std::f
   for (int guard = 0; guard < 100'000; ++guard) {
     auto ready = queue_.ready(key, now_utc());
     if (ready.empty()) break;
-    if (may_spend && !may_spend()) break;
+    if (stopping_ || (may_spend && !may_spend())) break;
     auto next = co_await replay_one(ws, ready.front(), report);
     if (next == Next::stop) break;
   }

@@ -53,6 +53,8 @@ class Replayer {
   Replayer(upstream::FocusApi& api, store::EditQueue& queue, store::Mirror& mirror, const config::Sync& settings);
 
   void on_step(StepHook hook) { on_step_ = std::move(hook); }
+  // Ends a pass after the edit being sent settles (a clean shutdown).
+  void stop() { stopping_ = true; }
 
   // `may_spend` is asked before each request; a no ends the pass quietly.
   boost::asio::awaitable<ReplayReport> replay(upstream::WorkspaceRef ws, std::function<bool()> may_spend = {});
@@ -88,6 +90,7 @@ class Replayer {
   const config::Sync& settings_;
   upstream::Backoff backoff_;
   StepHook on_step_;
+  bool stopping_ = false;
 };
 
 }  // namespace focus::sync

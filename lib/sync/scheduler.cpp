@@ -72,6 +72,15 @@ bool Scheduler::full_listing_due(upstream::WorkspaceRef ws, const Track& track) 
   return !when || now_utc() - *when >= settings_.full_listing_max_age;
 }
 
+void Scheduler::credentials_changed() {
+  for (auto& [key, track] : tracks_) {
+    track.unauthorized = false;
+    track.failures = 0;
+    track.not_before = {};
+  }
+  last_error_.reset();
+}
+
 void Scheduler::note_result(const std::optional<Error>& error) {
   last_error_ = error;
   if (error) ++runs_["failed"];

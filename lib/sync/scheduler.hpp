@@ -49,6 +49,8 @@ class Scheduler {
   // Something outside (a sync asked for, a failure seen elsewhere) tells the
   // scheduler how the upstream answered.
   void note_result(const std::optional<Error>& error);
+  // The credentials were replaced: organizations stopped by a 401 are tried again.
+  void credentials_changed();
 
  private:
   struct Track {

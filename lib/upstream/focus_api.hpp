@@ -80,6 +80,9 @@ class FocusApi {
   Call<void> set_member_role(WorkspaceRef ws, model::Id id, const model::MemberRoleChange& body);
   Call<void> remove_member(WorkspaceRef ws, model::Id id, const model::MemberRemoval& body);
 
+  // New credentials (a reload): every later request uses them.
+  void set_credentials(Credentials credentials) { credentials_ = std::move(credentials); }
+
   const RequestCounters& counters() const { return counters_; }
   QuotaTracker& quota() { return quota_; }
 
