@@ -74,10 +74,15 @@ void draw_progress(const json& e, bool terminal) {
   std::string ws = text_or(e["workspace"], "");
   std::string phase = text_or(e["phase"], "");
   if (!terminal) {
-    std::cerr << ws << " " << phase;
-    if (e.contains("expected_pages") && e["expected_pages"].get<long long>() > 0)
-      std::cerr << ": page " << e["pages"] << " of " << e["expected_pages"];
-    std::cerr << "\n";
+    // A log, not an animation: the start, each quarter, the end.
+    long long pages = e.value("pages", 0LL), expected = e.value("expected_pages", 0LL);
+    if (expected > 0) {
+      long long step = std::max(1LL, expected / 4);
+      if (pages % step != 0 && pages != expected) return;
+      std::cerr << ws << " " << phase << ": page " << pages << " of " << expected << "\n";
+    } else {
+      std::cerr << ws << " " << phase << "\n";
+    }
     return;
   }
   long long done = e.value("pages", 0LL), expected = e.value("expected_pages", 0LL);
