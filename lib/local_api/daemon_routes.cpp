@@ -3,6 +3,7 @@
 #include "local_api/local_api.hpp"
 
 #include "http/target.hpp"
+#include "local_api/responses.hpp"
 #include "upstream/list_query.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -18,23 +19,11 @@ namespace focus::local_api {
 namespace asio = boost::asio;
 using nlohmann::json;
 using store::EditState;
+using detail::json_answer;
+using detail::json_error;
+using detail::method_not_allowed;
 
 namespace {
-
-http::Response json_answer(int status, const json& body) {
-  http::Response r;
-  r.status = status;
-  r.body = body.dump();
-  return r;
-}
-
-http::Response json_error(int status, const std::string& message) { return json_answer(status, {{"error", message}}); }
-
-http::Response method_not_allowed(const std::string& method, const std::string& path, const std::string& allow) {
-  auto r = json_error(405, "method " + method + " is not allowed on " + path);
-  r.set_header("Allow", allow);
-  return r;
-}
 
 // An integer query parameter within [low, high], or `fallback` when absent.
 std::int64_t int_param(const http::Target& t, const std::string& key, std::int64_t fallback, std::int64_t low,

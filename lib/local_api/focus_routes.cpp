@@ -2,6 +2,7 @@
 #include "local_api/local_api.hpp"
 
 #include "http/target.hpp"
+#include "local_api/responses.hpp"
 #include "upstream/list_query.hpp"
 
 #include <nlohmann/json.hpp>
@@ -12,24 +13,13 @@ namespace focus::local_api {
 
 using model::EditOp;
 using nlohmann::json;
+using detail::json_error;
+using detail::method_not_allowed;
 
 namespace {
 
 // As large a page as the mirror itself is listed with.
 constexpr std::int64_t kMaxPerPage = 200;
-
-http::Response json_error(int status, const std::string& message) {
-  http::Response r;
-  r.status = status;
-  r.body = json{{"error", message}}.dump();
-  return r;
-}
-
-http::Response method_not_allowed(const std::string& method, const std::string& path, const std::string& allow) {
-  auto r = json_error(405, "method " + method + " is not allowed on " + path);
-  r.set_header("Allow", allow);
-  return r;
-}
 
 std::optional<model::Id> parse_id(const std::string& s) {
   model::Id v = 0;

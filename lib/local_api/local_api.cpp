@@ -1,6 +1,7 @@
 #include "local_api/local_api.hpp"
 
 #include "http/target.hpp"
+#include "local_api/responses.hpp"
 #include "model/decode_error.hpp"
 #include "upstream/list_query.hpp"
 
@@ -16,17 +17,9 @@ namespace focus::local_api {
 
 namespace asio = boost::asio;
 using nlohmann::json;
+using detail::json_error;
 
 namespace {
-
-http::Response json_error(int status, const std::string& message, const std::string& field = {}) {
-  json body = {{"error", message}};
-  if (!field.empty()) body["field"] = field;
-  http::Response r;
-  r.status = status;
-  r.body = body.dump();
-  return r;
-}
 
 int status_of(const http::Answer& answer) {
   if (const auto* r = std::get_if<http::Response>(&answer)) return r->status;
@@ -87,7 +80,7 @@ asio::awaitable<http::Answer> LocalApi::handle(http::Request request, http::Peer
       answer = json_error(400, e.what());
     } catch (const model::DecodeError& e) {
       answer = json_error(400, e.what(), e.field());
-    } catch (const json::exception& e) {
+    } catch (const json::parse_error& e) {
       answer = json_error(400, std::string("the body is not valid JSON: ") + e.what());
     } catch (const SQLite::Exception& e) {
       spdlog::error("socket: {} {}: the cache failed: {}", request.method, request.target, e.what());
@@ -110,9 +103,7 @@ asio::awaitable<http::Answer> LocalApi::dispatch(const http::Request& request, c
   if (s.size() == 1 && s[0] == "metrics") {
     route = "GET /metrics";
     if (request.method != "GET") {
-      auto r = json_error(405, "method " + request.method + " is not allowed on /metrics");
-      r.set_header("Allow", "GET");
-      co_return r;
+      co_return detail::method_not_allowed(request.method, "/metrics", "GET");
     }
     co_return metrics();
   }

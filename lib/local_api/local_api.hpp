@@ -51,7 +51,6 @@ class LocalApi {
   std::optional<gid_t> group() const { return group_; }
 
  private:
-  struct Route;  // what a request names, once parsed
   boost::asio::awaitable<http::Answer> dispatch(const http::Request& request, const http::Target& target,
                                                 std::string& route_name);
 

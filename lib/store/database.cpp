@@ -36,6 +36,7 @@ Database::Database(const std::string& path) : path_(path) {
 }
 
 Database::~Database() {
+  statements_.clear();  // every statement finalized before the connection closes
   db_.reset();
   if (lock_fd_ >= 0) close(lock_fd_);
 }
@@ -55,6 +56,27 @@ void Database::lock() {
   std::string me = std::to_string(getpid());
   [[maybe_unused]] auto t = ftruncate(lock_fd_, 0);
   [[maybe_unused]] auto w = pwrite(lock_fd_, me.data(), me.size(), 0);
+}
+
+SQLite::Statement& Database::cached(const std::string& sql) {
+  auto& slot = statements_[sql];
+  if (!slot) slot = std::make_unique<SQLite::Statement>(*db_, sql);
+  slot->reset();
+  slot->clearBindings();
+  return *slot;
+}
+
+void Database::refresh_statistics() {
+  const std::int64_t rows = db_->execAndGet("SELECT count(*) FROM projects").getInt64();
+  if (analyzed_rows_ < 0) {
+    // What the statistics were taken on, as far as this process knows.
+    analyzed_rows_ = db_->tableExists("sqlite_stat1") ? rows : 0;
+  }
+  const std::int64_t change = rows > analyzed_rows_ ? rows - analyzed_rows_ : analyzed_rows_ - rows;
+  if (change < 500 || change * 4 < analyzed_rows_) return;
+  db_->exec("ANALYZE");
+  analyzed_rows_ = rows;
+  statements_.clear();  // plans are made at prepare time
 }
 
 bool Database::transaction_open() { return sqlite3_get_autocommit(db_->getHandle()) == 0; }

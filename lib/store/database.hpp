@@ -8,10 +8,12 @@
 // daemon's composition root; io_context thread only.
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
 
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace focus::store {
@@ -43,12 +45,24 @@ class Database {
   auto in_transaction(Work&& work);
   bool transaction_open();
 
+  // A prepared statement kept for reuse (reads served many times a second
+  // would otherwise spend most of their time in sqlite3_prepare), reset and
+  // with its bindings cleared. It must not be in use already: a hot query
+  // is stepped to its end before the same SQL is asked for again.
+  SQLite::Statement& cached(const std::string& sql);
+  // Refreshes the planner's statistics (ANALYZE) when the projects table
+  // grew or shrank a lot since they were taken, so filtered reads use the
+  // right index.
+  void refresh_statistics();
+
  private:
   void lock();
   void migrate();
   std::string path_;
   int lock_fd_ = -1;
   std::unique_ptr<SQLite::Database> db_;
+  std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> statements_;  // after db_: closed first
+  std::int64_t analyzed_rows_ = -1;
 };
 
 // The migrations, oldest first; migration i takes user_version i to i + 1.

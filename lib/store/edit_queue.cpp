@@ -28,9 +28,9 @@ EditQueue::EditQueue(Database& db, Mirror& mirror) : db_(db), mirror_(mirror), e
 
 Id EditQueue::resolve_id(WorkspaceKey ws, Id id) {
   if (id >= 0) return id;
-  auto st = for_workspace(db_.sql(),
-                          "SELECT real_id FROM temporary_ids WHERE organization_id = ? AND workspace_id = ? AND temporary_id = ?",
-                          ws);
+  auto& st = db_.cached("SELECT real_id FROM temporary_ids WHERE organization_id = ? AND workspace_id = ? AND temporary_id = ?");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
   st.bind(3, id);
   return st.executeStep() ? st.getColumn(0).getInt64() : id;
 }
@@ -52,8 +52,9 @@ bool EditQueue::is_claimed(WorkspaceKey ws, Id real_id) {
 }
 
 std::optional<ProjectView> EditQueue::view(WorkspaceKey ws, Id id) {
-  auto st = for_workspace(db_.sql(),
-                          "SELECT body, deleted FROM overlay WHERE organization_id = ? AND workspace_id = ? AND id = ?", ws);
+  auto& st = db_.cached("SELECT body, deleted FROM overlay WHERE organization_id = ? AND workspace_id = ? AND id = ?");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
   st.bind(3, id);
   if (st.executeStep()) return ProjectView{st.getColumn(0).getString(), st.getColumn(1).getInt() != 0, true};
   auto row = mirror_.row(ws, id);

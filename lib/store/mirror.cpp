@@ -119,8 +119,9 @@ void Mirror::log_edit(WorkspaceKey ws, Id project_id, const std::string& detail,
 }
 
 std::optional<StoredProject> Mirror::row(WorkspaceKey ws, Id id) {
-  auto st = for_workspace(db_.sql(),
-                          "SELECT body, deleted FROM projects WHERE organization_id = ? AND workspace_id = ? AND id = ?", ws);
+  auto& st = db_.cached("SELECT body, deleted FROM projects WHERE organization_id = ? AND workspace_id = ? AND id = ?");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
   st.bind(3, id);
   if (!st.executeStep()) return std::nullopt;
   return StoredProject{st.getColumn(0).getString(), st.getColumn(1).getInt() != 0};
@@ -145,6 +146,12 @@ void Mirror::stage(WorkspaceKey ws, const std::vector<FetchedProject>& page) {
 }
 
 ReconcileOutcome Mirror::reconcile(WorkspaceKey ws, Timestamp now_time) {
+  auto outcome = apply_staging(ws, now_time);
+  db_.refresh_statistics();
+  return outcome;
+}
+
+ReconcileOutcome Mirror::apply_staging(WorkspaceKey ws, Timestamp now_time) {
   const std::int64_t now = now_time.time_since_epoch().count();
   return db_.in_transaction([&] {
     ReconcileOutcome out;
@@ -362,11 +369,12 @@ std::int64_t Mirror::last_change_seq() {
 }
 
 SyncState Mirror::sync_state(WorkspaceKey ws) {
-  auto st = for_workspace(db_.sql(),
-                       "SELECT last_attempt_at, last_success_at, last_full_listing_at, last_error, project_count, "
-                       "per_page_cap, newest_updated_at, suspect, requests_spent, held_missing, quota_remaining, "
-                       "quota_resets_at, probe_note FROM sync_state "
-                       "WHERE organization_id = ? AND workspace_id = ?", ws);
+  auto& st = db_.cached("SELECT last_attempt_at, last_success_at, last_full_listing_at, last_error, project_count, "
+                        "per_page_cap, newest_updated_at, suspect, requests_spent, held_missing, quota_remaining, "
+                        "quota_resets_at, probe_note FROM sync_state "
+                        "WHERE organization_id = ? AND workspace_id = ?");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
   SyncState s;
   if (!st.executeStep()) return s;
   s.last_attempt_at = optional_text(st, 0);

@@ -129,6 +129,7 @@ class Mirror {
   void record_per_page_cap(WorkspaceKey ws, std::int64_t cap);
 
  private:
+  ReconcileOutcome apply_staging(WorkspaceKey ws, Timestamp now);
   void log_change(WorkspaceKey ws, Id id, const char* kind, const std::vector<std::string>& fields, std::int64_t at,
                   const std::optional<std::string>& detail = std::nullopt);
   // Prepared once: a first sync logs one change per project, and preparing

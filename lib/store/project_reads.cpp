@@ -94,6 +94,55 @@ void bind_query(SQLite::Statement& st, WorkspaceKey ws, const model::ListQuery& 
   if (q.end_date) st.bind(5, format_date(*q.end_date));
 }
 
+// The end of the JSON value starting at `i` (one past it): strings, objects
+// and arrays skipped as wholes, escapes honoured.
+std::size_t value_end(const std::string& s, std::size_t i) {
+  int depth = 0;
+  bool in_string = false;
+  for (; i < s.size(); ++i) {
+    char c = s[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') {
+        in_string = false;
+        if (depth == 0) return i + 1;
+      }
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '{' || c == '[') ++depth;
+    else if (c == '}' || c == ']') {
+      if (depth == 0) return i;  // the end of the enclosing object
+      if (--depth == 0) return i + 1;
+    } else if (depth == 0 && c == ',') {
+      return i;
+    }
+  }
+  return i;
+}
+
+// A stored body with its top-level "rate" set to null, without parsing the
+// rest: a list that did not ask for rates shows none, as the Focus API does.
+std::string without_rate(std::string body) {
+  // Walk the top-level object's members: "key":value,...
+  std::size_t i = body.find('{');
+  if (i == std::string::npos) return body;
+  ++i;
+  while (i < body.size() && body[i] == '"') {
+    std::size_t key_end = value_end(body, i);
+    bool is_rate = body.compare(i, key_end - i, "\"rate\"") == 0;
+    std::size_t value_start = key_end + 1;  // after ':'
+    std::size_t end = value_end(body, value_start);
+    if (is_rate) {
+      body.replace(value_start, end - value_start, "null");
+      return body;
+    }
+    if (end >= body.size() || body[end] != ',') break;
+    i = end + 1;
+  }
+  return body;
+}
+
 }  // namespace
 
 struct ProjectReads::Row {
@@ -104,7 +153,9 @@ struct ProjectReads::Row {
 };
 
 bool ProjectReads::has_overlay(WorkspaceKey ws) {
-  auto st = for_workspace(db_.sql(), "SELECT 1 FROM overlay WHERE organization_id = ? AND workspace_id = ? LIMIT 1", ws);
+  auto& st = db_.cached("SELECT 1 FROM overlay WHERE organization_id = ? AND workspace_id = ? LIMIT 1");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
   return st.executeStep();
 }
 
@@ -117,21 +168,36 @@ BodyPage ProjectReads::list(WorkspaceKey ws, const model::ListQuery& q) {
     count.executeStep();
     page.total = count.getColumn(0).getInt64();
   }
+  // The page's ids first, then their bodies: sorting ids and not bodies
+  // (nor blanking the rate of rows that are not on the page) keeps a
+  // filtered page in proportion to the page, not to the matches.
+  std::vector<Id> ids;
+  {
+    SQLite::Statement st(db_.sql(), "SELECT id FROM " + source + order_by(q.paging.order) + " LIMIT ?6 OFFSET ?7");
+    bind_query(st, ws, q);
+    st.bind(6, q.paging.per_page);
+    st.bind(7, (q.paging.page - 1) * q.paging.per_page);
+    while (st.executeStep()) ids.push_back(st.getColumn(0).getInt64());
+  }
   // Rates are part of what the mirror keeps; a list that did not ask for
   // them shows "rate": null, as the Focus API does.
-  const char* body = q.include_rates ? "body" : "json_set(body, '$.rate', json('null'))";
-  SQLite::Statement st(db_.sql(), std::string("SELECT ") + body + " FROM " + source + order_by(q.paging.order) +
-                                      " LIMIT ?6 OFFSET ?7");
-  bind_query(st, ws, q);
-  st.bind(6, q.paging.per_page);
-  st.bind(7, (q.paging.page - 1) * q.paging.per_page);
-  while (st.executeStep()) page.bodies.push_back(st.getColumn(0).getString());
+  auto& one = db_.cached("SELECT body FROM " + visible_source(has_overlay(ws)) + " AS v WHERE id = ?3");
+  for (Id id : ids) {
+    one.reset();
+    one.bind(1, ws.organization_id);
+    one.bind(2, ws.workspace_id);
+    one.bind(3, id);
+    if (!one.executeStep()) continue;
+    auto text = one.getColumn(0).getString();
+    page.bodies.push_back(q.include_rates ? std::move(text) : without_rate(std::move(text)));
+  }
   return page;
 }
 
 std::vector<ProjectReads::Row> ProjectReads::rows_where(WorkspaceKey ws, const std::string& condition, Id value) {
-  SQLite::Statement st(db_.sql(), "SELECT id, body, name, created_at, updated_at FROM " + visible_source(has_overlay(ws)) +
-                                      " AS v WHERE " + condition + " ORDER BY id");
+  // Few shapes (two sources, two conditions): kept prepared.
+  auto& st = db_.cached("SELECT id, body, name, created_at, updated_at FROM " + visible_source(has_overlay(ws)) +
+                        " AS v WHERE " + condition + " ORDER BY id");
   st.bind(1, ws.organization_id);
   st.bind(2, ws.workspace_id);
   st.bind(3, value);
@@ -214,9 +280,10 @@ std::optional<std::vector<std::string>> ProjectReads::parents(WorkspaceKey ws, I
 }
 
 std::int64_t ProjectReads::pending_edits(WorkspaceKey ws) {
-  auto st = for_workspace(db_.sql(),
-                          "SELECT count(*) FROM edits WHERE organization_id = ? AND workspace_id = ? "
-                          "AND state IN ('pending', 'in_flight', 'unknown_outcome', 'conflict')", ws);
+  auto& st = db_.cached("SELECT count(*) FROM edits WHERE organization_id = ? AND workspace_id = ? "
+                        "AND state IN ('pending', 'in_flight', 'unknown_outcome', 'conflict')");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
   st.executeStep();
   return st.getColumn(0).getInt64();
 }

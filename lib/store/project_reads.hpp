@@ -3,7 +3,8 @@
 // replaces a mirror row; an overlay marked deleted hides it), queried with
 // the Focus list's own filters, order and paging, in SQL on the indexed
 // columns. Bodies come back as stored JSON text, never re-parsed (only the
-// `rate` is blanked, in SQL, when the caller did not ask for rates).
+// top-level `rate` is blanked, by a scan of the text, when the caller did
+// not ask for rates).
 //
 // Borrows the Database. Throws SQLite::Exception on I/O failure. io_context
 // thread only.

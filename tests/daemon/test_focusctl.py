@@ -131,6 +131,14 @@ class Focusctl(unittest.TestCase):
         self.ok("sync", "--wait")  # the mirror learns the members change
         listed = self.ok("members", "list", str(live[6]["id"]), fmt="csv").csv()
         self.assertIn("1521", [r["id"] for r in listed if r["kind"] == "user"])
+        self.ok("members", "set-role", str(live[6]["id"]), "--user", "1521", "--role", "2")
+        self.wait_settled()
+        members = self.sim.state()["members"][str(live[6]["id"])]["user_ids"]
+        self.assertTrue(next(m for m in members if m["user_id"] == 1521)["manager"])  # role 2: manager
+        self.ok("members", "remove", str(live[6]["id"]), "--user", "1521")
+        self.wait_settled()
+        members = self.sim.state()["members"][str(live[6]["id"])]["user_ids"]
+        self.assertNotIn(1521, [m["user_id"] for m in members])
 
     def test_a_refused_write_is_exit_1_with_the_daemons_words(self):
         target = self.live()[0]["id"]

@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""focussync's benchmarks: each figure against a floor or a baseline
+measured in the same run, as a markdown table (stdout) and JSON (--out).
+
+    bench/run.py [--quick] [--out FILE]
+
+  * ingest: focussyncd --once mirroring N projects from focus-sim (wall,
+    CPU, peak RSS, projects per CPU-second), a rerun with no change, a rerun
+    with 1 % changed; baseline: bench/baseline_sync.py, the standard-library
+    script a user would write, paging the same listing into SQLite;
+  * socket latency, keep-alive, one client: GET a project by id, a filtered
+    list page of 50; floor: focus-bench-echo answering the same sizes;
+  * throughput with 16 keep-alive clients, against the echo floor;
+  * the daemon's RSS idle with N projects cached, and its wake-ups per
+    second while idle.
+Full mode: N = 100,000 and medians of 3 runs; quick mode (in scripts/test):
+N = 10,000, one run. Every process is stopped at the end.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "sim"))
+BIN = os.environ.get("FOCUS_BIN", os.path.join(ROOT, "build", "bin"))
+os.environ.setdefault("FOCUS_SIM", os.path.join(BIN, "focus-sim"))
+from simproc import KEY, SimProcess  # noqa: E402
+
+WS = "/api/organizations/1/workspaces/1/projects"
+
+
+def run_measured(argv, **kw):
+    """Runs a process to its end: (wall s, CPU s, peak RSS MB, stdout)."""
+    started = time.monotonic()
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    out = p.stdout.read()
+    err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed ({p.returncode}): {err[-2000:]}")
+    return time.monotonic() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out
+
+
+class Workdir:
+    def __init__(self, sim, extra=""):
+        self.dir = tempfile.mkdtemp(prefix="focus-bench-")
+        self.key = os.path.join(self.dir, "key")
+        with open(self.key, "w") as f:
+            f.write(KEY + "\n")
+        self.cache = os.path.join(self.dir, "cache.db")
+        self.socket = os.path.join(self.dir, "focussync.sock")
+        self.config = os.path.join(self.dir, "focussync.toml")
+        with open(self.config, "w") as f:
+            f.write(f"""[upstream]
+base_url = "http://127.0.0.1:{sim.port}/api"
+api_key_file = "{self.key}"
+[[workspaces]]
+organization_id = 1
+workspace_id = 1
+[sync]
+members = "never"
+interval = "1h"
+[cache]
+path = "{self.cache}"
+[socket]
+path = "{self.socket}"
+{extra}""")
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def once(w):
+    return run_measured([os.path.join(BIN, "focussyncd"), "--config", w.config, "--once", "--log-level", "warn"])
+
+
+def bench_ingest(n, runs):
+    first, again, changed, base = [], [], [], []
+    for r in range(runs):
+        sim = SimProcess("--projects", str(n), "--seed", "5", "--no-gzip", "--api-key", KEY)
+        w = Workdir(sim)
+        try:
+            first.append(once(w)[:3])
+            again.append(once(w)[:3])
+            sim.control("POST", "mutate", {"updates": max(1, n // 100)})
+            changed.append(once(w)[:3])
+            db = os.path.join(w.dir, "baseline.db")
+            base.append(run_measured([sys.executable, os.path.join(ROOT, "bench", "baseline_sync.py"),
+                                      f"http://127.0.0.1:{sim.port}/api", w.key, "1", "1", db])[:3])
+        finally:
+            w.close()
+            sim.stop()
+
+    def med(rows, i):
+        return statistics.median(r[i] for r in rows)
+
+    ours = n / med(first, 1)
+    theirs = n / med(base, 1)
+    return {
+        "projects": n,
+        "first_sync_wall_s": med(first, 0), "first_sync_cpu_s": med(first, 1), "first_sync_peak_rss_mb": med(first, 2),
+        "projects_per_cpu_s": ours,
+        "no_change_wall_s": med(again, 0), "no_change_cpu_s": med(again, 1),
+        "one_percent_wall_s": med(changed, 0), "one_percent_cpu_s": med(changed, 1),
+        "baseline_wall_s": med(base, 0), "baseline_cpu_s": med(base, 1), "baseline_peak_rss_mb": med(base, 2),
+        "baseline_projects_per_cpu_s": theirs,
+        "ratio_vs_baseline": ours / theirs,
+    }
+
+
+def load(socket_path, target, clients, per_client):
+    out = subprocess.run([os.path.join(BIN, "focus-bench-load"), socket_path, target, str(clients), str(per_client)],
+                         capture_output=True, text=True, timeout=600, check=True).stdout
+    return json.loads(out)
+
+
+def echo_floor(size, clients, per_client):
+    d = tempfile.mkdtemp(prefix="focus-echo-")
+    path = os.path.join(d, "echo.sock")
+    echo = subprocess.Popen([os.path.join(BIN, "focus-bench-echo"), path, str(size)])
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(path) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return load(path, "/", clients, per_client)
+    finally:
+        echo.kill()
+        echo.wait()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def proc_status(pid):
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            fields[k] = v.strip()
+    return fields
+
+
+def bench_socket(n, quick):
+    sim = SimProcess("--projects", str(n), "--seed", "5", "--no-gzip", "--api-key", KEY)
+    w = Workdir(sim)
+    daemon = None
+    try:
+        once(w)
+        daemon = subprocess.Popen([os.path.join(BIN, "focussyncd"), "--config", w.config, "--log-level", "warn"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not os.path.exists(w.socket) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(1.0)  # the start-up sync (a probe or a listing) settles first
+        client = sim.state()["projects"][n // 2]["client_id"] or 1100
+        requests = 2000 if quick else 10000
+        by_id = load(w.socket, f"{WS}/{1000 + n // 2}", 1, requests)
+        listed = load(w.socket, f"{WS}?client_id={client}&per_page=50", 1, requests // 4)
+        many = load(w.socket, f"{WS}/{1000 + n // 3}", 16, requests // 4)
+        floor_id = echo_floor(by_id["answer_bytes"] - 140, 1, requests)
+        floor_list = echo_floor(listed["answer_bytes"] - 140, 1, requests // 4)
+        floor_many = echo_floor(by_id["answer_bytes"] - 140, 16, requests // 4)
+        # Idle: the resident set, and how often the process wakes (context
+        # switches counted by the kernel) over a quiet stretch.
+        time.sleep(2)
+        before = proc_status(daemon.pid)
+        quiet = 5 if quick else 10
+        time.sleep(quiet)
+        after = proc_status(daemon.pid)
+        switches = sum(int(after[k]) - int(before[k]) for k in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"))
+        return {
+            "get_by_id": by_id, "get_by_id_floor": floor_id,
+            "filtered_list": listed, "filtered_list_floor": floor_list,
+            "throughput_16": many, "throughput_16_floor": floor_many,
+            "idle_rss_mb": int(after["VmRSS"].split()[0]) / 1024,
+            "peak_rss_mb": int(after["VmHWM"].split()[0]) / 1024,
+            "idle_wakeups_per_s": switches / quiet,
+        }
+    finally:
+        if daemon:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(timeout=30)
+        w.close()
+        sim.stop()
+
+
+def table(results):
+    i, s = results["ingest"], results["socket"]
+    rows = [
+        ("GET project by id, p50 (1 client)", f"{s['get_by_id']['p50_us']:.0f} µs",
+         f"echo {s['get_by_id_floor']['p50_us']:.0f} µs", s["get_by_id"]["p50_us"] / s["get_by_id_floor"]["p50_us"],
+         "≤ 3× echo", s["get_by_id"]["p50_us"] <= 3 * s["get_by_id_floor"]["p50_us"]),
+        ("GET project by id, p99", f"{s['get_by_id']['p99_us']:.0f} µs", f"echo {s['get_by_id_floor']['p99_us']:.0f} µs",
+         s["get_by_id"]["p99_us"] / s["get_by_id_floor"]["p99_us"], "", None),
+        ("filtered list page of 50, p50", f"{s['filtered_list']['p50_us']:.0f} µs",
+         f"echo {s['filtered_list_floor']['p50_us']:.0f} µs",
+         s["filtered_list"]["p50_us"] / s["filtered_list_floor"]["p50_us"], "", None),
+        ("filtered list page of 50, p99", f"{s['filtered_list']['p99_us']:.0f} µs",
+         f"echo {s['filtered_list_floor']['p99_us']:.0f} µs",
+         s["filtered_list"]["p99_us"] / s["filtered_list_floor"]["p99_us"], "≤ 2 ms", s["filtered_list"]["p99_us"] <= 2000),
+        ("GET by id, 16 keep-alive clients", f"{s['throughput_16']['rps']:.0f} req/s",
+         f"echo {s['throughput_16_floor']['rps']:.0f} req/s", s["throughput_16"]["rps"] / s["throughput_16_floor"]["rps"],
+         "≥ 30,000 req/s", s["throughput_16"]["rps"] >= 30000),
+        (f"first sync of {i['projects']:,} projects", f"{i['first_sync_wall_s']:.1f} s wall, {i['first_sync_cpu_s']:.1f} s CPU",
+         f"Python {i['baseline_wall_s']:.1f} s wall, {i['baseline_cpu_s']:.1f} s CPU", None, "", None),
+        ("ingest, projects per CPU-second", f"{i['projects_per_cpu_s']:,.0f}",
+         f"Python {i['baseline_projects_per_cpu_s']:,.0f}", i["ratio_vs_baseline"], "≥ 3× Python", i["ratio_vs_baseline"] >= 3),
+        ("resync, nothing changed", f"{i['no_change_wall_s']:.1f} s wall, {i['no_change_cpu_s']:.1f} s CPU", "", None, "", None),
+        ("resync, 1 % changed", f"{i['one_percent_wall_s']:.1f} s wall, {i['one_percent_cpu_s']:.1f} s CPU", "", None, "", None),
+        ("peak RSS during the first sync", f"{i['first_sync_peak_rss_mb']:.1f} MB",
+         f"Python {i['baseline_peak_rss_mb']:.1f} MB", None, "≤ 64 MB", i["first_sync_peak_rss_mb"] <= 64),
+        (f"RSS idle, {i['projects']:,} cached", f"{s['idle_rss_mb']:.1f} MB", "", None, "≤ 20 MB", s["idle_rss_mb"] <= 20),
+        ("wake-ups per second, idle", f"{s['idle_wakeups_per_s']:.1f}", "", None, "", None),
+    ]
+    out = ["| figure | focussync | floor / baseline | ratio | target | met |", "| --- | --- | --- | --- | --- | --- |"]
+    for name, value, other, ratio, target, met in rows:
+        out.append(f"| {name} | {value} | {other} | {'' if ratio is None else f'{ratio:.2f}×'} | {target} | "
+                   f"{'' if met is None else ('yes' if met else 'NO')} |")
+    return "\n".join(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="10,000 projects, one run (what scripts/test runs)")
+    parser.add_argument("--out", help="write the figures as JSON here")
+    args = parser.parse_args()
+    n, runs = (10_000, 1) if args.quick else (100_000, 3)
+    print(f"focussync benchmarks: {n:,} projects, {runs} run(s) each, on {os.cpu_count()} cores", flush=True)
+    results = {"mode": "quick" if args.quick else "full", "cores": os.cpu_count()}
+    results["ingest"] = bench_ingest(n, runs)
+    results["socket"] = bench_socket(n, args.quick)
+    print(table(results))
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=2)
+        print(f"figures written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
