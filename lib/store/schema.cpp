@@ -169,6 +169,18 @@ ALTER TABLE changes_v2 RENAME TO changes;
 CREATE INDEX changes_by_time ON changes (at);
 CREATE INDEX changes_by_project ON changes (organization_id, workspace_id, project_id);
 )sql",
+      // 3: the indexes filtered reads use also carry deleted, archived and id,
+      // so a filter's count and its page come from the index alone.
+      R"sql(
+DROP INDEX projects_by_client;
+DROP INDEX projects_by_creator;
+DROP INDEX projects_by_parent;
+CREATE INDEX projects_by_client  ON projects (organization_id, workspace_id, client_id, deleted, archived, id);
+CREATE INDEX projects_by_creator ON projects (organization_id, workspace_id, creator_id, deleted, archived, id);
+CREATE INDEX projects_by_parent  ON projects (organization_id, workspace_id, parent_id, deleted, archived, id);
+CREATE INDEX projects_live       ON projects (organization_id, workspace_id, deleted, archived, id);
+ANALYZE;
+)sql",
   };
   return all;
 }
