@@ -139,6 +139,31 @@ def echo_floor(size, clients, per_client):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def wait_for_startup_listing(path, timeout):
+    import http.client
+    import socket as sockets
+
+    class Unix(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = sockets.socket(sockets.AF_UNIX)
+            self.sock.connect(path)
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        conn = Unix("localhost", timeout=10)
+        try:
+            conn.request("GET", "/metrics")
+            text = conn.getresponse().read().decode()
+            if 'focussync_sync_runs_total{result="listing"}' in text:
+                return
+        except OSError:
+            pass
+        finally:
+            conn.close()
+        time.sleep(0.2)
+    raise RuntimeError("focussyncd did not finish its start-up listing")
+
+
 def proc_status(pid):
     fields = {}
     with open(f"/proc/{pid}/status") as f:
@@ -159,7 +184,9 @@ def bench_socket(n, quick):
         deadline = time.monotonic() + 60
         while not os.path.exists(w.socket) and time.monotonic() < deadline:
             time.sleep(0.02)
-        time.sleep(1.0)  # the start-up sync (a probe or a listing) settles first
+        # A daemon lists every workspace once as it starts: measure after that.
+        wait_for_startup_listing(w.socket, timeout=300)
+        time.sleep(1.0)
         client = sim.state()["projects"][n // 2]["client_id"] or 1100
         requests = 2000 if quick else 10000
         by_id = load(w.socket, f"{WS}/{1000 + n // 2}", 1, requests)
