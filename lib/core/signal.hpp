@@ -18,7 +18,6 @@ class Signal {
   // True when woken by notify_all(), false when the time ran out.
   boost::asio::awaitable<bool> wait_for(std::chrono::milliseconds limit);
   void notify_all();
-  std::size_t waiters() const { return cancels_.size(); }
 
  private:
   std::list<std::function<void()>> cancels_;

@@ -82,7 +82,7 @@ EditCounts EditQueue::counts() {
 // ---------------------------------------------------------------------------
 // Submitting
 
-void EditQueue::check_target(WorkspaceKey, EditOp op, Id id, const std::optional<ProjectView>& current) {
+void EditQueue::check_target(EditOp op, Id id, const std::optional<ProjectView>& current) {
   if (!current) throw EditRejected(404, "", project_label(id) + " does not exist");
   if (op == EditOp::restore) {
     if (!current->deleted) throw EditRejected(400, "", project_label(id) + " is not deleted");
@@ -116,7 +116,7 @@ Submitted EditQueue::submit(WorkspaceKey ws, EditOp op, Id project_id, const jso
     if (op != EditOp::create) {
       e.project_id = resolve_id(ws, project_id);
       auto current = view(ws, e.project_id);
-      check_target(ws, op, e.project_id, current);
+      check_target(op, e.project_id, current);
       e.base = json::parse(current->body);
     }
     e.body = normalized(ws, op, body);
@@ -173,7 +173,7 @@ void EditQueue::rebuild_overlay(WorkspaceKey ws, Id project_id) {
   st.exec();
 }
 
-void EditQueue::rebuild_overlays(WorkspaceKey ws, Timestamp) {
+void EditQueue::rebuild_overlays(WorkspaceKey ws) {
   db_.in_transaction([&] {
     for (Id id : edits_.projects_with_active_edits(ws)) rebuild_overlay(ws, id);
   });
@@ -182,7 +182,7 @@ void EditQueue::rebuild_overlays(WorkspaceKey ws, Timestamp) {
 // ---------------------------------------------------------------------------
 // Temporary ids
 
-void EditQueue::replace_temporary_id(WorkspaceKey ws, Id temporary, Id real, Timestamp) {
+void EditQueue::replace_temporary_id(WorkspaceKey ws, Id temporary, Id real) {
   auto map = for_workspace(db_.sql(), "INSERT OR REPLACE INTO temporary_ids VALUES (?, ?, ?, ?)", ws);
   map.bind(3, temporary);
   map.bind(4, real);
@@ -277,7 +277,7 @@ void EditQueue::settle_applied(const EditRecord& e, const std::optional<FetchedP
       Id real = server ? server->project.id : created_id.value();
       edits_.set_settled(e.id, EditState::done, std::nullopt, note, real, now);
       log_edit(e, EditState::done, std::nullopt, now, real);
-      replace_temporary_id(e.workspace, e.project_id, real, now);
+      replace_temporary_id(e.workspace, e.project_id, real);
       return;
     }
     if (!server && changes_project(e.op)) {

@@ -108,7 +108,6 @@ class EditQueue {
   std::optional<Timestamp> next_attempt_at(WorkspaceKey ws);
   // Whether a local create already settled as this project.
   bool is_claimed(WorkspaceKey ws, Id real_id);
-  bool has_active(WorkspaceKey ws) { return !edits_.projects_with_active_edits(ws).empty(); }
 
   void mark_in_flight(EditId id, Timestamp now) { edits_.set_in_flight(id, now); }
   // The server applied it. `server` is its version of the project, when it
@@ -128,13 +127,13 @@ class EditQueue {
                Timestamp now);
 
   // The overlays of a workspace after the mirror changed under them.
-  void rebuild_overlays(WorkspaceKey ws, Timestamp now);
+  void rebuild_overlays(WorkspaceKey ws);
 
  private:
-  void check_target(WorkspaceKey ws, model::EditOp op, Id project_id, const std::optional<ProjectView>& current);
+  void check_target(model::EditOp op, Id project_id, const std::optional<ProjectView>& current);
   nlohmann::json normalized(WorkspaceKey ws, model::EditOp op, const nlohmann::json& body);
   void rebuild_overlay(WorkspaceKey ws, Id project_id);
-  void replace_temporary_id(WorkspaceKey ws, Id temporary, Id real, Timestamp now);
+  void replace_temporary_id(WorkspaceKey ws, Id temporary, Id real);
   void fail_dependents(WorkspaceKey ws, Id temporary, const std::string& why, Timestamp now);
   void log_edit(const EditRecord& edit, EditState state, const std::optional<std::string>& error, Timestamp now,
                 std::optional<Id> result_id = std::nullopt);

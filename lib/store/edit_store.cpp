@@ -159,13 +159,6 @@ std::vector<EditRecord> EditStore::heads(WorkspaceKey ws) {
   return read_all(st);
 }
 
-std::int64_t EditStore::count(EditState state) {
-  SQLite::Statement st(db_.sql(), "SELECT count(*) FROM edits WHERE state = ?");
-  st.bind(1, std::string(state_name(state)));
-  st.executeStep();
-  return st.getColumn(0).getInt64();
-}
-
 void EditStore::set_state(EditId id, EditState state, std::optional<std::string> last_error,
                           std::optional<std::string> note) {
   SQLite::Statement st(db_.sql(), "UPDATE edits SET state = ?, last_error = ?, note = COALESCE(?, note) WHERE id = ?");

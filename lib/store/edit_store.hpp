@@ -64,7 +64,6 @@ class EditStore {
   // Every edit whose state is pending or unknown_outcome and whose project
   // has no older active edit, oldest first.
   std::vector<EditRecord> heads(WorkspaceKey ws);
-  std::int64_t count(EditState state);
 
   void set_state(EditId id, EditState state, std::optional<std::string> last_error, std::optional<std::string> note);
   void set_in_flight(EditId id, Timestamp now);

@@ -105,7 +105,7 @@ asio::awaitable<ReplayReport> Replayer::replay(upstream::WorkspaceRef ws, std::f
   co_return report;
 }
 
-void Replayer::mirror_changed(upstream::WorkspaceRef ws) { queue_.rebuild_overlays(key_of(ws), now_utc()); }
+void Replayer::mirror_changed(upstream::WorkspaceRef ws) { queue_.rebuild_overlays(key_of(ws)); }
 
 bool Replayer::has_ready(upstream::WorkspaceRef ws) { return !queue_.ready(key_of(ws), now_utc()).empty(); }
 
