@@ -2,10 +2,8 @@
 // in "separate compilation" mode. Every other file includes only their headers
 // (BOOST_ASIO_SEPARATE_COMPILATION / BOOST_BEAST_SEPARATE_COMPILATION are set
 // on focus_core and propagate), so Asio and Beast are compiled once per build,
-// not once per file. Boost.URL and Boost.JSON ship no compiled library in
-// Debian 12, so their sources are compiled here too.
+// not once per file. Boost.URL, which Debian 12 ships as headers only, is
+// compiled in url_glue.cpp.
 #include <boost/asio/impl/src.hpp>
 #include <boost/asio/ssl/impl/src.hpp>
 #include <boost/beast/src.hpp>
-#include <boost/json/src.hpp>
-#include <boost/url/src.hpp>

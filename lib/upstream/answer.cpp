@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 namespace focus::upstream::detail {
@@ -54,8 +55,9 @@ std::optional<std::int64_t> int_header(const http::Response& r, std::string_view
 }
 
 std::chrono::seconds retry_after(const http::Response& r) {
-  // Retry-After may also be an HTTP date; a second is a safe reading then.
-  return std::chrono::seconds(std::max<std::int64_t>(int_header(r, "Retry-After").value_or(1), 1));
+  // Retry-After may also be an HTTP date; a second is a safe reading then. A
+  // wait beyond a day is a broken header (and would overflow the clock).
+  return std::chrono::seconds(std::clamp<std::int64_t>(int_header(r, "Retry-After").value_or(1), 1, 86'400));
 }
 
 Result<ProjectPage> decode_page(const std::string& body, bool expect_total) {

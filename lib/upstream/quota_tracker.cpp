@@ -3,6 +3,19 @@
 #include <algorithm>
 
 namespace focus::upstream {
+namespace {
+
+// The quota window is an hour; a header claiming much longer is wrong, and
+// believing it would silence focussync (or overflow the clock). Waits read
+// from answers are kept within [0, two windows]; counts within a billion.
+constexpr std::int64_t kLongestWaitSeconds = 2 * 3600;
+constexpr std::int64_t kLargestCount = 1'000'000'000;
+
+std::chrono::seconds sane_wait(std::int64_t seconds) {
+  return std::chrono::seconds(std::clamp<std::int64_t>(seconds, 0, kLongestWaitSeconds));
+}
+
+}  // namespace
 
 QuotaTracker::State& QuotaTracker::fresh(model::Id organization, Clock::time_point now) {
   State& s = states_[organization];
@@ -43,21 +56,21 @@ void QuotaTracker::on_headers(model::Id organization, std::optional<std::int64_t
                               std::optional<std::int64_t> resets_in_seconds, Clock::time_point now) {
   State& s = states_[organization];
   if (remaining) {
-    s.remaining = std::max<std::int64_t>(*remaining, 0);
+    s.remaining = std::clamp<std::int64_t>(*remaining, 0, kLargestCount);
     s.limit_estimate = std::max(s.limit_estimate.value_or(0), *s.remaining + s.sent_in_window);
   }
-  if (resets_in_seconds) s.resets_at = now + std::chrono::seconds(std::max<std::int64_t>(*resets_in_seconds, 0));
+  if (resets_in_seconds) s.resets_at = now + sane_wait(*resets_in_seconds);
 }
 
 void QuotaTracker::on_quota_exhausted(model::Id organization, std::chrono::seconds resets_in, Clock::time_point now) {
   State& s = states_[organization];
   s.remaining = 0;
-  s.resets_at = now + resets_in;
+  s.resets_at = now + sane_wait(resets_in.count());
   s.exhausted_until = s.resets_at;
 }
 
 void QuotaTracker::on_rate_limited(model::Id organization, std::chrono::seconds retry_after, Clock::time_point now) {
-  states_[organization].rate_limited_until = now + retry_after;
+  states_[organization].rate_limited_until = now + sane_wait(retry_after.count());
 }
 
 QuotaTracker::Snapshot QuotaTracker::snapshot(model::Id organization, Clock::time_point now) {

@@ -4,8 +4,10 @@
 // shares it). Fed by every answer's X-Toggl-Quota-Remaining /
 // X-Toggl-Quota-Resets-In, by 402 (spent until the reset) and by 429
 // (Retry-After). It says when a request may not be sent, so that no request is
-// spent just to learn the quota is gone. Shared by the FocusApi and the
-// scheduler; single-threaded (io_context thread).
+// spent just to learn the quota is gone. A wait an answer asks for is capped
+// at two hours (twice the quota window), so a broken header cannot silence
+// focussync. Shared by the FocusApi and the scheduler; single-threaded
+// (io_context thread).
 
 #include "model/project.hpp"
 

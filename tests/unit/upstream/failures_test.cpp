@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
+
 using namespace focus;
 using namespace focus::test;
 using namespace focus::upstream;
@@ -214,4 +216,24 @@ TEST_CASE("offline: connections dropped, reads fail as network errors without ha
   CHECK(up(up.api->list_projects(up.ws, {})).error().is(Errc::network));
   sim.control("PUT", "faults", {{"offline", false}});
   CHECK(up(up.api->list_projects(up.ws, {})).ok());
+}
+
+TEST_CASE("absurd quota headers keep focussync quiet for at most two hours, without overflowing the clock") {
+  // Found by fuzz_upstream_answer: "X-Toggl-Quota-Resets-In: 4099276460824344802" overflowed now + seconds.
+  const auto now = QuotaTracker::Clock::now();
+  const auto most = now + std::chrono::hours(2);
+  QuotaTracker spent;
+  spent.on_headers(1, std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::max(), now);
+  spent.on_sent(1);
+  spent.on_headers(1, 0, std::numeric_limits<std::int64_t>::max(), now);
+  REQUIRE(spent.blocked_until(1, now));
+  CHECK(*spent.blocked_until(1, now) == most);
+  CHECK(!spent.blocked_until(1, most));
+
+  QuotaTracker limited;
+  limited.on_rate_limited(1, std::chrono::seconds(std::numeric_limits<std::int64_t>::max() / 2), now);
+  CHECK(*limited.blocked_until(1, now) == most);
+  QuotaTracker gone;
+  gone.on_quota_exhausted(1, std::chrono::seconds(-50), now);
+  CHECK(!gone.blocked_until(1, now));
 }

@@ -1,0 +1,82 @@
+// Fuzzes what focussync does with an upstream answer, as FocusApi::run does
+// it: the quota headers into the QuotaTracker, a 2xx body decoded as a list
+// page, a project or a members body, a 402's reset and a 429's Retry-After
+// into the tracker, the server's text for the error message. The input is
+// two bytes of status, header lines up to an empty line, then the body.
+// Checks: decoders answer a value or bad_payload (no exception); the error
+// text is one line of bounded length; the tracker never blocks a request
+// for longer than the answer said (nor in the past).
+#include "upstream/answer.hpp"
+#include "upstream/quota_tracker.hpp"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+using namespace focus;
+
+namespace {
+
+[[noreturn]] void broken(const char* what, const std::string& detail) {
+  std::fprintf(stderr, "property broken: %s\n%s\n", what, detail.c_str());
+  std::abort();
+}
+
+http::Response read_response(std::string_view in) {
+  http::Response r;
+  r.status = 100 + (static_cast<unsigned char>(in[0]) << 8 | static_cast<unsigned char>(in[1])) % 500;
+  in.remove_prefix(2);
+  while (!in.empty()) {
+    auto eol = in.find('\n');
+    std::string_view line = in.substr(0, eol);
+    in.remove_prefix(eol == std::string_view::npos ? in.size() : eol + 1);
+    if (line.empty()) break;
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    r.headers.push_back({std::string(line.substr(0, colon)), std::string(value)});
+  }
+  r.body = std::string(in);
+  return r;
+}
+
+template <class T>
+void expect_value_or_bad_payload(const Result<T>& r) {
+  if (!r && r.error().code != make_error_code(Errc::bad_payload)) broken("a decoder failed other than bad_payload", r.error().message);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 2) return 0;
+  http::Response r = read_response(std::string_view(reinterpret_cast<const char*>(data), size));
+  upstream::QuotaTracker quota;
+  const model::Id org = 1;
+  const auto now = upstream::QuotaTracker::Clock::time_point{} + std::chrono::hours(24 * 365);
+  quota.on_headers(org, upstream::detail::int_header(r, "X-Toggl-Quota-Remaining"),
+                   upstream::detail::int_header(r, "X-Toggl-Quota-Resets-In"), now);
+  if (r.status >= 200 && r.status < 300) {
+    expect_value_or_bad_payload(upstream::detail::decode_page(r.body, true));
+    expect_value_or_bad_payload(upstream::detail::decode_page(r.body, false));
+    expect_value_or_bad_payload(upstream::detail::decode_one(r.body));
+    expect_value_or_bad_payload(upstream::detail::decode_members(r.body));
+  } else {
+    std::string text = upstream::detail::server_text(r);
+    if (text.size() > 303 || text.find('\n') != std::string::npos) broken("server text not one bounded line", text);
+    Errc code = upstream::detail::errc_for_status(r.status);
+    if (code == Errc::quota_exhausted) {
+      auto resets = upstream::detail::int_header(r, "X-Toggl-Quota-Resets-In").value_or(60);
+      quota.on_quota_exhausted(org, std::chrono::seconds(resets), now);
+    } else if (code == Errc::rate_limited) {
+      auto wait = upstream::detail::retry_after(r);
+      if (wait < std::chrono::seconds(1)) broken("Retry-After read below a second", std::to_string(wait.count()));
+      quota.on_rate_limited(org, wait, now);
+    }
+  }
+  auto until = quota.blocked_until(org, now);
+  if (until && *until < now) broken("blocked until a time in the past", "");
+  (void)quota.snapshot(org, now);
+  return 0;
+}
