@@ -160,7 +160,10 @@ void Daemon::serve_socket() {
   spdlog::info("serving {} (mode {:o})", options.path, options.mode);
 }
 
-void Daemon::on_replay_step(sync::Replayer::StepHook hook) { parts_->replayer.on_step(std::move(hook)); }
+void Daemon::on_step(const std::function<void(std::string_view)>& hook) {
+  parts_->puller.on_step(hook);
+  parts_->replayer.on_step(hook);
+}
 
 void Daemon::on_ready(std::function<void()> hook) { parts_->on_ready = std::move(hook); }
 void Daemon::on_pass(std::function<void()> hook) { parts_->on_pass = std::move(hook); }

@@ -61,8 +61,9 @@ class Daemon {
   // Called once the socket listens (ready), and after every scheduler pass.
   void on_ready(std::function<void()> hook);
   void on_pass(std::function<void()> hook);
-  // Called at every durable step of replaying an edit (see Replayer::on_step).
-  void on_replay_step(sync::Replayer::StepHook hook);
+  // Called at every durable step of a sync or of replaying an edit (see
+  // Puller::on_step and Replayer::on_step), in the order they happen.
+  void on_step(const std::function<void(std::string_view)>& hook);
 
   struct Parts;  // daemon/parts.hpp
 

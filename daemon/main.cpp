@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <memory>
 #include <iostream>
 
 namespace {
@@ -90,8 +91,8 @@ int main(int argc, char** argv) {
   app.add_flag("--check-config", check, "validate the configuration and exit");
   app.add_flag("--once", once, "run one full sync cycle, print a JSON summary line, exit 0 on success and 1 on failure");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (overrides [log] level)");
-  // For the crash test only: SIGKILL itself at the N-th durable step of
-  // replaying edits, as a power cut would.
+  // For the crash tests only: SIGKILL itself at the N-th durable step of
+  // syncing or replaying edits, as a power cut would.
   int crash_after_steps = 0;
   app.add_option("--crash-after-steps", crash_after_steps)->group("");
   app.set_version_flag("--version", "focussyncd " FOCUSSYNC_VERSION);
@@ -118,8 +119,8 @@ int main(int argc, char** argv) {
     boost::asio::io_context io;
     daemon::Daemon d(io, std::move(config));
     if (crash_after_steps > 0)
-      d.on_replay_step([left = crash_after_steps](std::string_view) mutable {
-        if (--left == 0) ::raise(SIGKILL);
+      d.on_step([left = std::make_shared<int>(crash_after_steps)](std::string_view) {
+        if (--*left == 0) ::raise(SIGKILL);
       });
     return once ? run_once(d, io) : run_service(d, io, config_path);
   } catch (const std::exception& e) {

@@ -47,6 +47,7 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(upstream::Workspace
   }
   resume_.erase(id);
   auto outcome = mirror_.reconcile(key(ws), now_utc());
+  step("reconciled");
   report.inserted = outcome.inserted;
   report.updated = outcome.updated;
   report.restored = outcome.restored;
@@ -67,6 +68,7 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(upstream::Workspace
   report.projects = mirror_.live_count(key(ws));
   record_attempt(mirror_, api_, ws, report.requests);
   mirror_.record_success(key(ws), now_utc(), true, report.suspect, held);
+  step("recorded");
   co_return report;
 }
 
@@ -103,6 +105,7 @@ boost::asio::awaitable<Result<ProbeReport>> Puller::probe(upstream::WorkspaceRef
     if (!news) break;
     ++newer;
     auto kind = mirror_.upsert_one(key(ws), store::fetched(p), now_utc());
+    step("upserted");
     if (kind == "insert") ++report.inserted;
     else if (kind == "update") ++report.updated;
     else if (kind == "restore") ++report.restored;
@@ -115,7 +118,10 @@ boost::asio::awaitable<Result<ProbeReport>> Puller::probe(upstream::WorkspaceRef
     report.needs_full_listing = std::to_string(live - total) + " project(s) deleted upstream";
   else if (total > live)
     report.needs_full_listing = "the server lists " + std::to_string(total - live) + " project(s) the mirror lacks";
-  if (!report.needs_full_listing) mirror_.record_success(key(ws), now_utc(), false, state.suspect, state.held_missing);
+  if (!report.needs_full_listing) {
+    mirror_.record_success(key(ws), now_utc(), false, state.suspect, state.held_missing);
+    step("recorded");
+  }
   co_return report;
 }
 
@@ -149,6 +155,7 @@ boost::asio::awaitable<Result<bool>> Puller::list_into_staging(upstream::Workspa
     fetched.reserve(answer->data.size());
     for (auto& p : answer->data) fetched.push_back(store::fetched(std::move(p)));
     mirror_.stage(key(ws), fetched);
+    step("staged");
     std::int64_t total = answer->total.value_or(0);
     expected = per_page > 0 ? (total + per_page - 1) / per_page : 0;
     if (progress) progress(report.pages, expected);
@@ -169,6 +176,7 @@ boost::asio::awaitable<void> Puller::confirm_missing(upstream::WorkspaceRef ws, 
     }
     if (answer.error().is(Errc::not_found)) {
       if (mirror_.confirm_deleted(key(ws), missing[i], now_utc())) ++report.deleted;
+      step("deleted");
       continue;
     }
     report.held_deletions = static_cast<std::int64_t>(missing.size() - i);

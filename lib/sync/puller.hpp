@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <string_view>
 #include <optional>
 #include <string>
 
@@ -57,8 +58,16 @@ using Progress = std::function<void(std::int64_t pages, std::int64_t expected)>;
 
 class Puller {
  public:
+  // Called after every durable step of a sync ("staged" a page,
+  // "reconciled", "deleted" one confirmed deletion, "upserted" one probed
+  // project, "recorded" the outcome); focussyncd's crash test kills the
+  // process there.
+  using StepHook = std::function<void(std::string_view step)>;
+
   Puller(upstream::FocusApi& api, store::Mirror& mirror, const config::Sync& settings)
       : api_(api), mirror_(mirror), settings_(settings) {}
+
+  void on_step(StepHook hook) { on_step_ = std::move(hook); }
 
   // `may_spend` is asked before each page; when it says no, the listing
   // pauses (PullReport::paused) and a later call resumes it from the next
@@ -86,10 +95,15 @@ class Puller {
   boost::asio::awaitable<void> confirm_missing(upstream::WorkspaceRef ws, const std::vector<model::Id>& missing,
                                                PullReport& report);
 
+  void step(std::string_view what) {
+    if (on_step_) on_step_(what);
+  }
+
   upstream::FocusApi& api_;
   store::Mirror& mirror_;
   const config::Sync& settings_;
   std::map<std::pair<model::Id, model::Id>, Resume> resume_;
+  StepHook on_step_;
 };
 
 }  // namespace focus::sync

@@ -1,7 +1,8 @@
 """focussyncd as a process: --once against a real focus-sim, its JSON line
 and exit codes, configuration errors, two daemons on one cache, secrets kept
-out of its output, and SIGKILL at random moments of a sync (the cache stays
-intact, equal to an earlier complete state, and the next run converges)."""
+out of its output, and SIGKILL at random moments of a sync and after every
+durable step of one (the cache stays intact, equal to an earlier complete
+state, and the next run converges, logging each change exactly once)."""
 import contextlib
 import json
 import os
@@ -310,6 +311,65 @@ class Crashes(unittest.TestCase):
             self.assertIn("first", states_seen, "no round saw a completed sync survive later kills")
         finally:
             s.close()
+            sim.stop()
+
+    def test_sigkill_after_every_step_of_a_sync_loses_and_repeats_nothing(self):
+        """The mbsync technique on a sync: a cache synced once, a server that
+        moved on (creates, updates, archives, deletes), and focussyncd
+        SIGKILLed by itself after step k of the next sync, for every k. The
+        run after the kill must reach the server's state and leave the same
+        change log as an uninterrupted sync: each change once, none lost."""
+        sim = SimProcess("--projects", "240", "--api-key", KEY, "--seed", "29")
+        base = Setup(sim, "[sync]\nper_page = 50\nmembers = \"never\"\n")
+        try:
+            self.assertEqual(base.once().returncode, 0)
+            sim.control("POST", "mutate", {"creates": 7, "updates": 9, "archives": 2, "deletes": 3})
+            server = server_live_ids(sim)
+
+            def run(crash_after=None):
+                s = Setup(sim, "[sync]\nper_page = 50\nmembers = \"never\"\n")
+                with contextlib.closing(sqlite3.connect(base.cache)) as src, \
+                        contextlib.closing(sqlite3.connect(s.cache)) as dst:
+                    src.backup(dst)
+                with contextlib.closing(sqlite3.connect(s.cache)) as db:
+                    first_seq = db.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+                crashed = s.once(*(["--crash-after-steps", str(crash_after)] if crash_after else []))
+                return s, first_seq, crashed
+
+            def changes(s, first_seq):
+                with contextlib.closing(sqlite3.connect(s.cache)) as db:
+                    return sorted(db.execute("SELECT project_id, kind FROM changes WHERE seq > ? AND kind != 'edit'",
+                                             (first_seq,)).fetchall())
+
+            reference, first_seq, p = run()
+            self.assertEqual(p.returncode, 0, p.stderr)
+            expected = changes(reference, first_seq)
+            self.assertEqual(reference.live_ids(), server)
+            self.assertGreaterEqual(len(expected), 7 + 3, expected)
+            reference.close()
+            k = 0
+            while True:
+                k += 1
+                self.assertLess(k, 300, "the sync never finished: the step count does not converge")
+                s, first_seq, crashed = run(k)
+                try:
+                    if crashed.returncode == 0:
+                        self.assertEqual(changes(s, first_seq), expected, f"k={k} (no crash)")
+                        break
+                    self.assertEqual(crashed.returncode, -signal.SIGKILL, f"k={k}: {crashed.stderr}")
+                    with contextlib.closing(sqlite3.connect(s.cache)) as db:
+                        self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok", f"k={k}")
+                    again = s.once()
+                    self.assertEqual(again.returncode, 0, f"k={k}: {again.stderr}")
+                    self.assertEqual(s.live_ids(), server, f"k={k}: the mirror did not converge")
+                    self.assertEqual(changes(s, first_seq), expected, f"k={k}: the change log differs")
+                finally:
+                    s.close()
+            self.assertGreater(k, 10, "a sync of five pages with deletions should have more than 10 steps")
+            print(f"\nsync crash test: {k - 1} abort points, each converged with every change logged once",
+                  file=sys.stderr)
+        finally:
+            base.close()
             sim.stop()
 
 
