@@ -130,6 +130,12 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
     auto peer = peer_of(socket);
     Stream stream(std::move(socket));
     if (open.size() >= options.max_connections || !peer) {
+      // Each refusal is logged: a flood should be visible in the journal.
+      if (peer)
+        spdlog::warn("socket: refused a connection from pid {} (uid {}): {} connections are open, the most allowed",
+                     peer->pid, peer->uid, open.size());
+      else
+        spdlog::warn("socket: refused a connection whose credentials cannot be read");
       auto r = peer ? detail::error_response(503, "too many connections; try again shortly")
                     : detail::error_response(403, "the peer's credentials cannot be read");
       co_await send(stream, std::move(r), 11, false);
@@ -151,10 +157,14 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
       parser.body_limit(options.max_body_bytes);
       stream.expires_after(options.idle_timeout);
       auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+      if (ec == beast::error::timeout && (buffer.size() > 0 || parser.got_some()))
+        spdlog::warn("socket: dropped a connection from pid {} that stalled mid-request for {} ms", peer.pid,
+                     options.idle_timeout.count());
       if (stopped || ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
           ec == asio::error::operation_aborted || ec == asio::error::connection_reset || ec == asio::error::eof)
         co_return;
       if (ec) {
+        spdlog::warn("socket: refused a request from pid {}: {}", peer.pid, ec.message());
         co_await refuse(stream, ec);
         co_return;
       }

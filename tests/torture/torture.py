@@ -13,23 +13,34 @@ end of each sequence, with the faults off and a quiet sync, these must hold:
     is the server's live projects, field for field;
   * the cache passes PRAGMA integrity_check.
 
-    torture.py [--sequences N] [--steps K] [--seed S]
+Sequences run --jobs at a time, each with its own focus-sim and focussyncd.
+Before them, one abuse round floods a daemon's socket (1,000 connections,
+idle and half-sent ones among them, malformed, oversized and other users'
+requests): every refusal must be answered (503, 400, 413, 431, 403) and
+logged, and the daemon must serve a well-behaved client again as soon as
+the stalled connections time out.
+
+    torture.py [--sequences N] [--steps K] [--seed S] [--jobs J]
 
 Prints a results table; exits 1 on the first broken invariant, with the
 sequence's seed to replay it.
 """
 import argparse
+import collections
 import contextlib
 import http.client
 import json
 import os
 import random
+import resource
+import selectors
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -49,6 +60,18 @@ class Broken(Exception):
     pass
 
 
+class Counts:
+    """What happened, summed over every thread."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.values = collections.Counter()
+
+    def add(self, key, n=1):
+        with self.lock:
+            self.values[key] += n
+
+
 class Unix(http.client.HTTPConnection):
     def __init__(self, path):
         super().__init__("localhost", timeout=30)
@@ -61,12 +84,16 @@ class Unix(http.client.HTTPConnection):
 
 
 class Sequence:
-    def __init__(self, seed, steps, counts):
+    def __init__(self, seed, steps, counts, socket_extra="", shared_folder=False):
         self.rng = random.Random(seed)
         self.seed, self.steps, self.counts = seed, steps, counts
         self.dir = tempfile.mkdtemp(prefix="focus-torture-")
         self.sim = SimProcess("--projects", "25", "--seed", str(seed % 1000 + 1), "--api-key", KEY)
         self.socket = os.path.join(self.dir, "focussync.sock")
+        if shared_folder:  # other users may reach the socket; its mode and SO_PEERCRED decide
+            os.chmod(self.dir, 0o755)
+            os.mkdir(os.path.join(self.dir, "run"), 0o755)
+            self.socket = os.path.join(self.dir, "run", "focussync.sock")
         self.cache = os.path.join(self.dir, "cache.db")
         key = os.path.join(self.dir, "key")
         with open(key, "w") as f:
@@ -88,6 +115,7 @@ members = "never"
 path = "{self.cache}"
 [socket]
 path = "{self.socket}"
+{socket_extra}
 """)
         self.daemon = None
         self.created = []  # names of local creates
@@ -142,7 +170,7 @@ path = "{self.socket}"
 
     def step(self, i):
         kind = self.rng.choices(["edit", "edit", "edit", "other", "fault", "restart"], k=1)[0]
-        self.counts[kind] = self.counts.get(kind, 0) + 1
+        self.counts.add(kind)
         if kind == "edit":
             self.local_edit(i)
         elif kind == "other":
@@ -155,7 +183,7 @@ path = "{self.socket}"
             if kill:
                 time.sleep(self.rng.random() * 0.3)  # somewhere inside whatever it is doing
             self.stop(kill)
-            self.counts["sigkill" if kill else "sigterm"] = self.counts.get("sigkill" if kill else "sigterm", 0) + 1
+            self.counts.add("sigkill" if kill else "sigterm")
             self.start()
         status, _, _ = self.request("GET", "/v1/status")
         if status != 200:
@@ -180,7 +208,7 @@ path = "{self.socket}"
             status, _, headers = self.request(method, path + suffix, body)
         if status in (201, 204):
             self.edits.add(int(headers["x-focussync-edit"]))
-            self.counts["edits accepted"] = self.counts.get("edits accepted", 0) + 1
+            self.counts.add("edits accepted")
         elif status not in (400, 404):
             raise Broken(f"step {i}: {op} answered {status}")
 
@@ -196,7 +224,7 @@ path = "{self.socket}"
                 break
             if time.monotonic() > deadline:
                 raise Broken(f"edits did not settle: {edits}")
-            time.sleep(0.3)
+            time.sleep(0.05)
         self.request("POST", "/v1/sync?wait=1")  # a quiet sync after the replay
         listed = json.loads(self.request("GET", "/v1/edits")[1])["edits"]
         by_id = {e["id"]: e for e in listed}
@@ -207,14 +235,21 @@ path = "{self.socket}"
                 raise Broken(f"edit {e} is {by_id[e]['state']}")
             if by_id[e]["state"] == "failed" and not by_id[e]["last_error"]:
                 raise Broken(f"edit {e} failed without a reason")
-        server = [p for p in self.sim.state()["projects"] if p["deleted_at"] is None]
+        everything = self.sim.state()["projects"]  # deleted ones too: another user may have deleted ours
+        server = [p for p in everything if p["deleted_at"] is None]
         for name in set(self.created):
-            made = [p for p in server if p["name"] == name]
-            done = [e for e in listed if e["op"] == "create" and e["body"].get("name") == name and e["state"] == "done"]
+            made = [p for p in everything if p["name"] == name]
             if len(made) > 1:
                 raise Broken(f"{name!r} was created {len(made)} times")
-            if done and not made and not any(e["op"] == "delete" for e in listed):
-                raise Broken(f"{name!r}: its create is done but the server does not have it")
+        ever = {p["id"] for p in everything}
+        for e in listed:
+            if e["op"] != "create" or e["state"] != "done":
+                continue
+            if e["result_id"] is None:  # cancelled out by a later delete before it was sent: never made
+                if any(p["name"] == e["body"].get("name") for p in everything):
+                    raise Broken(f"edit {e['id']}: a create settled without being sent ({e['note']}) is on the server")
+            elif e["result_id"] not in ever:
+                raise Broken(f"edit {e['id']}: its create is done as {e['result_id']}, which the server never had")
         local = {}
         page = 1
         while True:
@@ -235,38 +270,187 @@ path = "{self.socket}"
                 raise Broken("integrity_check failed")
 
 
+# -- socket abuse ------------------------------------------------------------
+FLOOD = 1000
+IDLE_TIMEOUT_S = 2
+
+
+def read_status_lines(conns, wait):
+    """The first line each connection answers within `wait` seconds (b"" if closed, None if silent)."""
+    sel = selectors.DefaultSelector()
+    got = {}
+    for i, c in enumerate(conns):
+        c.setblocking(False)
+        sel.register(c, selectors.EVENT_READ, i)
+    deadline = time.monotonic() + wait
+    while len(got) < len(conns) and time.monotonic() < deadline:
+        for key, _ in sel.select(timeout=0.1):
+            try:
+                data = key.fileobj.recv(4096)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                data = b""
+            got[key.data] = data.split(b"\r\n", 1)[0]
+            sel.unregister(key.fileobj)
+    sel.close()
+    return [got.get(i) for i in range(len(conns))]
+
+
+def abuse(counts):
+    """One daemon, its socket flooded; raises Broken unless every refusal is answered and logged."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, FLOOD + 500)), hard))
+    flood = min(FLOOD, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 200)
+    s = Sequence(0, 0, counts, f'mode = "0666"\nmax_connections = 512\nidle_timeout = "{IDLE_TIMEOUT_S}s"',
+                 shared_folder=True)
+    try:
+        # 1. A flood: idle connections, half-sent requests and whole ones, interleaved.
+        conns = []
+        for i in range(flood):
+            c = socket.socket(socket.AF_UNIX)
+            c.connect(s.socket)
+            if i % 3 == 1:
+                c.sendall(b"GET /v1/status HTTP/1.1\r\nHo")  # slowloris
+            elif i % 3 == 2:
+                c.sendall(b"GET /v1/status HTTP/1.1\r\nHost: l\r\n\r\n")
+            conns.append(c)
+        firsts = read_status_lines(conns, 1.0)
+        refused = sum(1 for f in firsts if f and f.startswith(b"HTTP/1.1 503"))
+        served = sum(1 for f in firsts if f and f.startswith(b"HTTP/1.1 200"))
+        if refused != flood - 512:
+            raise Broken(f"abuse: {flood} connections against a limit of 512: {refused} refused with 503, "
+                         f"{served} served, {sum(1 for f in firsts if f is None)} silent")
+        # 2. The stalled ones time out; then a well-behaved client is served at once.
+        time.sleep(IDLE_TIMEOUT_S + 0.5)
+        started = time.monotonic()
+        status = s.request("GET", "/v1/status")[0]
+        if status != 200 or time.monotonic() - started > 1:
+            raise Broken(f"abuse: after the flood timed out, /v1/status answered {status} "
+                         f"in {time.monotonic() - started:.2f} s")
+        for c in conns:
+            c.close()
+        # 3. Malformed and oversized requests, each answered with its own status.
+        bad = [(b"NOT HTTP AT ALL\r\n\r\n", b"400"),
+               (b"GET /v1/status HTTP/1.1\r\nHost: l\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", b"400"),
+               (b"PATCH " + BASE.encode() + b"/1 HTTP/1.1\r\nHost: l\r\nContent-Length: 3000000\r\n\r\n"
+                + b"x" * 3000000, b"413"),
+               (b"GET / HTTP/1.1\r\nHost: l\r\nX-Big: " + b"y" * 40000 + b"\r\n\r\n", b"431")] * 25
+        for wire, want in bad:
+            c = socket.socket(socket.AF_UNIX)
+            c.settimeout(10)
+            c.connect(s.socket)
+            with contextlib.suppress(OSError):
+                c.sendall(wire)
+            line = read_status_lines([c], 10)[0] or b""
+            c.close()
+            if not line.startswith(b"HTTP/1.1 " + want):
+                raise Broken(f"abuse: {wire[:40]!r}... answered {line!r}, not {want.decode()}")
+        # 4. Another user (root only: it takes setuid).
+        others = 0
+        if os.geteuid() == 0:
+            code = ("import socket,sys\n"
+                    "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
+                    "s.sendall(b'GET /v1/status HTTP/1.1\\r\\nHost: l\\r\\nConnection: close\\r\\n\\r\\n')\n"
+                    "print(s.recv(200).decode().splitlines()[0])\n")
+            for _ in range(5):
+                p = subprocess.run(["/usr/bin/python3", "-c", code, s.socket], capture_output=True, text=True,
+                                   timeout=20, preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)))
+                if p.stdout.strip() != "HTTP/1.1 403 Forbidden":
+                    raise Broken(f"abuse: another uid was answered {p.stdout.strip()!r} {p.stderr}")
+                others += 1
+        if s.request("GET", "/v1/status")[0] != 200:
+            raise Broken("abuse: the daemon stopped answering")
+        s.stop(kill=False)
+        # 5. Each refusal is in the log.
+        with open(os.path.join(s.dir, "log")) as f:
+            log = f.read()
+        logged = {"connections": log.count("refused a connection from pid"),
+                  "requests": log.count("refused a request from pid"),
+                  "stalled": log.count("stalled mid-request"),
+                  "other uid": log.count("refused a request from uid")}
+        slowloris = sum(1 for i in range(flood) if i % 3 == 1 and (firsts[i] is None))
+        if logged["connections"] != refused or logged["requests"] != len(bad) or logged["other uid"] != others \
+                or logged["stalled"] != slowloris:
+            raise Broken(f"abuse: refusals logged {logged}; expected {refused} connections, {len(bad)} requests, "
+                         f"{slowloris} stalled, {others} other uid")
+        counts.add("abuse: connections opened at once", flood)
+        counts.add("abuse: refused with 503 and logged", refused)
+        counts.add("abuse: stalled mid-request, dropped and logged", slowloris)
+        counts.add("abuse: malformed or oversized, refused and logged", len(bad))
+        counts.add("abuse: another uid, refused and logged", others)
+    finally:
+        s.close()
+
+
+def run_sequences(args, counts):
+    """Runs the sequences --jobs at a time; answers the first failure's report, or None."""
+    seeds = iter(range(args.seed, args.seed + args.sequences))
+    lock = threading.Lock()
+    failures = []
+
+    def worker():
+        while True:
+            with lock:
+                if failures:
+                    return
+                seed = next(seeds, None)
+            if seed is None:
+                return
+            s = None
+            try:
+                s = Sequence(seed, args.steps, counts)
+                for i in range(args.steps):
+                    s.step(i)
+                s.check()
+                counts.add("sequences passed")
+            except Exception as e:  # noqa: BLE001 - any failure ends the run with its seed
+                report = (f"BROKEN in sequence seed {seed}: {type(e).__name__}: {e}\n(replay: torture.py --sequences 1 "
+                          f"--steps {args.steps} --seed {seed} --jobs 1; daemon log below)")
+                if s:
+                    with contextlib.suppress(Exception):
+                        report += "\n" + open(os.path.join(s.dir, "log")).read()[-3000:]
+                with lock:
+                    failures.append(report)
+            finally:
+                if s:
+                    s.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(args.jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return failures[0] if failures else None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sequences", type=int, default=200)
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--seed", type=int, default=int(time.time()))
+    parser.add_argument("--jobs", type=int, default=6, help="sequences at a time (each its own sim and daemon)")
+    parser.add_argument("--no-abuse", action="store_true", help="skip the socket abuse round")
     args = parser.parse_args()
-    counts = {}
+    counts = Counts()
     started = time.monotonic()
-    print(f"torture: {args.sequences} sequences of {args.steps} steps, seeds from {args.seed}", flush=True)
-    for n in range(args.sequences):
-        seed = args.seed + n
-        s = None
+    if not args.no_abuse:
         try:
-            s = Sequence(seed, args.steps, counts)
-            for i in range(args.steps):
-                s.step(i)
-            s.check()
-            counts["sequences passed"] = counts.get("sequences passed", 0) + 1
+            abuse(counts)
         except Broken as e:
-            print(f"BROKEN in sequence seed {seed}: {e}\n(replay: torture.py --sequences 1 --steps {args.steps} "
-                  f"--seed {seed}; daemon log in the sequence folder)", flush=True)
-            if s:
-                with contextlib.suppress(Exception):
-                    print(open(os.path.join(s.dir, "log")).read()[-3000:])
+            print(f"BROKEN: {e}", flush=True)
             return 1
-        finally:
-            if s:
-                s.close()
-    print(f"\n| what | count |\n| --- | --- |")
-    for k in sorted(counts):
-        print(f"| {k} | {counts[k]} |")
-    print(f"\n{counts.get('sequences passed', 0)} sequences, every invariant held, in {time.monotonic() - started:.0f} s")
+        print(f"abuse round passed in {time.monotonic() - started:.0f} s", flush=True)
+    print(f"torture: {args.sequences} sequences of {args.steps} steps, seeds from {args.seed}, {args.jobs} at a time",
+          flush=True)
+    failure = run_sequences(args, counts)
+    if failure:
+        print(failure, flush=True)
+        return 1
+    print("\n| what | count |\n| --- | --- |")
+    for k in sorted(counts.values):
+        print(f"| {k} | {counts.values[k]} |")
+    print(f"\n{counts.values['sequences passed']} sequences, every invariant held, in {time.monotonic() - started:.0f} s")
     return 0
 
 
