@@ -12,9 +12,13 @@ measured in the same run, as a markdown table (stdout) and JSON (--out).
     list page of 50; floor: focus-bench-echo answering the same sizes;
   * throughput with 16 keep-alive clients, against the echo floor;
   * the daemon's RSS idle with N projects cached, and its wake-ups per
-    second while idle.
-Full mode: N = 100,000 and medians of 3 runs; quick mode (in scripts/test):
-N = 10,000, one run. Every process is stopped at the end.
+    second while idle;
+  * the quota economy (bench/quota_economy.py): delay until another user's
+    change is in the mirror under 30 requests per 60-second window, with
+    the default interval scaled to that window and with a 1 s interval.
+Full mode: N = 100,000 and medians of 3 runs, 3 windows of quota economy;
+quick mode (in scripts/test): N = 10,000, one run, no quota economy (CTest
+runs a short one of its own). Every process is stopped at the end.
 """
 import argparse
 import json
@@ -32,6 +36,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "sim"))
 BIN = os.environ.get("FOCUS_BIN", os.path.join(ROOT, "build", "bin"))
 os.environ.setdefault("FOCUS_SIM", os.path.join(BIN, "focus-sim"))
 from simproc import KEY, SimProcess  # noqa: E402
+import quota_economy  # noqa: E402
 
 WS = "/api/organizations/1/workspaces/1/projects"
 
@@ -247,6 +252,8 @@ def table(results):
         (f"RSS idle, {i['projects']:,} cached", f"{s['idle_rss_mb']:.1f} MB", "", None, "≤ 20 MB", s["idle_rss_mb"] <= 20),
         ("wake-ups per second, idle", f"{s['idle_wakeups_per_s']:.1f}", "", None, "", None),
     ]
+    for q in results.get("quota", []):
+        rows.extend(quota_economy.rows(q))
     out = ["| figure | focussync | floor / baseline | ratio | target | met |", "| --- | --- | --- | --- | --- | --- |"]
     for name, value, other, ratio, target, met in rows:
         out.append(f"| {name} | {value} | {other} | {'' if ratio is None else f'{ratio:.2f}×'} | {target} | "
@@ -264,6 +271,9 @@ def main():
     results = {"mode": "quick" if args.quick else "full", "cores": os.cpu_count()}
     results["ingest"] = bench_ingest(n, runs)
     results["socket"] = bench_socket(n, args.quick)
+    if not args.quick:
+        results["quota"] = [quota_economy.bench_quota(3 * quota_economy.WINDOW, 7),
+                            quota_economy.bench_quota(3 * quota_economy.WINDOW, 8, interval_ms=1000)]
     print(table(results))
     if args.out:
         with open(args.out, "w") as f:

@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""The quota economy: how soon another user's change reaches the mirror when
+the upstream allows 30 requests an hour, the free plan, with the hour scaled
+to WINDOW seconds (and focussyncd's intervals scaled alike: the default
+5-minute probe interval becomes 5 s, the hourly full listing one window).
+
+focus-sim serves 1,000 projects with --quota 30 --quota-window 60. After the
+daemon's start-up listing, other users change projects at random moments
+(exponential gaps, about one every 6 s: updates, creates, archives); the
+daemon's change feed (/v1/changes, long-polled) says when each arrived.
+Reports the median and p90 delay, the requests spent per window, the 402s
+received and whether two came in a row (sampled from focus-sim's counters
+every 100 ms). Target: median delay <= 1/12 of the window, no two 402s in a
+row.
+    bench/quota_economy.py [--duration S] [--seed N] [--interval-ms MS] [--check]
+"""
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "sim"))
+BIN = os.environ.get("FOCUS_BIN", os.path.join(ROOT, "build", "bin"))
+os.environ.setdefault("FOCUS_SIM", os.path.join(BIN, "focus-sim"))
+from simproc import KEY, SimProcess  # noqa: E402
+
+WINDOW = 60
+QUOTA = 30
+PROJECTS = 1000
+
+
+class Unix(http.client.HTTPConnection):
+    def __init__(self, path, timeout=30):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+def get_json(path, target, timeout=30):
+    conn = Unix(path, timeout)
+    try:
+        conn.request("GET", target)
+        return json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+
+
+def start_daemon(workdir, sim, interval_ms):
+    key = os.path.join(workdir, "key")
+    with open(key, "w") as f:
+        f.write(KEY + "\n")
+    config = os.path.join(workdir, "focussync.toml")
+    sock = os.path.join(workdir, "focussync.sock")
+    scale = WINDOW / 3600
+    with open(config, "w") as f:
+        f.write(f"""[upstream]
+base_url = "http://127.0.0.1:{sim.port}/api"
+api_key_file = "{key}"
+[[workspaces]]
+organization_id = 1
+workspace_id = 1
+[sync]
+interval = "{interval_ms}ms"
+full_listing_max_age = "{int(3600 * scale)}s"
+members = "never"
+[cache]
+path = "{os.path.join(workdir, 'cache.db')}"
+[socket]
+path = "{sock}"
+""")
+    daemon = subprocess.Popen([os.path.join(BIN, "focussyncd"), "--config", config, "--log-level", "warn"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 3 * WINDOW
+    while time.monotonic() < deadline:
+        try:
+            status = get_json(sock, "/v1/status", timeout=5)
+            if status["workspaces"][0].get("last_full_listing_at"):
+                return daemon, sock
+        except (OSError, ValueError, KeyError, IndexError):
+            pass
+        time.sleep(0.2)
+    daemon.kill()
+    raise RuntimeError("focussyncd did not finish its start-up listing within three windows")
+
+
+def watch_changes(sock, since, seen, stop):
+    """Long-polls the change feed; records when each project's change first arrived."""
+    while not stop.is_set():
+        try:
+            answer = get_json(sock, f"/v1/changes?since={since}&wait=1&limit=1000", timeout=10)
+        except OSError:
+            time.sleep(0.05)
+            continue
+        now = time.monotonic()
+        for c in answer["changes"]:
+            seen.setdefault(c["project_id"], now)
+        since = answer["next"]
+
+
+def sample_402s(sim, stop, out):
+    """Samples focus-sim's counters (its own control requests are not counted):
+    two 402s in one sample with nothing else, or a 402 after a sample that
+    ended in one, are two in a row. The daemon sends one request every few
+    seconds, so a 100 ms sample rarely holds two answers."""
+    last_402 = last_other = 0
+    ended_in_402 = False
+    while not stop.is_set():
+        by_status = sim.control("GET", "stats")["by_status"]
+        n402 = by_status.get("402", 0)
+        other = sum(v for k, v in by_status.items() if k != "402")
+        d402, dother = n402 - last_402, other - last_other
+        if d402 >= 2 or (d402 == 1 and dother == 0 and ended_in_402):
+            out["two_in_a_row"] = True
+        if d402 or dother:
+            ended_in_402 = d402 > 0 and dother == 0
+        last_402, last_other = n402, other
+        time.sleep(0.1)
+
+
+def bench_quota(duration, seed, interval_ms=None):
+    """interval_ms: focussyncd's [sync] interval; default the 5-minute default scaled to the window."""
+    interval_ms = interval_ms or int(300 * WINDOW / 3600 * 1000)
+    rng = random.Random(seed)
+    sim = SimProcess("--projects", str(PROJECTS), "--seed", str(seed), "--api-key", KEY,
+                     "--quota", str(QUOTA), "--quota-window", str(WINDOW))
+    workdir = tempfile.mkdtemp(prefix="focus-quota-")
+    daemon = None
+    stop = threading.Event()
+    try:
+        started_listing = time.monotonic()
+        daemon, sock = start_daemon(workdir, sim, interval_ms)
+        listing_s = time.monotonic() - started_listing
+        since = get_json(sock, "/v1/status")["changes"]["last_seq"]
+        sim.control("DELETE", "stats")
+        seen, flags = {}, {"two_in_a_row": False}
+        threads = [threading.Thread(target=watch_changes, args=(sock, since, seen, stop)),
+                   threading.Thread(target=sample_402s, args=(sim, stop, flags))]
+        for t in threads:
+            t.start()
+        made = []  # (monotonic time, project id)
+        began = time.monotonic()
+        while True:
+            gap = rng.expovariate(1 / 6.0)
+            if time.monotonic() + gap - began > duration:
+                break
+            time.sleep(gap)
+            kind = rng.choice(["updates", "updates", "updates", "creates", "archives"])
+            answer = sim.control("POST", "mutate", {kind: 1})
+            ids = answer["updated"] + answer["created"] + answer["archived"]
+            made.extend((time.monotonic(), i) for i in ids)
+        # Changes made near the end get up to one more window to arrive.
+        deadline = time.monotonic() + WINDOW
+        while time.monotonic() < deadline and any(i not in seen for _, i in made):
+            time.sleep(0.2)
+        elapsed = time.monotonic() - began
+        stop.set()
+        for t in threads:
+            t.join()
+        stats = sim.control("GET", "stats")["by_status"]
+        delays = sorted(seen[i] - t for t, i in made if i in seen)
+        requests = sum(stats.values())
+        return {
+            "window_s": WINDOW, "quota": QUOTA, "projects": PROJECTS, "interval_ms": interval_ms,
+            "startup_listing_s": listing_s,
+            "changes": len(made), "arrived": len(delays),
+            "median_delay_s": statistics.median(delays) if delays else None,
+            "p90_delay_s": delays[int(0.9 * (len(delays) - 1))] if delays else None,
+            "max_delay_s": delays[-1] if delays else None,
+            "requests": requests, "requests_per_window": requests / (elapsed / WINDOW),
+            "answers_402": stats.get("402", 0), "two_402s_in_a_row": flags["two_in_a_row"],
+            "measured_s": elapsed,
+        }
+    finally:
+        stop.set()
+        if daemon:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(timeout=30)
+        sim.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def rows(q):
+    """Rows for bench/run.py's table: (figure, focussync, floor, ratio, target, met)."""
+    target = q["window_s"] / 12
+    med = q["median_delay_s"]
+    return [
+        (f"change reaches the mirror, median ({q['quota']} req per {q['window_s']} s window, {q['projects']:,} projects,"
+         f" interval {q['interval_ms'] / 1000:g} s)",
+         f"{med:.1f} s" if med is not None else "none arrived", f"window {q['window_s']} s",
+         None if med is None else med / q["window_s"], f"≤ {target:.0f} s (1/12 window)", med is not None and med <= target),
+        ("change reaches the mirror, p90 / max", f"{q['p90_delay_s']:.1f} s / {q['max_delay_s']:.1f} s", "", None, "", None),
+        ("changes arrived", f"{q['arrived']} of {q['changes']}", "", None, "all", q["arrived"] == q["changes"]),
+        ("requests spent per window", f"{q['requests_per_window']:.1f}", f"quota {q['quota']}", None, "", None),
+        ("402 answers (two in a row?)", f"{q['answers_402']} ({'yes' if q['two_402s_in_a_row'] else 'no'})", "", None,
+         "no two in a row", not q["two_402s_in_a_row"]),
+    ]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=3 * WINDOW, help="seconds of injected changes")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--interval-ms", type=int, help="focussyncd's [sync] interval (default: 5 min scaled)")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 unless every change arrived within a window and no two 402s came in a row")
+    args = parser.parse_args()
+    q = bench_quota(args.duration, args.seed, args.interval_ms)
+    print(json.dumps(q, indent=2))
+    print("| figure | focussync | target | met |\n| --- | --- | --- | --- |")
+    for name, value, _, _, target, met in rows(q):
+        print(f"| {name} | {value} | {target} | {'' if met is None else ('yes' if met else 'NO')} |")
+    if args.check and (q["arrived"] != q["changes"] or q["two_402s_in_a_row"]):
+        print("quota economy: a change never arrived, or two 402s came in a row")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
