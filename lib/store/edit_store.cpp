@@ -32,16 +32,33 @@ std::optional<Timestamp> optional_time(SQLite::Statement& st, int column) {
   return from_micros(*us);
 }
 
+// Only a cache changed by hand (or damaged) holds an edit row focussync did
+// not write; naming the row beats a bad_optional_access.
+[[noreturn]] void unreadable_edit(std::int64_t id, const std::string& what) {
+  throw StoreError("edit " + std::to_string(id) + " in the cache is unreadable (" + what +
+                   "): the cache was changed by hand or is damaged");
+}
+
+json parse_column(std::int64_t id, const char* column, const std::string& text) {
+  json value = json::parse(text, nullptr, false);
+  if (value.is_discarded()) unreadable_edit(id, std::string(column) + " is not JSON");
+  return value;
+}
+
 EditRecord read_edit(SQLite::Statement& st) {
   EditRecord e;
   e.id = st.getColumn(0).getInt64();
   e.workspace = {st.getColumn(1).getInt64(), st.getColumn(2).getInt64()};
   e.project_id = st.getColumn(3).getInt64();
-  e.op = model::parse_op(st.getColumn(4).getString()).value();
+  auto op = model::parse_op(st.getColumn(4).getString());
+  if (!op) unreadable_edit(e.id, "unknown op '" + st.getColumn(4).getString() + "'");
+  e.op = *op;
   auto body = optional_text(st, 5);
-  e.body = body ? json::parse(*body) : json(nullptr);
-  if (auto base = optional_text(st, 6)) e.base = json::parse(*base);
-  e.state = parse_state(st.getColumn(7).getString()).value();
+  e.body = body ? parse_column(e.id, "body", *body) : json(nullptr);
+  if (auto base = optional_text(st, 6)) e.base = parse_column(e.id, "base", *base);
+  auto state = parse_state(st.getColumn(7).getString());
+  if (!state) unreadable_edit(e.id, "unknown state '" + st.getColumn(7).getString() + "'");
+  e.state = *state;
   e.attempts = st.getColumn(8).getInt64();
   e.last_error = optional_text(st, 9);
   e.note = optional_text(st, 10);

@@ -1,5 +1,7 @@
 // The cache file: creation, migrations, integrity, the single-owner lock.
 #include "store/database.hpp"
+#include "store/edit_queue.hpp"
+#include "store/mirror.hpp"
 #include "support/sim_process.hpp"
 
 #include <SQLiteCpp/Statement.h>
@@ -83,6 +85,24 @@ TEST_CASE("a file that is not a database is refused with a clear message") {
   std::string path = dir.path + "/junk.db";
   std::ofstream(path) << std::string(8192, 'x');
   CHECK_THROWS_WITH_AS(Database{path}, doctest::Contains("cannot open the cache"), StoreError);
+}
+
+TEST_CASE("an edit row changed by hand: an unknown op or state is refused, a body that is not JSON is named") {
+  TempDir dir;
+  Database db(dir.path + "/cache.db");
+  Mirror mirror(db);
+  EditQueue queue(db, mirror);
+  auto made = queue.submit(WorkspaceKey{1, 1}, model::EditOp::create, 0, {{"name", "by hand"}}, now_utc());
+  CHECK_THROWS_WITH_AS(db.sql().exec("UPDATE edits SET op = 'explode'"), doctest::Contains("CHECK constraint failed"),
+                       SQLite::Exception);
+  CHECK_THROWS_WITH_AS(db.sql().exec("UPDATE edits SET state = 'limbo'"), doctest::Contains("CHECK constraint failed"),
+                       SQLite::Exception);
+  db.sql().exec("UPDATE edits SET body = '{not json'");
+  const auto id = std::to_string(made.edit.id);
+  CHECK_THROWS_WITH_AS(queue.get(made.edit.id),
+                       ("edit " + id + " in the cache is unreadable (body is not JSON): the cache was changed by hand "
+                        "or is damaged").c_str(),
+                       StoreError);
 }
 
 TEST_CASE("a second process cannot open the same cache") {
