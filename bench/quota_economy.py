@@ -15,13 +15,11 @@ row.
     bench/quota_economy.py [--duration S] [--seed N] [--interval-ms MS] [--check]
 """
 import argparse
-import http.client
 import json
 import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +31,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "sim"))
 BIN = os.environ.get("FOCUS_BIN", os.path.join(ROOT, "build", "bin"))
 os.environ.setdefault("FOCUS_SIM", os.path.join(BIN, "focus-sim"))
+from daemonconf import UnixConnection, write_config  # noqa: E402
 from simproc import KEY, SimProcess  # noqa: E402
 
 WINDOW = 60
@@ -40,19 +39,8 @@ QUOTA = 30
 PROJECTS = 1000
 
 
-class Unix(http.client.HTTPConnection):
-    def __init__(self, path, timeout=30):
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.unix_path)
-
-
 def get_json(path, target, timeout=30):
-    conn = Unix(path, timeout)
+    conn = UnixConnection(path, timeout)
     try:
         conn.request("GET", target)
         return json.loads(conn.getresponse().read())
@@ -61,28 +49,9 @@ def get_json(path, target, timeout=30):
 
 
 def start_daemon(workdir, sim, interval_ms):
-    key = os.path.join(workdir, "key")
-    with open(key, "w") as f:
-        f.write(KEY + "\n")
-    config = os.path.join(workdir, "focussync.toml")
-    sock = os.path.join(workdir, "focussync.sock")
-    scale = WINDOW / 3600
-    with open(config, "w") as f:
-        f.write(f"""[upstream]
-base_url = "http://127.0.0.1:{sim.port}/api"
-api_key_file = "{key}"
-[[workspaces]]
-organization_id = 1
-workspace_id = 1
-[sync]
-interval = "{interval_ms}ms"
-full_listing_max_age = "{int(3600 * scale)}s"
-members = "never"
-[cache]
-path = "{os.path.join(workdir, 'cache.db')}"
-[socket]
-path = "{sock}"
-""")
+    paths = write_config(workdir, sim.port, KEY, sync=f'interval = "{interval_ms}ms"\n'
+                         f'full_listing_max_age = "{WINDOW}s"\nmembers = "never"')
+    config, sock = paths["config"], paths["socket"]
     daemon = subprocess.Popen([os.path.join(BIN, "focussyncd"), "--config", config, "--log-level", "warn"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 3 * WINDOW

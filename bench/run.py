@@ -35,6 +35,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "sim"))
 BIN = os.environ.get("FOCUS_BIN", os.path.join(ROOT, "build", "bin"))
 os.environ.setdefault("FOCUS_SIM", os.path.join(BIN, "focus-sim"))
+from daemonconf import UnixConnection, write_config  # noqa: E402
 from simproc import KEY, SimProcess  # noqa: E402
 import quota_economy  # noqa: E402
 
@@ -57,27 +58,8 @@ def run_measured(argv, **kw):
 class Workdir:
     def __init__(self, sim, extra=""):
         self.dir = tempfile.mkdtemp(prefix="focus-bench-")
-        self.key = os.path.join(self.dir, "key")
-        with open(self.key, "w") as f:
-            f.write(KEY + "\n")
-        self.cache = os.path.join(self.dir, "cache.db")
-        self.socket = os.path.join(self.dir, "focussync.sock")
-        self.config = os.path.join(self.dir, "focussync.toml")
-        with open(self.config, "w") as f:
-            f.write(f"""[upstream]
-base_url = "http://127.0.0.1:{sim.port}/api"
-api_key_file = "{self.key}"
-[[workspaces]]
-organization_id = 1
-workspace_id = 1
-[sync]
-members = "never"
-interval = "1h"
-[cache]
-path = "{self.cache}"
-[socket]
-path = "{self.socket}"
-{extra}""")
+        paths = write_config(self.dir, sim.port, KEY, sync='members = "never"\ninterval = "1h"', extra=extra)
+        self.key, self.cache, self.socket, self.config = paths["key"], paths["cache"], paths["socket"], paths["config"]
 
     def close(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -145,17 +127,9 @@ def echo_floor(size, clients, per_client):
 
 
 def wait_for_startup_listing(path, timeout):
-    import http.client
-    import socket as sockets
-
-    class Unix(http.client.HTTPConnection):
-        def connect(self):
-            self.sock = sockets.socket(sockets.AF_UNIX)
-            self.sock.connect(path)
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        conn = Unix("localhost", timeout=10)
+        conn = UnixConnection(path, timeout=10)
         try:
             conn.request("GET", "/metrics")
             text = conn.getresponse().read().decode()

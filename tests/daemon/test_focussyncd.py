@@ -16,6 +16,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
+from daemonconf import write_config  # noqa: E402
 from simproc import SimProcess  # noqa: E402
 
 DAEMON = os.environ.get("FOCUS_DAEMON", "build/bin/focussyncd")
@@ -27,24 +28,8 @@ class Setup:
 
     def __init__(self, sim, extra=""):
         self.dir = tempfile.TemporaryDirectory(prefix="focussyncd-test-")
-        self.key = os.path.join(self.dir.name, "key")
-        with open(self.key, "w") as f:
-            f.write(KEY + "\n")
-        self.cache = os.path.join(self.dir.name, "cache.db")
-        self.socket = os.path.join(self.dir.name, "focussync.sock")
-        self.config = os.path.join(self.dir.name, "focussync.toml")
-        with open(self.config, "w") as f:
-            f.write(f"""[upstream]
-base_url = "http://127.0.0.1:{sim.port}/api"
-api_key_file = "{self.key}"
-[[workspaces]]
-organization_id = 1
-workspace_id = 1
-[cache]
-path = "{self.cache}"
-[socket]
-path = "{self.socket}"
-{extra}""")
+        paths = write_config(self.dir.name, sim.port, KEY, extra=extra)
+        self.key, self.cache, self.socket, self.config = paths["key"], paths["cache"], paths["socket"], paths["config"]
 
     def once(self, *args, timeout=120):
         p = subprocess.run([DAEMON, "--config", self.config, "--once", "--log-level", "warn", *args],

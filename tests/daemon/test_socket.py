@@ -6,7 +6,6 @@ operations; /metrics; malformed, oversized and slow requests; 200 keep-alive
 connections at once; peers of another uid refused; the offline acceptance
 with curl."""
 import contextlib
-import http.client
 import json
 import os
 import re
@@ -21,22 +20,12 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
+from daemonconf import UnixConnection, write_config  # noqa: E402
 from simproc import KEY, SimProcess  # noqa: E402
 from test_focussyncd import DAEMON  # noqa: E402
 
 BASE = "/api/organizations/1/workspaces/1/projects"
 NOBODY = 65534
-
-
-class UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=15):
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.path)
 
 
 class Reply:
@@ -59,27 +48,9 @@ class Daemon:
         if shared_folder:  # others may reach the socket; its mode and SO_PEERCRED decide
             os.chmod(self.dir.name, 0o755)
             os.mkdir(os.path.dirname(self.socket), 0o755)
-        self.cache = os.path.join(self.dir.name, "cache.db")
-        key = os.path.join(self.dir.name, "key")
-        with open(key, "w") as f:
-            f.write(KEY + "\n")
-        self.config = os.path.join(self.dir.name, "focussync.toml")
-        with open(self.config, "w") as f:
-            f.write(f"""[upstream]
-base_url = "http://127.0.0.1:{sim.port}/api"
-api_key_file = "{key}"
-timeout = "5s"
-[[workspaces]]
-organization_id = 1
-workspace_id = 1
-[sync]
-{sync}
-[cache]
-path = "{self.cache}"
-[socket]
-path = "{self.socket}"
-{extra_socket}
-{extra}""")
+        paths = write_config(self.dir.name, sim.port, KEY, upstream='timeout = "5s"', sync=sync,
+                             socket_path=self.socket, socket_extra=extra_socket, extra=extra)
+        self.cache, self.config = paths["cache"], paths["config"]
         self.log = open(os.path.join(self.dir.name, "log"), "w+")
         self.proc = subprocess.Popen([DAEMON, "--config", self.config, "--log-level", "info"],
                                      stdout=self.log, stderr=subprocess.STDOUT)

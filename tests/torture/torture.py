@@ -28,7 +28,6 @@ sequence's seed to replay it.
 import argparse
 import collections
 import contextlib
-import http.client
 import json
 import os
 import random
@@ -47,6 +46,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "sim"))
 BIN = os.environ.get("FOCUS_BIN", os.path.join(ROOT, "build", "bin"))
 os.environ.setdefault("FOCUS_SIM", os.path.join(BIN, "focus-sim"))
+from daemonconf import UnixConnection, write_config  # noqa: E402
 from simproc import KEY, SimProcess  # noqa: E402
 
 BASE = "/api/organizations/1/workspaces/1/projects"
@@ -72,17 +72,6 @@ class Counts:
             self.values[key] += n
 
 
-class Unix(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=30)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.path)
-
-
 class Sequence:
     def __init__(self, seed, steps, counts, socket_extra="", shared_folder=False):
         self.rng = random.Random(seed)
@@ -94,29 +83,10 @@ class Sequence:
             os.chmod(self.dir, 0o755)
             os.mkdir(os.path.join(self.dir, "run"), 0o755)
             self.socket = os.path.join(self.dir, "run", "focussync.sock")
-        self.cache = os.path.join(self.dir, "cache.db")
-        key = os.path.join(self.dir, "key")
-        with open(key, "w") as f:
-            f.write(KEY + "\n")
-        self.config = os.path.join(self.dir, "focussync.toml")
-        with open(self.config, "w") as f:
-            f.write(f"""[upstream]
-base_url = "http://127.0.0.1:{self.sim.port}/api"
-api_key_file = "{key}"
-timeout = "3s"
-[[workspaces]]
-organization_id = 1
-workspace_id = 1
-[sync]
-interval = "1s"
-conflicts = "local_wins"
-members = "never"
-[cache]
-path = "{self.cache}"
-[socket]
-path = "{self.socket}"
-{socket_extra}
-""")
+        paths = write_config(self.dir, self.sim.port, KEY, upstream='timeout = "3s"', socket_path=self.socket,
+                             sync='interval = "1s"\nconflicts = "local_wins"\nmembers = "never"',
+                             socket_extra=socket_extra)
+        self.cache, self.config = paths["cache"], paths["config"]
         self.daemon = None
         self.created = []  # names of local creates
         self.edits = set()
@@ -155,7 +125,7 @@ path = "{self.socket}"
         subprocess.run(["rm", "-rf", self.dir])
 
     def request(self, method, path, body=None):
-        conn = Unix(self.socket)
+        conn = UnixConnection(self.socket)
         try:
             conn.request(method, path, body=None if body is None else json.dumps(body))
             r = conn.getresponse()
