@@ -18,8 +18,8 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
-#include <memory>
 #include <iostream>
+#include <memory>
 
 namespace {
 

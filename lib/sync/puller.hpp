@@ -24,9 +24,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <string_view>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace focus::sync {
 

@@ -245,31 +245,39 @@ Replayer::Next Replayer::settle_error(const EditRecord& e, const Error& error, R
 // ---------------------------------------------------------------------------
 // Settling an unknown outcome by reading back
 
-// The project a create made, if any: one of the same name, created from a
-// little before it was sent (clocks differ), carrying every value the create
-// set, and not already another local create's result. The mirror is asked
-// first: a listing since the crash may already hold it, and then the
-// question costs no request.
-std::optional<model::Project> Replayer::created_among(const EditRecord& e, const std::vector<model::Project>& candidates) {
+// The projects a create may have made: of the same name, created from a
+// little before it was sent (clocks differ), and not already another local
+// create's result; the earliest that still carries every value the create
+// set (`exact`), and the earliest of the rest (`edited`: another user may
+// have changed it since).
+Replayer::CreateCandidates Replayer::created_among(const EditRecord& e, const std::vector<model::Project>& candidates) {
   const auto earliest = e.sent_at.value_or(e.created_at) - std::chrono::minutes(10);
   const auto name = e.body.value("name", std::string());
-  std::optional<model::Project> best;
+  CreateCandidates found;
+  auto keep_earliest = [](std::optional<model::Project>& best, const model::Project& p) {
+    if (!best || p.id < best->id) best = p;
+  };
   for (const auto& p : candidates) {
     if (p.name != name || !p.created_at || *p.created_at < earliest) continue;
     if (queue_.is_claimed(e.workspace, p.id)) continue;
-    if (!model::edit_applied_to(EditOp::create, e.body, model::encode_project(p))) continue;
-    if (!best || p.id < best->id) best = p;
+    keep_earliest(model::edit_applied_to(EditOp::create, e.body, model::encode_project(p)) ? found.exact : found.edited, p);
   }
-  return best;
+  return found;
 }
 
+// The mirror is asked first: a listing since the crash may already hold the
+// project, and then the question costs no request. An exact match wins;
+// failing one, an edited match is taken rather than sending the create again,
+// which would make a duplicate (worse than claiming a same-named project
+// someone else made in the same minutes).
 asio::awaitable<Result<std::optional<model::Project>>> Replayer::find_created(upstream::WorkspaceRef ws,
                                                                               const EditRecord& e) {
   const auto earliest = e.sent_at.value_or(e.created_at) - std::chrono::minutes(10);
   std::vector<model::Project> known;
   for (const auto& body : mirror_.bodies_named(e.workspace, e.body.value("name", std::string()), earliest))
     known.push_back(model::decode_project(std::string_view(body)));
-  if (auto found = created_among(e, known)) co_return found;
+  auto in_mirror = created_among(e, known);
+  if (in_mirror.exact) co_return in_mirror.exact;
 
   upstream::ListParams params;
   params.name = e.body.value("name", std::string());
@@ -278,7 +286,9 @@ asio::awaitable<Result<std::optional<model::Project>>> Replayer::find_created(up
   params.paging.order_by = {"-created_at"};
   auto page = co_await api_.list_projects(ws, params);
   if (!page) co_return page.error();
-  co_return created_among(e, page->data);
+  auto listed = created_among(e, page->data);
+  if (listed.exact) co_return listed.exact;
+  co_return listed.edited ? listed.edited : in_mirror.edited;
 }
 
 asio::awaitable<Replayer::Next> Replayer::read_back(upstream::WorkspaceRef ws, const EditRecord& e, ReplayReport& report) {

@@ -73,7 +73,10 @@ class Replayer {
   boost::asio::awaitable<Next> read_back(upstream::WorkspaceRef ws, const store::EditRecord& edit, ReplayReport& report);
   boost::asio::awaitable<Result<std::optional<model::Project>>> find_created(upstream::WorkspaceRef ws,
                                                                              const store::EditRecord& edit);
-  std::optional<model::Project> created_among(const store::EditRecord& edit, const std::vector<model::Project>& candidates);
+  struct CreateCandidates {
+    std::optional<model::Project> exact, edited;
+  };
+  CreateCandidates created_among(const store::EditRecord& edit, const std::vector<model::Project>& candidates);
   boost::asio::awaitable<Sent> send(upstream::WorkspaceRef ws, const store::EditRecord& edit);
   // Applies the conflict policy; false when the edit must not be sent now.
   bool passes_conflict_check(store::EditRecord& edit, ReplayReport& report);

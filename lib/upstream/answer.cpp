@@ -55,9 +55,10 @@ std::optional<std::int64_t> int_header(const http::Response& r, std::string_view
 }
 
 std::chrono::seconds retry_after(const http::Response& r) {
-  // Retry-After may also be an HTTP date; a second is a safe reading then. A
-  // wait beyond a day is a broken header (and would overflow the clock).
-  return std::chrono::seconds(std::clamp<std::int64_t>(int_header(r, "Retry-After").value_or(1), 1, 86'400));
+  // Retry-After may also be an HTTP date; a second is a safe reading then.
+  // Beyond two hours (the QuotaTracker's cap on any wait) it is a broken
+  // header, and would overflow the clock.
+  return std::chrono::seconds(std::clamp<std::int64_t>(int_header(r, "Retry-After").value_or(1), 1, 2 * 3600));
 }
 
 Result<ProjectPage> decode_page(const std::string& body, bool expect_total) {

@@ -424,6 +424,27 @@ TEST_CASE("a lost answer is read back: an applied edit is never sent twice, an u
   CHECK(w.edit(twin.edit.id).result_id != settled.result_id);
 }
 
+TEST_CASE("a create whose answer was lost is found even after another user edited the new project") {
+  // Found by the torture harness: the read-back wanted every value the create
+  // set, so another user's edit in between made it send the create again.
+  World w;
+  w.pull();
+  w.faults({{"drop_rate", 1}});
+  auto create = w.submit(EditOp::create, 0, {{"name", "Edited by another"}, {"billable", true}});
+  w.replay();
+  REQUIRE(w.edit(create.edit.id).state == EditState::unknown_outcome);
+  w.faults({{"drop_rate", 0}});
+  REQUIRE(w.named("Edited by another").size() == 1);
+  const Id made = w.named("Edited by another").at(0)["id"].get<Id>();
+  w.other_user_patch(made, {{"billable", false}, {"color", "#101010"}});
+  const auto posts = w.route_count("POST /projects");
+  w.replay();
+  CHECK(w.route_count("POST /projects") == posts);
+  CHECK(w.named("Edited by another").size() == 1);
+  CHECK(w.edit(create.edit.id).state == EditState::done);
+  CHECK(w.edit(create.edit.id).result_id == made);
+}
+
 TEST_CASE("server errors keep an edit pending with backoff; a retry sends it") {
   World w;
   w.pull();
