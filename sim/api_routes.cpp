@@ -174,8 +174,8 @@ http::Response ApiRoutes::tree(const http::Target& t, const std::vector<const mo
     std::stable_sort(rest.begin(), rest.end(), [&](auto* a, auto* b) { return ordered_before(*a, *b, paging.order); });
   rest.insert(rest.begin(), projects.front());
   json data = json::array();
-  auto first = static_cast<std::size_t>((paging.page - 1) * paging.per_page);
-  for (std::size_t i = first; i < rest.size() && i < first + static_cast<std::size_t>(paging.per_page); ++i)
+  auto first = static_cast<std::size_t>(paging.offset());
+  for (std::size_t i = first; i < rest.size() && i - first < static_cast<std::size_t>(paging.per_page); ++i)
     data.push_back(project_json(*rest[i], true));
   return json_response(200, json{{"data", std::move(data)}, {"page", paging.page}, {"per_page", paging.per_page}});
 }

@@ -77,8 +77,8 @@ Page SimState::list(WorkspaceKey key, const ListQuery& q) {
     std::stable_sort(hits.begin(), hits.end(),
                      [&](const Project* a, const Project* b) { return ordered_before(*a, *b, q.paging.order); });
   Page page{{}, q.paging.page, q.paging.per_page, static_cast<std::int64_t>(hits.size())};
-  auto first = (q.paging.page - 1) * q.paging.per_page;
-  for (auto i = first; i < page.total && i < first + q.paging.per_page; ++i) page.items.push_back(hits[i]);
+  auto first = q.paging.offset();
+  for (auto i = first; i < page.total && i - first < q.paging.per_page; ++i) page.items.push_back(hits[i]);
   return page;
 }
 

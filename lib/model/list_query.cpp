@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 namespace focus::model {
 namespace {
@@ -28,6 +29,12 @@ int compare(const Project& a, const Project& b, OrderKey::Field f) {
 }
 
 }  // namespace
+
+std::int64_t Paging::offset() const {
+  if (page <= 1 || per_page <= 0) return 0;
+  if (page - 1 > std::numeric_limits<std::int64_t>::max() / per_page) return std::numeric_limits<std::int64_t>::max();
+  return (page - 1) * per_page;
+}
 
 bool matches(const Project& p, const ListQuery& q) {
   bool archived = p.archived_at.has_value();

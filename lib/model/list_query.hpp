@@ -25,6 +25,10 @@ struct Paging {
   std::int64_t page = 1;
   std::int64_t per_page = 50;
   std::vector<OrderKey> order;  // empty: by id
+
+  // Items before this page; a page so far out that the product would
+  // overflow saturates, which reads as "past the end" (an empty page).
+  std::int64_t offset() const;
 };
 
 struct ListQuery {

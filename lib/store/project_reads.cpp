@@ -176,7 +176,7 @@ BodyPage ProjectReads::list(WorkspaceKey ws, const model::ListQuery& q) {
     SQLite::Statement st(db_.sql(), "SELECT id FROM " + source + order_by(q.paging.order) + " LIMIT ?6 OFFSET ?7");
     bind_query(st, ws, q);
     st.bind(6, q.paging.per_page);
-    st.bind(7, (q.paging.page - 1) * q.paging.per_page);
+    st.bind(7, q.paging.offset());
     while (st.executeStep()) ids.push_back(st.getColumn(0).getInt64());
   }
   // Rates are part of what the mirror keeps; a list that did not ask for
@@ -237,8 +237,8 @@ std::vector<std::string> ProjectReads::tree_page(std::vector<Row> rows, const mo
   };
   if (!paging.order.empty()) std::stable_sort(rows.begin() + 1, rows.end(), compare);
   std::vector<std::string> out;
-  auto first = static_cast<std::size_t>((paging.page - 1) * paging.per_page);
-  for (std::size_t i = first; i < rows.size() && i < first + static_cast<std::size_t>(paging.per_page); ++i)
+  auto first = static_cast<std::size_t>(paging.offset());
+  for (std::size_t i = first; i < rows.size() && i - first < static_cast<std::size_t>(paging.per_page); ++i)
     out.push_back(std::move(rows[i].body));
   return out;
 }

@@ -173,6 +173,7 @@ class Reads(unittest.TestCase):
             f"?user_id={self.member}", f"?user_id={self.member}&private=true",
             "?order_by=name", "?order_by=-name", "?order_by=-updated_at", "?order_by=created_at,-name",
             "?order_by=-id", "?per_page=7&page=3", "?per_page=7&page=999", "?per_page=500", "?per_page=1",
+            "?page=555555504444444440", "?per_page=200&page=9223372036854775807",
             "?include_rates=true", "?include_rates=true&archived=&order_by=-created_at&per_page=25&page=2",
             f"?archived=&pinned=false&client_id={self.client}&order_by=name&per_page=5&page=2",
             "?archived=&date_overlap_start=2024-01-01&date_overlap_end=2024-12-31&order_by=-updated_at",

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
+
 using namespace focus;
 using namespace focus::upstream;
 using namespace focus::model;
@@ -63,4 +65,13 @@ TEST_CASE("date overlap treats an open project range as unbounded") {
   CHECK(matches(p, q));  // open start, open end
   p.end_date = parse_date("2025-12-31");
   CHECK_FALSE(matches(p, q));  // ended before the window
+}
+
+TEST_CASE("a page far past the end is past the end, not an overflow") {
+  // Found by fuzz_list_query: (page - 1) * per_page overflowed for page=555555504444444440.
+  CHECK(parse("/p?page=3&per_page=7").paging.offset() == 14);
+  CHECK(parse("/p").paging.offset() == 0);
+  CHECK(parse("/p?page=555555504444444440").paging.offset() == std::numeric_limits<std::int64_t>::max());
+  CHECK(parse("/p?page=9223372036854775807&per_page=200").paging.offset() == std::numeric_limits<std::int64_t>::max());
+  CHECK(parse("/p?page=46116860184273879&per_page=200").paging.offset() == 9223372036854775600);
 }
