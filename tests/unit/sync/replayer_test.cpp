@@ -445,6 +445,31 @@ TEST_CASE("a create whose answer was lost is found even after another user edite
   CHECK(w.edit(create.edit.id).result_id == made);
 }
 
+TEST_CASE("creates answered with garbage are read back, not sent again, also while answers stay spoilt") {
+  World w;
+  w.pull();
+  w.faults({{"garbage_rate", 1}});
+  auto create = w.submit(EditOp::create, 0, {{"name", "Answered with garbage"}});
+  w.replay();
+  REQUIRE(w.edit(create.edit.id).state == EditState::unknown_outcome);
+  w.faults({{"garbage_rate", 0}});
+  const auto posts = w.route_count("POST /projects");
+  w.replay();
+  CHECK(w.route_count("POST /projects") == posts);
+  CHECK(w.named("Answered with garbage").size() == 1);
+  CHECK(w.edit(create.edit.id).state == EditState::done);
+
+  w.faults({{"garbage_rate", 0.5}});
+  for (int i = 0; i < 12; ++i) w.submit(EditOp::create, 0, {{"name", "Spoilt " + std::to_string(i)}});
+  for (int pass = 0; pass < 40 && w.queue->counts().pending + w.queue->counts().unknown_outcome > 0; ++pass) {
+    for (auto& e : w.queue->list({EditState::pending}, 100)) w.queue->retry(e.id, now_utc());
+    w.replay();
+  }
+  w.faults({{"garbage_rate", 0}});
+  w.replay();
+  for (int i = 0; i < 12; ++i) CHECK_MESSAGE(w.named("Spoilt " + std::to_string(i)).size() == 1, "Spoilt " << i);
+}
+
 TEST_CASE("server errors keep an edit pending with backoff; a retry sends it") {
   World w;
   w.pull();
