@@ -120,7 +120,7 @@ FocusApi::Call<T> FocusApi::run(WorkspaceRef ws, Exchange ex, Decode decode) {
 
     auto& response = std::get<http::Response>(outcome);
     ++counters_.by_status[std::to_string(response.status)];
-    spdlog::debug("{} -> {} in {} ms", what, response.status, elapsed_ms);
+    spdlog::debug("{}{} -> {} in {} ms ({} bytes)", what, ex.query, response.status, elapsed_ms, response.body.size());
     now = Clock::now();
     quota_.on_headers(org, detail::int_header(response, "X-Toggl-Quota-Remaining"),
                       detail::int_header(response, "X-Toggl-Quota-Resets-In"), now);
