@@ -89,6 +89,7 @@ class Sequence:
         self.cache, self.config = paths["cache"], paths["config"]
         self.daemon = None
         self.created = []  # names of local creates
+        self.deleted_by_others = set()  # ids other users deleted (some may be restored since)
         self.edits = set()
         self.start()
 
@@ -145,7 +146,7 @@ class Sequence:
             self.local_edit(i)
         elif kind == "other":
             change = self.rng.choice([{"updates": 2}, {"creates": 1}, {"archives": 1}, {"deletes": 1}, {"restores": 1}])
-            self.sim.control("POST", "mutate", change)
+            self.deleted_by_others.update(self.sim.control("POST", "mutate", change)["deleted"])
         elif kind == "fault":
             self.sim.control("PUT", "faults", {**CLEAR, **self.rng.choice(FAULTS)})
         else:
@@ -207,16 +208,15 @@ class Sequence:
                 raise Broken(f"edit {e} failed without a reason")
         everything = self.sim.state()["projects"]  # deleted ones too: another user may have deleted ours
         server = [p for p in everything if p["deleted_at"] is None]
-        deleted_here = {e["project_id"] for e in listed if e["op"] == "delete"}
         for name in set(self.created):
             made = sorted((p for p in everything if p["name"] == name), key=lambda p: p["id"])
             if len(made) > 1:
                 # The one case the API leaves open: the create's answer was lost
                 # and another user deleted the new project before it could be
                 # read back (listings never show deleted projects), so it was
-                # sent again. Counted, not excused otherwise.
-                first_deleted_by_others = made[0]["deleted_at"] is not None and made[0]["id"] not in deleted_here
-                if len(made) > 2 or not first_deleted_by_others:
+                # sent again; that user may even have restored it since.
+                # Counted; any other second copy is a duplicate.
+                if len(made) > 2 or made[0]["id"] not in self.deleted_by_others:
                     raise Broken(f"{name!r} was created {len(made)} times")
                 self.counts.add("creates sent again: the first copy deleted by another user before the read-back")
         ever = {p["id"] for p in everything}
