@@ -287,11 +287,13 @@ asio::awaitable<Result<std::optional<model::Project>>> Replayer::find_created(up
   auto page = co_await api_.list_projects(ws, params);
   if (!page) co_return page.error();
   auto listed = created_among(e, page->data);
-  spdlog::debug("{}: read back: {} project(s) of that name listed, {} in the mirror; sent at {}", label(e),
-                page->data.size(), known.size(), e.sent_at ? format_rfc3339(*e.sent_at) : std::string("(never)"));
-  for (const auto& p : page->data)
-    spdlog::debug("{}: read back: candidate {} '{}' created {}", label(e), p.id, p.name,
-                  p.created_at ? format_rfc3339(*p.created_at) : std::string("(unknown)"));
+  if (spdlog::should_log(spdlog::level::debug)) {
+    spdlog::debug("{}: read back: {} project(s) of that name listed, {} in the mirror; sent at {}", label(e),
+                  page->data.size(), known.size(), e.sent_at ? format_rfc3339(*e.sent_at) : std::string("(never)"));
+    for (const auto& p : page->data)
+      spdlog::debug("{}: read back: candidate {} '{}' created {}", label(e), p.id, p.name,
+                    p.created_at ? format_rfc3339(*p.created_at) : std::string("(unknown)"));
+  }
   if (listed.exact) co_return listed.exact;
   co_return listed.edited ? listed.edited : in_mirror.edited;
 }

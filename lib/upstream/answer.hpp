@@ -9,6 +9,7 @@
 #include "http/message.hpp"
 #include "model/members.hpp"
 #include "upstream/focus_api.hpp"
+#include "upstream/quota_tracker.hpp"
 
 #include <chrono>
 #include <optional>
@@ -24,6 +25,17 @@ Errc errc_for_status(int status);
 
 std::optional<std::int64_t> int_header(const http::Response& response, std::string_view name);
 std::chrono::seconds retry_after(const http::Response& response);
+
+// What an answer tells the QuotaTracker, told to it: the quota headers of
+// every answer, a 402's reset (X-Toggl-Quota-Resets-In, 60 s if absent) and
+// a 429's Retry-After. Answers those two waits, for the error text and the
+// decision to retry.
+struct QuotaNews {
+  std::optional<std::chrono::seconds> resets_in;    // a 402
+  std::optional<std::chrono::seconds> retry_after;  // a 429
+};
+QuotaNews note_quota(QuotaTracker& quota, model::Id organization, const http::Response& response,
+                     QuotaTracker::Clock::time_point now);
 
 Result<ProjectPage> decode_page(const std::string& body, bool expect_total);
 Result<model::Project> decode_one(const std::string& body);

@@ -88,7 +88,7 @@ FocusApi::Call<T> FocusApi::run(WorkspaceRef ws, Exchange ex, Decode decode) {
 
   for (int attempt = 0;; ++attempt) {
     const bool may_retry = !ex.write && attempt + 1 < backoff_.policy().max_attempts;
-    auto now = Clock::now();
+    const auto now = Clock::now();
     if (auto until = quota_.blocked_until(org, now)) {
       bool quota = quota_.blocked_by_quota(org, now);
       co_return failure(what, secrets, quota ? Errc::quota_exhausted : Errc::rate_limited,
@@ -121,9 +121,7 @@ FocusApi::Call<T> FocusApi::run(WorkspaceRef ws, Exchange ex, Decode decode) {
     auto& response = std::get<http::Response>(outcome);
     ++counters_.by_status[std::to_string(response.status)];
     spdlog::debug("{}{} -> {} in {} ms ({} bytes)", what, ex.query, response.status, elapsed_ms, response.body.size());
-    now = Clock::now();
-    quota_.on_headers(org, detail::int_header(response, "X-Toggl-Quota-Remaining"),
-                      detail::int_header(response, "X-Toggl-Quota-Resets-In"), now);
+    const auto news = detail::note_quota(quota_, org, response, Clock::now());
     if (response.status >= 200 && response.status < 300) {
       Result<T> decoded = decode(response);
       if (!decoded && may_retry && retryable(decoded.error())) {
@@ -136,14 +134,10 @@ FocusApi::Call<T> FocusApi::run(WorkspaceRef ws, Exchange ex, Decode decode) {
 
     Errc code = detail::errc_for_status(response.status);
     std::string detail = std::to_string(response.status) + ": " + detail::server_text(response);
-    if (code == Errc::quota_exhausted) {
-      auto resets = detail::int_header(response, "X-Toggl-Quota-Resets-In").value_or(60);
-      quota_.on_quota_exhausted(org, std::chrono::seconds(resets), now);
-      co_return failure(what, secrets, code, detail + " (resets in " + std::to_string(resets) + " s)");
-    }
+    if (code == Errc::quota_exhausted)
+      co_return failure(what, secrets, code, detail + " (resets in " + std::to_string(news.resets_in->count()) + " s)");
     if (code == Errc::rate_limited) {
-      auto wait = detail::retry_after(response);
-      quota_.on_rate_limited(org, wait, now);
+      const auto wait = *news.retry_after;
       if (may_retry && wait <= backoff_.policy().max_retry_after) {
         co_await sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(wait));
         continue;

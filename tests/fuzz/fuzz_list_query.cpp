@@ -146,9 +146,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                    [&](const auto& a, const auto& b) { return model::ordered_before(a, b, q.paging.order); });
   std::vector<model::Id> expected;
   const auto total = static_cast<std::int64_t>(hits.size());
-  if (q.paging.page - 1 < (total + q.paging.per_page - 1) / q.paging.per_page)
-    for (auto i = (q.paging.page - 1) * q.paging.per_page; i < total && expected.size() < static_cast<std::size_t>(q.paging.per_page); ++i)
-      expected.push_back(hits[static_cast<std::size_t>(i)].id);
+  for (auto i = q.paging.offset(); i < total && i - q.paging.offset() < q.paging.per_page; ++i)
+    expected.push_back(hits[static_cast<std::size_t>(i)].id);
 
   store::BodyPage page = w.reads->list(kWs, q);
   std::vector<model::Id> got;

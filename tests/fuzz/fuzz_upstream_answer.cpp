@@ -1,7 +1,7 @@
-// Fuzzes what focussync does with an upstream answer, as FocusApi::run does
-// it: the quota headers into the QuotaTracker, a 2xx body decoded as a list
-// page, a project or a members body, a 402's reset and a 429's Retry-After
-// into the tracker, the server's text for the error message. The input is
+// Fuzzes what focussync does with an upstream answer, with the functions
+// FocusApi::run uses: note_quota (the quota headers, a 402's reset and a
+// 429's Retry-After into the QuotaTracker), a 2xx body decoded as a list
+// page, a project or a members body, the server's text for the error message. The input is
 // two bytes of status, header lines up to an empty line, then the body.
 // Checks: decoders answer a value or bad_payload (no exception); the error
 // text is one line of bounded length; the tracker never blocks a request
@@ -55,8 +55,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   upstream::QuotaTracker quota;
   const model::Id org = 1;
   const auto now = upstream::QuotaTracker::Clock::time_point{} + std::chrono::hours(24 * 365);
-  quota.on_headers(org, upstream::detail::int_header(r, "X-Toggl-Quota-Remaining"),
-                   upstream::detail::int_header(r, "X-Toggl-Quota-Resets-In"), now);
+  const auto news = upstream::detail::note_quota(quota, org, r, now);
+  if (news.retry_after && *news.retry_after < std::chrono::seconds(1))
+    broken("Retry-After read below a second", std::to_string(news.retry_after->count()));
   if (r.status >= 200 && r.status < 300) {
     expect_value_or_bad_payload(upstream::detail::decode_page(r.body, true));
     expect_value_or_bad_payload(upstream::detail::decode_page(r.body, false));
@@ -65,15 +66,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     std::string text = upstream::detail::server_text(r);
     if (text.size() > 303 || text.find('\n') != std::string::npos) broken("server text not one bounded line", text);
-    Errc code = upstream::detail::errc_for_status(r.status);
-    if (code == Errc::quota_exhausted) {
-      auto resets = upstream::detail::int_header(r, "X-Toggl-Quota-Resets-In").value_or(60);
-      quota.on_quota_exhausted(org, std::chrono::seconds(resets), now);
-    } else if (code == Errc::rate_limited) {
-      auto wait = upstream::detail::retry_after(r);
-      if (wait < std::chrono::seconds(1)) broken("Retry-After read below a second", std::to_string(wait.count()));
-      quota.on_rate_limited(org, wait, now);
-    }
   }
   auto until = quota.blocked_until(org, now);
   if (until && *until < now) broken("blocked until a time in the past", "");
