@@ -28,6 +28,10 @@ int run_status(Context& ctx, const std::string& max_age_text) {
       problems.push_back("workspace " + name + " last synced " + age_text(w["last_success_at"]) + ", more than " + max_age_text +
                          " ago" + (w["last_error"].is_string() ? " (" + w["last_error"].get<std::string>() + ")" : ""));
   }
+  if (s.contains("engine") && s["engine"]["state"] == "stalled")
+    problems.push_back("the sync engine has made no progress since " + text_or(s["engine"]["last_progress_at"], "?") +
+                       " (longer than " + std::to_string(s["engine"].value("stall_after_s", 0LL)) +
+                       " s): see focussyncd's log; systemd restarts it when its watchdog is on");
   if (s["upstream"] == "unauthorized") problems.push_back("the Focus API refuses the credentials (401): fix them and restart focussyncd");
   if (s["edits"]["failed"].get<long long>() > 0)
     problems.push_back(std::to_string(s["edits"]["failed"].get<long long>()) + " edit(s) failed: focusctl edits list --state failed");
@@ -51,7 +55,9 @@ int run_status(Context& ctx, const std::string& max_age_text) {
     }
   } else {
     auto& o = ctx.out();
-    o << "focussyncd " << text_or(s["version"], "?") << ", upstream " << text_or(s["upstream"], "?") << "\n";
+    o << "focussyncd " << text_or(s["version"], "?") << ", upstream " << text_or(s["upstream"], "?");
+    if (s.contains("engine")) o << ", engine " << text_or(s["engine"]["state"], "?");
+    o << "\n";
     for (const auto& w : s["workspaces"]) {
       o << "workspace " << w["organization_id"] << "/" << w["workspace_id"] << ": " << w["projects"] << " projects, synced "
         << (w["last_success_at"].is_string() ? age_text(w["last_success_at"]) : "never")
@@ -96,16 +102,17 @@ void draw_progress(const json& e, bool terminal) {
   std::cerr << "\r\033[K" << ws << " " << phase << bar << std::flush;
 }
 
-int run_sync(Context& ctx, bool wait) {
+int run_sync(Context& ctx, bool wait, bool spend_reserve) {
+  const std::string path = spend_reserve ? "/v1/sync?spend_reserve=1" : "/v1/sync";
   if (!wait) {
-    ctx.call("POST", "/v1/sync");
+    ctx.call("POST", path);
     ctx.out() << "sync started\n";
     return 0;
   }
   const bool terminal = ::isatty(STDERR_FILENO);
   json summary;
   std::string event, error;
-  int status = ctx.client().stream("POST", "/v1/sync", [&](const std::string& line) {
+  int status = ctx.client().stream("POST", path, [&](const std::string& line) {
     if (line.rfind("event: ", 0) == 0) event = line.substr(7);
     if (line.rfind("data: ", 0) != 0) return true;
     json data = json::parse(line.substr(6), nullptr, false);
@@ -129,6 +136,9 @@ int run_sync(Context& ctx, bool wait) {
     rows.push_back(w);
   }
   print_rows(ctx.out(), ctx.format(), cols, rows);
+  if (summary.value("stopped_at_reserve", false))
+    ctx.err() << "focusctl: the listing stopped at the quota reserve kept for replaying edits; focussyncd continues it "
+                 "as the quota allows (--spend-reserve spends the reserve too)\n";
   return summary["error"].is_null() ? 0 : 1;
 }
 
@@ -193,7 +203,9 @@ void add_status_commands(CLI::App& app, Action& action) {
   auto* sync = app.add_subcommand("sync", "sync every workspace now");
   auto wait = std::make_shared<bool>(false);
   sync->add_flag("--wait", *wait, "wait for it, showing progress, then print the summary");
-  sync->callback([&action, wait] { action = [wait](Context& c) { return run_sync(c, *wait); }; });
+  auto spend = std::make_shared<bool>(false);
+  sync->add_flag("--spend-reserve", *spend, "also spend the share of the quota kept for replaying edits");
+  sync->callback([&action, wait, spend] { action = [wait, spend](Context& c) { return run_sync(c, *wait, *spend); }; });
 
   auto* changes = app.add_subcommand("changes", "the change log: inserts, updates, deletes, restores, settled edits");
   auto since = std::make_shared<long long>(0);

@@ -3,6 +3,8 @@
 #include "daemon/link.hpp"
 #include "daemon/parts.hpp"
 
+#include "core/spawn.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
@@ -37,6 +39,7 @@ nlohmann::json CycleReport::to_json() const {
                 {"restored", w.pull->restored},
                 {"requests", w.pull->requests},
                 {"held_deletions", w.pull->held_deletions},
+                {"stopped_at_reserve", w.pull->paused},
                 {"suspect", w.pull->suspect ? nlohmann::json(*w.pull->suspect) : nlohmann::json(nullptr)}});
     }
     if (w.replay) {
@@ -52,7 +55,7 @@ nlohmann::json CycleReport::to_json() const {
   return {{"workspaces", std::move(list)}, {"error", first_error ? nlohmann::json(*first_error) : nlohmann::json(nullptr)}};
 }
 
-asio::awaitable<CycleReport> Daemon::run_cycle(std::function<void(const nlohmann::json&)> progress) {
+asio::awaitable<CycleReport> Daemon::run_cycle(std::function<void(const nlohmann::json&)> progress, bool spend_reserve) {
   auto& p = *parts_;
   auto tell = [&](nlohmann::json event) {
     if (progress) progress(event);
@@ -66,14 +69,22 @@ asio::awaitable<CycleReport> Daemon::run_cycle(std::function<void(const nlohmann
     sync::Progress pages = [&](std::int64_t done, std::int64_t expected) {
       tell({{"workspace", name}, {"phase", "listing"}, {"pages", done}, {"expected_pages", expected}});
     };
-    auto pulled = co_await p.puller.full_sync(ref, std::move(pages));
+    // Unless asked, a listing leaves the reserve kept for replaying edits,
+    // as the scheduler's own listings do; it pauses there (and says so).
+    std::function<bool()> may_spend;
+    if (!spend_reserve)
+      may_spend = [&p, org = ref.organization_id] { return !p.stopped && p.scheduler.may_spend_on_listing(org); };
+    auto pulled = co_await p.puller.full_sync(ref, std::move(pages), std::move(may_spend));
     if (pulled) {
       const auto& r = *pulled;
       spdlog::info("synced {}: {} projects, +{} ~{} -{} restored {}, {} requests{}", name, r.projects, r.inserted,
                    r.updated, r.deleted, r.restored, r.requests, r.suspect ? "; " + *r.suspect : "");
       entry.pull = r;
       p.replayer.mirror_changed(ref);
-      if (!r.paused) {
+      if (r.paused) {
+        spdlog::info("sync of {} stopped at the quota reserve kept for replaying edits; the scheduler continues it "
+                     "(POST /v1/sync?spend_reserve=1 or focusctl sync --spend-reserve spends the reserve too)", name);
+      } else {
         tell({{"workspace", name}, {"phase", "replay"}});
         entry.replay = co_await p.replayer.replay(ref);
       }
@@ -94,15 +105,20 @@ asio::awaitable<void> Daemon::run_requested_syncs() {
   auto& p = *parts_;
   auto batch = std::move(p.sync_requests);
   p.sync_requests.clear();
+  // One cycle serves the batch: it spends the reserve if any request asked to.
+  const bool spend_reserve =
+      std::any_of(batch.begin(), batch.end(), [](const auto& r) { return r->spend_reserve; });
   std::function<void(const nlohmann::json&)> progress = [&batch](const nlohmann::json& event) {
     for (auto& r : batch)
       if (r->progress) r->progress(event);
   };
-  auto report = co_await run_cycle(std::move(progress));
+  auto report = co_await run_cycle(std::move(progress), spend_reserve);
   auto summary = report.to_json();
   std::int64_t inserted = 0, updated = 0, deleted = 0, requests = 0;
+  bool at_reserve = false;
   for (const auto& w : report.workspaces) {
     if (w.pull) {
+      at_reserve = at_reserve || w.pull->paused;
       inserted += w.pull->inserted;
       updated += w.pull->updated;
       deleted += w.pull->deleted;
@@ -110,33 +126,61 @@ asio::awaitable<void> Daemon::run_requested_syncs() {
     }
     if (w.replay) requests += w.replay->requests;
   }
-  summary.update({{"inserted", inserted}, {"updated", updated}, {"deleted", deleted}, {"requests", requests}});
+  summary.update({{"inserted", inserted}, {"updated", updated}, {"deleted", deleted}, {"requests", requests},
+                  {"stopped_at_reserve", at_reserve}});
+  if (at_reserve)
+    summary["note"] = "stopped at the quota reserve kept for replaying edits; the scheduler continues the listing as "
+                      "the quota allows (spend_reserve=1 spends the reserve too)";
   for (auto& r : batch) {
     r->result = summary;
     r->done.notify_all();
   }
 }
 
+// The engine's loop. Each pass is guarded twice: the scheduler guards each
+// step, and this loop guards the pass as a whole (what the scheduler's own
+// bookkeeping throws), so the loop ends only when stop() is called.
 asio::awaitable<void> Daemon::run_forever() {
   auto& p = *parts_;
   serve_socket();
   if (p.on_ready) p.on_ready();
+  int passes = 0;
   while (!p.stopped) {
-    if (!p.sync_requests.empty()) {
-      co_await run_requested_syncs();
-      p.changes.notify_all();
-      continue;
+    p.engine.beat();
+    auto wait = std::chrono::milliseconds(1000);
+    std::exception_ptr thrown;
+    try {
+      if (!p.sync_requests.empty()) {
+        co_await run_requested_syncs();
+        wait = std::chrono::milliseconds(0);
+      } else {
+        wait = co_await p.scheduler.pass();
+      }
+    } catch (...) {
+      thrown = std::current_exception();
     }
-    auto wait = co_await p.scheduler.pass();
+    if (thrown) {
+      ++p.pass_failures;
+      spdlog::error("the sync engine's pass failed: {}; it goes on in {} s", exception_text(thrown), wait.count() / 1000);
+    }
+    p.engine.beat();
     p.changes.notify_all();
     if (p.on_pass) p.on_pass();
     if (p.stopped) break;
-    if (p.wake_pending) {
+    if (p.wedge_after_passes > 0 && ++passes >= p.wedge_after_passes) {
+      // For the watchdog test: hang as a coroutine awaiting something that
+      // never comes would, without telling the engine watch it waits.
+      p.wedge.expires_at(asio::steady_timer::time_point::max());
+      co_await p.wedge.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (p.wake_pending || wait.count() == 0) {
       p.wake_pending = false;
       continue;
     }
     p.timer.expires_after(wait);
+    p.engine.waiting(true);
     co_await p.timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    p.engine.waiting(false);
     p.wake_pending = false;
   }
   if (p.server) p.server->stop();
@@ -160,9 +204,14 @@ void Daemon::serve_socket() {
   spdlog::info("serving {} (mode {:o})", options.path, options.mode);
 }
 
-void Daemon::on_step(const std::function<void(std::string_view)>& hook) {
-  parts_->puller.on_step(hook);
-  parts_->replayer.on_step(hook);
+void Daemon::on_step(const std::function<void(std::string_view)>& hook) { parts_->step_hook = hook; }
+
+void Daemon::wedge_after_passes(int passes) { parts_->wedge_after_passes = passes; }
+
+bool Daemon::engine_alive() {
+  auto& p = *parts_;
+  p.engine.requests_sent(p.api.counters().sent);
+  return !p.engine.stalled();
 }
 
 void Daemon::on_ready(std::function<void()> hook) { parts_->on_ready = std::move(hook); }
@@ -223,6 +272,11 @@ void Daemon::stop() {
   auto& p = *parts_;
   p.stopped = true;
   p.replayer.stop();
+  p.scheduler.stop();
+  // A request in flight is abandoned: a read is simply not needed any more,
+  // and a write becomes unknown_outcome (its in_flight mark is durable), to
+  // be read back after the restart.
+  p.client.close();
   p.timer.cancel();
   if (p.server) p.server->stop();
   p.changes.notify_all();  // long polls and event streams end

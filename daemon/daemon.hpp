@@ -1,7 +1,8 @@
 #pragma once
 // focussyncd's composition root: from a Config it builds the cache, the HTTP
-// client, the Focus API client, the puller, the edit queue and the replayer,
-// and runs sync cycles (a listing, then the queued edits). Start-up
+// client, the Focus API client, the puller, the edit queue, the replayer and
+// the scheduler, serves the socket, and runs the engine's loop (scheduler
+// passes and syncs asked for through the socket) or one cycle (--once). Start-up
 // failures (config, credentials, cache) throw std::runtime_error with a
 // message for the person who started it; a failed cycle is a value in its
 // report. Owns everything it builds; main thread (the io_context's) only.
@@ -43,12 +44,23 @@ class Daemon {
   ~Daemon();
 
   // One full cycle over every configured workspace: a full listing, then the
-  // queued edits. `progress` hears each step (for POST /v1/sync).
-  boost::asio::awaitable<CycleReport> run_cycle(std::function<void(const nlohmann::json&)> progress = {});
+  // queued edits. `progress` hears each step (for POST /v1/sync). Unless
+  // `spend_reserve`, a listing stops at the quota reserve kept for edits.
+  boost::asio::awaitable<CycleReport> run_cycle(std::function<void(const nlohmann::json&)> progress = {},
+                                                bool spend_reserve = true);
   // Serves the socket and lets the scheduler spend the quota (probes, full
-  // listings, replays) until stop(). Throws when the socket cannot be made.
+  // listings, replays) until stop(). Throws when the socket cannot be made;
+  // whatever a pass throws is logged and the loop goes on.
   boost::asio::awaitable<void> run_forever();
+  // Ends run_forever: the pass in progress stops at its next request
+  // boundary, a request in flight is abandoned, the socket closes, long
+  // polls and event streams end.
   void stop();
+  // Whether the sync engine makes progress or waits on purpose (see
+  // EngineWatch): what the systemd watchdog is fed on.
+  bool engine_alive();
+  // For the watchdog test: the engine hangs after `passes` passes.
+  void wedge_after_passes(int passes);
 
   // Applies a re-read configuration (SIGHUP): log level, [sync] settings and
   // credentials take effect at once; a changed workspace list, cache or

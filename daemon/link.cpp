@@ -30,9 +30,11 @@ json Link::quota() {
   return {{"remaining", snap.remaining ? json(*snap.remaining) : json(nullptr)}, {"resets_at", resets}};
 }
 
-boost::asio::awaitable<json> Link::sync_now(std::function<void(const json&)> progress) {
+boost::asio::awaitable<json> Link::sync_now(std::function<void(const json&)> progress, bool spend_reserve) {
+  if (parts_.stopped) co_return json{{"error", "focussyncd is stopping"}};
   auto request = std::make_shared<Daemon::Parts::SyncRequest>();
   request->progress = std::move(progress);
+  request->spend_reserve = spend_reserve;
   parts_.sync_requests.push_back(request);
   parts_.wake();
   while (!request->result) co_await request->done.wait_for(std::chrono::minutes(10));
@@ -40,6 +42,24 @@ boost::asio::awaitable<json> Link::sync_now(std::function<void(const json&)> pro
 }
 
 void Link::edits_changed() { parts_.wake(); }
+
+json Link::engine() {
+  auto& e = parts_.engine;
+  e.requests_sent(parts_.api.counters().sent);
+  json failures = json::object();
+  for (const auto& [step, n] : parts_.scheduler.step_failures()) failures[step] = n;
+  if (parts_.pass_failures) failures["pass"] = parts_.pass_failures;
+  return {{"state", e.state()},
+          {"last_progress_at", format_rfc3339(e.last_progress_at())},
+          {"stall_after_s", std::chrono::duration_cast<std::chrono::seconds>(e.stall_after()).count()},
+          {"step_failures", std::move(failures)}};
+}
+
+std::optional<std::string> Link::workspace_error(std::int64_t organization_id, std::int64_t workspace_id) {
+  return parts_.scheduler.workspace_error({organization_id, workspace_id});
+}
+
+bool Link::stopping() { return parts_.stopped; }
 
 std::map<std::string, std::int64_t> Link::upstream_requests() { return parts_.api.counters().by_status; }
 

@@ -14,7 +14,11 @@ class Link final : public local_api::DaemonLink {
 
   std::string upstream_state() override;
   nlohmann::json quota() override;
-  boost::asio::awaitable<nlohmann::json> sync_now(std::function<void(const nlohmann::json&)> progress) override;
+  boost::asio::awaitable<nlohmann::json> sync_now(std::function<void(const nlohmann::json&)> progress,
+                                                  bool spend_reserve) override;
+  nlohmann::json engine() override;
+  std::optional<std::string> workspace_error(std::int64_t organization_id, std::int64_t workspace_id) override;
+  bool stopping() override;
   void edits_changed() override;
   std::map<std::string, std::int64_t> upstream_requests() override;
   std::map<std::string, std::int64_t> sync_runs() override;

@@ -7,6 +7,7 @@
 
 #include "config/config.hpp"
 #include "core/logging.hpp"
+#include "core/spawn.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/service.hpp"
 
@@ -17,9 +18,13 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 namespace {
 
@@ -28,7 +33,8 @@ using namespace focus;
 int run_once(daemon::Daemon& d, boost::asio::io_context& io) {
   std::optional<daemon::CycleReport> report;
   std::exception_ptr failure;
-  boost::asio::co_spawn(io, d.run_cycle(), [&](std::exception_ptr e, daemon::CycleReport r) {
+  std::function<void(const nlohmann::json&)> no_progress;
+  boost::asio::co_spawn(io, d.run_cycle(std::move(no_progress), true), [&](std::exception_ptr e, daemon::CycleReport r) {
     failure = e;
     if (!e) report = std::move(r);
   });
@@ -38,10 +44,46 @@ int run_once(daemon::Daemon& d, boost::asio::io_context& io) {
   return report->ok() ? 0 : 1;
 }
 
+// After SIGTERM, the process ends within `grace` whatever its coroutines
+// are doing: a thread of its own (the io thread may be what is stuck) exits
+// the process if the io loop has not ended by then. Nothing is lost by that:
+// every state change is a committed SQLite transaction, and the io thread
+// holds none open across a wait.
+class StopDeadline {
+ public:
+  void start(std::chrono::seconds grace) {
+    if (thread_.joinable()) return;
+    thread_ = std::thread([this, grace] {
+      std::unique_lock lock(mutex_);
+      if (done_cv_.wait_for(lock, grace, [this] { return done_; })) return;
+      spdlog::error("focussyncd did not stop within {} s of being asked to (a coroutine is stuck); exiting anyway",
+                    grace.count());
+      spdlog::default_logger()->flush();
+      std::_Exit(1);
+    });
+  }
+  ~StopDeadline() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+};
+
+constexpr std::chrono::seconds kStopGrace{8};
+
 // Waits for signals until the daemon stops: SIGTERM / SIGINT stop it, SIGHUP
 // re-reads the configuration (a bad one is refused and the running one kept).
 void wait_for_signals(boost::asio::signal_set& signals, daemon::Daemon& d, daemon::ServiceNotifier& notifier,
-                      const std::string& config_path) {
+                      const std::string& config_path, StopDeadline& deadline) {
   signals.async_wait([&, config_path](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     if (signal == SIGHUP) {
@@ -55,26 +97,35 @@ void wait_for_signals(boost::asio::signal_set& signals, daemon::Daemon& d, daemo
         spdlog::error("reload refused, the running configuration is kept: {}", e.what());
       }
       notifier.reloaded(d.status_line());
-      wait_for_signals(signals, d, notifier, config_path);
+      wait_for_signals(signals, d, notifier, config_path, deadline);
       return;
     }
     spdlog::info("signal {}: stopping", signal);
+    deadline.start(kStopGrace);
     notifier.stopping();
     d.stop();
   });
 }
 
 int run_service(daemon::Daemon& d, boost::asio::io_context& io, const std::string& config_path) {
-  daemon::ServiceNotifier notifier(io);
+  StopDeadline deadline;  // destroyed (and so disarmed) after io.run() returns
+  daemon::ServiceNotifier notifier(io, [&d] { return d.engine_alive(); });
   d.on_ready([&] { notifier.ready(d.status_line()); });
   d.on_pass([&] { notifier.status(d.status_line()); });
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  wait_for_signals(signals, d, notifier, config_path);
+  wait_for_signals(signals, d, notifier, config_path, deadline);
   std::exception_ptr failure;
   boost::asio::co_spawn(io, d.run_forever(), [&](std::exception_ptr e) {
     failure = e;
+    if (e) {
+      // The engine cannot go on (the socket could not be made, say): close
+      // everything so io.run() ends, and exit non-zero with the reason.
+      spdlog::error("the sync engine stopped: {}", exception_text(e));
+      deadline.start(kStopGrace);
+    }
     signals.cancel();
     notifier.stopping();
+    d.stop();
   });
   io.run();
   if (failure) std::rethrow_exception(failure);
@@ -95,6 +146,9 @@ int main(int argc, char** argv) {
   // syncing or replaying edits, as a power cut would.
   int crash_after_steps = 0;
   app.add_option("--crash-after-steps", crash_after_steps)->group("");
+  // For the watchdog test only: the sync engine hangs after N passes.
+  int wedge_after_passes = 0;
+  app.add_option("--wedge-engine-after-passes", wedge_after_passes)->group("");
   app.set_version_flag("--version", "focussyncd " FOCUSSYNC_VERSION);
   try {
     app.parse(argc, argv);
@@ -118,6 +172,7 @@ int main(int argc, char** argv) {
     daemon::init_logging(log_level.empty() ? config.log_level : log_level);
     boost::asio::io_context io;
     daemon::Daemon d(io, std::move(config));
+    if (wedge_after_passes > 0) d.wedge_after_passes(wedge_after_passes);
     if (crash_after_steps > 0)
       d.on_step([left = std::make_shared<int>(crash_after_steps)](std::string_view) {
         if (--*left == 0) ::raise(SIGKILL);

@@ -5,6 +5,7 @@
 
 #include "core/signal.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/engine_watch.hpp"
 #include "http/client.hpp"
 #include "http/unix_server.hpp"
 #include "local_api/daemon_link.hpp"
@@ -43,7 +44,14 @@ struct Daemon::Parts {
   sync::Replayer replayer;
   sync::Scheduler scheduler;
   asio::steady_timer timer;
+  EngineWatch engine;
+  // The crash tests' hook (Daemon::on_step), called after the engine's own beat.
+  std::function<void(std::string_view)> step_hook;
+  // For the watchdog test only: the engine hangs after this many passes.
+  int wedge_after_passes = 0;
+  asio::steady_timer wedge;
   bool stopped = false;
+  std::int64_t pass_failures = 0;  // passes that threw past the scheduler's boundaries
   bool wake_pending = false;  // a wake-up came while no one was waiting
 
   // The socket (service mode only) and what it needs from us.
@@ -55,6 +63,7 @@ struct Daemon::Parts {
   // Syncs asked for through the socket, run between scheduler passes.
   struct SyncRequest {
     std::function<void(const nlohmann::json&)> progress;
+    bool spend_reserve = false;
     std::optional<nlohmann::json> result;
     Signal done;
   };
@@ -89,10 +98,24 @@ struct Daemon::Parts {
         members(api, mirror, config.sync),
         replayer(api, queue, mirror, config.sync),
         scheduler(puller, members, replayer, quota, mirror, config.sync, workspace_refs(config)),
-        timer(io_) {
+        timer(io_),
+        engine(stall_limit(config)),
+        wedge(io_) {
+    auto on_step = [this](std::string_view step) {
+      engine.beat();
+      if (step_hook) step_hook(step);
+    };
+    puller.on_step(on_step);
+    replayer.on_step(on_step);
     if (auto n = queue.recover_in_flight())
       spdlog::warn("{} edit(s) were being sent when focussyncd last stopped; they are read back before anything is "
                    "sent again", n);
+  }
+
+  // Longer than any legitimate step: two request timeouts and two of the
+  // longest pauses between retries.
+  static std::chrono::milliseconds stall_limit(const config::Config& c) {
+    return 2 * c.upstream.timeout + 2 * upstream::RetryPolicy{}.cap;
   }
 
   static std::vector<upstream::WorkspaceRef> workspace_refs(const config::Config& c) {

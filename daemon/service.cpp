@@ -33,8 +33,8 @@ void set_log_level(std::string_view level) {
   spdlog::default_logger()->set_level(parsed);
 }
 
-ServiceNotifier::ServiceNotifier(boost::asio::io_context& io)
-    : enabled_(std::getenv("NOTIFY_SOCKET") != nullptr), watchdog_(io) {
+ServiceNotifier::ServiceNotifier(boost::asio::io_context& io, std::function<bool()> alive)
+    : enabled_(std::getenv("NOTIFY_SOCKET") != nullptr), alive_(std::move(alive)), watchdog_(io) {
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) interval_ = std::chrono::microseconds(usec / 2);
 }
@@ -46,7 +46,15 @@ void ServiceNotifier::ready(const std::string& status) {
 }
 
 void ServiceNotifier::ping() {
-  sd_notify(0, "WATCHDOG=1");
+  if (!alive_ || alive_()) {
+    if (starving_) spdlog::info("the sync engine makes progress again; the watchdog is fed again");
+    starving_ = false;
+    sd_notify(0, "WATCHDOG=1");
+  } else if (!starving_) {
+    starving_ = true;
+    spdlog::error("the sync engine has made no progress for longer than it may; the watchdog is no longer fed, so "
+                  "systemd restarts focussyncd");
+  }
   watchdog_.expires_after(interval_);
   watchdog_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) ping();

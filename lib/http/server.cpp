@@ -1,12 +1,13 @@
 #include "http/server.hpp"
 
+#include "http/server_parts.hpp"
 #include "http/beast_glue.hpp"
+#include "core/spawn.hpp"
 #include "http/gzip.hpp"
 #include "http/tls_hardening.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -77,16 +78,20 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
+    detail::AcceptErrors errors("HTTP server on " + options.host);
     while (!stopped) {
       auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
       if (ec) {
         if (stopped || ec == asio::error::operation_aborted) co_return;
-        spdlog::warn("accept failed: {}", ec.message());
+        asio::steady_timer pause(io, errors.failed(ec.message()));
+        co_await pause.async_wait(use_tuple);
         continue;
       }
+      errors.succeeded();
       ++accepted;
-      socket.set_option(tcp::no_delay(true));
-      asio::co_spawn(io, serve_connection(std::move(socket)), asio::detached);
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      spawn_logged(io.get_executor(), serve_connection(std::move(socket)), "HTTP connection");
     }
   }
 
@@ -94,15 +99,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     auto self = shared_from_this();
     if (!tls) {
       beast::tcp_stream stream(std::move(socket));
-      auto registration = track(stream.socket());
+      detail::Registration<tcp::socket> registration(open_sockets, &stream.socket());
       co_await serve_requests(stream);
-      untrack(registration);
       beast::error_code ignored;
       stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
       co_return;
     }
     beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
-    auto registration = track(beast::get_lowest_layer(stream).socket());
+    detail::Registration<tcp::socket> registration(open_sockets, &beast::get_lowest_layer(stream).socket());
     beast::get_lowest_layer(stream).expires_after(options.idle_timeout);
     auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
     if (!ec) {
@@ -110,14 +114,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
       co_await stream.async_shutdown(use_tuple);
     }
-    untrack(registration);
   }
-
-  std::list<tcp::socket*>::iterator track(tcp::socket& s) {
-    open_sockets.push_front(&s);
-    return open_sockets.begin();
-  }
-  void untrack(std::list<tcp::socket*>::iterator it) { open_sockets.erase(it); }
 
   template <class Stream>
   asio::awaitable<void> serve_requests(Stream& stream) {
@@ -216,7 +213,7 @@ std::uint16_t Server::port() const { return impl_->acceptor.local_endpoint().por
 
 std::int64_t Server::connections_accepted() const { return impl_->accepted; }
 
-void Server::start() { asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached); }
+void Server::start() { spawn_logged(impl_->io.get_executor(), impl_->accept_loop(), "the HTTP accept loop"); }
 
 void Server::stop() {
   if (impl_->stopped) return;

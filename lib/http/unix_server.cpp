@@ -1,10 +1,12 @@
 #include "http/unix_server.hpp"
 
+#include "http/server_parts.hpp"
 #include "http/beast_glue.hpp"
+#include "core/spawn.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -114,14 +116,17 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
 
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
+    detail::AcceptErrors errors("socket " + options.path);
     while (!stopped) {
       auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
       if (ec) {
         if (stopped || ec == asio::error::operation_aborted) co_return;
-        spdlog::warn("socket accept failed: {}", ec.message());
+        asio::steady_timer pause(io, errors.failed(ec.message()));
+        co_await pause.async_wait(use_tuple);
         continue;
       }
-      asio::co_spawn(io, serve_connection(std::move(socket)), asio::detached);
+      errors.succeeded();
+      spawn_logged(io.get_executor(), serve_connection(std::move(socket)), "socket connection");
     }
   }
 
@@ -141,10 +146,13 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
       co_await send(stream, std::move(r), 11, false);
       co_return;
     }
-    open.push_front(&stream);
-    auto registration = open.begin();
-    co_await serve_requests(stream, *peer);
-    open.erase(registration);
+    detail::Registration<Stream> registration(open, &stream);
+    try {
+      co_await serve_requests(stream, *peer);
+    } catch (const std::exception& e) {
+      // The handler is the error boundary; this is the last line of defence.
+      spdlog::error("socket: a connection from pid {} ended on an error: {}", peer->pid, e.what());
+    }
     beast::error_code ignored;
     stream.socket().shutdown(local::socket::shutdown_send, ignored);
   }
@@ -224,7 +232,7 @@ UnixServer::UnixServer(asio::io_context& io, UnixServerOptions options, Handler 
 
 UnixServer::~UnixServer() { stop(); }
 
-void UnixServer::start() { asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached); }
+void UnixServer::start() { spawn_logged(impl_->io.get_executor(), impl_->accept_loop(), "the socket's accept loop"); }
 
 std::size_t UnixServer::open_connections() const { return impl_->open.size(); }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace focus::local_api {
@@ -24,7 +25,16 @@ class DaemonLink {
   virtual nlohmann::json quota() = 0;
   // Runs a full sync and replay of every workspace now (after the pass in
   // progress, if any) and answers its summary; `progress` hears each step.
-  virtual boost::asio::awaitable<nlohmann::json> sync_now(std::function<void(const nlohmann::json&)> progress) = 0;
+  // The listing leaves the quota reserve kept for edits unless `spend_reserve`.
+  virtual boost::asio::awaitable<nlohmann::json> sync_now(std::function<void(const nlohmann::json&)> progress,
+                                                          bool spend_reserve) = 0;
+  // The sync engine: {"state": "working"|"waiting"|"stalled",
+  // "last_progress_at": RFC 3339, "stall_after_s": n, "step_failures": {step: n}}.
+  virtual nlohmann::json engine() = 0;
+  // What went wrong in the workspace's last sync step, if it did.
+  virtual std::optional<std::string> workspace_error(std::int64_t organization_id, std::int64_t workspace_id) = 0;
+  // True once focussyncd is stopping: long polls and event streams end.
+  virtual bool stopping() = 0;
   // Edits were queued or changed by a local tool: replay soon.
   virtual void edits_changed() = 0;
 

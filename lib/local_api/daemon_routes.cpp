@@ -5,9 +5,9 @@
 #include "http/target.hpp"
 #include "local_api/responses.hpp"
 #include "upstream/list_query.hpp"
+#include "core/spawn.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <nlohmann/json.hpp>
 
@@ -43,7 +43,7 @@ bool wants_events(const http::Request& req) {
   return accept && accept->find("text/event-stream") != std::string_view::npos;
 }
 
-json time_or_null(const std::optional<std::string>& t) { return t ? json(*t) : json(nullptr); }
+json text_or_null(const std::optional<std::string>& t) { return t ? json(*t) : json(nullptr); }
 
 http::Response event_stream_head() {
   http::Response head;
@@ -71,19 +71,29 @@ struct SyncEvents {
 // referring to its closure, which is gone once the spawning code returns.
 // (GCC 12 also mishandles a lambda built in the same expression as a
 // co_await, hence the named std::function locals.)
-asio::awaitable<void> run_sync(DaemonLink& daemon, std::shared_ptr<SyncEvents> shared) {
+asio::awaitable<void> run_sync(DaemonLink& daemon, std::shared_ptr<SyncEvents> shared, bool spend_reserve) {
   std::function<void(const json&)> progress = [shared](const json& e) {
     shared->events.push_back(e);
     shared->ready.notify_all();
   };
-  auto summary = co_await daemon.sync_now(std::move(progress));
+  json summary;
+  try {
+    summary = co_await daemon.sync_now(std::move(progress), spend_reserve);
+  } catch (const std::exception& e) {
+    summary = {{"error", std::string("the sync failed: ") + e.what()}};
+  }
   shared->summary = std::move(summary);
   shared->ready.notify_all();
 }
 
-asio::awaitable<void> run_sync_detached(DaemonLink& daemon) {
+asio::awaitable<void> run_sync_unawaited(DaemonLink& daemon, bool spend_reserve) {
   std::function<void(const json&)> none;
-  co_await daemon.sync_now(std::move(none));
+  co_await daemon.sync_now(std::move(none), spend_reserve);
+}
+
+bool flag_param(const http::Target& t, const std::string& key) {
+  auto* p = t.last(key);
+  return p && (p->value == "1" || p->value == "true");
 }
 
 }  // namespace
@@ -120,14 +130,16 @@ http::Response LocalApi::status() {
     auto st = mirror_.sync_state(ws);
     std::optional<Timestamp> synced;
     if (st.last_success_at) synced = parse_rfc3339(*st.last_success_at);
+    // The engine's own word first: the cache may be what failed to record it.
+    auto error = daemon_.workspace_error(ws.organization_id, ws.workspace_id);
     workspaces.push_back({{"organization_id", ws.organization_id},
                           {"workspace_id", ws.workspace_id},
                           {"projects", mirror_.live_count(ws)},
-                          {"last_attempt_at", time_or_null(st.last_attempt_at)},
-                          {"last_success_at", time_or_null(st.last_success_at)},
-                          {"last_full_listing_at", time_or_null(st.last_full_listing_at)},
-                          {"last_error", time_or_null(st.last_error)},
-                          {"suspect", time_or_null(st.suspect)},
+                          {"last_attempt_at", text_or_null(st.last_attempt_at)},
+                          {"last_success_at", text_or_null(st.last_success_at)},
+                          {"last_full_listing_at", text_or_null(st.last_full_listing_at)},
+                          {"last_error", text_or_null(error ? error : st.last_error)},
+                          {"suspect", text_or_null(st.suspect)},
                           {"stale", !synced || now_utc() - *synced > config_.socket.stale_after},
                           {"pending_edits", reads_.pending_edits(ws)},
                           {"requests_spent", st.requests_spent}});
@@ -135,6 +147,7 @@ http::Response LocalApi::status() {
   auto c = queue_.counts();
   return json_answer(200, {{"version", FOCUSSYNC_VERSION},
                            {"upstream", daemon_.upstream_state()},
+                           {"engine", daemon_.engine()},
                            {"workspaces", workspaces},
                            {"edits",
                             {{"pending", c.pending},
@@ -151,13 +164,14 @@ http::Response LocalApi::status() {
 // /v1/sync
 
 asio::awaitable<http::Answer> LocalApi::sync(const http::Request& req, const http::Target& t) {
-  auto* wait = t.last("wait");
-  const bool waits = wait && (wait->value == "1" || wait->value == "true");
+  const bool waits = flag_param(t, "wait");
+  // The reserve of the quota kept for replaying edits is left alone unless asked.
+  const bool spend_reserve = flag_param(t, "spend_reserve");
   if (wants_events(req)) {
     http::Streamed streamed{event_stream_head(), {}};
-    streamed.body = [this](http::StreamSink& sink) -> asio::awaitable<void> {
+    streamed.body = [this, spend_reserve](http::StreamSink& sink) -> asio::awaitable<void> {
       auto shared = std::make_shared<SyncEvents>();
-      asio::co_spawn(co_await asio::this_coro::executor, run_sync(daemon_, shared), asio::detached);
+      spawn_logged(co_await asio::this_coro::executor, run_sync(daemon_, shared, spend_reserve), "a sync asked for on the socket");
       for (;;) {
         while (!shared->events.empty()) {
           auto piece = sse("progress", shared->events.front());
@@ -169,6 +183,7 @@ asio::awaitable<http::Answer> LocalApi::sync(const http::Request& req, const htt
           co_await sink.write(std::move(piece));
           co_return;
         }
+        if (daemon_.stopping() && !shared->summary) co_return;
         if (!co_await shared->ready.wait_for(kKeepAlive) && !co_await sink.write(": still syncing\n\n")) co_return;
       }
     };
@@ -176,10 +191,11 @@ asio::awaitable<http::Answer> LocalApi::sync(const http::Request& req, const htt
   }
   if (waits) {
     std::function<void(const json&)> none;
-    auto summary = co_await daemon_.sync_now(std::move(none));
+    auto summary = co_await daemon_.sync_now(std::move(none), spend_reserve);
     co_return json_answer(200, summary);
   }
-  asio::co_spawn(co_await asio::this_coro::executor, run_sync_detached(daemon_), asio::detached);
+  spawn_logged(co_await asio::this_coro::executor, run_sync_unawaited(daemon_, spend_reserve),
+               "a sync asked for on the socket");
   co_return json_answer(202, {{"started", true}});
 }
 
@@ -226,6 +242,7 @@ asio::awaitable<http::Answer> LocalApi::changes(const http::Request& req, const 
         if (!batch.empty()) continue;
         // Nothing new: wait for the daemon's word, with a comment now and
         // then so a client that went away is noticed.
+        if (daemon_.stopping()) co_return;
         if (!co_await changes_.wait_for(kKeepAlive) && !co_await sink.write(": keep-alive\n\n")) co_return;
       }
     };
@@ -237,7 +254,8 @@ asio::awaitable<http::Answer> LocalApi::changes(const http::Request& req, const 
     std::int64_t next = since;
     json list = changes_json(since, limit, next);
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (!list.empty() || left.count() <= 0) co_return json_answer(200, {{"changes", std::move(list)}, {"next", next}});
+    if (!list.empty() || left.count() <= 0 || daemon_.stopping())
+      co_return json_answer(200, {{"changes", std::move(list)}, {"next", next}});
     co_await changes_.wait_for(left);
   }
 }
@@ -331,6 +349,12 @@ http::Response LocalApi::metrics() {
                   "status", daemon_.upstream_requests());
   render_labelled(out, "focussync_sync_runs_total", "counter", "Sync runs (probes and listings), by result.", "result",
                   daemon_.sync_runs());
+  std::map<std::string, std::int64_t> failures;
+  for (const auto& [step, n] : daemon_.engine()["step_failures"].items()) failures[step] = n.get<std::int64_t>();
+  render_labelled(out, "focussync_step_failures_total", "counter",
+                  "Sync engine steps that failed on an error (not an upstream answer), by step.", "step", failures);
+  render_gauge(out, "focussync_engine_stalled", "1 when the sync engine made no progress for longer than it may.",
+               daemon_.engine()["state"] == "stalled" ? 1.0 : 0.0);
   auto quota = daemon_.quota();
   if (quota["remaining"].is_number())
     render_gauge(out, "focussync_quota_remaining", "Requests left in the quota window, as last seen.",

@@ -31,6 +31,21 @@ std::optional<std::string> user_name(uid_t uid) {
   return std::nullopt;
 }
 
+// The error boundary of a streamed answer's body, which runs after
+// handle() returned its head: what it throws is logged and counted, and the
+// stream ends (the connection's slot is released by the server either way).
+// A free coroutine with its parameters by value: it outlives the lambda
+// that starts it.
+asio::awaitable<void> guarded_stream(std::function<asio::awaitable<void>(http::StreamSink&)> body,
+                                     http::StreamSink& sink, std::string route, Metrics& metrics) {
+  try {
+    co_await body(sink);
+  } catch (const std::exception& e) {
+    spdlog::error("socket: the stream of {} ended on an error: {}", route, e.what());
+    metrics.stream_failed(route);
+  }
+}
+
 }  // namespace
 
 LocalApi::LocalApi(store::Database& db, store::Mirror& mirror, store::EditQueue& queue, const config::Config& config,
@@ -89,6 +104,11 @@ asio::awaitable<http::Answer> LocalApi::handle(http::Request request, http::Peer
       spdlog::error("socket: {} {}: {}", request.method, request.target, e.what());
       answer = json_error(500, e.what());
     }
+  }
+  if (auto* streamed = std::get_if<http::Streamed>(&answer)) {
+    streamed->body = [inner = std::move(streamed->body), route, this](http::StreamSink& sink) {
+      return guarded_stream(inner, sink, route, metrics_);
+    };
   }
   auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
   metrics_.observe(route, status_of(answer), took);

@@ -45,6 +45,8 @@ void Metrics::render(std::string& out) const {
   out += fmt::format("focussync_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", count_);
   out += fmt::format("focussync_http_request_duration_seconds_sum {}\n", sum_seconds_);
   out += fmt::format("focussync_http_request_duration_seconds_count {}\n", count_);
+  render_labelled(out, "focussync_http_stream_failures_total", "counter",
+                  "Event streams on the socket that ended on an error, by route.", "route", stream_failures_);
 }
 
 void render_gauge(std::string& out, const std::string& name, const std::string& help, double value) {

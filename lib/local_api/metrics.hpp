@@ -17,12 +17,15 @@ class Metrics {
   // `route` is the route's pattern ("GET /api/.../projects/{id}"), never the
   // raw path, so the label set stays small.
   void observe(const std::string& route, int status, std::chrono::microseconds took);
+  // A streamed answer (event stream) that ended on an error after its head was sent.
+  void stream_failed(const std::string& route) { ++stream_failures_[route]; }
 
   // Appends this object's series to `out`.
   void render(std::string& out) const;
 
  private:
   std::map<std::pair<std::string, int>, std::int64_t> requests_;
+  std::map<std::string, std::int64_t> stream_failures_;
   std::vector<std::int64_t> buckets_ = std::vector<std::int64_t>(kBounds.size(), 0);
   std::int64_t count_ = 0;
   double sum_seconds_ = 0;

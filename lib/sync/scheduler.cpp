@@ -1,5 +1,7 @@
 #include "sync/scheduler.hpp"
 
+#include "core/spawn.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -72,6 +74,56 @@ bool Scheduler::full_listing_due(upstream::WorkspaceRef ws, const Track& track) 
   return !when || now_utc() - *when >= settings_.full_listing_max_age;
 }
 
+bool Scheduler::may_spend_on_listing(model::Id organization) {
+  return !stopping_ && usable_requests(organization, Clock::now()) > 0;
+}
+
+std::optional<std::string> Scheduler::workspace_error(upstream::WorkspaceRef ws) const {
+  auto it = tracks_.find({ws.organization_id, ws.workspace_id});
+  if (it == tracks_.end()) return std::nullopt;
+  return it->second.error;
+}
+
+void Scheduler::succeeded(Track& track) {
+  track.failures = 0;
+  track.last_synced = Clock::now();
+  track.error.reset();
+  last_error_.reset();
+}
+
+// The error boundary of one step. An exception is not an answer from the
+// upstream: it is kept apart from last_error_ (which says how the upstream
+// answered) but backs the workspace off like a failure, so a step that
+// throws every time does not spin.
+template <class Step>
+boost::asio::awaitable<void> Scheduler::guarded(upstream::WorkspaceRef ws, Track& track, Step step) {
+  std::exception_ptr thrown;
+  try {
+    co_await step();
+  } catch (...) {
+    thrown = std::current_exception();
+  }
+  if (thrown) step_threw(ws, track, exception_text(thrown));
+}
+
+void Scheduler::step_threw(upstream::WorkspaceRef ws, Track& track, const std::string& what) {
+  const std::string step = current_step_.empty() ? "pass" : current_step_;
+  ++step_failures_[step];
+  ++runs_["failed"];
+  ++track.failures;
+  track.not_before = Clock::now() + backoff_.delay(track.failures);
+  track.error = step + " failed: " + what;
+  spdlog::error("workspace {}/{}: the {} step failed: {} (attempt {}; backing off, the other workspaces go on)",
+                ws.organization_id, ws.workspace_id, step, what, track.failures);
+  try {
+    mirror_.record_error({ws.organization_id, ws.workspace_id}, *track.error);
+  } catch (const std::exception& e) {
+    // The cache may be what failed; the in-memory error still reaches /v1/status.
+    spdlog::warn("workspace {}/{}: the error could not be recorded in the cache: {}", ws.organization_id,
+                 ws.workspace_id, e.what());
+  }
+}
+
 void Scheduler::credentials_changed() {
   for (auto& [key, track] : tracks_) {
     track.unauthorized = false;
@@ -88,6 +140,7 @@ void Scheduler::note_result(const std::optional<Error>& error) {
 
 void Scheduler::failed(upstream::WorkspaceRef ws, Track& track, const Error& error) {
   note_result(error);
+  track.error = error.message;
   if (error.is(Errc::unauthorized)) {
     track.unauthorized = true;
     spdlog::error("workspace {}/{}: {}; syncing stops; fix the credentials and restart focussyncd",
@@ -129,8 +182,9 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
     co_return;
   }
   if (full_due && usable >= cost) {
+    current_step_ = "listing";
     auto org = ws.organization_id;
-    std::function<bool()> may_spend = [this, org] { return usable_requests(org, Clock::now()) > 0; };
+    std::function<bool()> may_spend = [this, org] { return !stopping_ && usable_requests(org, Clock::now()) > 0; };
     Progress no_progress;
     auto r = co_await puller_.full_sync(ws, std::move(no_progress), std::move(may_spend));
     if (!r) {
@@ -144,9 +198,7 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
       co_return;
     }
     track.needs_full = false;
-    track.failures = 0;
-    track.last_synced = Clock::now();
-    last_error_.reset();
+    succeeded(track);
     ++runs_["listing"];
     spdlog::info("synced {}/{} (full listing): {} projects, +{} ~{} -{}, {} requests", ws.organization_id,
                  ws.workspace_id, r->projects, r->inserted, r->updated, r->deleted, r->requests);
@@ -159,14 +211,13 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
     if (snap.resets_at) wait = std::min(wait, *snap.resets_at - now);
     co_return;
   }
+  current_step_ = "probe";
   auto p = co_await puller_.probe(ws);
   if (!p) {
     failed(ws, track, p.error());
     co_return;
   }
-  track.failures = 0;
-  track.last_synced = Clock::now();
-  last_error_.reset();
+  succeeded(track);
   ++runs_["probe"];
   replayer_.mirror_changed(ws);
   if (!p->order_honoured) track.probe_works = false;
@@ -184,9 +235,10 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
 }
 
 boost::asio::awaitable<void> Scheduler::replay_edits(upstream::WorkspaceRef ws, Track& track) {
-  if (!replayer_.has_ready(ws)) co_return;
+  if (stopping_ || !replayer_.has_ready(ws)) co_return;
+  current_step_ = "replay";
   auto org = ws.organization_id;
-  std::function<bool()> may_spend = [this, org] { return remaining_requests(org, Clock::now()) > 0; };
+  std::function<bool()> may_spend = [this, org] { return !stopping_ && remaining_requests(org, Clock::now()) > 0; };
   auto r = co_await replayer_.replay(ws, std::move(may_spend));
   if (r.applied + r.failed + r.conflicts + r.retried + r.compacted > 0)
     spdlog::info("replayed edits of {}/{}: {} applied, {} failed, {} in conflict, {} to retry, {} compacted, {} requests",
@@ -205,9 +257,10 @@ boost::asio::awaitable<void> Scheduler::refresh_members(upstream::WorkspaceRef w
   // or other users' changes would wait for the next window.
   auto usable = usable_requests(ws.organization_id, now);
   auto budget = usable == kUnlimited ? kBatch : std::min(usable / 2, kBatch);
-  if (budget <= 0 || members_.wanted(ws, 1) == 0) co_return;
+  if (stopping_ || budget <= 0 || members_.wanted(ws, 1) == 0) co_return;
+  current_step_ = "members";
   auto org = ws.organization_id;
-  std::function<bool()> may_spend = [this, org] { return usable_requests(org, Clock::now()) > 1; };
+  std::function<bool()> may_spend = [this, org] { return !stopping_ && usable_requests(org, Clock::now()) > 1; };
   auto fetched = co_await members_.refresh(ws, budget, std::move(may_spend));
   if (!fetched) {
     failed(ws, track, fetched.error());
@@ -220,21 +273,44 @@ boost::asio::awaitable<void> Scheduler::refresh_members(upstream::WorkspaceRef w
 boost::asio::awaitable<std::chrono::milliseconds> Scheduler::pass() {
   Clock::duration wait = settings_.interval;
   for (const auto& ws : workspaces_) {
+    if (stopping_) break;
     auto& track = tracks_[{ws.organization_id, ws.workspace_id}];
-    co_await sync_one(ws, track, wait);
-    co_await refresh_members(ws, track, wait);
+    // Named locals: GCC 12 mishandles lambdas built inside a co_await expression.
+    auto sync_step = [&]() { return sync_one(ws, track, wait); };
+    auto members_step = [&]() { return refresh_members(ws, track, wait); };
+    current_step_ = "sync";
+    co_await guarded(ws, track, sync_step);
+    current_step_ = "members";
+    co_await guarded(ws, track, members_step);
+    current_step_.clear();
     // A full listing asked for and affordable now: no reason to wait long.
     bool ready = track.needs_full && !track.unauthorized && track.not_before <= Clock::now();
-    auto cost = std::min(full_listing_cost(ws), std::max<std::int64_t>(window_budget(ws.organization_id), 1));
-    if (ready && usable_requests(ws.organization_id, Clock::now()) >= cost)
-      wait = std::min<Clock::duration>(wait, std::chrono::milliseconds(100));
+    if (ready) {
+      try {
+        auto cost = std::min(full_listing_cost(ws), std::max<std::int64_t>(window_budget(ws.organization_id), 1));
+        if (usable_requests(ws.organization_id, Clock::now()) >= cost)
+          wait = std::min<Clock::duration>(wait, std::chrono::milliseconds(100));
+      } catch (const std::exception& e) {
+        step_threw(ws, track, e.what());
+      }
+    }
   }
   // An edit backing off is due again at its own time.
-  for (const auto& ws : workspaces_)
-    if (auto due = replayer_.next_due(ws)) {
+  for (const auto& ws : workspaces_) {
+    std::optional<Timestamp> due;
+    try {
+      due = replayer_.next_due(ws);
+    } catch (const std::exception& e) {
+      step_threw(ws, tracks_[{ws.organization_id, ws.workspace_id}], e.what());
+    }
+    if (due) {
       auto left = std::chrono::duration_cast<Clock::duration>(*due - now_utc());
       wait = std::min(wait, std::max(left, Clock::duration::zero()));
     }
+  }
+  // A workspace backing off after a failure is due again at its own time.
+  for (const auto& [key, track] : tracks_)
+    if (track.not_before > Clock::now()) wait = std::min(wait, track.not_before - Clock::now());
   // Spread what the window still allows over the time it has left.
   auto now = Clock::now();
   for (const auto& ws : workspaces_) {

@@ -12,6 +12,13 @@
 // workspace succeeded (so conflicts are judged against a fresh mirror), and
 // may spend the reserve; ready edits make the next probe due at once.
 //
+// Each step (a listing, a probe, a replay, members) is its own error
+// boundary: whatever it throws (a cache error, a JSON type error, a bug) is
+// logged with the workspace and step, kept as that workspace's error (and in
+// sync_state when the cache takes it), counted by step, and the workspace
+// backs off; the other workspaces and later passes go on. pass() itself
+// only throws what the io_context's machinery throws (std::bad_alloc).
+//
 // Borrows the Puller, Replayer, QuotaTracker and Mirror; io_context thread only.
 
 #include "config/config.hpp"
@@ -51,6 +58,18 @@ class Scheduler {
   void note_result(const std::optional<Error>& error);
   // The credentials were replaced: organizations stopped by a 401 are tried again.
   void credentials_changed();
+  // Whether a listing may spend one more request of `organization` now
+  // without touching the reserve kept for replaying edits (for syncs asked
+  // for through the socket).
+  bool may_spend_on_listing(model::Id organization);
+  // Ends the pass in progress at the next request boundary (SIGTERM).
+  void stop() { stopping_ = true; }
+
+  // Steps that threw so far, by step ("listing", "probe", "replay", "members").
+  const std::map<std::string, std::int64_t>& step_failures() const { return step_failures_; }
+  // What went wrong in a workspace's last step, until one succeeds again
+  // (an upstream error or an exception), with its step named.
+  std::optional<std::string> workspace_error(upstream::WorkspaceRef ws) const;
 
  private:
   struct Track {
@@ -60,7 +79,13 @@ class Scheduler {
     int failures = 0;
     Clock::time_point not_before{};
     std::optional<Clock::time_point> last_synced;  // last probe or listing that succeeded
+    std::optional<std::string> error;              // see workspace_error()
   };
+  // Runs one step inside its error boundary.
+  template <class Step>
+  boost::asio::awaitable<void> guarded(upstream::WorkspaceRef ws, Track& track, Step step);
+  void step_threw(upstream::WorkspaceRef ws, Track& track, const std::string& what);
+  void succeeded(Track& track);
   boost::asio::awaitable<void> sync_one(upstream::WorkspaceRef ws, Track& track, Clock::duration& wait);
   boost::asio::awaitable<void> replay_edits(upstream::WorkspaceRef ws, Track& track);
   std::int64_t usable_requests(model::Id organization, Clock::time_point now);
@@ -83,6 +108,9 @@ class Scheduler {
   upstream::Backoff backoff_;
   std::optional<Error> last_error_;
   std::map<std::string, std::int64_t> runs_;
+  std::map<std::string, std::int64_t> step_failures_;
+  std::string current_step_;  // for the error boundary's message
+  bool stopping_ = false;
 };
 
 }  // namespace focus::sync
