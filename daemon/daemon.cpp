@@ -164,6 +164,11 @@ asio::awaitable<void> Daemon::run_forever() {
       spdlog::error("the sync engine's pass failed: {}; it goes on in {} s", exception_text(thrown), wait.count() / 1000);
     }
     p.engine.beat();
+    try {
+      p.db.end_reads();
+    } catch (const std::exception& e) {
+      spdlog::warn("releasing the cache's read statements failed: {}", e.what());
+    }
     p.changes.notify_all();
     if (p.on_pass) p.on_pass();
     if (p.stopped) break;
@@ -276,7 +281,7 @@ void Daemon::stop() {
   // A request in flight is abandoned: a read is simply not needed any more,
   // and a write becomes unknown_outcome (its in_flight mark is durable), to
   // be read back after the restart.
-  p.client.close();
+  p.api.cancel();
   p.timer.cancel();
   if (p.server) p.server->stop();
   p.changes.notify_all();  // long polls and event streams end

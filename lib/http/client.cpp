@@ -77,6 +77,7 @@ struct Client::Impl {
   std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
   bool connected = false;
+  bool cancelled = false;  // cancel() was called: nothing more is sent
 
   Impl(asio::io_context& io_, ClientOptions opts) : io(io_), options(std::move(opts)), origin(parse_origin(options.base_url)) {
     buffer.reserve(kReadChunk);
@@ -228,6 +229,7 @@ struct Client::Impl {
   asio::awaitable<std::variant<Response, ClientFailure>> send(Request request) {
     const auto deadline = Clock::now() + options.total_timeout;
     for (int attempt = 0;; ++attempt) {
+      if (cancelled) co_return failure(Errc::network, "not sent: the client was cancelled (shutting down)", false);
       bool reused = connected;
       if (!connected) {
         if (auto f = co_await connect(deadline)) {
@@ -246,7 +248,7 @@ struct Client::Impl {
       auto& f = std::get<ClientFailure>(result);
       // A kept-alive connection the server had already closed: nothing was
       // processed. Safe to try once more for a read; a write's fate is the caller's.
-      bool stale = reused && !answered && f.error.is(Errc::network);
+      bool stale = reused && !answered && f.error.is(Errc::network) && !cancelled;
       if (!(stale && attempt == 0 && request.method == "GET")) co_return result;
     }
   }
@@ -260,6 +262,10 @@ asio::awaitable<std::variant<Response, ClientFailure>> Client::send(Request requ
 }
 
 void Client::close() { impl_->close(); }
+void Client::cancel() {
+  impl_->cancelled = true;
+  impl_->close();
+}
 const ClientOptions& Client::options() const { return impl_->options; }
 
 }  // namespace focus::http

@@ -71,6 +71,9 @@ class Client {
 
   // Closes the kept-alive connection (the next send opens a new one).
   void close();
+  // Ends the exchange in flight (it fails at once, with request_sent as it
+  // was) and makes every later send fail without sending: for shutting down.
+  void cancel();
   const ClientOptions& options() const;
 
  private:

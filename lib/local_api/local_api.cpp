@@ -105,6 +105,11 @@ asio::awaitable<http::Answer> LocalApi::handle(http::Request request, http::Peer
       answer = json_error(500, e.what());
     }
   }
+  try {
+    db_.end_reads();
+  } catch (const std::exception& e) {
+    spdlog::warn("socket: releasing the cache's read statements failed: {}", e.what());
+  }
   if (auto* streamed = std::get_if<http::Streamed>(&answer)) {
     streamed->body = [inner = std::move(streamed->body), route, this](http::StreamSink& sink) {
       return guarded_stream(inner, sink, route, metrics_);

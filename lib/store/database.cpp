@@ -66,6 +66,10 @@ SQLite::Statement& Database::cached(const std::string& sql) {
   return *slot;
 }
 
+void Database::end_reads() {
+  for (auto& [sql, statement] : statements_) statement->reset();
+}
+
 void Database::refresh_statistics() {
   const std::int64_t rows = db_->execAndGet("SELECT count(*) FROM projects").getInt64();
   if (analyzed_rows_ < 0) {

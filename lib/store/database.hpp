@@ -50,6 +50,13 @@ class Database {
   // with its bindings cleared. It must not be in use already: a hot query
   // is stepped to its end before the same SQL is asked for again.
   SQLite::Statement& cached(const std::string& sql);
+  // Resets every kept statement. One stepped to its first row and left there
+  // holds a read transaction open, which pins the WAL snapshot: the
+  // connection would stop seeing other writers' commits, its own next write
+  // would fail with "database is locked", and checkpoints could not pass it
+  // (the WAL would only grow). Called when a unit of work ends (a socket
+  // request, an engine pass), when no kept statement is being stepped.
+  void end_reads();
   // Refreshes the planner's statistics (ANALYZE) when the projects table
   // grew or shrank a lot since they were taken, so filtered reads use the
   // right index.

@@ -35,9 +35,16 @@ std::string id_path(Id id, std::string_view action = {}) {
   return "/" + std::to_string(id) + (action.empty() ? "" : "/" + std::string(action));
 }
 
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, d);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+// A pause between retries, in slices, so that cancel() ends it soon.
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d, const bool& cancelled) {
+  constexpr std::chrono::milliseconds kSlice{200};
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (d.count() > 0 && !cancelled) {
+    auto slice = std::min(d, kSlice);
+    timer.expires_after(slice);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    d -= slice;
+  }
 }
 
 Result<ProjectPage> decode_list(const http::Response& r) { return detail::decode_page(r.body, true); }
@@ -78,6 +85,11 @@ std::string seconds_text(Clock::duration d) {
 FocusApi::FocusApi(http::Client& client, Credentials credentials, QuotaTracker& quota, RetryPolicy retry)
     : client_(client), credentials_(std::move(credentials)), quota_(quota), backoff_(retry) {}
 
+void FocusApi::cancel() {
+  cancelled_ = true;
+  client_.cancel();
+}
+
 // The one place requests are sent: quota gate, send, quota bookkeeping, error
 // mapping, and retries for reads. `decode` turns a 2xx answer into T.
 template <class T, class Decode>
@@ -87,7 +99,8 @@ FocusApi::Call<T> FocusApi::run(WorkspaceRef ws, Exchange ex, Decode decode) {
   const auto secrets = credentials_.secrets();
 
   for (int attempt = 0;; ++attempt) {
-    const bool may_retry = !ex.write && attempt + 1 < backoff_.policy().max_attempts;
+    if (cancelled_) co_return failure(what, secrets, Errc::network, "not sent: focussyncd is stopping");
+    const bool may_retry = !ex.write && !cancelled_ && attempt + 1 < backoff_.policy().max_attempts;
     const auto now = Clock::now();
     if (auto until = quota_.blocked_until(org, now)) {
       bool quota = quota_.blocked_by_quota(org, now);
@@ -111,8 +124,8 @@ FocusApi::Call<T> FocusApi::run(WorkspaceRef ws, Exchange ex, Decode decode) {
       if (ex.write && f->request_sent)
         co_return failure(what, secrets, Errc::outcome_unknown, "sent, but no answer came back (" + f->error.message + ")");
       Errc code = static_cast<Errc>(f->error.code.value());
-      if (may_retry && retryable(f->error)) {
-        co_await sleep_for(backoff_.delay(attempt));
+      if (may_retry && !cancelled_ && retryable(f->error)) {
+        co_await sleep_for(backoff_.delay(attempt), cancelled_);
         continue;
       }
       co_return failure(what, secrets, code, f->error.message);
@@ -125,7 +138,7 @@ FocusApi::Call<T> FocusApi::run(WorkspaceRef ws, Exchange ex, Decode decode) {
     if (response.status >= 200 && response.status < 300) {
       Result<T> decoded = decode(response);
       if (!decoded && may_retry && retryable(decoded.error())) {
-        co_await sleep_for(backoff_.delay(attempt));
+        co_await sleep_for(backoff_.delay(attempt), cancelled_);
         continue;
       }
       if (!decoded) co_return failure(what, secrets, static_cast<Errc>(decoded.error().code.value()), decoded.error().message);
@@ -139,13 +152,13 @@ FocusApi::Call<T> FocusApi::run(WorkspaceRef ws, Exchange ex, Decode decode) {
     if (code == Errc::rate_limited) {
       const auto wait = *news.retry_after;
       if (may_retry && wait <= backoff_.policy().max_retry_after) {
-        co_await sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(wait));
+        co_await sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(wait), cancelled_);
         continue;
       }
       co_return failure(what, secrets, code, detail + " (retry after " + std::to_string(wait.count()) + " s)");
     }
     if (code == Errc::server_error && may_retry) {
-      co_await sleep_for(backoff_.delay(attempt));
+      co_await sleep_for(backoff_.delay(attempt), cancelled_);
       continue;
     }
     co_return failure(what, secrets, code, detail);

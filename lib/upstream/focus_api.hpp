@@ -84,6 +84,9 @@ class FocusApi {
   void set_credentials(Credentials credentials) { credentials_ = std::move(credentials); }
 
   const RequestCounters& counters() const { return counters_; }
+  // Shutting down: the request in flight is abandoned (a write's outcome is
+  // then unknown), no read is retried and nothing more is sent.
+  void cancel();
   QuotaTracker& quota() { return quota_; }
 
  private:
@@ -99,6 +102,7 @@ class FocusApi {
   QuotaTracker& quota_;
   Backoff backoff_;
   RequestCounters counters_;
+  bool cancelled_ = false;
 };
 
 }  // namespace focus::upstream

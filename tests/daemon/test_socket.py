@@ -42,18 +42,20 @@ class Reply:
 class Daemon:
     """focussyncd in service mode on a socket in a temp folder, until stop()."""
 
-    def __init__(self, sim, extra_socket="", extra="", sync='interval = "1s"', shared_folder=False):
+    def __init__(self, sim, extra_socket="", extra="", sync='interval = "1s"', shared_folder=False,
+                 upstream='timeout = "5s"', args=(), preexec_fn=None):
         self.dir = tempfile.TemporaryDirectory(prefix="focussyncd-socket-")
         self.socket = os.path.join(self.dir.name, "run", "focussync.sock")
         if shared_folder:  # others may reach the socket; its mode and SO_PEERCRED decide
             os.chmod(self.dir.name, 0o755)
             os.mkdir(os.path.dirname(self.socket), 0o755)
-        paths = write_config(self.dir.name, sim.port, KEY, upstream='timeout = "5s"', sync=sync,
+        paths = write_config(self.dir.name, sim.port, KEY, upstream=upstream, sync=sync,
                              socket_path=self.socket, socket_extra=extra_socket, extra=extra)
         self.cache, self.config = paths["cache"], paths["config"]
         self.log = open(os.path.join(self.dir.name, "log"), "w+")
-        self.proc = subprocess.Popen([DAEMON, "--config", self.config, "--log-level", "info"],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        level = [] if "--log-level" in args else ["--log-level", "info"]
+        self.proc = subprocess.Popen([DAEMON, "--config", self.config, *level, *args],
+                                     stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
         deadline = time.monotonic() + 30
         while not os.path.exists(self.socket):
             if self.proc.poll() is not None or time.monotonic() > deadline:
