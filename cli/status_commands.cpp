@@ -28,6 +28,8 @@ int run_status(Context& ctx, const std::string& max_age_text) {
       problems.push_back("workspace " + name + " last synced " + age_text(w["last_success_at"]) + ", more than " + max_age_text +
                          " ago" + (w["last_error"].is_string() ? " (" + w["last_error"].get<std::string>() + ")" : ""));
   }
+  if (s.contains("storage") && s["storage"]["state"] != "ok")
+    problems.push_back("the cache's storage: " + text_or(s["storage"]["message"], text_or(s["storage"]["state"], "?")));
   if (s.contains("engine") && s["engine"]["state"] == "stalled")
     problems.push_back("the sync engine has made no progress since " + text_or(s["engine"]["last_progress_at"], "?") +
                        " (longer than " + std::to_string(s["engine"].value("stall_after_s", 0LL)) +

@@ -17,6 +17,8 @@ namespace focus::daemon {
 
 namespace asio = boost::asio;
 
+constexpr std::chrono::seconds kFileCheckInterval{30};
+
 Daemon::Daemon(asio::io_context& io, config::Config config) : parts_(std::make_unique<Parts>(io, std::move(config))) {}
 Daemon::~Daemon() = default;
 
@@ -164,6 +166,7 @@ asio::awaitable<void> Daemon::run_forever() {
       spdlog::error("the sync engine's pass failed: {}; it goes on in {} s", exception_text(thrown), wait.count() / 1000);
     }
     p.engine.beat();
+    check_cache_file();
     try {
       p.db.end_reads();
     } catch (const std::exception& e) {
@@ -182,13 +185,34 @@ asio::awaitable<void> Daemon::run_forever() {
       p.wake_pending = false;
       continue;
     }
-    p.timer.expires_after(wait);
+    // Woken at least this often to check that the cache file is still ours.
+    p.timer.expires_after(std::min<std::chrono::milliseconds>(wait, kFileCheckInterval));
     p.engine.waiting(true);
     co_await p.timer.async_wait(asio::as_tuple(asio::use_awaitable));
     p.engine.waiting(false);
     p.wake_pending = false;
   }
   if (p.server) p.server->stop();
+}
+
+// A cache file removed under the running daemon: every write would reach
+// an unlinked file that is gone at the next start, so its contents are
+// written back to the path, and focussyncd stops (non-zero: systemd starts
+// it again on the restored file). A replaced file is only reported: its
+// owner decides (StorageHealth says how).
+void Daemon::check_cache_file() {
+  auto& p = *parts_;
+  if (p.db.check_file() != store::StorageProblem::removed) return;
+  try {
+    p.db.write_back();
+    spdlog::error("the cache file {} was removed while focussyncd ran; its contents were written back to it", p.db.path());
+  } catch (const std::exception& e) {
+    spdlog::error("the cache file {} was removed while focussyncd ran, and writing it back failed: {}", p.db.path(),
+                  e.what());
+    return;  // reads go on; writes stay refused; tried again next pass
+  }
+  throw std::runtime_error("the cache file " + p.db.path() + " was removed while focussyncd ran; it was written back, "
+                           "and focussyncd must restart to use it");
 }
 
 void Daemon::serve_socket() {

@@ -81,6 +81,7 @@ class Daemon {
 
  private:
   boost::asio::awaitable<void> run_requested_syncs();
+  void check_cache_file();
   void serve_socket();
   std::unique_ptr<Parts> parts_;
 };

@@ -144,8 +144,13 @@ http::Response LocalApi::status() {
                           {"pending_edits", reads_.pending_edits(ws)},
                           {"requests_spent", st.requests_spent}});
   }
+  const auto& storage = store::StorageHealth::instance().status();
+  json storage_json = {{"state", store::storage_problem_name(storage.problem)},
+                       {"message", storage.message.empty() ? json(nullptr) : json(storage.message)},
+                       {"since", storage.since ? json(format_rfc3339(*storage.since)) : json(nullptr)}};
   auto c = queue_.counts();
   return json_answer(200, {{"version", FOCUSSYNC_VERSION},
+                           {"storage", std::move(storage_json)},
                            {"upstream", daemon_.upstream_state()},
                            {"engine", daemon_.engine()},
                            {"workspaces", workspaces},
@@ -353,6 +358,8 @@ http::Response LocalApi::metrics() {
   for (const auto& [step, n] : daemon_.engine()["step_failures"].items()) failures[step] = n.get<std::int64_t>();
   render_labelled(out, "focussync_step_failures_total", "counter",
                   "Sync engine steps that failed on an error (not an upstream answer), by step.", "step", failures);
+  render_gauge(out, "focussync_storage_ok", "1 while the cache's storage takes writes; 0 when it is full, read-only, "
+               "failing, or the file was removed or replaced.", store::StorageHealth::instance().ok() ? 1.0 : 0.0);
   render_gauge(out, "focussync_engine_stalled", "1 when the sync engine made no progress for longer than it may.",
                daemon_.engine()["state"] == "stalled" ? 1.0 : 0.0);
   auto quota = daemon_.quota();

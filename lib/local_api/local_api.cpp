@@ -17,6 +17,7 @@ namespace focus::local_api {
 
 namespace asio = boost::asio;
 using nlohmann::json;
+using detail::json_answer;
 using detail::json_error;
 
 namespace {
@@ -29,6 +30,14 @@ int status_of(const http::Answer& answer) {
 std::optional<std::string> user_name(uid_t uid) {
   if (auto* pw = ::getpwuid(uid)) return std::string(pw->pw_name);
   return std::nullopt;
+}
+
+// A write the storage cannot take: 507 (full) or 503, with what is wrong
+// and what to do, and the problem's name for programs.
+http::Response storage_refusal(const store::StorageFailure& e) {
+  auto r = json_answer(e.http_status(), {{"error", e.what()}, {"storage", store::storage_problem_name(e.problem())}});
+  r.set_header("Retry-After", "30");
+  return r;
 }
 
 // The error boundary of a streamed answer's body, which runs after
@@ -97,9 +106,17 @@ asio::awaitable<http::Answer> LocalApi::handle(http::Request request, http::Peer
       answer = json_error(400, e.what(), e.field());
     } catch (const json::parse_error& e) {
       answer = json_error(400, std::string("the body is not valid JSON: ") + e.what());
+    } catch (const store::StorageFailure& e) {
+      spdlog::warn("socket: {} {}: refused: {}", request.method, request.target, e.what());
+      answer = storage_refusal(e);
     } catch (const SQLite::Exception& e) {
-      spdlog::error("socket: {} {}: the cache failed: {}", request.method, request.target, e.what());
-      answer = json_error(500, std::string("the cache failed: ") + e.what());
+      if (auto problem = store::storage_problem_of(e.getExtendedErrorCode()); problem != store::StorageProblem::none) {
+        auto& health = store::StorageHealth::instance();
+        answer = storage_refusal(health.ok() ? store::StorageFailure(problem, e.what()) : health.failure());
+      } else {
+        spdlog::error("socket: {} {}: the cache failed: {}", request.method, request.target, e.what());
+        answer = json_error(500, std::string("the cache failed: ") + e.what());
+      }
     } catch (const std::exception& e) {
       spdlog::error("socket: {} {}: {}", request.method, request.target, e.what());
       answer = json_error(500, e.what());

@@ -9,11 +9,14 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace focus::store {
 
 Database::Database(const std::string& path) : path_(path) {
+  StorageHealth::install();
+  StorageHealth::instance().watch(path);
   auto folder = std::filesystem::path(path).parent_path();
   if (!folder.empty()) {
     std::error_code ec;
@@ -29,6 +32,8 @@ Database::Database(const std::string& path) : path_(path) {
     db_->exec("PRAGMA foreign_keys = ON");
     std::string check = db_->execAndGet("PRAGMA quick_check").getString();
     if (check != "ok") throw StoreError("the cache '" + path + "' is damaged (" + check + "); move it away and the next sync rebuilds it");
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) file_identity_ = std::make_pair(st.st_dev, st.st_ino);
   } catch (const SQLite::Exception& e) {
     throw StoreError("cannot open the cache '" + path + "': " + e.what());
   }
@@ -64,6 +69,35 @@ SQLite::Statement& Database::cached(const std::string& sql) {
   slot->reset();
   slot->clearBindings();
   return *slot;
+}
+
+StorageProblem Database::check_file() {
+  if (!file_identity_) return StorageProblem::none;  // an in-memory or special database
+  struct stat st {};
+  StorageProblem problem = StorageProblem::none;
+  if (::stat(path_.c_str(), &st) != 0) problem = StorageProblem::removed;
+  else if (std::make_pair(st.st_dev, st.st_ino) != *file_identity_) problem = StorageProblem::replaced;
+  StorageHealth::instance().note_file(problem, path_);
+  return problem;
+}
+
+void Database::write_back() {
+  SQLite::Statement st(*db_, "VACUUM INTO ?");
+  st.bind(1, path_);
+  st.exec();
+}
+
+void Database::before_write() {
+  auto problem = check_file();
+  if (problem != StorageProblem::none) throw StorageHealth::instance().failure();
+}
+
+void Database::write_failed(const SQLite::Exception& e) {
+  auto problem = storage_problem_of(e.getExtendedErrorCode());
+  if (problem == StorageProblem::none) throw;  // not the storage: the caller's error, as it was
+  auto& health = StorageHealth::instance();
+  health.note_sqlite_error(e.getExtendedErrorCode(), e.what());
+  throw StorageFailure(problem, health.ok() ? std::string(e.what()) : health.status().message);
 }
 
 void Database::end_reads() {

@@ -4,14 +4,23 @@
 // current schema by versioned migrations (PRAGMA user_version), each in its
 // own transaction. A lock file beside it (flock) makes a second process
 // refuse to open the same cache. The store is the only place SQL lives.
+// Write transactions go through in_transaction(), which refuses them while
+// the file is removed or replaced (they would reach a file nobody will open
+// again) and turns a storage failure (full, I/O error, read-only) into a
+// StorageFailure; see storage_health.hpp.
 // Open throws StoreError with a message a person can act on. Owned by the
 // daemon's composition root; io_context thread only.
+
+#include "store/storage_health.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
+#include <sys/types.h>
+#include <utility>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -41,9 +50,18 @@ class Database {
   // Runs `work` inside BEGIN IMMEDIATE ... COMMIT; rolls back if it throws.
   // Inside a transaction already, `work` simply joins it, so steps that are
   // atomic on their own can also be composed into a larger atomic step.
+  // Throws StorageFailure when the storage cannot take the write (nothing
+  // of `work` is kept then).
   template <class Work>
   auto in_transaction(Work&& work);
   bool transaction_open();
+
+  // Whether the path still names the file this connection opened; tells
+  // StorageHealth (removed / replaced / fine again). Cheap (one stat).
+  StorageProblem check_file();
+  // Writes the open cache's contents to its path again (VACUUM INTO), after
+  // the file was removed under us. Throws SQLite::Exception on failure.
+  void write_back();
 
   // A prepared statement kept for reuse (reads served many times a second
   // would otherwise spend most of their time in sqlite3_prepare), reset and
@@ -65,6 +83,9 @@ class Database {
  private:
   void lock();
   void migrate();
+  void before_write();
+  [[noreturn]] void write_failed(const SQLite::Exception& e);
+  std::optional<std::pair<dev_t, ino_t>> file_identity_;  // of the file opened
   std::string path_;
   int lock_fd_ = -1;
   std::unique_ptr<SQLite::Database> db_;
@@ -82,13 +103,20 @@ const std::vector<const char*>& migrations();
 template <class Work>
 auto focus::store::Database::in_transaction(Work&& work) {
   if (transaction_open()) return work();
-  SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-  if constexpr (std::is_void_v<decltype(work())>) {
-    work();
-    tx.commit();
-  } else {
-    auto result = work();
-    tx.commit();
-    return result;
+  before_write();
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    if constexpr (std::is_void_v<decltype(work())>) {
+      work();
+      tx.commit();
+      StorageHealth::instance().write_succeeded();
+    } else {
+      auto result = work();
+      tx.commit();
+      StorageHealth::instance().write_succeeded();
+      return result;
+    }
+  } catch (const SQLite::Exception& e) {
+    write_failed(e);  // rethrows, as StorageFailure when the storage is to blame
   }
 }
