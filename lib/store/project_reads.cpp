@@ -257,6 +257,20 @@ class VisibleLinks {
     return out;
   }
 
+  // Every visible project that has a parent, with that parent: the mirror's
+  // from the parent index alone, then the overlay's rows in their place.
+  std::unordered_map<Id, Id> every_link() {
+    std::unordered_map<Id, Id> out;
+    auto st = for_workspace(db_.sql(), "SELECT id, parent_id FROM projects WHERE organization_id = ? "
+                                       "AND workspace_id = ? AND parent_id IS NOT NULL AND deleted = 0", ws_);
+    while (st.executeStep()) out.emplace(st.getColumn(0).getInt64(), st.getColumn(1).getInt64());
+    for (const auto& [id, link] : overlay_) {
+      out.erase(id);
+      if (!link.deleted && link.parent) out.emplace(id, *link.parent);
+    }
+    return out;
+  }
+
  private:
   struct Link {
     std::optional<Id> parent;
@@ -433,14 +447,7 @@ std::vector<std::string> ProjectReads::tree_problems(WorkspaceKey ws) {
   if (state.fingerprint == now) return state.lines;
   // Each visible project with a visible parent: one link out of each node,
   // so a cycle is a walk that comes back to a node of the same walk.
-  std::unordered_map<Id, Id> parent;
-  {
-    SQLite::Statement st(db_.sql(), "SELECT id, parent_id FROM " + visible_source(has_overlay(ws)) +
-                                        " AS v WHERE parent_id IS NOT NULL");
-    st.bind(1, ws.organization_id);
-    st.bind(2, ws.workspace_id);
-    while (st.executeStep()) parent.emplace(st.getColumn(0).getInt64(), st.getColumn(1).getInt64());
-  }
+  const auto parent = VisibleLinks(db_, ws).every_link();
   enum class Mark : std::uint8_t { on_path, done };
   std::unordered_map<Id, Mark> mark;
   std::vector<std::vector<Id>> cycles;
