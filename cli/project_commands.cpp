@@ -189,14 +189,15 @@ void print_tree(Context& ctx, const std::vector<json>& projects, std::optional<l
     }
   };
   for (const auto* top : tops) walk(top, "");
-  std::vector<long long> stranded;
+  std::vector<long long> stranded;  // where the walks of those no top reached began
+  const auto reached = rows.size();
   for (const auto& p : projects)
     if (!shown.contains(p["id"].get<long long>()) && (!root || p["id"] != *root)) {
       stranded.push_back(p["id"].get<long long>());
       walk(&p, " (in a parent cycle)");
     }
   if (!stranded.empty()) {
-    ctx.err() << "focusctl: " << stranded.size() << " project(s) sit in or under a parent cycle and are shown at the top:";
+    ctx.err() << "focusctl: " << rows.size() - reached << " project(s) are in or under a parent cycle; shown at the top from";
     for (std::size_t i = 0; i < stranded.size() && i < 20; ++i) ctx.err() << " " << stranded[i];
     ctx.err() << (stranded.size() > 20 ? " ..." : "") << " (see focusctl status)\n";
   }

@@ -27,6 +27,8 @@ int run_status(Context& ctx, const std::string& max_age_text) {
     else if (now_utc() - *last > *max_age)
       problems.push_back("workspace " + name + " last synced " + age_text(w["last_success_at"]) + ", more than " + max_age_text +
                          " ago" + (w["last_error"].is_string() ? " (" + w["last_error"].get<std::string>() + ")" : ""));
+    // Parent cycles the server sent (tree reads stop at them; fix them there).
+    for (const auto& t : w.value("tree_problems", json::array())) problems.push_back("workspace " + name + ": " + text_or(t, "?"));
   }
   if (s.contains("engine") && s["engine"]["state"] == "stalled")
     problems.push_back("the sync engine has made no progress since " + text_or(s["engine"]["last_progress_at"], "?") +

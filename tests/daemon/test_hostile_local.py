@@ -14,6 +14,7 @@ of seeds (default 20) and requests per seed (default 60)."""
 import json
 import os
 import random
+import subprocess
 import sys
 import time
 import unittest
@@ -24,6 +25,7 @@ from daemonconf import UnixConnection  # noqa: E402
 from simproc import KEY, SimProcess  # noqa: E402
 from test_socket import BASE, Daemon, Reply  # noqa: E402
 
+FOCUSCTL = os.environ.get("FOCUS_CTL", "build/bin/focusctl")
 SEEDS = int(os.environ.get("FOCUS_HOSTILE_SEEDS", "20"))
 STEPS = int(os.environ.get("FOCUS_HOSTILE_STEPS", "60"))
 ANSWER_WITHIN = 2.0  # seconds, for every request
@@ -271,7 +273,23 @@ class ServerHoldsACycle(unittest.TestCase):
             r = c.request("PATCH", f"{BASE}/{a}", {"parent_project_id": cc})
             self.assertEqual((r.status, r.json().get("field")), (400, "parent_project_id"), r.body)
             self.assertEqual(c.edits_total(), before)
-            time.sleep(0.3)  # the log is line-buffered by spdlog; let it land
+            # focusctl: the tree ends, shows each project once, and says why
+            # some sit at the top; status names the cycle and exits 1.
+            def ctl(*args):
+                return subprocess.run([FOCUSCTL, "--socket", d.socket, *args], capture_output=True, text=True,
+                                      timeout=10, env={**os.environ, "NO_COLOR": "1"})
+            run = ctl("--format", "json", "projects", "tree")
+            self.assertEqual(run.returncode, 0, run.stderr)
+            shown = [r["id"] for r in json.loads(run.stdout)]
+            live = c.json("GET", BASE + "?archived=&per_page=200")["data"]
+            self.assertEqual(sorted(shown), sorted(p["id"] for p in live))
+            self.assertIn("in or under a parent cycle", run.stderr)
+            run = ctl("--format", "json", "projects", "tree", str(a))
+            self.assertEqual([(r["id"], r["depth"]) for r in json.loads(run.stdout)], [(a, 0), (b, 1), (cc, 2)])
+            run = ctl("status")
+            self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
+            self.assertIn(problem, run.stderr)
+            time.sleep(0.3)  # let the log land
             self.assertEqual(d.output().count(problem), 1, d.output()[-3000:])
             self.assertIn("workspace 1/1: " + problem, d.output())
 
