@@ -2,6 +2,7 @@
 #include "cli/commands.hpp"
 
 #include <map>
+#include <set>
 
 namespace focus::cli {
 
@@ -139,6 +140,17 @@ int report_queued(Context& ctx, const Reply& r, const std::string& what) {
   return 0;
 }
 
+// Indentation stops growing here: a chain thousands deep would otherwise
+// print lines thousands of characters wide (and hold them all).
+constexpr int kMaxIndent = 32;
+// `projects tree ID` reads at most this many descendants (pages of 200).
+constexpr std::size_t kMaxTreeRows = 10'000;
+
+// Projects as an indented tree: each under its parent when the parent is
+// among them. Walked with an explicit stack and a visited set, so neither a
+// deep chain nor a parent cycle in the data can overflow the stack or loop;
+// projects no top reaches (a parent cycle) are shown at the top, marked,
+// and named on stderr.
 void print_tree(Context& ctx, const std::vector<json>& projects, std::optional<long long> root) {
   std::map<long long, std::vector<const json*>> children;
   std::map<long long, const json*> by_id;
@@ -152,21 +164,63 @@ void print_tree(Context& ctx, const std::vector<json>& projects, std::optional<l
       tops.push_back(&p);
   }
   std::vector<json> rows;
-  std::function<void(const json*, int, const std::string&, bool)> walk = [&](const json* p, int depth, const std::string& prefix,
-                                                                             bool last) {
-    json r = project_row(*p);
-    r["depth"] = depth;
-    r["tree"] = depth == 0 ? (*p)["name"].get<std::string>()
-                           : prefix + (last ? "\u2514\u2500 " : "\u251c\u2500 ") + (*p)["name"].get<std::string>();
-    rows.push_back(r);
-    auto& kids = children[(*p)["id"].get<long long>()];
-    for (std::size_t i = 0; i < kids.size(); ++i)
-      walk(kids[i], depth + 1, depth == 0 ? "" : prefix + (last ? "   " : "\u2502  "), i + 1 == kids.size());
+  std::set<long long> shown;
+  struct Frame {
+    const json* project;
+    int depth;
+    std::string prefix;  // drawn before this row's connector
+    bool last;
   };
-  for (std::size_t i = 0; i < tops.size(); ++i) walk(tops[i], 0, "", i + 1 == tops.size());
+  auto walk = [&](const json* top, const std::string& note) {
+    std::vector<Frame> stack{{top, 0, "", true}};
+    while (!stack.empty()) {
+      Frame f = std::move(stack.back());
+      stack.pop_back();
+      const auto id = (*f.project)["id"].get<long long>();
+      if (!shown.insert(id).second) continue;
+      json r = project_row(*f.project);
+      r["depth"] = f.depth;
+      const auto name = (*f.project)["name"].get<std::string>();
+      r["tree"] = f.depth == 0 ? name + note : f.prefix + (f.last ? "\u2514\u2500 " : "\u251c\u2500 ") + name;
+      rows.push_back(std::move(r));
+      const auto& kids = children[id];
+      std::string below = f.depth == 0 || f.depth >= kMaxIndent ? f.prefix : f.prefix + (f.last ? "   " : "\u2502  ");
+      for (std::size_t i = kids.size(); i-- > 0;) stack.push_back({kids[i], f.depth + 1, below, i + 1 == kids.size()});
+    }
+  };
+  for (const auto* top : tops) walk(top, "");
+  std::vector<long long> stranded;  // where the walks of those no top reached began
+  const auto reached = rows.size();
+  for (const auto& p : projects)
+    if (!shown.contains(p["id"].get<long long>()) && (!root || p["id"] != *root)) {
+      stranded.push_back(p["id"].get<long long>());
+      walk(&p, " (in a parent cycle)");
+    }
+  if (!stranded.empty()) {
+    ctx.err() << "focusctl: " << rows.size() - reached << " project(s) are in or under a parent cycle; shown at the top from";
+    for (std::size_t i = 0; i < stranded.size() && i < 20; ++i) ctx.err() << " " << stranded[i];
+    ctx.err() << (stranded.size() > 20 ? " ..." : "") << " (see focusctl status)\n";
+  }
   std::vector<Column> cols = {{"id", "id", true}, {"tree", "project"}, {"depth", "depth", true}, {"status", "status"}};
   if (ctx.format() == Format::table) cols.erase(cols.begin() + 2);
   print_rows(ctx.out(), ctx.format(), cols, rows);
+}
+
+// A project and its descendants, every page up to kMaxTreeRows.
+std::vector<json> tree_under(Context& c, long long id) {
+  std::vector<json> projects;
+  for (int page = 1;; ++page) {
+    auto r = c.call("GET", c.projects_path() + "/" + std::to_string(id) + "/children?per_page=200&page=" +
+                               std::to_string(page)).body;
+    const auto& data = r["data"];
+    for (const auto& p : data) projects.push_back(p);
+    if (data.size() < 200) break;
+    if (projects.size() >= kMaxTreeRows) {
+      c.err() << "focusctl: showing the first " << projects.size() << " projects of the tree only\n";
+      break;
+    }
+  }
+  return projects;
 }
 
 }  // namespace
@@ -221,8 +275,7 @@ void add_project_commands(CLI::App& app, Action& action) {
     action = [tree_root](Context& c) {
       std::vector<json> projects;
       if (*tree_root) {
-        auto r = c.call("GET", c.projects_path() + "/" + std::to_string(**tree_root) + "/children?per_page=200").body;
-        for (auto& p : r["data"]) projects.push_back(p);
+        projects = tree_under(c, **tree_root);
       } else {
         projects = c.list_all("?archived=", -1);
       }

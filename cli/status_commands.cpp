@@ -27,6 +27,8 @@ int run_status(Context& ctx, const std::string& max_age_text) {
     else if (now_utc() - *last > *max_age)
       problems.push_back("workspace " + name + " last synced " + age_text(w["last_success_at"]) + ", more than " + max_age_text +
                          " ago" + (w["last_error"].is_string() ? " (" + w["last_error"].get<std::string>() + ")" : ""));
+    // Parent cycles the server sent (tree reads stop at them; fix them there).
+    for (const auto& t : w.value("tree_problems", json::array())) problems.push_back("workspace " + name + ": " + text_or(t, "?"));
   }
   if (s.contains("storage") && s["storage"]["state"] != "ok")
     problems.push_back("the cache's storage: " + text_or(s["storage"]["message"], text_or(s["storage"]["state"], "?")));

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
+
 namespace focus::sim {
 namespace {
 
@@ -148,6 +150,21 @@ json ControlRoutes::mutate(const json& body) {
       state_.restore(key, *id);
       out["restored"].push_back(*id);
     }
+  // "parents": {"1000": 1001, "1001": null} sets parent_project_id as given,
+  // unchecked: how a test makes the server hold a parent cycle. focus-sim's
+  // own children/parents and parent checks assume there is none.
+  if (auto it = body.find("parents"); it != body.end()) {
+    if (!it->is_object()) throw bad_request("mutate: 'parents' must map project ids to a parent id or null");
+    out["reparented"] = json::array();
+    for (const auto& [key, parent] : it->items()) {
+      auto found = ws.projects.find(std::strtoll(key.c_str(), nullptr, 10));
+      if (found == ws.projects.end() || !(parent.is_null() || parent.is_number_integer()))
+        throw bad_request("mutate: 'parents' names no project " + key + " or a parent that is not an id or null");
+      found->second.parent_project_id = parent.is_null() ? std::nullopt : std::optional<Id>(parent.get<Id>());
+      found->second.updated_at = state_.next_write_time();
+      out["reparented"].push_back(found->first);
+    }
+  }
   for (auto n = count_of(body, "pins"); n > 0; --n)
     if (auto id = pick([](const model::Project& p) { return !p.deleted_at && !p.pinned; })) {
       state_.set_pinned(key, *id, true);

@@ -142,6 +142,7 @@ http::Response LocalApi::status() {
                           {"suspect", text_or_null(st.suspect)},
                           {"stale", !synced || now_utc() - *synced > config_.socket.stale_after},
                           {"pending_edits", reads_.pending_edits(ws)},
+                          {"tree_problems", reads_.tree_problems(ws)},
                           {"requests_spent", st.requests_spent}});
   }
   const auto& storage = store::StorageHealth::instance().status();

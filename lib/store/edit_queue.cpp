@@ -1,9 +1,12 @@
 #include "store/edit_queue.hpp"
 
 #include "model/project_codec.hpp"
+#include "store/project_reads.hpp"
 #include "store/sql_util.hpp"
 
 #include <spdlog/spdlog.h>
+
+#include <unordered_set>
 
 namespace focus::store {
 
@@ -18,6 +21,10 @@ std::string project_label(Id id) {
 }
 
 bool changes_project(EditOp op) { return !model::is_members_op(op); }
+
+// The most projects above a project that an edit may make: as many levels
+// as a tree read walks.
+constexpr std::size_t kMaxParentDepth = ProjectReads::kMaxTreeDepth;
 
 }  // namespace
 
@@ -107,6 +114,56 @@ json EditQueue::normalized(WorkspaceKey ws, EditOp op, const json& body) {
   return out;
 }
 
+// The parent link of a project as the queue knows it: the overlay's row if
+// edits are pending for it, else the mirror's, deleted or not (nullopt: no
+// such row).
+std::optional<std::optional<Id>> EditQueue::stored_parent(WorkspaceKey ws, Id id) {
+  for (const char* table : {"overlay", "projects"}) {
+    auto& st = db_.cached(std::string("SELECT parent_id FROM ") + table +
+                          " WHERE organization_id = ? AND workspace_id = ? AND id = ?");
+    st.bind(1, ws.organization_id);
+    st.bind(2, ws.workspace_id);
+    st.bind(3, id);
+    if (st.executeStep()) {
+      auto parent = optional_int(st, 0);
+      st.reset();
+      return parent;
+    }
+  }
+  return std::nullopt;
+}
+
+void EditQueue::check_parent_chain(WorkspaceKey ws, EditOp op, Id project, const json& body) {
+  auto parent = model::referenced_parent(op, body);
+  if (!parent) return;
+  auto refuse = [&](const std::string& why) {
+    throw EditRejected(400, "parent_project_id",
+                       "field 'parent_project_id': " + std::to_string(*parent) + " " + why);
+  };
+  if (*parent == project) refuse("is the project itself; a project cannot be its own parent");
+  // Up from the new parent: meeting `project` would close a cycle. A cycle
+  // met above it that does not pass through `project` is the data's own
+  // (a server's); this edit neither makes nor lengthens it.
+  std::unordered_set<Id> seen;
+  std::vector<Id> chain;
+  for (std::optional<Id> cur = parent; cur;) {
+    if (*cur == project) {
+      std::string path = std::to_string(project);
+      for (Id id : chain) path += " -> " + std::to_string(id);
+      if (chain.size() > 10) path = std::to_string(project) + " -> ... (" + std::to_string(chain.size()) + " projects)";
+      refuse("would make a parent cycle (" + path + " -> " + std::to_string(project) + ")");
+    }
+    if (!seen.insert(*cur).second) return;
+    if (chain.size() >= kMaxParentDepth)
+      refuse("would put more than " + std::to_string(kMaxParentDepth) + " projects above " + project_label(project) +
+             "; focussync refuses deeper trees so that every tree read stays bounded");
+    chain.push_back(*cur);
+    auto up = stored_parent(ws, *cur);
+    if (!up) return;  // unknown here: the server judges it
+    cur = *up;
+  }
+}
+
 Submitted EditQueue::submit(WorkspaceKey ws, EditOp op, Id project_id, const json& body, Timestamp now) {
   return db_.in_transaction([&] {
     EditRecord e;
@@ -120,6 +177,7 @@ Submitted EditQueue::submit(WorkspaceKey ws, EditOp op, Id project_id, const jso
       e.base = json::parse(current->body);
     }
     e.body = normalized(ws, op, body);
+    check_parent_chain(ws, op, op == EditOp::create ? 0 : e.project_id, e.body);
     EditId id = edits_.insert(e);
     if (op == EditOp::create) edits_.set_project(id, -id);
     auto stored = *edits_.get(id);
@@ -444,9 +502,12 @@ EditRecord EditQueue::resolve(EditId id, const Resolution& how, Timestamp now) {
                 now);
         break;
       }
-      case Resolution::Take::body:
-        rewrite(*e, normalized(e->workspace, e->op, how.body), server, "conflict resolved with a new body", now);
+      case Resolution::Take::body: {
+        auto body = normalized(e->workspace, e->op, how.body);
+        check_parent_chain(e->workspace, e->op, e->project_id, body);
+        rewrite(*e, body, server, "conflict resolved with a new body", now);
         break;
+      }
     }
     return *edits_.get(id);
   });

@@ -6,7 +6,9 @@
 // (the mirror with pending edits applied), then stores it with that view as
 // its base, and updates the overlay, in ONE transaction: an edit is either
 // queued and visible, or rejected with the field that is wrong and nothing
-// stored. A create gets a negative temporary id (-edit id); once the server
+// stored. A parent that would make a cycle is such a field: the chain above
+// the new parent is walked (visited set, depth bound) over the overlay and
+// the mirror, deleted rows included, since a restore brings them back. A create gets a negative temporary id (-edit id); once the server
 // names the real id, it replaces the temporary one everywhere (queued edits,
 // parent references, the overlay) in the same transaction that records the
 // create as done, and later requests naming the temporary id are mapped.
@@ -132,6 +134,10 @@ class EditQueue {
  private:
   void check_target(model::EditOp op, Id project_id, const std::optional<ProjectView>& current);
   nlohmann::json normalized(WorkspaceKey ws, model::EditOp op, const nlohmann::json& body);
+  // Refuses (400, parent_project_id) a body that would make `project` its
+  // own ancestor, or hang it below a chain deeper than the tree bound.
+  void check_parent_chain(WorkspaceKey ws, model::EditOp op, Id project, const nlohmann::json& body);
+  std::optional<std::optional<Id>> stored_parent(WorkspaceKey ws, Id id);
   void rebuild_overlay(WorkspaceKey ws, Id project_id);
   void replace_temporary_id(WorkspaceKey ws, Id temporary, Id real);
   void fail_dependents(WorkspaceKey ws, Id temporary, const std::string& why, Timestamp now);

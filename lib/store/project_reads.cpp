@@ -2,9 +2,13 @@
 
 #include "store/sql_util.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cctype>
-#include <deque>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace focus::store {
 
@@ -29,15 +33,15 @@ std::string visible_source(bool with_overlay) {
          ", tag_ids FROM overlay o WHERE o.organization_id = ?1 AND o.workspace_id = ?2 AND o.deleted = 0)";
 }
 
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
 std::string id_list(const std::vector<Id>& ids) {
   std::string out;
   for (Id id : ids) out += (out.empty() ? "" : ",") + std::to_string(id);
   return out;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 // The WHERE clause of a list query; ?3 is the name, ?4 / ?5 the date window.
@@ -145,13 +149,6 @@ std::string without_rate(std::string body) {
 
 }  // namespace
 
-struct ProjectReads::Row {
-  Id id = 0;
-  std::string body;
-  std::string name;
-  std::optional<std::int64_t> created_at, updated_at;
-};
-
 bool ProjectReads::has_overlay(WorkspaceKey ws) {
   auto& st = db_.cached("SELECT 1 FROM overlay WHERE organization_id = ? AND workspace_id = ? LIMIT 1");
   st.bind(1, ws.organization_id);
@@ -181,102 +178,319 @@ BodyPage ProjectReads::list(WorkspaceKey ws, const model::ListQuery& q) {
   }
   // Rates are part of what the mirror keeps; a list that did not ask for
   // them shows "rate": null, as the Focus API does.
-  auto& one = db_.cached("SELECT body FROM " + visible_source(has_overlay(ws)) + " AS v WHERE id = ?3");
   for (Id id : ids) {
-    one.reset();
-    one.bind(1, ws.organization_id);
-    one.bind(2, ws.workspace_id);
-    one.bind(3, id);
-    if (!one.executeStep()) continue;
-    auto text = one.getColumn(0).getString();
-    page.bodies.push_back(q.include_rates ? std::move(text) : without_rate(std::move(text)));
+    auto text = body(ws, id);
+    if (!text) continue;
+    page.bodies.push_back(q.include_rates ? std::move(*text) : without_rate(std::move(*text)));
   }
   return page;
 }
 
-std::vector<ProjectReads::Row> ProjectReads::rows_where(WorkspaceKey ws, const std::string& condition, Id value) {
-  // Few shapes (two sources, two conditions): kept prepared.
-  auto& st = db_.cached("SELECT id, body, name, created_at, updated_at FROM " + visible_source(has_overlay(ws)) +
-                        " AS v WHERE " + condition + " ORDER BY id");
-  st.bind(1, ws.organization_id);
-  st.bind(2, ws.workspace_id);
-  st.bind(3, value);
-  std::vector<Row> out;
-  while (st.executeStep())
-    out.push_back(Row{st.getColumn(0).getInt64(), st.getColumn(1).getString(), st.getColumn(2).getString(),
-                      optional_int(st, 3), optional_int(st, 4)});
-  return out;
+std::optional<std::string> ProjectReads::body(WorkspaceKey ws, Id id) {
+  auto& one = db_.cached("SELECT body FROM " + visible_source(has_overlay(ws)) + " AS v WHERE id = ?3");
+  one.bind(1, ws.organization_id);
+  one.bind(2, ws.workspace_id);
+  one.bind(3, id);
+  if (!one.executeStep()) return std::nullopt;
+  auto text = one.getColumn(0).getString();
+  one.reset();
+  return text;
 }
 
-std::optional<ProjectReads::Row> ProjectReads::row(WorkspaceKey ws, Id id) {
-  auto rows = rows_where(ws, "id = ?3", id);
-  if (rows.empty()) return std::nullopt;
-  return std::move(rows.front());
-}
+std::optional<std::string> ProjectReads::get(WorkspaceKey ws, Id id) { return body(ws, id); }
 
-std::optional<std::string> ProjectReads::get(WorkspaceKey ws, Id id) {
-  auto r = row(ws, id);
-  if (!r) return std::nullopt;
-  return std::move(r->body);
-}
+// ---------------------------------------------------------------------------
+// Trees
 
-std::vector<std::string> ProjectReads::tree_page(std::vector<Row> rows, const model::Paging& paging) {
-  auto compare = [&](const Row& a, const Row& b) {
-    for (const auto& key : paging.order) {
-      int c = 0;
-      auto cmp = [](const auto& x, const auto& y) { return x < y ? -1 : (y < x ? 1 : 0); };
-      switch (key.field) {
-        case model::OrderKey::Field::id: c = cmp(a.id, b.id); break;
-        case model::OrderKey::Field::name: c = cmp(lower(a.name), lower(b.name)); break;
-        case model::OrderKey::Field::created_at: c = cmp(a.created_at, b.created_at); break;
-        case model::OrderKey::Field::updated_at: c = cmp(a.updated_at, b.updated_at); break;
-      }
-      if (c != 0) return key.descending ? c > 0 : c < 0;
+namespace {
+
+// The parent links of one workspace as reads show them, for one request:
+// the overlay's rows are loaded once (their count is the queue's, not the
+// mirror's); the mirror's are looked up by index, id by id.
+class VisibleLinks {
+ public:
+  VisibleLinks(Database& db, WorkspaceKey ws) : db_(db), ws_(ws) {
+    auto st = for_workspace(db.sql(), "SELECT id, parent_id, deleted FROM overlay WHERE organization_id = ? "
+                                      "AND workspace_id = ?", ws);
+    while (st.executeStep()) {
+      Link link{optional_int(st, 1), st.getColumn(2).getInt() != 0};
+      Id id = st.getColumn(0).getInt64();
+      if (!link.deleted && link.parent) overlay_children_[*link.parent].push_back(id);
+      overlay_.emplace(id, link);
     }
-    return a.id < b.id;
+  }
+
+  // nullopt: the project is not visible; else its parent (none at the top).
+  std::optional<std::optional<Id>> parent_of(Id id) {
+    if (auto it = overlay_.find(id); it != overlay_.end()) {
+      if (it->second.deleted) return std::nullopt;
+      return it->second.parent;
+    }
+    auto& st = db_.cached("SELECT parent_id FROM projects WHERE organization_id = ? AND workspace_id = ? AND id = ? "
+                          "AND deleted = 0");
+    st.bind(1, ws_.organization_id);
+    st.bind(2, ws_.workspace_id);
+    st.bind(3, id);
+    if (!st.executeStep()) return std::nullopt;
+    auto parent = optional_int(st, 0);
+    st.reset();
+    return parent;
+  }
+
+  // The visible children of `id`, by id. Sorted here, not in SQL: with
+  // ORDER BY id the planner may walk the workspace by its primary key
+  // (when statistics are missing) instead of the parent index.
+  std::vector<Id> children_of(Id id) {
+    std::vector<Id> out;
+    auto& st = db_.cached("SELECT id FROM projects WHERE organization_id = ? AND workspace_id = ? AND parent_id = ? "
+                          "AND deleted = 0");
+    st.bind(1, ws_.organization_id);
+    st.bind(2, ws_.workspace_id);
+    st.bind(3, id);
+    while (st.executeStep()) {
+      Id child = st.getColumn(0).getInt64();
+      if (!overlay_.contains(child)) out.push_back(child);  // the overlay's row decides
+    }
+    if (auto it = overlay_children_.find(id); it != overlay_children_.end())
+      out.insert(out.end(), it->second.begin(), it->second.end());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  // Every visible project that has a parent, with that parent: the mirror's
+  // from the parent index alone, then the overlay's rows in their place.
+  std::unordered_map<Id, Id> every_link() {
+    std::unordered_map<Id, Id> out;
+    auto st = for_workspace(db_.sql(), "SELECT id, parent_id FROM projects WHERE organization_id = ? "
+                                       "AND workspace_id = ? AND parent_id IS NOT NULL AND deleted = 0", ws_);
+    while (st.executeStep()) out.emplace(st.getColumn(0).getInt64(), st.getColumn(1).getInt64());
+    for (const auto& [id, link] : overlay_) {
+      out.erase(id);
+      if (!link.deleted && link.parent) out.emplace(id, *link.parent);
+    }
+    return out;
+  }
+
+ private:
+  struct Link {
+    std::optional<Id> parent;
+    bool deleted = false;
   };
-  if (!paging.order.empty()) std::stable_sort(rows.begin() + 1, rows.end(), compare);
+  Database& db_;
+  WorkspaceKey ws_;
+  std::unordered_map<Id, Link> overlay_;
+  std::unordered_map<Id, std::vector<Id>> overlay_children_;
+};
+
+// What a walk found besides its rows.
+struct Walk {
+  std::vector<Id> ids;  // the project first
+  bool met_cycle = false;
+  bool cut = false;  // stopped at a bound
+};
+
+Walk descendants(VisibleLinks& links, Id top) {
+  Walk w{{top}};
+  std::unordered_set<Id> seen{top};
+  // Breadth first, `ids` doubling as the queue; `level_end` is where the
+  // level being expanded ends, `depth` that level's depth.
+  std::size_t level_end = 1, depth = 0;
+  for (std::size_t head = 0; head < w.ids.size(); ++head) {
+    if (head == level_end) {
+      level_end = w.ids.size();
+      ++depth;
+    }
+    auto children = links.children_of(w.ids[head]);
+    if (depth >= ProjectReads::kMaxTreeDepth && !children.empty()) {
+      w.cut = true;
+      break;
+    }
+    for (Id child : children) {
+      if (!seen.insert(child).second) {
+        w.met_cycle = true;  // each project has one parent: only a cycle leads back
+        continue;
+      }
+      if (w.ids.size() >= ProjectReads::kMaxTreeRows) {
+        w.cut = true;
+        return w;
+      }
+      w.ids.push_back(child);
+    }
+  }
+  return w;
+}
+
+Walk ancestors(VisibleLinks& links, Id bottom, std::optional<Id> parent) {
+  Walk w{{bottom}};
+  std::unordered_set<Id> seen{bottom};
+  while (parent) {
+    if (seen.contains(*parent)) {
+      w.met_cycle = true;
+      break;
+    }
+    auto next = links.parent_of(*parent);
+    if (!next) break;  // a parent that is gone ends the chain, as on the server
+    if (w.ids.size() > ProjectReads::kMaxTreeDepth) {
+      w.cut = true;
+      break;
+    }
+    w.ids.push_back(*parent);
+    seen.insert(*parent);
+    parent = *next;
+  }
+  return w;
+}
+
+}  // namespace
+
+// The project first, then the rest in BFS / chain order or, when an order
+// is asked, sorted as list() sorts (names compared case-folded as ASCII,
+// like COLLATE NOCASE; ties by id). Sorting reads only the keys the order
+// names, one indexed lookup per project of the tree (not a scan of the
+// workspace); only the page's bodies are read.
+std::vector<std::string> ProjectReads::tree_page(WorkspaceKey ws, const std::vector<Id>& ids,
+                                                 const model::Paging& paging) {
+  const auto offset = paging.offset();
+  std::vector<Id> page;
+  auto take = [&](std::size_t count, auto&& at) {
+    for (auto i = offset; i < static_cast<std::int64_t>(count) && i - offset < paging.per_page; ++i)
+      page.push_back(at(static_cast<std::size_t>(i)));
+  };
+  if (paging.order.empty() || offset >= static_cast<std::int64_t>(ids.size())) {
+    take(ids.size(), [&](std::size_t i) { return ids[i]; });
+  } else {
+    struct Key {
+      Id id = 0;
+      std::string name;
+      std::optional<std::int64_t> created_at, updated_at;
+    };
+    const bool by_name = std::any_of(paging.order.begin(), paging.order.end(),
+                                     [](const auto& k) { return k.field == model::OrderKey::Field::name; });
+    std::vector<Key> keys;
+    keys.reserve(ids.size());
+    auto& st = db_.cached("SELECT name, created_at, updated_at FROM " + visible_source(has_overlay(ws)) +
+                          " AS v WHERE id = ?3");
+    for (Id id : ids) {
+      st.reset();
+      st.bind(1, ws.organization_id);
+      st.bind(2, ws.workspace_id);
+      st.bind(3, id);
+      if (!st.executeStep()) continue;  // cannot happen inside one request; skipped if it does
+      keys.push_back(Key{id, by_name ? lower(st.getColumn(0).getString()) : std::string(), optional_int(st, 1),
+                         optional_int(st, 2)});
+    }
+    st.reset();
+    auto before = [&](const Key& a, const Key& b) {
+      auto cmp = [](const auto& x, const auto& y) { return x < y ? -1 : (y < x ? 1 : 0); };
+      for (const auto& key : paging.order) {
+        int c = 0;
+        switch (key.field) {
+          case model::OrderKey::Field::id: c = cmp(a.id, b.id); break;
+          case model::OrderKey::Field::name: c = cmp(a.name, b.name); break;
+          case model::OrderKey::Field::created_at: c = cmp(a.created_at, b.created_at); break;
+          case model::OrderKey::Field::updated_at: c = cmp(a.updated_at, b.updated_at); break;
+        }
+        if (c != 0) return key.descending ? c > 0 : c < 0;
+      }
+      return a.id < b.id;
+    };
+    // Only as far as the page reaches is sorted.
+    // Sorted only as far as the page reaches (offset < size here).
+    const auto left = static_cast<std::int64_t>(keys.size()) - offset;
+    const auto reach = paging.per_page >= left ? keys.size() : static_cast<std::size_t>(offset + paging.per_page);
+    if (reach > 1) std::partial_sort(keys.begin() + 1, keys.begin() + static_cast<std::ptrdiff_t>(reach), keys.end(), before);
+    take(keys.size(), [&](std::size_t i) { return keys[i].id; });
+  }
   std::vector<std::string> out;
-  auto first = static_cast<std::size_t>(paging.offset());
-  for (std::size_t i = first; i < rows.size() && i - first < static_cast<std::size_t>(paging.per_page); ++i)
-    out.push_back(std::move(rows[i].body));
+  for (Id id : page)
+    if (auto text = body(ws, id)) out.push_back(std::move(*text));
   return out;
 }
 
 std::optional<std::vector<std::string>> ProjectReads::children(WorkspaceKey ws, Id id, const model::Paging& paging) {
-  auto top = row(ws, id);
-  if (!top) return std::nullopt;
-  std::vector<Row> rows{std::move(*top)};
-  std::deque<Id> queue{id};
-  while (!queue.empty()) {
-    for (auto& child : rows_where(ws, "parent_id = ?3", queue.front())) {
-      queue.push_back(child.id);
-      rows.push_back(std::move(child));
-    }
-    queue.pop_front();
-  }
-  return tree_page(std::move(rows), paging);
+  VisibleLinks links(db_, ws);
+  if (!links.parent_of(id)) return std::nullopt;
+  auto walk = descendants(links, id);
+  if (walk.met_cycle) tree_problems(ws);  // logs the cycle the first time it is met
+  if (walk.cut) note_cut(ws, id, true, walk.ids.size());
+  return tree_page(ws, walk.ids, paging);
 }
 
 std::optional<std::vector<std::string>> ProjectReads::parents(WorkspaceKey ws, Id id, const model::Paging& paging) {
-  auto top = row(ws, id);
+  VisibleLinks links(db_, ws);
+  auto top = links.parent_of(id);
   if (!top) return std::nullopt;
-  std::vector<Row> rows{std::move(*top)};
-  auto parent_of = [&](Id child) -> std::optional<Id> {
-    SQLite::Statement st(db_.sql(), "SELECT parent_id FROM " + visible_source(has_overlay(ws)) + " AS v WHERE id = ?3");
-    st.bind(1, ws.organization_id);
-    st.bind(2, ws.workspace_id);
-    st.bind(3, child);
-    if (!st.executeStep()) return std::nullopt;
-    return optional_int(st, 0);
-  };
-  // A cycle cannot be made through the API, but a bound keeps a bad row from looping.
-  for (auto parent = parent_of(id); parent && rows.size() < 10'000; parent = parent_of(*parent)) {
-    auto r = row(ws, *parent);
-    if (!r) break;
-    rows.push_back(std::move(*r));
+  auto walk = ancestors(links, id, *top);
+  if (walk.met_cycle) tree_problems(ws);
+  if (walk.cut) note_cut(ws, id, false, walk.ids.size());
+  return tree_page(ws, walk.ids, paging);
+}
+
+void ProjectReads::note_cut(WorkspaceKey ws, Id id, bool children, std::size_t rows) {
+  auto& logged = trees_[ws].cut_logged;
+  if (logged.size() >= 1000 || !logged.emplace(id, children).second) return;  // once each, and a bounded record
+  spdlog::warn("workspace {}/{}: the {} of project {} stop at {} projects (a tree read reads at most {} levels and "
+               "{} projects)",
+               ws.organization_id, ws.workspace_id, children ? "children" : "parents", id, rows, kMaxTreeDepth,
+               kMaxTreeRows);
+}
+
+// Moves whenever this connection or another one wrote to the cache.
+std::int64_t ProjectReads::fingerprint() {
+  auto version = db_.sql().execAndGet("PRAGMA data_version").getInt64();
+  return (version << 32) ^ static_cast<std::uint32_t>(db_.sql().getTotalChanges());
+}
+
+std::vector<std::string> ProjectReads::tree_problems(WorkspaceKey ws) {
+  auto& state = trees_[ws];
+  const auto now = fingerprint();
+  if (state.fingerprint == now) return state.lines;
+  // Each visible project with a visible parent: one link out of each node,
+  // so a cycle is a walk that comes back to a node of the same walk.
+  const auto parent = VisibleLinks(db_, ws).every_link();
+  enum class Mark : std::uint8_t { on_path, done };
+  std::unordered_map<Id, Mark> mark;
+  std::vector<std::vector<Id>> cycles;
+  std::vector<Id> path;
+  for (const auto& [start, ignored] : parent) {
+    path.clear();
+    Id cur = start;
+    // Up while the node has a parent link and is new to every walk.
+    while (parent.contains(cur) && !mark.contains(cur)) {
+      mark[cur] = Mark::on_path;
+      path.push_back(cur);
+      cur = parent.at(cur);
+    }
+    if (auto it = mark.find(cur); it != mark.end() && it->second == Mark::on_path) {
+      auto from = std::find(path.begin(), path.end(), cur);
+      std::vector<Id> cycle(from, path.end());
+      std::rotate(cycle.begin(), std::min_element(cycle.begin(), cycle.end()), cycle.end());
+      cycles.push_back(std::move(cycle));
+    }
+    for (Id id : path) mark[id] = Mark::done;
   }
-  return tree_page(std::move(rows), paging);
+  std::sort(cycles.begin(), cycles.end());
+
+  constexpr std::size_t kShownCycles = 20, kShownIds = 10;
+  std::vector<std::string> lines;
+  std::set<std::string> seen;
+  for (const auto& cycle : cycles) {
+    std::string line = "parent cycle through projects ";
+    for (std::size_t i = 0; i < cycle.size() && i < kShownIds; ++i) line += (i ? ", " : "") + std::to_string(cycle[i]);
+    if (cycle.size() > kShownIds) line += ", ... (" + std::to_string(cycle.size()) + " projects)";
+    if (!state.cycles.contains(line))
+      spdlog::warn("workspace {}/{}: {}; children and parents answers stop where they meet it (a parent_project_id "
+                   "on the server, or a queued edit meeting another user's change, made it)",
+                   ws.organization_id, ws.workspace_id, line);
+    seen.insert(line);
+    if (lines.size() < kShownCycles) lines.push_back(std::move(line));
+  }
+  if (cycles.size() > kShownCycles)
+    lines.push_back("and " + std::to_string(cycles.size() - kShownCycles) + " more parent cycles (see the log)");
+  state.cycles = std::move(seen);
+  state.lines = lines;
+  state.fingerprint = now;
+  return lines;
 }
 
 std::int64_t ProjectReads::pending_edits(WorkspaceKey ws) {
