@@ -25,6 +25,8 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 
 namespace {
 
@@ -135,6 +137,12 @@ int run_service(daemon::Daemon& d, boost::asio::io_context& io, const std::strin
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Private before anything is read or made: no core dump or same-user
+  // ptrace can take the key from memory (the kernel also gives /proc/PID to
+  // root), and every file created is the user's alone whatever the caller's
+  // umask (the cache sets its own modes as well).
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  ::umask(077);
   CLI::App app{"focussyncd: a local, always-available mirror of Toggl Focus projects"};
   std::string config_path, log_level;
   bool check = false, once = false;

@@ -5,6 +5,7 @@
 #include <boost/url/parse.hpp>
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -93,6 +94,30 @@ std::optional<std::string> base_url_problem(const std::string& url) {
   return std::nullopt;
 }
 
+// Whether a URL's host is this machine: 127.0.0.0/8, ::1 or "localhost".
+// Nothing sent to it crosses a network, so plain http:// is harmless there.
+bool is_loopback(const boost::urls::url_view& url) {
+  switch (url.host_type()) {
+    case boost::urls::host_type::ipv4: return url.host_ipv4_address().is_loopback();
+    case boost::urls::host_type::ipv6: return url.host_ipv6_address().is_loopback();
+    case boost::urls::host_type::name: {
+      std::string host = url.host_name();
+      for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return host == "localhost" || host == "localhost.";
+    }
+    default: return false;
+  }
+}
+
+// A base URL that would send the key in the clear over a network, unless
+// the configuration says that is intended.
+std::optional<std::string> cleartext_problem(const std::string& url, bool allowed) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (allowed || !parsed || parsed->scheme() != "http" || is_loopback(*parsed)) return std::nullopt;
+  return "'" + url + "' is plain http:// to a host that is not this machine (127.0.0.0/8, ::1, localhost): the API key "
+         "would cross the network unencrypted; use https://, or set allow_insecure_http = true if that is intended";
+}
+
 const toml::table* subtable(Section& root, const std::string& key) {
   auto* n = root.node(key);
   if (!n) return nullptr;
@@ -118,6 +143,9 @@ std::string default_path(const char* xdg_var, const char* fallback_under_home, c
 void read_upstream(Section& s, Upstream& u) {
   if (auto v = s.string("base_url")) u.base_url = *v;
   if (auto problem = base_url_problem(u.base_url)) s.fail(s.node("base_url"), "base_url", *problem);
+  if (auto v = s.boolean("allow_insecure_http")) u.allow_insecure_http = *v;
+  if (auto problem = cleartext_problem(u.base_url, u.allow_insecure_http)) s.fail(s.node("base_url"), "base_url", *problem);
+  if (auto v = s.boolean("allow_insecure_key_file")) u.allow_insecure_key_file = *v;
   u.api_key = secret(s, "api_key");
   u.email = s.string("email");
   u.password = secret(s, "password");

@@ -35,6 +35,12 @@ struct Upstream {
   std::optional<SecretSource> password;
   std::optional<std::string> ca_file;
   bool insecure_skip_verify = false;
+  // Plain http:// is refused at load for anything but loopback unless this
+  // is set: the key would cross the network in the clear.
+  bool allow_insecure_http = false;
+  // A key or password file group or others can read, or another user owns,
+  // is refused unless this is set; then it is only a warning.
+  bool allow_insecure_key_file = false;
   std::chrono::milliseconds timeout{60'000};  // total per request
 };
 

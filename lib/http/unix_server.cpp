@@ -16,11 +16,14 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <list>
+#include <pwd.h>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,13 +55,43 @@ void clear_stale_socket(asio::io_context& io, const std::string& path) {
   spdlog::info("replaced the stale socket {}", path);
 }
 
+std::string owner_name(uid_t uid) {
+  const passwd* pw = ::getpwuid(uid);
+  return (pw ? std::string(pw->pw_name) + " " : std::string()) + "(uid " + std::to_string(uid) + ")";
+}
+
+// Whoever may write the socket's folder may replace the socket with one of
+// their own and read what clients send, so the folder must be this user's
+// and not writable by group or others; focussyncd refuses to start
+// otherwise. Missing levels are created 0700. Others may still be let in
+// to traverse it (0755, or 0750 with a group): the socket's mode and
+// SO_PEERCRED decide who is served.
 void make_private_folder(const std::string& path) {
   auto folder = std::filesystem::path(path).parent_path();
-  if (folder.empty() || std::filesystem::exists(folder)) return;
+  if (folder.empty()) folder = ".";
+  std::vector<std::filesystem::path> missing;
   std::error_code ec;
-  std::filesystem::create_directories(folder, ec);
-  if (ec) throw std::runtime_error("cannot create the socket folder '" + folder.string() + "': " + ec.message());
-  std::filesystem::permissions(folder, std::filesystem::perms::owner_all, ec);
+  for (auto p = folder; !p.empty() && !std::filesystem::exists(p, ec); p = p.parent_path()) {
+    missing.push_back(p);
+    if (p == p.parent_path()) break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it)
+    if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST)
+      throw std::runtime_error("cannot create the socket folder '" + it->string() + "': " + errno_text());
+  struct stat st {};
+  if (::stat(folder.c_str(), &st) != 0) throw std::runtime_error("cannot use the socket folder '" + folder.string() + "': " + errno_text());
+  if (!S_ISDIR(st.st_mode)) throw std::runtime_error("the socket folder '" + folder.string() + "' is not a folder");
+  if (st.st_uid != ::geteuid())
+    throw std::runtime_error("the socket folder '" + folder.string() + "' belongs to " + owner_name(st.st_uid) + ", not to " +
+                             owner_name(::geteuid()) + " that focussyncd runs as, so that user could replace the socket; " +
+                             "set [socket] path to a folder of this user's");
+  if (st.st_mode & 022) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    throw std::runtime_error("the socket folder '" + folder.string() + "' is writable by group or others (mode " + mode +
+                             "), so they could replace the socket with their own; fix it with `chmod go-w " + folder.string() +
+                             "`, or set [socket] path to a folder of its own");
+  }
 }
 
 std::optional<PeerCredentials> peer_of(local::socket& socket) {

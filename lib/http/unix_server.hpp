@@ -4,7 +4,9 @@
 // wait (long polls) or stream (server-sent events), and they learn who is
 // asking: the peer's uid, gid and pid from SO_PEERCRED.
 //
-// The socket file: its folder is created 0700 if missing; a stale socket
+// The socket file: its folder is created 0700 if missing, and must belong
+// to this process's user and not be writable by group or others (else the
+// constructor throws, naming the fix); a stale socket
 // file (nobody listening) is replaced, a live one (another server) is not:
 // the constructor throws. The file gets `mode` (and `group`, when given).
 // Limits: header and body size (431 / 413, then the connection closes), a

@@ -3,27 +3,117 @@
 #include <sqlite3.h>
 
 #include <SQLiteCpp/Statement.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace focus::store {
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+std::string octal_mode(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+std::string user_name(uid_t uid) {
+  const passwd* pw = getpwuid(uid);
+  return (pw ? std::string(pw->pw_name) + " " : std::string()) + "(uid " + std::to_string(uid) + ")";
+}
+
+// The files SQLite and focussync keep for the cache `leaf`: the database,
+// its write-ahead log, shared-memory index, rollback journal and lock file.
+std::vector<std::string> cache_file_names(const std::string& leaf) {
+  return {leaf, leaf + "-wal", leaf + "-shm", leaf + "-journal", leaf + ".lock"};
+}
+
+// Whether `folder` holds nothing but the cache's own files, so making it
+// private takes nothing away from anyone else.
+bool holds_only_the_cache(const std::filesystem::path& folder, const std::string& leaf) {
+  auto names = cache_file_names(leaf);
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec))
+    if (std::find(names.begin(), names.end(), entry.path().filename().string()) == names.end()) return false;
+  return !ec;
+}
+
+// Every missing level of `folder`, made 0700 whatever the umask (as the XDG
+// base directory spec asks of the folders it names).
+void create_private_folders(const std::filesystem::path& folder) {
+  std::vector<std::filesystem::path> missing;
+  std::error_code ec;
+  for (auto p = folder; !p.empty() && !std::filesystem::exists(p, ec); p = p.parent_path()) {
+    missing.push_back(p);
+    if (p == p.parent_path()) break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it)
+    if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST)
+      throw StoreError("cannot create the cache folder '" + it->string() + "': " + errno_text());
+}
+
+}  // namespace
+
+// The cache is the user's alone: its folder is created 0700 and must belong
+// to focussyncd's user. A folder of an older focussync that others can read
+// (the umask made it 0755) is made 0700, as nothing but the cache is in
+// it; a shared folder holding other files is refused, since changing its
+// mode would change it for whatever else lives there.
+void Database::prepare_folder() {
+  std::filesystem::path file(path_);
+  std::filesystem::path folder = file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path();
+  create_private_folders(folder);
+  struct stat st {};
+  if (::stat(folder.c_str(), &st) != 0) throw StoreError("cannot open the cache folder '" + folder.string() + "': " + errno_text());
+  if (!S_ISDIR(st.st_mode)) throw StoreError("the cache folder '" + folder.string() + "' is not a folder");
+  if (st.st_uid != ::geteuid())
+    throw StoreError("the cache folder '" + folder.string() + "' belongs to " + user_name(st.st_uid) + ", not to " +
+                     user_name(::geteuid()) + " that focussyncd runs as, so the cache would not be private; give it to " +
+                     "this user (chown) or set [cache] path to a folder of this user's");
+  if ((st.st_mode & 077) == 0) return;
+  if (!holds_only_the_cache(folder, file.filename().string()))
+    throw StoreError("the cache folder '" + folder.string() + "' is open to group or others (mode " + octal_mode(st.st_mode) +
+                     ") and holds other files too; make it private with `chmod 700 " + folder.string() +
+                     "`, or set [cache] path to a file in a folder of its own");
+  if (::chmod(folder.c_str(), 0700) != 0)
+    throw StoreError("cannot make the cache folder '" + folder.string() + "' private: " + errno_text());
+  spdlog::warn("the cache folder '{}' was open to group or others (mode {}); made it 0700", folder.string(), octal_mode(st.st_mode));
+}
+
+// Every cache file 0600 whatever the umask: the database file is created
+// 0600 before SQLite opens it, because SQLite gives the -wal, -shm and
+// journal files it creates the database file's mode; files an older
+// focussync left open to others are made 0600 (and logged).
+void Database::make_files_private() {
+  int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0) ::close(fd);
+  else if (errno != EEXIST) throw StoreError("cannot create the cache '" + path_ + "': " + errno_text());
+  std::filesystem::path file(path_);
+  for (const auto& name : cache_file_names(file.filename().string())) {
+    std::string each = (file.parent_path() / name).string();
+    struct stat st {};
+    if (::lstat(each.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) == 0) continue;
+    if (::chmod(each.c_str(), 0600) != 0) throw StoreError("cannot make the cache file '" + each + "' private: " + errno_text());
+    spdlog::warn("the cache file '{}' was open to group or others (mode {}); made it 0600", each, octal_mode(st.st_mode));
+  }
+}
 
 Database::Database(const std::string& path) : path_(path) {
   StorageHealth::install();
   StorageHealth::instance().watch(path);
-  auto folder = std::filesystem::path(path).parent_path();
-  if (!folder.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(folder, ec);
-    if (ec) throw StoreError("cannot create the cache folder '" + folder.string() + "': " + ec.message());
-  }
+  prepare_folder();
   lock();
+  make_files_private();
   try {
     db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     db_->exec("PRAGMA busy_timeout = 5000");

@@ -8,6 +8,8 @@
 // the file is removed or replaced (they would reach a file nobody will open
 // again) and turns a storage failure (full, I/O error, read-only) into a
 // StorageFailure; see storage_health.hpp.
+// The cache is private whatever the umask: its folder 0700 and owned by
+// this user (an older one made 0700, a shared one refused), every file 0600.
 // Open throws StoreError with a message a person can act on. Owned by the
 // daemon's composition root; io_context thread only.
 
@@ -36,7 +38,8 @@ class Database {
  public:
   // Creates the file (and its folder) if needed. Throws StoreError when the
   // file is not a database, fails its integrity check, is newer than this
-  // program, or is locked by another process.
+  // program, or is locked by another process, and when its folder belongs to
+  // another user or is shared with others and holds other files.
   explicit Database(const std::string& path);
   ~Database();
   Database(const Database&) = delete;
@@ -81,6 +84,8 @@ class Database {
   void refresh_statistics();
 
  private:
+  void prepare_folder();
+  void make_files_private();
   void lock();
   void migrate();
   void before_write();

@@ -1,11 +1,19 @@
 #include "upstream/credentials.hpp"
 
 #include <openssl/evp.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
+#include <fcntl.h>
+#include <pwd.h>
 #include <stdexcept>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <utility>
 
 namespace focus::upstream {
@@ -61,11 +69,79 @@ std::vector<std::string> Credentials::secrets() const {
   return {password_, authorization_header().substr(6)};
 }
 
-std::string read_secret_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read secret file '" + path + "'");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::string secret = first_line(std::move(text));
+namespace {
+
+// `text` as one shell word, so the command in an error can be pasted as is.
+std::string shell_word(const std::string& text) {
+  bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) {
+    return std::isalnum(c) || std::strchr("/._-+:@%,", c);
+  });
+  if (plain) return text;
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+std::string user_name(uid_t uid) {
+  const passwd* pw = getpwuid(uid);
+  return pw ? pw->pw_name : std::to_string(uid);
+}
+
+std::string octal_mode(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+// What is wrong with who controls a secret file, as ssh judges a private
+// key, or "" when only focussyncd's own user (or root) owns it and nobody
+// else has any access to it.
+std::string exposure(const struct stat& st, const std::string& path) {
+  const uid_t me = geteuid();
+  const bool foreign = st.st_uid != me && st.st_uid != 0;
+  const bool shared = (st.st_mode & 077) != 0;
+  if (!foreign && !shared) return "";
+  std::string problem = foreign ? "is owned by " + user_name(st.st_uid) + ", not by " + user_name(me) + " that focussyncd runs as"
+                                : "";
+  if (shared) problem += (foreign ? ", and " : "") + std::string("is open to group or others (mode ") + octal_mode(st.st_mode) + ")";
+  std::string fix = foreign ? "chown " + shell_word(user_name(me)) + " " + shell_word(path) : "";
+  if (shared) fix += (foreign ? " && " : "") + std::string("chmod 600 ") + shell_word(path);
+  return problem + ": fix it with `" + fix + "`";
+}
+
+std::string read_all(int fd, const std::string& path) {
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::runtime_error("cannot read secret file '" + path + "': " + std::strerror(errno));
+    if (n == 0) return text;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace
+
+std::string read_secret_file(const std::string& path, SecretFileCheck check) {
+  struct Fd {
+    int fd;
+    ~Fd() {
+      if (fd >= 0) ::close(fd);
+    }
+  } file{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY)};
+  if (file.fd < 0) throw std::runtime_error("cannot read secret file '" + path + "': " + std::strerror(errno));
+  // Judged on the file that was opened, not on a path a rename could swap
+  // between the check and the read.
+  struct stat st {};
+  if (::fstat(file.fd, &st) != 0) throw std::runtime_error("cannot read secret file '" + path + "': " + std::strerror(errno));
+  if (std::string problem = check == SecretFileCheck::none ? "" : exposure(st, path); !problem.empty()) {
+    if (check == SecretFileCheck::refuse)
+      throw std::runtime_error("the key file '" + path + "' " + problem +
+                               " (or set [upstream] allow_insecure_key_file = true to only warn)");
+    spdlog::warn("the key file '{}' {}; used anyway, as [upstream] allow_insecure_key_file = true says", path, problem);
+  }
+  std::string secret = first_line(read_all(file.fd, path));
   if (secret.empty()) throw std::runtime_error("secret file '" + path + "' is empty");
   return secret;
 }
@@ -88,8 +164,12 @@ std::string read_systemd_credential(const std::string& name) {
 
 namespace {
 
-std::pair<std::string, std::string> read_source(const config::SecretSource& source) {
-  if (source.file) return {read_secret_file(*source.file), "from file " + *source.file};
+std::pair<std::string, std::string> read_source(const config::SecretSource& source, bool allow_insecure_file) {
+  // Only a file the user placed is checked: systemd makes credential files
+  // private itself, and the environment has no mode.
+  if (source.file)
+    return {read_secret_file(*source.file, allow_insecure_file ? SecretFileCheck::warn : SecretFileCheck::refuse),
+            "from file " + *source.file};
   if (source.env) return {read_secret_env(*source.env), "from environment variable " + *source.env};
   return {read_systemd_credential(*source.credential), "from systemd credential " + *source.credential};
 }
@@ -98,11 +178,11 @@ std::pair<std::string, std::string> read_source(const config::SecretSource& sour
 
 Credentials load_credentials(const config::Upstream& upstream) {
   if (upstream.api_key) {
-    auto [key, origin] = read_source(*upstream.api_key);
+    auto [key, origin] = read_source(*upstream.api_key, upstream.allow_insecure_key_file);
     return Credentials::api_key(std::move(key), std::move(origin));
   }
   if (upstream.email && upstream.password) {
-    auto [password, origin] = read_source(*upstream.password);
+    auto [password, origin] = read_source(*upstream.password, upstream.allow_insecure_key_file);
     return Credentials::basic(*upstream.email, std::move(password), std::move(origin));
   }
   throw std::runtime_error("no credentials configured in [upstream]");

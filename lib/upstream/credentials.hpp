@@ -30,15 +30,23 @@ class Credentials {
   std::string origin_;
 };
 
+// How read_secret_file judges who else could read the file, as ssh judges
+// a private key: a file owned by another user than focussyncd's (root
+// aside), or with any group or other permission bit, is refused with the
+// command that fixes it (`chmod 600 FILE`), or only logged as a warning.
+enum class SecretFileCheck { none, refuse, warn };
+
 // Each reads one secret (the first line, without trailing whitespace) and
 // throws std::runtime_error naming the source, never its content, when it is
 // missing or empty.
-std::string read_secret_file(const std::string& path);
+std::string read_secret_file(const std::string& path, SecretFileCheck check = SecretFileCheck::none);
 std::string read_secret_env(const std::string& variable);
 std::string read_systemd_credential(const std::string& name);
 
 // The credentials the [upstream] config section points at (API key or email
-// + password), read now. Throws std::runtime_error naming the source.
+// + password), read now. A *_file is checked with SecretFileCheck::refuse
+// (::warn with allow_insecure_key_file); environment variables and systemd
+// credentials are not. Throws std::runtime_error naming the source.
 Credentials load_credentials(const config::Upstream& upstream);
 
 // `text` with every secret of 4 or more characters replaced by "***"

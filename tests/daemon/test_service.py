@@ -2,7 +2,9 @@
 readiness, STATUS, watchdog pings, reload and stop reach a notify socket the
 way systemd would receive them; SIGHUP re-reads the configuration (a bad one
 is refused and the old kept, fixed credentials bring a 401'd daemon back);
-and the .deb built by CPack installs runnable binaries."""
+and the .debs built by CPack: focussync installs runnable binaries, the
+units and the sysusers.d file that makes the focussync group (its postinst
+runs systemd-sysusers), and not focus-sim, which has a package of its own."""
 import glob
 import os
 import shutil
@@ -32,6 +34,9 @@ class Units(unittest.TestCase):
             for unit, scope in (("focussync.service", ["--user"]), ("focussync-system.service", [])):
                 with open(os.path.join(SOURCE, "systemd", unit)) as f:
                     text = f.read().replace("/usr/bin/focussyncd", os.path.abspath(DAEMON))
+                # Files the service makes are its user's alone; no core dump holds the key.
+                self.assertIn("\nUMask=0077\n", text, unit)
+                self.assertIn("\nLimitCORE=0\n", text, unit)
                 path = os.path.join(d, unit)
                 with open(path, "w") as f:
                     f.write(text)
@@ -129,7 +134,7 @@ class Reload(unittest.TestCase):
 
 
 class Package(unittest.TestCase):
-    def test_the_deb_installs_runnable_binaries(self):
+    def test_the_debs_install_the_product_and_keep_the_simulator_apart(self):
         if not shutil.which("cpack") or not shutil.which("dpkg-deb"):
             self.skipTest("cpack and dpkg-deb are needed")
         with tempfile.TemporaryDirectory() as d:
@@ -138,14 +143,43 @@ class Package(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
             debs = glob.glob(os.path.join(d, "focussync_*.deb"))
             self.assertEqual(len(debs), 1, os.listdir(d))
+            sims = glob.glob(os.path.join(d, "focussync-sim_*.deb"))
+            self.assertEqual(len(sims), 1, os.listdir(d))
             info = subprocess.run(["dpkg-deb", "-f", debs[0], "Depends"], capture_output=True, text=True).stdout
             for lib in ("libsqlite3", "libssl3", "libsystemd0"):
                 self.assertIn(lib, info)
             root = os.path.join(d, "root")
             subprocess.run(["dpkg-deb", "-x", debs[0], root], check=True)
             for f in ("usr/bin/focussyncd", "usr/bin/focusctl", "usr/lib/systemd/user/focussync.service",
-                      "usr/lib/systemd/system/focussync-system.service", "usr/share/doc/focussync/focussync.toml"):
+                      "usr/lib/systemd/system/focussync-system.service", "usr/share/doc/focussync/focussync.toml",
+                      "usr/lib/sysusers.d/focussync.conf"):
                 self.assertTrue(os.path.exists(os.path.join(root, f)), f)
+            # The production package holds no simulator, anywhere.
+            listing = subprocess.run(["dpkg-deb", "-c", debs[0]], capture_output=True, text=True, check=True).stdout
+            self.assertNotIn("focus-sim", listing)
+            self.assertEqual(sorted(os.listdir(os.path.join(root, "usr/bin"))), ["focusctl", "focussyncd"])
+            # focussync-sim holds just the simulator, and says what it is.
+            sim_listing = subprocess.run(["dpkg-deb", "-c", sims[0]], capture_output=True, text=True, check=True).stdout
+            files = [line.split()[-1] for line in sim_listing.splitlines() if not line.startswith("d")]
+            self.assertEqual(files, ["./usr/bin/focus-sim"])
+            described = subprocess.run(["dpkg-deb", "-f", sims[0], "Description"], capture_output=True, text=True).stdout
+            self.assertIn("not needed to run focussync", described)
+            # The sysusers.d file makes the group (as systemd-sysusers does at
+            # install and boot), and the postinst runs it at install.
+            if shutil.which("systemd-sysusers"):
+                os.makedirs(os.path.join(root, "etc"), exist_ok=True)
+                made = subprocess.run(["systemd-sysusers", f"--root={root}", "focussync.conf"], capture_output=True,
+                                      text=True, timeout=30)
+                self.assertEqual(made.returncode, 0, made.stderr)
+                with open(os.path.join(root, "etc", "group")) as f:
+                    self.assertRegex(f.read(), r"(?m)^focussync:x:\d+:$")
+            control = os.path.join(d, "control")
+            subprocess.run(["dpkg-deb", "-e", debs[0], control], check=True)
+            postinst = os.path.join(control, "postinst")
+            self.assertTrue(os.access(postinst, os.X_OK))
+            with open(postinst) as f:
+                self.assertIn("systemd-sysusers ${DPKG_ROOT:+--root=\"$DPKG_ROOT\"} focussync.conf", f.read())
+            self.assertEqual(subprocess.run(["sh", "-n", postinst]).returncode, 0)
             check = subprocess.run([os.path.join(root, "usr/bin/focussyncd"), "--config",
                                     os.path.join(root, "usr/share/doc/focussync/focussync.toml"), "--check-config"],
                                    capture_output=True, text=True, timeout=30)

@@ -46,10 +46,13 @@ class Daemon:
                  upstream='timeout = "5s"', args=(), preexec_fn=None):
         self.dir = tempfile.TemporaryDirectory(prefix="focussyncd-socket-")
         self.socket = os.path.join(self.dir.name, "run", "focussync.sock")
+        state = self.dir.name
         if shared_folder:  # others may reach the socket; its mode and SO_PEERCRED decide
             os.chmod(self.dir.name, 0o755)
             os.mkdir(os.path.dirname(self.socket), 0o755)
-        paths = write_config(self.dir.name, sim.port, KEY, upstream=upstream, sync=sync,
+            state = os.path.join(self.dir.name, "state")  # the cache's folder stays private
+            os.mkdir(state, 0o700)
+        paths = write_config(state, sim.port, KEY, upstream=upstream, sync=sync,
                              socket_path=self.socket, socket_extra=extra_socket, extra=extra)
         self.cache, self.config = paths["cache"], paths["config"]
         self.log = open(os.path.join(self.dir.name, "log"), "w+")

@@ -16,7 +16,9 @@ def write_config(folder, sim_port, key, *, upstream="", sync=None, socket_path=N
     paths = {"config": os.path.join(folder, "focussync.toml"), "key": os.path.join(folder, "key"),
              "cache": os.path.join(folder, "cache.db"),
              "socket": socket_path or os.path.join(folder, "focussync.sock")}
-    with open(paths["key"], "w") as f:
+    # 0600 whatever the umask: focussyncd refuses a key file others can read.
+    with open(os.open(paths["key"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        os.fchmod(f.fileno(), 0o600)
         f.write(key + "\n")
     sync_table = "" if sync is None else f"[sync]\n{sync}\n"
     with open(paths["config"], "w") as f:

@@ -79,11 +79,14 @@ class Sequence:
         self.dir = tempfile.mkdtemp(prefix="focus-torture-")
         self.sim = SimProcess("--projects", "25", "--seed", str(seed % 1000 + 1), "--api-key", KEY)
         self.socket = os.path.join(self.dir, "focussync.sock")
+        state = self.dir
         if shared_folder:  # other users may reach the socket; its mode and SO_PEERCRED decide
             os.chmod(self.dir, 0o755)
             os.mkdir(os.path.join(self.dir, "run"), 0o755)
             self.socket = os.path.join(self.dir, "run", "focussync.sock")
-        paths = write_config(self.dir, self.sim.port, KEY, upstream='timeout = "3s"', socket_path=self.socket,
+            state = os.path.join(self.dir, "state")  # the cache's folder stays private
+            os.mkdir(state, 0o700)
+        paths = write_config(state, self.sim.port, KEY, upstream='timeout = "3s"', socket_path=self.socket,
                              sync='interval = "1s"\nconflicts = "local_wins"\nmembers = "never"',
                              socket_extra=socket_extra)
         self.cache, self.config = paths["cache"], paths["config"]

@@ -112,3 +112,42 @@ TEST_CASE("a missing file says so") {
   CHECK_THROWS_WITH_AS(load_config("/nonexistent/focussync.toml"), "cannot read config file '/nonexistent/focussync.toml'",
                        ConfigError);
 }
+
+TEST_CASE("plain http:// is refused for anything but this machine unless allow_insecure_http is set") {
+  auto with_url = [](const std::string& url, const std::string& extra = "") {
+    return std::string("[upstream]\nbase_url = \"") + url + "\"\napi_key_env = \"K\"\n" + extra +
+           "[[workspaces]]\norganization_id = 1\nworkspace_id = 2\n";
+  };
+  for (const char* url : {"http://focus.example.com/api", "http://10.0.0.5:8080/api", "http://[2001:db8::1]/api",
+                          "http://localhost.example.com/api", "http://128.0.0.1/api"}) {
+    INFO(url);
+    auto message = error_of(with_url(url));
+    CHECK(message.find("focussync.toml:2: [upstream] base_url: ") == 0);
+    CHECK(message.find("plain http://") != std::string::npos);
+    CHECK(message.find("allow_insecure_http = true") != std::string::npos);
+    Config allowed = parse_config(with_url(url, "allow_insecure_http = true\n"), "f.toml");
+    CHECK(allowed.upstream.allow_insecure_http);
+    CHECK(allowed.upstream.base_url == url);
+  }
+  for (const char* url : {"http://127.0.0.1:8080/api", "http://127.3.4.5/api", "http://[::1]:9000/api",
+                          "http://localhost:8080/api", "http://LocalHost/api", "https://focus.example.com/api",
+                          "https://10.0.0.5/api"}) {
+    INFO(url);
+    CHECK(error_of(with_url(url)) == "(accepted)");
+  }
+  CHECK(error_of(with_url("http://127.0.0.1/api", "allow_insecure_http = \"yes\"\n")).find("expected true or false") !=
+        std::string::npos);
+}
+
+TEST_CASE("allow_insecure_key_file is off unless set") {
+  CHECK_FALSE(parse_config(kMinimal, "f.toml").upstream.allow_insecure_key_file);
+  Config c = parse_config(R"(
+[upstream]
+api_key_file = "/run/key"
+allow_insecure_key_file = true
+[[workspaces]]
+organization_id = 1
+workspace_id = 10
+)", "f.toml");
+  CHECK(c.upstream.allow_insecure_key_file);
+}

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -124,4 +125,84 @@ TEST_CASE("a second process cannot open the same cache") {
   int status = 0;
   waitpid(child, &status, 0);
   CHECK(WEXITSTATUS(status) == 3);
+}
+
+namespace {
+
+unsigned mode_of(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+// Sets the process umask for one test, as a user's shell would.
+struct Umask {
+  mode_t previous;
+  explicit Umask(mode_t mask) : previous(::umask(mask)) {}
+  ~Umask() { ::umask(previous); }
+};
+
+}  // namespace
+
+TEST_CASE("under umask 022 the cache folder is 0700 and every cache file 0600") {
+  TempDir dir;
+  Umask loose(022);
+  std::string folder = dir.path + "/share/focussync";
+  {
+    Database db(folder + "/cache.db");
+    Mirror mirror(db);
+    EditQueue queue(db, mirror);
+    queue.submit(WorkspaceKey{1, 1}, model::EditOp::create, 0, {{"name", "private"}}, now_utc());
+    REQUIRE(std::filesystem::exists(folder + "/cache.db-wal"));
+    REQUIRE(std::filesystem::exists(folder + "/cache.db-shm"));
+    CHECK(mode_of(dir.path + "/share") == 0700);
+    CHECK(mode_of(folder) == 0700);
+    for (const char* leaf : {"/cache.db", "/cache.db-wal", "/cache.db-shm", "/cache.db.lock"}) {
+      INFO(leaf);
+      CHECK(mode_of(folder + leaf) == 0600);
+    }
+  }
+  // An ordinary file made under the same umask is 0644: the umask was real.
+  std::ofstream(folder + "/witness") << "x";
+  CHECK(mode_of(folder + "/witness") == 0644);
+}
+
+TEST_CASE("a cache an older focussync left open to others is made private on open") {
+  TempDir dir;
+  Umask loose(022);
+  std::string folder = dir.path + "/focussync";
+  REQUIRE(::mkdir(folder.c_str(), 0755) == 0);
+  {
+    SQLite::Database raw(folder + "/cache.db", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec("PRAGMA journal_mode = WAL");
+    raw.exec("CREATE TABLE t (x)");
+  }
+  std::ofstream(folder + "/cache.db.lock") << "1";
+  REQUIRE(mode_of(folder + "/cache.db") == 0644);
+  REQUIRE(mode_of(folder) == 0755);
+  Database db(folder + "/cache.db");
+  CHECK(mode_of(folder) == 0700);
+  CHECK(mode_of(folder + "/cache.db") == 0600);
+  CHECK(mode_of(folder + "/cache.db.lock") == 0600);
+}
+
+TEST_CASE("a shared cache folder holding other files, or one owned by another user, is refused") {
+  TempDir dir;
+  std::string folder = dir.path + "/shared";
+  REQUIRE(::mkdir(folder.c_str(), 0700) == 0);
+  REQUIRE(::chmod(folder.c_str(), 0755) == 0);
+  std::ofstream(folder + "/notes.txt") << "someone else's";
+  CHECK_THROWS_WITH_AS(Database{folder + "/cache.db"},
+                       doctest::Contains("is open to group or others (mode 0755) and holds other files too; make it "
+                                         "private with `chmod 700"),
+                       StoreError);
+  CHECK(mode_of(folder) == 0755);  // left as it was
+  CHECK_FALSE(std::filesystem::exists(folder + "/cache.db"));
+  if (::geteuid() == 0) {  // only root can give a folder away
+    std::string theirs = dir.path + "/theirs";
+    REQUIRE(::mkdir(theirs.c_str(), 0700) == 0);
+    REQUIRE(::chown(theirs.c_str(), 65534, 65534) == 0);
+    CHECK_THROWS_WITH_AS(Database{theirs + "/cache.db"}, doctest::Contains("belongs to nobody (uid 65534), not to root (uid 0)"),
+                         StoreError);
+  }
 }

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 using namespace focus;
 using namespace focus::test;
@@ -111,6 +112,56 @@ TEST_CASE("secrets come from a file, the environment or a systemd credential, wi
   CHECK(read_systemd_credential("focus-key") == "toggl_sk_credential");
   CHECK_THROWS(read_systemd_credential("../key"));
   unsetenv("CREDENTIALS_DIRECTORY");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a key file others can read is refused with the chmod that fixes it, or only warned about") {
+  std::string dir = make_temp_dir("focus-secret-mode-");
+  std::string path = dir + "/api key";  // a space: the command must be quoted to paste
+  std::ofstream(path) << "toggl_sk_mode_test\n";
+  config::Upstream upstream;
+  upstream.api_key = config::SecretSource{path, std::nullopt, std::nullopt};
+
+  std::filesystem::permissions(path, std::filesystem::perms(0644));
+  const std::string chmod_message = "is open to group or others (mode 0644): fix it with `chmod 600 '" + path + "'`";
+  CHECK_THROWS_WITH(load_credentials(upstream), doctest::Contains(chmod_message.c_str()));
+  CHECK_THROWS_WITH(load_credentials(upstream), doctest::Contains("allow_insecure_key_file = true"));
+  std::filesystem::permissions(path, std::filesystem::perms(0620));  // writable by the group is refused too
+  CHECK_THROWS_WITH(load_credentials(upstream), doctest::Contains("mode 0620"));
+
+  std::ostringstream captured;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured)));
+  upstream.allow_insecure_key_file = true;
+  std::filesystem::permissions(path, std::filesystem::perms(0644));
+  CHECK(load_credentials(upstream).authorization_header() == "Bearer toggl_sk_mode_test");
+  spdlog::set_default_logger(previous);
+  CHECK(captured.str().find("chmod 600") != std::string::npos);
+  CHECK(captured.str().find("used anyway") != std::string::npos);
+  CHECK(captured.str().find("toggl_sk_mode_test") == std::string::npos);
+
+  upstream.allow_insecure_key_file = false;
+  std::filesystem::permissions(path, std::filesystem::perms(0600));
+  CHECK(load_credentials(upstream).authorization_header() == "Bearer toggl_sk_mode_test");
+  std::filesystem::permissions(path, std::filesystem::perms(0400));
+  CHECK(load_credentials(upstream).authorization_header() == "Bearer toggl_sk_mode_test");
+
+  // A systemd credential is not judged by its mode: systemd makes it private.
+  std::ofstream(dir + "/cred") << "toggl_sk_credential\n";
+  std::filesystem::permissions(dir + "/cred", std::filesystem::perms(0644));
+  setenv("CREDENTIALS_DIRECTORY", dir.c_str(), 1);
+  config::Upstream from_systemd;
+  from_systemd.api_key = config::SecretSource{std::nullopt, std::nullopt, "cred"};
+  CHECK(load_credentials(from_systemd).authorization_header() == "Bearer toggl_sk_credential");
+  unsetenv("CREDENTIALS_DIRECTORY");
+
+  // Owned by another user: refused with the chown (only root can make one).
+  if (geteuid() == 0) {
+    std::filesystem::permissions(path, std::filesystem::perms(0600));
+    REQUIRE(chown(path.c_str(), 65534, 65534) == 0);
+    const std::string chown_message = "that focussyncd runs as: fix it with `chown root '" + path + "'`";
+    CHECK_THROWS_WITH(load_credentials(upstream), doctest::Contains(chown_message.c_str()));
+  }
   std::filesystem::remove_all(dir);
 }
 
