@@ -51,10 +51,18 @@ void add_edit_commands(CLI::App& app, Action& action) {
       ->check(CLI::IsMember({"pending", "in_flight", "unknown_outcome", "conflict", "failed", "done"}));
   list->callback([&action, states] {
     action = [states](Context& c) {
-      std::string q;
-      for (const auto& s : *states) q += (q.empty() ? "?state=" : ",") + s;
-      auto r = c.call("GET", "/v1/edits" + q).body;
-      print_rows(c.out(), c.format(), edit_columns(), r["edits"].get<std::vector<json>>());
+      std::string q = "?limit=1000";
+      for (std::size_t i = 0; i < states->size(); ++i) q += (i == 0 ? "&state=" : ",") + (*states)[i];
+      // The socket answers a page at a time (by id, and at most a few MB).
+      std::vector<json> rows;
+      long long after = 0;
+      for (;;) {
+        auto r = c.call("GET", "/v1/edits" + q + "&after=" + std::to_string(after)).body;
+        for (auto& e : r["edits"]) rows.push_back(std::move(e));
+        if (!r.contains("next_after") || !r["next_after"].is_number_integer()) break;
+        after = r["next_after"].get<long long>();
+      }
+      print_rows(c.out(), c.format(), edit_columns(), rows);
       return 0;
     };
   });

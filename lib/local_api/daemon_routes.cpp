@@ -288,9 +288,31 @@ http::Answer LocalApi::edits_route(const http::Request& req, const http::Target&
         rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
       }
     }
+    // Paged by id (`after`), and bounded in size too: an edit's body may be
+    // up to a megabyte, so a page stops early once it holds kPageBytes.
+    constexpr std::size_t kPageBytes = 4 * 1024 * 1024;
+    const auto limit = int_param(t, "limit", 1000, 1, 1000);
+    const auto after = int_param(t, "after", 0, 0, std::numeric_limits<std::int64_t>::max());
+    constexpr std::int64_t kChunk = 4;  // edits read from the cache at a time
     json list = json::array();
-    for (const auto& e : queue_.list(states, int_param(t, "limit", 1000, 1, 100'000))) list.push_back(e.to_json());
-    return json_answer(200, {{"edits", std::move(list)}});
+    std::size_t bytes = 0;
+    std::int64_t last = after, taken = 0;
+    bool more = false;
+    while (!more) {
+      const auto want = std::min(kChunk, limit - taken);
+      auto chunk = queue_.list(states, want, last);
+      for (const auto& e : chunk) {
+        if (bytes >= kPageBytes) break;  // the rest of the chunk comes on the next page
+        auto j = e.to_json();
+        bytes += j.dump(-1, ' ', false, json::error_handler_t::replace).size();
+        list.push_back(std::move(j));
+        last = e.id;
+        ++taken;
+      }
+      if (static_cast<std::int64_t>(chunk.size()) < want) break;  // the queue has no more
+      more = bytes >= kPageBytes || taken == limit;  // perhaps more: the client asks again from next_after
+    }
+    return json_answer(200, {{"edits", std::move(list)}, {"next_after", more ? json(last) : json(nullptr)}});
   }
   std::int64_t id = 0;
   auto [end, ec] = std::from_chars(s[2].data(), s[2].data() + s[2].size(), id);

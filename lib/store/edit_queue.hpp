@@ -84,8 +84,8 @@ class EditQueue {
   Id resolve_id(WorkspaceKey ws, Id id);
 
   std::optional<EditRecord> get(EditId id) { return edits_.get(id); }
-  std::vector<EditRecord> list(const std::vector<EditState>& states, std::int64_t limit) {
-    return edits_.list(states, limit);
+  std::vector<EditRecord> list(const std::vector<EditState>& states, std::int64_t limit, EditId after = 0) {
+    return edits_.list(states, limit, after);
   }
   EditCounts counts();
   // A failed, conflicting or backing-off edit is tried again at once.

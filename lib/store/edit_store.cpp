@@ -136,12 +136,13 @@ std::optional<EditRecord> EditStore::get(EditId id) {
   return read_edit(st);
 }
 
-std::vector<EditRecord> EditStore::list(const std::vector<EditState>& states, std::int64_t limit) {
+std::vector<EditRecord> EditStore::list(const std::vector<EditState>& states, std::int64_t limit, EditId after) {
   std::string where;
   for (auto s : states) where += (where.empty() ? "'" : ", '") + std::string(state_name(s)) + "'";
-  SQLite::Statement st(db_.sql(), std::string("SELECT ") + kColumns + " FROM edits" +
-                                      (where.empty() ? "" : " WHERE state IN (" + where + ")") + " ORDER BY id LIMIT ?");
-  st.bind(1, limit);
+  SQLite::Statement st(db_.sql(), std::string("SELECT ") + kColumns + " FROM edits WHERE id > ?" +
+                                      (where.empty() ? "" : " AND state IN (" + where + ")") + " ORDER BY id LIMIT ?");
+  st.bind(1, after);
+  st.bind(2, limit);
   return read_all(st);
 }
 

@@ -56,7 +56,8 @@ class EditStore {
   EditId insert(const EditRecord& edit);  // id and state as given are ignored: a new pending edit
   std::optional<EditRecord> get(EditId id);
   // Edits in `states` (all when empty), oldest first, at most `limit`.
-  std::vector<EditRecord> list(const std::vector<EditState>& states, std::int64_t limit);
+  // Edits in `states` (all when empty) with ids above `after`, oldest first.
+  std::vector<EditRecord> list(const std::vector<EditState>& states, std::int64_t limit, EditId after = 0);
   // Active edits of one project, oldest first.
   std::vector<EditRecord> active_for(WorkspaceKey ws, Id project_id);
   // Projects (ids) of one workspace with active edits.

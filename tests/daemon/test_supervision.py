@@ -7,6 +7,7 @@ unless asked; an event stream that fails mid-way gives its connection slot
 back; accept failures (out of file descriptors) back off instead of
 spinning."""
 import contextlib
+import json
 import http.client
 import os
 import resource
@@ -218,6 +219,52 @@ class Connections(unittest.TestCase):
         finally:
             for s in held:
                 s.close()
+            daemon.stop()
+            sim.stop()
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Bounded(unittest.TestCase):
+    def test_the_edit_list_is_paged_by_size_and_memory_stays_bounded(self):
+        sim = SimProcess("--projects", "40", "--api-key", KEY)
+        daemon = Daemon(sim)
+        try:
+            daemon.wait_synced()
+            sim.control("PUT", "faults", {"offline": True})
+            big = "d" * 700_000
+            ids = []
+            for pid in range(1000, 1030):  # 30 edits of 700 kB: 21 MB of bodies
+                r = daemon.request("PATCH", f"/api/organizations/1/workspaces/1/projects/{pid}", {"description": big})
+                self.assertEqual(r.status, 201, r.body[:200])
+                ids.append(int(r.header("X-Focussync-Edit")))
+            seen, after, pages, peak = [], 0, 0, 0
+            while True:
+                r = daemon.get(f"/v1/edits?after={after}")
+                self.assertEqual(r.status, 200)
+                self.assertLess(len(r.body), 6 * 1024 * 1024, "a page stays within a few MB")
+                body = r.json()
+                seen += [e["id"] for e in body["edits"]]
+                pages += 1
+                peak = max(peak, rss_kb(daemon.proc.pid))
+                if body["next_after"] is None:
+                    break
+                after = body["next_after"]
+            self.assertEqual(seen, ids, "every edit once, in order")
+            self.assertGreater(pages, 3)
+            self.assertLess(peak, 64 * 1024, f"RSS {peak} kB")
+            if CTL:
+                p = subprocess.run([CTL, "--socket", daemon.socket, "--format", "json", "edits", "list"],
+                                   capture_output=True, text=True, timeout=60)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertEqual(len(json.loads(p.stdout)), 30)
+        finally:
             daemon.stop()
             sim.stop()
 
