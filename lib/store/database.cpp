@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
@@ -108,6 +109,20 @@ void Database::make_files_private() {
   }
 }
 
+namespace {
+
+// FOCUSSYNC_UNSAFE_SYNCHRONOUS_NORMAL=1 brings back the behaviour from
+// before the durability contract (synchronous = NORMAL for every commit, an
+// acknowledged edit not yet on disk). It exists only so the benchmark can
+// measure the contract's cost ("before") and the power-loss test can show
+// its harness catches a lost edit; it is not an option for users.
+bool unsafe_synchronous_normal() {
+  const char* v = std::getenv("FOCUSSYNC_UNSAFE_SYNCHRONOUS_NORMAL");
+  return v && *v && std::string(v) != "0";
+}
+
+}  // namespace
+
 Database::Database(const std::string& path) : path_(path) {
   StorageHealth::install();
   StorageHealth::instance().watch(path);
@@ -118,7 +133,9 @@ Database::Database(const std::string& path) : path_(path) {
     db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     db_->exec("PRAGMA busy_timeout = 5000");
     db_->exec("PRAGMA journal_mode = WAL");
-    db_->exec("PRAGMA synchronous = NORMAL");
+    durable_ = !unsafe_synchronous_normal();
+    if (!durable_) spdlog::warn("FOCUSSYNC_UNSAFE_SYNCHRONOUS_NORMAL is set: acknowledged edits are not synced to disk");
+    db_->exec(durable_ ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
     db_->exec("PRAGMA foreign_keys = ON");
     std::string check = db_->execAndGet("PRAGMA quick_check").getString();
     if (check != "ok") throw StoreError("the cache '" + path + "' is damaged (" + check + "); move it away and the next sync rebuilds it");
@@ -205,6 +222,21 @@ void Database::refresh_statistics() {
   db_->exec("ANALYZE");
   analyzed_rows_ = rows;
   statements_.clear();  // plans are made at prepare time
+}
+
+// A connection's synchronous level may change between transactions; the
+// next commit uses the level set when it runs.
+void Database::relax_sync() {
+  if (durable_) db_->exec("PRAGMA synchronous = NORMAL");
+}
+
+void Database::restore_sync() noexcept {
+  if (!durable_) return;
+  try {
+    db_->exec("PRAGMA synchronous = FULL");
+  } catch (const std::exception& e) {
+    spdlog::error("cannot set the cache back to synced commits: {}", e.what());
+  }
 }
 
 bool Database::transaction_open() { return sqlite3_get_autocommit(db_->getHandle()) == 0; }

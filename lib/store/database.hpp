@@ -10,6 +10,14 @@
 // StorageFailure; see storage_health.hpp.
 // The cache is private whatever the umask: its folder 0700 and owned by
 // this user (an older one made 0700, a shared one refused), every file 0600.
+//
+// Durability (docs/promised-durable.md): every commit is synced to disk
+// before it returns (synchronous = FULL: the -wal is fdatasync'ed), so an
+// edit that was acknowledged, marked in flight or settled survives a power
+// cut. Only the listing's bulk writes, which the next listing restores, ask
+// for in_relaxed_transaction (synchronous = NORMAL: synced at checkpoints).
+// A WAL cache after a power cut is always the state after some commit, and
+// every synced commit is in it, so a lost relaxed commit takes nothing else.
 // Open throws StoreError with a message a person can act on. Owned by the
 // daemon's composition root; io_context thread only.
 
@@ -58,6 +66,12 @@ class Database {
   template <class Work>
   auto in_transaction(Work&& work);
   bool transaction_open();
+  // Like in_transaction, but the commit is not waited on to reach the disk:
+  // for writes a power cut may lose because the next listing rewrites them
+  // (staged pages, sync bookkeeping, members). Inside a transaction already,
+  // `work` joins it and the outer transaction's durability applies.
+  template <class Work>
+  auto in_relaxed_transaction(Work&& work);
 
   // Whether the path still names the file this connection opened; tells
   // StorageHealth (removed / replaced / fine again). Cheap (one stat).
@@ -91,7 +105,10 @@ class Database {
   void before_write();
   [[noreturn]] void write_failed(const SQLite::Exception& e);
   std::optional<std::pair<dev_t, ino_t>> file_identity_;  // of the file opened
+  void relax_sync();
+  void restore_sync() noexcept;
   std::string path_;
+  bool durable_ = true;  // false only under FOCUSSYNC_UNSAFE_SYNCHRONOUS_NORMAL (see database.cpp)
   int lock_fd_ = -1;
   std::unique_ptr<SQLite::Database> db_;
   std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> statements_;  // after db_: closed first
@@ -124,4 +141,15 @@ auto focus::store::Database::in_transaction(Work&& work) {
   } catch (const SQLite::Exception& e) {
     write_failed(e);  // rethrows, as StorageFailure when the storage is to blame
   }
+}
+
+template <class Work>
+auto focus::store::Database::in_relaxed_transaction(Work&& work) {
+  if (transaction_open()) return work();
+  struct Restore {
+    Database& db;
+    ~Restore() { db.restore_sync(); }
+  } restore{*this};
+  relax_sync();
+  return in_transaction(std::forward<Work>(work));
 }

@@ -127,12 +127,17 @@ std::optional<StoredProject> Mirror::row(WorkspaceKey ws, Id id) {
   return StoredProject{st.getColumn(0).getString(), st.getColumn(1).getInt() != 0};
 }
 
+// Staging, sync bookkeeping and members are the listing's bulk writes: not
+// synced on commit (a power cut loses at most what the next listing
+// rewrites). Everything that reaches the mirror or the change log is synced,
+// so the change feed never hands out a change a power cut can take back.
 void Mirror::clear_staging(WorkspaceKey ws) {
-  for_workspace(db_.sql(), "DELETE FROM staging WHERE organization_id = ? AND workspace_id = ?", ws).exec();
+  db_.in_relaxed_transaction(
+      [&] { for_workspace(db_.sql(), "DELETE FROM staging WHERE organization_id = ? AND workspace_id = ?", ws).exec(); });
 }
 
 void Mirror::stage(WorkspaceKey ws, const std::vector<FetchedProject>& page) {
-  db_.in_transaction([&] {
+  db_.in_relaxed_transaction([&] {
     // INSERT OR REPLACE: a project served twice (offset drift) is kept once.
     SQLite::Statement st(db_.sql(), std::string("INSERT OR REPLACE INTO staging (") + kRowColumns +
                                         ", tag_ids) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
@@ -322,11 +327,13 @@ std::vector<Id> Mirror::members_wanted(WorkspaceKey ws, std::optional<Timestamp>
 }
 
 void Mirror::save_members(WorkspaceKey ws, Id project_id, const std::string& body, Timestamp now) {
-  auto st = for_workspace(db_.sql(), "INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?, ?)", ws);
-  st.bind(3, project_id);
-  st.bind(4, body);
-  st.bind(5, now.time_since_epoch().count());
-  st.exec();
+  db_.in_relaxed_transaction([&] {
+    auto st = for_workspace(db_.sql(), "INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?, ?)", ws);
+    st.bind(3, project_id);
+    st.bind(4, body);
+    st.bind(5, now.time_since_epoch().count());
+    st.exec();
+  });
 }
 
 std::optional<std::string> Mirror::members(WorkspaceKey ws, Id project_id) {
@@ -437,7 +444,7 @@ void Mirror::record_success(WorkspaceKey ws, Timestamp at, bool full_listing, st
 
 void Mirror::update_state(WorkspaceKey ws, const std::string& assignments,
                           const std::function<void(SQLite::Statement&)>& bind) {
-  db_.in_transaction([&] {
+  db_.in_relaxed_transaction([&] {
     ensure_state_row(db_.sql(), ws);
     auto st = for_workspace(db_.sql(),
                             "UPDATE sync_state SET " + assignments + " WHERE organization_id = ?1 AND workspace_id = ?2", ws);
