@@ -16,15 +16,24 @@ measured in the same run, as a markdown table (stdout) and JSON (--out).
   * the quota economy (bench/quota_economy.py): delay until another user's
     change is in the mirror under 30 requests per 60-second window, with
     the default interval scaled to that window and with a 1 s interval.
+  * the cost of the durability contract (docs/promised-durable.md): the
+    first sync of 20,000 and 100,000 projects, a resync with no change, and
+    edits acknowledged per second on the socket (one keep-alive client, the
+    server offline so they queue), each with the contract and "before" it
+    (the same build under FOCUSSYNC_UNSAFE_SYNCHRONOUS_NORMAL=1, i.e.
+    synchronous = NORMAL for every commit), interleaved in the same run.
 Full mode: N = 100,000 and medians of 3 runs, 3 windows of quota economy;
 quick mode (in scripts/test): N = 10,000, one run, no quota economy (CTest
-runs a short one of its own). Every process is stopped at the end.
+runs a short one of its own), the durability cost at 20,000 only. Every
+process is stopped at the end.
 """
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -65,44 +74,128 @@ class Workdir:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def once(w):
-    return run_measured([os.path.join(BIN, "focussyncd"), "--config", w.config, "--once", "--log-level", "warn"])
+def once(w, env=None):
+    return run_measured([os.path.join(BIN, "focussyncd"), "--config", w.config, "--once", "--log-level", "warn"],
+                        env=env)
 
 
-def bench_ingest(n, runs):
-    first, again, changed, base = [], [], [], []
-    for r in range(runs):
-        sim = SimProcess("--projects", str(n), "--seed", "5", "--no-gzip", "--api-key", KEY)
-        w = Workdir(sim)
-        try:
-            first.append(once(w)[:3])
-            again.append(once(w)[:3])
-            # Other users change 1 %; the simulator takes a while to pick them at this size.
-            r = sim.request("POST", "/_sim/mutate", body={"updates": max(1, n // 100)}, auth=None, timeout=600)
-            assert r.status == 200, r.body
-            changed.append(once(w)[:3])
-            db = os.path.join(w.dir, "baseline.db")
-            base.append(run_measured([sys.executable, os.path.join(ROOT, "bench", "baseline_sync.py"),
-                                      f"http://127.0.0.1:{sim.port}/api", w.key, "1", "1", db])[:3])
-        finally:
-            w.close()
-            sim.stop()
+# "Before" the durability contract: the same build, every commit at
+# synchronous = NORMAL (a hidden knob for this comparison only).
+BEFORE_CONTRACT = {**os.environ, "FOCUSSYNC_UNSAFE_SYNCHRONOUS_NORMAL": "1"}
+CONTRACT_MODES = (("before", BEFORE_CONTRACT), ("contract", None))
+# The syncs themselves are counted with strace where it is installed (only
+# fsync and fdatasync are stopped on, through seccomp: no measurable cost).
+STRACE = shutil.which("strace")
 
-    def med(rows, i):
-        return statistics.median(r[i] for r in rows)
 
-    ours = n / med(first, 1)
-    theirs = n / med(base, 1)
-    return {
-        "projects": n,
-        "first_sync_wall_s": med(first, 0), "first_sync_cpu_s": med(first, 1), "first_sync_peak_rss_mb": med(first, 2),
-        "projects_per_cpu_s": ours,
-        "no_change_wall_s": med(again, 0), "no_change_cpu_s": med(again, 1),
-        "one_percent_wall_s": med(changed, 0), "one_percent_cpu_s": med(changed, 1),
-        "baseline_wall_s": med(base, 0), "baseline_cpu_s": med(base, 1), "baseline_peak_rss_mb": med(base, 2),
-        "baseline_projects_per_cpu_s": theirs,
-        "ratio_vs_baseline": ours / theirs,
-    }
+def counting_syncs(argv, out):
+    if not STRACE:
+        return argv
+    return [STRACE, "-f", "--seccomp-bpf", "-qq", "-c", "-o", out, "-e", "trace=fsync,fdatasync", *argv]
+
+
+def sync_calls(out):
+    """fsync + fdatasync calls from strace -c's summary (None without strace)."""
+    if not os.path.exists(out):
+        return None
+    calls = 0
+    with open(out) as f:
+        for line in f:
+            cols = line.split()
+            if cols and cols[-1] in ("fsync", "fdatasync"):
+                calls += int(cols[3])
+    return calls
+
+
+def durable_once(w, env):
+    out = os.path.join(w.dir, "syncs")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(out)
+    wall, cpu, _, _ = run_measured(counting_syncs([os.path.join(BIN, "focussyncd"), "--config", w.config, "--once",
+                                                   "--log-level", "warn"], out), env=env)
+    return wall, cpu, sync_calls(out)
+
+
+def bench_durability_ingest(sizes, runs):
+    """First sync and no-change resync, with the contract and before it,
+    the two interleaved run by run."""
+    out = {}
+    for n in sizes:
+        rows = {mode: {"first": [], "again": []} for mode, _ in CONTRACT_MODES}
+        for _ in range(runs):
+            for mode, env in CONTRACT_MODES:
+                sim = SimProcess("--projects", str(n), "--seed", "5", "--no-gzip", "--api-key", KEY)
+                w = Workdir(sim)
+                try:
+                    rows[mode]["first"].append(durable_once(w, env))
+                    rows[mode]["again"].append(durable_once(w, env))
+                finally:
+                    w.close()
+                    sim.stop()
+        out[str(n)] = {}
+        for mode, measured in rows.items():
+            figures = {}
+            for run, triples in measured.items():  # "first" / "again": (wall, CPU, syncs) per run
+                figures[f"{run}_wall_s"] = statistics.median(t[0] for t in triples)
+                figures[f"{run}_cpu_s"] = statistics.median(t[1] for t in triples)
+                figures[f"{run}_syncs"] = triples[0][2]
+            out[str(n)][mode] = figures
+    return out
+
+
+def post_edits(socket_path, ids):
+    """PATCHes each project once on one keep-alive connection: edits per second."""
+    conn = UnixConnection(socket_path, timeout=30)
+    try:
+        started = time.monotonic()
+        for i, pid in enumerate(ids):
+            conn.request("PATCH", f"{WS}/{pid}", body=json.dumps({"description": f"bench edit {i}"}).encode(),
+                         headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 201 or not resp.getheader("X-Focussync-Edit"):
+                raise RuntimeError(f"edit {i} answered {resp.status}")
+        return len(ids) / (time.monotonic() - started)
+    finally:
+        conn.close()
+
+
+def bench_durability_edits(count, runs):
+    """Edits acknowledged per second on the socket (the server offline, so
+    they queue and none is sent), with the contract and before it,
+    interleaved; and the syncs the daemon made, per edit."""
+    rates = {mode: [] for mode, _ in CONTRACT_MODES}
+    syncs = {}
+    for _ in range(runs):
+        for mode, env in CONTRACT_MODES:
+            sim = SimProcess("--projects", str(count), "--seed", "5", "--no-gzip", "--api-key", KEY)
+            w = Workdir(sim)
+            daemon = None
+            out = os.path.join(w.dir, "syncs")
+            try:
+                once(w)
+                with contextlib.closing(sqlite3.connect(w.cache)) as db:
+                    ids = [r[0] for r in db.execute("SELECT id FROM projects WHERE deleted = 0 ORDER BY id")]
+                sim.control("PUT", "faults", {"offline": True})
+                daemon = subprocess.Popen(counting_syncs([os.path.join(BIN, "focussyncd"), "--config", w.config,
+                                                          "--log-level", "warn"], out),
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+                deadline = time.monotonic() + 60
+                while not os.path.exists(w.socket) and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                time.sleep(0.5)  # its start-up listing fails at once (offline)
+                rates[mode].append(post_edits(w.socket, ids[:count]))
+            finally:
+                if daemon:
+                    with open(w.cache + ".lock") as f:  # focussyncd's pid (strace may stand between)
+                        os.kill(int(f.read().strip()), signal.SIGTERM)
+                    daemon.wait(timeout=30)
+                    calls = sync_calls(out)
+                    syncs.setdefault(mode, None if calls is None else calls / count)
+                w.close()
+                sim.stop()
+    return {"edits": count, **{f"{mode}_per_s": statistics.median(v) for mode, v in rates.items()},
+            **{f"{mode}_syncs_per_edit": v for mode, v in syncs.items()}}
 
 
 def load(socket_path, target, clients, per_client):
@@ -198,7 +291,36 @@ def bench_socket(n, quick):
         sim.stop()
 
 
+def durability_rows(d):
+    """The contract's cost: each figure with it, before it, and the ratio."""
+    if not d:
+        return []
+
+    def syncs(figures, key):
+        n = figures.get(key)
+        if n is None:
+            return ""
+        return f", {n:.2f} syncs" if isinstance(n, float) else f", {n} syncs"
+
+    rows = []
+    for n, by in d["ingest"].items():
+        c, b = by["contract"], by["before"]
+        for key, name in (("first", f"durability: first sync of {int(n):,}"),
+                          ("again", f"durability: resync of {int(n):,}, nothing changed")):
+            rows.append((name, f"{c[f'{key}_wall_s']:.2f} s wall, {c[f'{key}_cpu_s']:.2f} s CPU{syncs(c, f'{key}_syncs')}",
+                         f"before: {b[f'{key}_wall_s']:.2f} s wall, {b[f'{key}_cpu_s']:.2f} s CPU{syncs(b, f'{key}_syncs')}",
+                         c[f"{key}_wall_s"] / b[f"{key}_wall_s"], "", None))
+    e = d["edits"]
+    rows.append(("durability: edits acknowledged per second (1 client)",
+                 f"{e['contract_per_s']:,.0f} /s{syncs(e, 'contract_syncs_per_edit')} per edit",
+                 f"before: {e['before_per_s']:,.0f} /s{syncs(e, 'before_syncs_per_edit')} per edit",
+                 e["contract_per_s"] / e["before_per_s"], "", None))
+    return rows
+
+
 def table(results):
+    if "ingest" not in results:  # --durability-only
+        return render(durability_rows(results.get("durability")))
     i, s = results["ingest"], results["socket"]
     rows = [
         ("GET project by id, p50 (1 client)", f"{s['get_by_id']['p50_us']:.0f} µs",
@@ -228,6 +350,11 @@ def table(results):
     ]
     for q in results.get("quota", []):
         rows.extend(quota_economy.rows(q))
+    rows.extend(durability_rows(results.get("durability")))
+    return render(rows)
+
+
+def render(rows):
     out = ["| figure | focussync | floor / baseline | ratio | target | met |", "| --- | --- | --- | --- | --- | --- |"]
     for name, value, other, ratio, target, met in rows:
         out.append(f"| {name} | {value} | {other} | {'' if ratio is None else f'{ratio:.2f}×'} | {target} | "
@@ -239,13 +366,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="10,000 projects, one run (what scripts/test runs)")
     parser.add_argument("--out", help="write the figures as JSON here")
+    parser.add_argument("--durability-only", action="store_true", help="only the cost of the durability contract")
     args = parser.parse_args()
     n, runs = (10_000, 1) if args.quick else (100_000, 3)
     print(f"focussync benchmarks: {n:,} projects, {runs} run(s) each, on {os.cpu_count()} cores", flush=True)
     results = {"mode": "quick" if args.quick else "full", "cores": os.cpu_count()}
-    results["ingest"] = bench_ingest(n, runs)
-    results["socket"] = bench_socket(n, args.quick)
-    if not args.quick:
+    if not args.durability_only:
+        results["ingest"] = bench_ingest(n, runs)
+        results["socket"] = bench_socket(n, args.quick)
+    sizes, druns, dedits = ([20_000], 1, 300) if args.quick else ([20_000, 100_000], 3, 1000)
+    results["durability"] = {"ingest": bench_durability_ingest(sizes, druns), "edits": bench_durability_edits(dedits, druns)}
+    if not args.quick and not args.durability_only:
         results["quota"] = [quota_economy.bench_quota(3 * quota_economy.WINDOW, 7),
                             quota_economy.bench_quota(3 * quota_economy.WINDOW, 8, interval_ms=1000)]
     print(table(results))
