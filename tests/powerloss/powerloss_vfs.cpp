@@ -1,7 +1,10 @@
 // A power cut for SQLite, for the power-loss tests only (never installed).
 //
-// LD_PRELOAD this library into a process and its constructor registers a
-// VFS shim over the default unix VFS as the new default. For the main
+// LD_PRELOAD this library into a process and it registers a VFS shim over
+// the default unix VFS as the new default, when the process first opens a
+// database (sqlite3_open_v2 is interposed for that: registering from the
+// library's constructor would initialise SQLite before the program can
+// sqlite3_config it, and focussyncd installs its error log that way). For the main
 // database, its -wal and any rollback journal, the shim keeps every write in
 // memory (per file, in 512-byte sectors; reads see them) until SQLite syncs
 // the file: xSync writes the held sectors to the real file, then syncs it.
@@ -326,8 +329,13 @@ void flush_all_at_exit() {
   for (ShimFile* f : *g_open) flush(f);
 }
 
-__attribute__((constructor)) void install() {
+__attribute__((constructor)) void load() {
   g_open = new std::set<ShimFile*>;
+  if (const char* n = std::getenv("FOCUS_POWERLOSS_CRASH_AT_SYNC")) g_crash_at_sync = std::strtol(n, nullptr, 10);
+  std::atexit(flush_all_at_exit);
+}
+
+void install() {
   g_real = sqlite3_vfs_find(nullptr);
   if (!g_real) {
     std::fprintf(stderr, "powerloss_vfs: no default SQLite VFS to wrap\n");
@@ -355,12 +363,19 @@ __attribute__((constructor)) void install() {
     std::fprintf(stderr, "powerloss_vfs: cannot register the shim\n");
     std::abort();
   }
-  if (const char* n = std::getenv("FOCUS_POWERLOSS_CRASH_AT_SYNC")) g_crash_at_sync = std::strtol(n, nullptr, 10);
-  std::atexit(flush_all_at_exit);
   report("loaded pid=" + std::to_string(getpid()));
 }
 
 }  // namespace
+
+// Interposes SQLite's open: the shim is the default VFS from the first open.
+extern "C" int sqlite3_open_v2(const char* name, sqlite3** db, int flags, const char* vfs) {
+  using Open = int (*)(const char*, sqlite3**, int, const char*);
+  static Open next = reinterpret_cast<Open>(dlsym(RTLD_NEXT, "sqlite3_open_v2"));
+  static std::once_flag once;
+  std::call_once(once, install);
+  return next(name, db, flags, vfs);
+}
 
 // Interposes libc's raise: a program raising SIGKILL on itself loses power
 // first (see the top of the file).

@@ -157,6 +157,13 @@ class Cache:
         with open(os.path.join(self.dir, "daemon.log")) as f:
             return f.read()[-4000:]
 
+    def shim_loads(self):
+        """How many processes the shim was active in (one line each)."""
+        if not os.path.exists(self.report):
+            return 0
+        with open(self.report) as f:
+            return sum(line.startswith("loaded ") for line in f)
+
     def cut_report(self):
         """The shim's crash lines so far (it writes one when focussyncd raises SIGKILL)."""
         if not os.path.exists(self.report):
@@ -207,6 +214,8 @@ def acknowledge_and_cut(cache, steps, temporary, extra=None):
         acked[label] = int(headers["x-focussync-edit"])
         if method == "POST" and target == BASE:
             temporary[label] = json.loads(answer)["id"]
+        if cache.shim_loads() != len(acked):
+            raise AssertionError(f"{label}: the power-loss shim was not active in focussyncd")
         cache.reboot()
         check = cache.integrity()
         if check != "ok":
