@@ -11,11 +11,13 @@ reboot) and checked.
     X-Focussync-Edit has reached the client. The edit must be in the cache.
   * Replay: from that cache, with the server back, focussyncd --once loses
     power after its k-th durable step (--crash-after-steps: in flight,
-    answered, settled, and the listing's steps), for every k; every other
-    point also tears the unsynced sectors (a random half reaches the disk).
-    After each cut: integrity_check ok, every acknowledged edit present, no
-    write at focus-sim twice; then a normal run converges to the expected
-    server state with every write sent exactly once.
+    answered, settled, and the listing's steps), for every k, every other
+    cut also tearing the unsynced sectors (a random half reaches the disk);
+    then at the n-th sync SQLite asks for, for every n (inside a commit: its
+    frames written, not yet on disk), torn. After each cut: integrity_check
+    ok, every acknowledged edit present, no write at focus-sim twice; then a
+    normal run converges to the expected server state with every write sent
+    exactly once.
   * The harness can fail: with FOCUSSYNC_UNSAFE_SYNCHRONOUS_NORMAL (the
     behaviour before the contract) the same cuts lose an acknowledged edit
     and send a create twice, and the tests say so.
