@@ -198,6 +198,42 @@ def bench_durability_edits(count, runs):
             **{f"{mode}_syncs_per_edit": v for mode, v in syncs.items()}}
 
 
+def bench_ingest(n, runs):
+    first, again, changed, base = [], [], [], []
+    for r in range(runs):
+        sim = SimProcess("--projects", str(n), "--seed", "5", "--no-gzip", "--api-key", KEY)
+        w = Workdir(sim)
+        try:
+            first.append(once(w)[:3])
+            again.append(once(w)[:3])
+            # Other users change 1 %; the simulator takes a while to pick them at this size.
+            r = sim.request("POST", "/_sim/mutate", body={"updates": max(1, n // 100)}, auth=None, timeout=600)
+            assert r.status == 200, r.body
+            changed.append(once(w)[:3])
+            db = os.path.join(w.dir, "baseline.db")
+            base.append(run_measured([sys.executable, os.path.join(ROOT, "bench", "baseline_sync.py"),
+                                      f"http://127.0.0.1:{sim.port}/api", w.key, "1", "1", db])[:3])
+        finally:
+            w.close()
+            sim.stop()
+
+    def med(rows, i):
+        return statistics.median(r[i] for r in rows)
+
+    ours = n / med(first, 1)
+    theirs = n / med(base, 1)
+    return {
+        "projects": n,
+        "first_sync_wall_s": med(first, 0), "first_sync_cpu_s": med(first, 1), "first_sync_peak_rss_mb": med(first, 2),
+        "projects_per_cpu_s": ours,
+        "no_change_wall_s": med(again, 0), "no_change_cpu_s": med(again, 1),
+        "one_percent_wall_s": med(changed, 0), "one_percent_cpu_s": med(changed, 1),
+        "baseline_wall_s": med(base, 0), "baseline_cpu_s": med(base, 1), "baseline_peak_rss_mb": med(base, 2),
+        "baseline_projects_per_cpu_s": theirs,
+        "ratio_vs_baseline": ours / theirs,
+    }
+
+
 def load(socket_path, target, clients, per_client):
     out = subprocess.run([os.path.join(BIN, "focus-bench-load"), socket_path, target, str(clients), str(per_client)],
                          capture_output=True, text=True, timeout=600, check=True).stdout
