@@ -16,7 +16,7 @@ measured in the same run, as a markdown table (stdout) and JSON (--out).
   * the quota economy (bench/quota_economy.py): delay until another user's
     change is in the mirror under 30 requests per 60-second window, with
     the default interval scaled to that window and with a 1 s interval.
-  * the cost of the durability contract (docs/promised-durable.md): the
+  * the cost of the durability contract (docs/promises/durability.md): the
     first sync of 20,000 and 100,000 projects, a resync with no change, and
     edits acknowledged per second on the socket (one keep-alive client, the
     server offline so they queue), each with the contract and "before" it

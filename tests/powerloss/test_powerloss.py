@@ -1,4 +1,4 @@
-"""The durability contract under simulated power loss (docs/promised-durable.md).
+"""The durability contract under simulated power loss (docs/promises/durability.md).
 
 focussyncd runs with tests/powerloss/powerloss_vfs.cpp LD_PRELOADed: SQLite's
 writes stay in the process until SQLite syncs them, so killing the process
