@@ -1,5 +1,9 @@
 // focusctl: the command line over focussyncd's socket, for people and cron.
 //   focusctl [--socket PATH] [--format table|json|ndjson|csv] [--workspace ORG/WS] COMMAND ...
+// The three options are the whole line's: they may also come after the
+// command (`focusctl projects list --socket PATH`), as with git or kubectl.
+// `focusctl setup` is the first run (no socket needed: it writes the
+// configuration focussyncd starts from).
 // Exit codes: 0 success; 1 the operation failed, or `status` found a
 // problem; 2 usage error; 3 focussyncd unreachable.
 
@@ -9,11 +13,30 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <string>
+
+namespace {
+
+// How to get a daemon to talk to; the unit's name comes from its file's
+// name at build time (config::user_unit), so the hint names a unit that
+// exists.
+std::string unreachable_hint(const std::string& socket_path, const std::string& why) {
+  const std::string unit(focus::config::user_unit());
+  return "focusctl: cannot reach focussyncd at " + socket_path + " (" + why + ").\nStart it with `systemctl --user start " +
+         unit + "` (or run `focussyncd`; the first time, `focusctl setup` writes its configuration), or give --socket / "
+         "FOCUSSYNC_SOCKET.\n";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace focus::cli;
   CLI::App app{"focusctl: talk to focussyncd, the local mirror of Toggl Focus projects"};
   app.require_subcommand(1);
+  // What a subcommand does not know goes up to its parent, so the options
+  // below are accepted anywhere on the line; inherited by every subcommand
+  // added after this.
+  app.fallthrough();
   std::string socket_path = focus::config::default_socket_path();
   std::string format_name = "table";
   std::optional<std::string> workspace;
@@ -28,6 +51,7 @@ int main(int argc, char** argv) {
   add_project_commands(app, action);
   add_edit_commands(app, action);
   add_report_command(app, action);
+  add_setup_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -49,9 +73,7 @@ int main(int argc, char** argv) {
   try {
     return action(ctx);
   } catch (const Unreachable& e) {
-    std::cerr << "focusctl: cannot reach focussyncd at " << socket_path << " (" << e.what()
-              << ").\nStart it with `focussyncd --config FILE` (or `systemctl --user start focussyncd`), or give "
-                 "--socket / FOCUSSYNC_SOCKET.\n";
+    std::cerr << unreachable_hint(socket_path, e.what());
     return 3;
   } catch (const CommandFailed& e) {
     std::cerr << "focusctl: " << e.what() << "\n";

@@ -1,13 +1,18 @@
 // focussyncd: keeps a local SQLite mirror of Toggl Focus projects.
-//   focussyncd --config FILE            serve the socket and sync until SIGTERM
+//   focussyncd [--config FILE]          serve the socket and sync until SIGTERM
 //                                       (SIGHUP re-reads the configuration)
-//   focussyncd --config FILE --once     one full cycle; a JSON line on stdout; exit 0 / 1
-//   focussyncd --config FILE --check-config
+//   focussyncd [--config FILE] --once   one full cycle; a JSON line on stdout; exit 0 / 1
+//   focussyncd [--config FILE] --check-config [--online]
+//   focussyncd --print-example-config   the annotated example, to start a file from
+// Without --config: $XDG_CONFIG_HOME/focussync/focussync.toml (else
+// ~/.config/...), or /etc/focussync/focussync.toml with --system (the
+// system unit's ExecStart); see config::default_config_path.
 // Exit codes: 0 success, 1 a sync failed, 2 usage or configuration error.
 
 #include "config/config.hpp"
 #include "core/logging.hpp"
 #include "core/spawn.hpp"
+#include "daemon/check_config.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/service.hpp"
 
@@ -21,6 +26,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -134,6 +140,31 @@ int run_service(daemon::Daemon& d, boost::asio::io_context& io, const std::strin
   return 0;
 }
 
+// The configuration file to use: --config, else the default for the mode.
+// When the default is not there, answers nullopt after saying where it
+// looked and how to make one.
+std::optional<std::string> config_file(const std::string& given, bool system) {
+  if (!given.empty()) return given;
+  std::string path = config::default_config_path(system);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) return path;
+  std::cerr << "focussyncd: no configuration file: looked for " << path << " (the default "
+            << (system ? "of the system service, --system" : "for a user; --system looks in " + std::string(config::kSystemConfigPath))
+            << "; --config FILE names another).\n";
+  const std::string folder = std::filesystem::path(path).parent_path().string();
+  if (system)
+    std::cerr << "Make one from the annotated example:\n  mkdir -p " << folder << " && focussyncd --print-example-config > "
+              << path << "\nthen set [[workspaces]], [upstream] api_key_credential = \"api-key\" (the unit's "
+              << "LoadCredential=), [cache] and [socket] as the comment atop " << config::system_unit()
+              << ".service says, and check it with `focussyncd --system --check-config`.\n";
+  else
+    std::cerr << "Make one with `focusctl setup` (asks for the key and the workspaces and checks them), or from the "
+                 "annotated example:\n  mkdir -p "
+              << folder << " && focussyncd --print-example-config > " << path
+              << "\nthen edit api_key_file and [[workspaces]], and check it with `focussyncd --check-config`.\n";
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -145,9 +176,21 @@ int main(int argc, char** argv) {
   ::umask(077);
   CLI::App app{"focussyncd: a local, always-available mirror of Toggl Focus projects"};
   std::string config_path, log_level;
-  bool check = false, once = false;
-  app.add_option("--config", config_path, "the TOML configuration file")->required();
-  app.add_flag("--check-config", check, "validate the configuration and exit");
+  bool check = false, online = false, once = false, system = false, print_example = false;
+  app.add_option("--config", config_path,
+                 "the TOML configuration file (default: $XDG_CONFIG_HOME/focussync/focussync.toml, else "
+                 "~/.config/focussync/focussync.toml; with --system " + std::string(config::kSystemConfigPath) + ")");
+  app.add_flag("--system", system, "run as the system service: the configuration defaults to " +
+                                       std::string(config::kSystemConfigPath));
+  auto* check_flag = app.add_flag("--check-config", check,
+                                  "check the configuration (the key read, folders, URL) without sending anything, say "
+                                  "what it will do, and exit: 0 fine, 2 it cannot work");
+  app.add_flag("--online", online,
+               "with --check-config: also spend one request per workspace to prove the key and the ids, and show the "
+               "quota left")
+      ->needs(check_flag);
+  app.add_flag("--print-example-config", print_example,
+               "print the annotated example configuration (every key, with its default) and exit");
   app.add_flag("--once", once, "run one full sync cycle, print a JSON summary line, exit 0 on success and 1 on failure");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (overrides [log] level)");
   // For the crash tests only: SIGKILL itself at the N-th durable step of
@@ -164,6 +207,13 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
+  if (print_example) {
+    std::cout << config::example_config();
+    return std::cout.flush() ? 0 : 1;
+  }
+  auto file = config_file(config_path, system);
+  if (!file) return 2;
+  config_path = *file;
   config::Config config;
   try {
     config = config::load_config(config_path);
@@ -171,11 +221,7 @@ int main(int argc, char** argv) {
     std::cerr << "focussyncd: " << e.what() << "\n";
     return 2;
   }
-  if (check) {
-    std::cout << "focussyncd: " << config_path << " is valid (" << config.workspaces.size() << " workspace(s), cache "
-              << config.cache_path << ")\n";
-    return 0;
-  }
+  if (check) return daemon::check_config(config, online, std::cout, std::cerr);
   try {
     daemon::init_logging(log_level.empty() ? config.log_level : log_level);
     boost::asio::io_context io;

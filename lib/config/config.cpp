@@ -272,6 +272,11 @@ Config parse_config(std::string_view text, const std::string& source) {
   return c;
 }
 
+std::string default_config_path(bool system) {
+  if (system) return kSystemConfigPath;
+  return default_path("XDG_CONFIG_HOME", "/.config", "focussync.toml");
+}
+
 std::string default_socket_path() { return default_path("XDG_RUNTIME_DIR", "/.cache", "focussync.sock"); }
 
 Config load_config(const std::string& path) {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace focus::config {
@@ -90,6 +91,26 @@ struct Config {
 // Where the socket is when the configuration does not say:
 // $XDG_RUNTIME_DIR/focussync/focussync.sock (else under ~/.cache).
 std::string default_socket_path();
+
+// Where focussyncd looks for its configuration when --config is not given.
+// A user's daemon (the user unit, or one started by hand):
+// $XDG_CONFIG_HOME/focussync/focussync.toml, else
+// ~/.config/focussync/focussync.toml -- the file the user unit's %E names.
+// The system service (focussyncd --system, as focussync-system.service
+// starts it): /etc/focussync/focussync.toml. Nothing is guessed from the
+// uid: root running focussyncd by hand is a user like any other.
+std::string default_config_path(bool system);
+inline constexpr const char* kSystemConfigPath = "/etc/focussync/focussync.toml";
+
+// The annotated example of every key (config/focussync.toml, embedded at
+// build time), for `focussyncd --print-example-config`.
+std::string_view example_config();
+
+// The systemd units' names, without ".service" (from the unit files'
+// names, at build time): "focussync" (the user unit) and
+// "focussync-system".
+std::string_view user_unit();
+std::string_view system_unit();
 
 // Throws ConfigError (file, line, key, what is wrong).
 Config load_config(const std::string& path);

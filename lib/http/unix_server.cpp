@@ -2,6 +2,7 @@
 
 #include "http/server_parts.hpp"
 #include "http/beast_glue.hpp"
+#include "core/folder_check.hpp"
 #include "core/spawn.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -66,9 +67,32 @@ std::string owner_name(uid_t uid) {
 // otherwise. Missing levels are created 0700. Others may still be let in
 // to traverse it (0755, or 0750 with a group): the socket's mode and
 // SO_PEERCRED decide who is served.
-void make_private_folder(const std::string& path) {
+std::filesystem::path socket_folder(const std::string& path) {
   auto folder = std::filesystem::path(path).parent_path();
-  if (folder.empty()) folder = ".";
+  return folder.empty() ? std::filesystem::path(".") : folder;
+}
+
+// What refuses an existing socket folder (see make_private_folder), or nullopt.
+std::optional<std::string> existing_folder_problem(const std::filesystem::path& folder) {
+  struct stat st {};
+  if (::stat(folder.c_str(), &st) != 0) return "cannot use the socket folder '" + folder.string() + "': " + errno_text();
+  if (!S_ISDIR(st.st_mode)) return "the socket folder '" + folder.string() + "' is not a folder";
+  if (st.st_uid != ::geteuid())
+    return "the socket folder '" + folder.string() + "' belongs to " + owner_name(st.st_uid) + ", not to " +
+           owner_name(::geteuid()) + " that focussyncd runs as, so that user could replace the socket; " +
+           "set [socket] path to a folder of this user's";
+  if (st.st_mode & 022) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return "the socket folder '" + folder.string() + "' is writable by group or others (mode " + mode +
+           "), so they could replace the socket with their own; fix it with `chmod go-w " + folder.string() +
+           "`, or set [socket] path to a folder of its own";
+  }
+  return std::nullopt;
+}
+
+void make_private_folder(const std::string& path) {
+  auto folder = socket_folder(path);
   std::vector<std::filesystem::path> missing;
   std::error_code ec;
   for (auto p = folder; !p.empty() && !std::filesystem::exists(p, ec); p = p.parent_path()) {
@@ -78,20 +102,7 @@ void make_private_folder(const std::string& path) {
   for (auto it = missing.rbegin(); it != missing.rend(); ++it)
     if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST)
       throw std::runtime_error("cannot create the socket folder '" + it->string() + "': " + errno_text());
-  struct stat st {};
-  if (::stat(folder.c_str(), &st) != 0) throw std::runtime_error("cannot use the socket folder '" + folder.string() + "': " + errno_text());
-  if (!S_ISDIR(st.st_mode)) throw std::runtime_error("the socket folder '" + folder.string() + "' is not a folder");
-  if (st.st_uid != ::geteuid())
-    throw std::runtime_error("the socket folder '" + folder.string() + "' belongs to " + owner_name(st.st_uid) + ", not to " +
-                             owner_name(::geteuid()) + " that focussyncd runs as, so that user could replace the socket; " +
-                             "set [socket] path to a folder of this user's");
-  if (st.st_mode & 022) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    throw std::runtime_error("the socket folder '" + folder.string() + "' is writable by group or others (mode " + mode +
-                             "), so they could replace the socket with their own; fix it with `chmod go-w " + folder.string() +
-                             "`, or set [socket] path to a folder of its own");
-  }
+  if (auto problem = existing_folder_problem(folder)) throw std::runtime_error(*problem);
 }
 
 std::optional<PeerCredentials> peer_of(local::socket& socket) {
@@ -119,6 +130,13 @@ class SocketSink : public StreamSink {
 };
 
 }  // namespace
+
+std::optional<std::string> socket_folder_problem(const std::string& socket_path) {
+  auto folder = socket_folder(socket_path);
+  std::error_code ec;
+  if (!std::filesystem::exists(folder, ec)) return folder_creation_problem(folder, "the socket folder");
+  return existing_folder_problem(folder);
+}
 
 struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
   asio::io_context& io;

@@ -70,6 +70,12 @@ struct Streamed {
 
 using Answer = std::variant<Response, Streamed>;
 
+// Why a socket at `socket_path` would be refused for its folder's owner or
+// mode (or its folder could not be made), judged without creating anything
+// (for --check-config); nullopt when it would be accepted. The rules the
+// constructor applies.
+std::optional<std::string> socket_folder_problem(const std::string& socket_path);
+
 class UnixServer {
  public:
   using Handler = std::function<boost::asio::awaitable<Answer>(Request, PeerCredentials)>;

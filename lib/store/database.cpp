@@ -1,5 +1,7 @@
 #include "store/database.hpp"
 
+#include "core/folder_check.hpp"
+
 #include <sqlite3.h>
 
 #include <SQLiteCpp/Statement.h>
@@ -65,6 +67,38 @@ void create_private_folders(const std::filesystem::path& folder) {
 
 }  // namespace
 
+namespace {
+
+// What refuses an existing cache folder (see prepare_folder), or nullopt.
+std::optional<std::string> existing_folder_problem(const std::filesystem::path& folder, const std::string& leaf) {
+  struct stat st {};
+  if (::stat(folder.c_str(), &st) != 0) return "cannot open the cache folder '" + folder.string() + "': " + errno_text();
+  if (!S_ISDIR(st.st_mode)) return "the cache folder '" + folder.string() + "' is not a folder";
+  if (st.st_uid != ::geteuid())
+    return "the cache folder '" + folder.string() + "' belongs to " + user_name(st.st_uid) + ", not to " +
+           user_name(::geteuid()) + " that focussyncd runs as, so the cache would not be private; give it to " +
+           "this user (chown) or set [cache] path to a folder of this user's";
+  if ((st.st_mode & 077) != 0 && !holds_only_the_cache(folder, leaf))
+    return "the cache folder '" + folder.string() + "' is open to group or others (mode " + octal_mode(st.st_mode) +
+           ") and holds other files too; make it private with `chmod 700 " + folder.string() +
+           "`, or set [cache] path to a file in a folder of its own";
+  return std::nullopt;
+}
+
+std::filesystem::path folder_of(const std::filesystem::path& file) {
+  return file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path();
+}
+
+}  // namespace
+
+std::optional<std::string> cache_folder_problem(const std::string& cache_path) {
+  std::filesystem::path file(cache_path);
+  auto folder = folder_of(file);
+  std::error_code ec;
+  if (!std::filesystem::exists(folder, ec)) return folder_creation_problem(folder, "the cache folder");
+  return existing_folder_problem(folder, file.filename().string());
+}
+
 // The cache is the user's alone: its folder is created 0700 and must belong
 // to focussyncd's user. A folder of an older focussync that others can read
 // (the umask made it 0755) is made 0700, as nothing but the cache is in
@@ -72,20 +106,12 @@ void create_private_folders(const std::filesystem::path& folder) {
 // mode would change it for whatever else lives there.
 void Database::prepare_folder() {
   std::filesystem::path file(path_);
-  std::filesystem::path folder = file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path();
+  auto folder = folder_of(file);
   create_private_folders(folder);
+  if (auto problem = existing_folder_problem(folder, file.filename().string())) throw StoreError(*problem);
   struct stat st {};
   if (::stat(folder.c_str(), &st) != 0) throw StoreError("cannot open the cache folder '" + folder.string() + "': " + errno_text());
-  if (!S_ISDIR(st.st_mode)) throw StoreError("the cache folder '" + folder.string() + "' is not a folder");
-  if (st.st_uid != ::geteuid())
-    throw StoreError("the cache folder '" + folder.string() + "' belongs to " + user_name(st.st_uid) + ", not to " +
-                     user_name(::geteuid()) + " that focussyncd runs as, so the cache would not be private; give it to " +
-                     "this user (chown) or set [cache] path to a folder of this user's");
   if ((st.st_mode & 077) == 0) return;
-  if (!holds_only_the_cache(folder, file.filename().string()))
-    throw StoreError("the cache folder '" + folder.string() + "' is open to group or others (mode " + octal_mode(st.st_mode) +
-                     ") and holds other files too; make it private with `chmod 700 " + folder.string() +
-                     "`, or set [cache] path to a file in a folder of its own");
   if (::chmod(folder.c_str(), 0700) != 0)
     throw StoreError("cannot make the cache folder '" + folder.string() + "' private: " + errno_text());
   spdlog::warn("the cache folder '{}' was open to group or others (mode {}); made it 0700", folder.string(), octal_mode(st.st_mode));

@@ -115,6 +115,12 @@ class Database {
   std::int64_t analyzed_rows_ = -1;
 };
 
+// Why a cache at `cache_path` could not be opened for this user's reasons
+// of folder ownership and mode (or its folder not be made), judged without
+// creating anything (for --check-config); nullopt when it could. The same
+// rules the Database constructor applies.
+std::optional<std::string> cache_folder_problem(const std::string& cache_path);
+
 // The migrations, oldest first; migration i takes user_version i to i + 1.
 const std::vector<const char*>& migrations();
 

@@ -251,7 +251,7 @@ class Focusctl(unittest.TestCase):
         away = subprocess.run([FOCUSCTL, "--socket", "/nonexistent/focussync.sock", "status"], capture_output=True, text=True)
         self.assertEqual(away.returncode, 3)
         self.assertIn("/nonexistent/focussync.sock", away.stderr)
-        self.assertIn("focussyncd --config", away.stderr)
+        self.assertIn("systemctl --user start focussync`", away.stderr)
 
 
 class StoppedUpstream(unittest.TestCase):

@@ -122,7 +122,9 @@ class Config(unittest.TestCase):
     def check(self, text):
         with open(self.path, "w") as f:
             f.write(text)
-        return subprocess.run([DAEMON, "--config", self.path, "--check-config"], capture_output=True, text=True, timeout=20)
+        # --check-config reads the secret: K must hold one.
+        return subprocess.run([DAEMON, "--config", self.path, "--check-config"], capture_output=True, text=True, timeout=20,
+                              env={**os.environ, "K": "toggl_sk_check"})
 
     def test_check_config_accepts_a_good_file(self):
         p = self.check('[upstream]\napi_key_env = "K"\n[[workspaces]]\norganization_id = 1\nworkspace_id = 2\n')
@@ -134,7 +136,9 @@ class Config(unittest.TestCase):
                        '[sync]\ninterval = 5\n')
         self.assertEqual(p.returncode, 2)
         self.assertIn(f"{self.path}:7: [sync] interval: expected a string", p.stderr)
-        self.assertEqual(subprocess.run([DAEMON], capture_output=True, timeout=20).returncode, 2)
+        # No --config and no file where it looks by default (an empty home here).
+        empty_home = {**os.environ, "HOME": self.dir.name, "XDG_CONFIG_HOME": ""}
+        self.assertEqual(subprocess.run([DAEMON], capture_output=True, timeout=20, env=empty_home).returncode, 2)
 
     def test_a_missing_key_file_is_a_clear_start_up_error(self):
         with open(self.path, "w") as f:

@@ -180,9 +180,16 @@ class Package(unittest.TestCase):
             with open(postinst) as f:
                 self.assertIn("systemd-sysusers ${DPKG_ROOT:+--root=\"$DPKG_ROOT\"} focussync.conf", f.read())
             self.assertEqual(subprocess.run(["sh", "-n", postinst]).returncode, 0)
-            check = subprocess.run([os.path.join(root, "usr/bin/focussyncd"), "--config",
-                                    os.path.join(root, "usr/share/doc/focussync/focussync.toml"), "--check-config"],
-                                   capture_output=True, text=True, timeout=30)
+            # The packaged example, its key taken from the environment (--check-config reads the key).
+            with open(os.path.join(root, "usr/share/doc/focussync/focussync.toml")) as f:
+                example = f.read()
+            tried = os.path.join(d, "example.toml")
+            with open(tried, "w") as f:
+                f.write(example.replace('api_key_file = "/home/me/.config/focussync/api-key"', 'api_key_env = "FOCUS_TRY_KEY"'))
+            check = subprocess.run([os.path.join(root, "usr/bin/focussyncd"), "--config", tried, "--check-config"],
+                                   capture_output=True, text=True, timeout=30,
+                                   env={**os.environ, "FOCUS_TRY_KEY": "toggl_sk_try", "XDG_DATA_HOME": d,
+                                        "XDG_RUNTIME_DIR": d})
             self.assertEqual(check.returncode, 0, check.stderr)
             self.assertIn("is valid", check.stdout)
             helped = subprocess.run([os.path.join(root, "usr/bin/focusctl"), "--help"], capture_output=True, text=True)
