@@ -56,18 +56,19 @@ std::string trimmed(std::string line) {
 }
 
 // A line from the terminal with echo off (the key), restoring it after.
+// Echo goes off before the prompt shows, so nothing typed after it is echoed.
 std::string read_hidden_line(const std::string& prompt) {
-  std::cerr << prompt << std::flush;
   termios before{};
   bool hidden = ::tcgetattr(STDIN_FILENO, &before) == 0;
   if (hidden) {
     termios quiet = before;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
   }
+  std::cerr << prompt << std::flush;
   std::string line;
   std::getline(std::cin, line);
-  if (hidden) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &before);
+  if (hidden) ::tcsetattr(STDIN_FILENO, TCSANOW, &before);
   std::cerr << "\n";
   return trimmed(line);
 }
