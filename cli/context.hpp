@@ -24,7 +24,7 @@ class CommandFailed : public std::runtime_error {
 struct Reply {
   int status = 0;
   nlohmann::json body;  // null for 204
-  Answer raw;
+  SocketReply raw;
 };
 
 class Context {

@@ -12,7 +12,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using local = asio::local::stream_protocol;
 
-std::optional<std::string> Answer::header(const std::string& name) const {
+std::optional<std::string> SocketReply::header(const std::string& name) const {
   for (const auto& [k, v] : headers)
     if (beast::iequals(k, name)) return v;
   return std::nullopt;
@@ -49,7 +49,7 @@ struct SocketClient::Impl {
 SocketClient::SocketClient(std::string path) : path_(std::move(path)), impl_(std::make_unique<Impl>()) {}
 SocketClient::~SocketClient() = default;
 
-Answer SocketClient::request(const std::string& method, const std::string& target, const std::string& body) {
+SocketReply SocketClient::request(const std::string& method, const std::string& target, const std::string& body) {
   for (int attempt = 0;; ++attempt) {
     impl_->connect(path_);
     auto req = impl_->make(method, target, body);
@@ -67,7 +67,7 @@ Answer SocketClient::request(const std::string& method, const std::string& targe
       throw std::runtime_error("the exchange with focussyncd failed: " + ec.message());
     }
     auto res = parser.release();
-    Answer a;
+    SocketReply a;
     a.status = static_cast<int>(res.result_int());
     for (const auto& f : res) a.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     a.body = std::move(res.body());

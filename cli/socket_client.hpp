@@ -19,7 +19,7 @@ class Unreachable : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-struct Answer {
+struct SocketReply {
   int status = 0;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -31,7 +31,7 @@ class SocketClient {
   explicit SocketClient(std::string path);
   ~SocketClient();
 
-  Answer request(const std::string& method, const std::string& target, const std::string& body = {});
+  SocketReply request(const std::string& method, const std::string& target, const std::string& body = {});
   // Sends a request asking for text/event-stream and calls `on_line` with
   // each line of the answer's body until the server ends it or `on_line`
   // answers false. Answers the status (the body of a non-200 in `error`).
