@@ -1,8 +1,9 @@
 #include "http/server.hpp"
 
-#include "http/server_parts.hpp"
-#include "http/beast_glue.hpp"
 #include "core/spawn.hpp"
+#include "http/beast_glue.hpp"
+#include "http/connection_loop.hpp"
+#include "http/server_parts.hpp"
 #include "http/gzip.hpp"
 #include "http/tls_hardening.hpp"
 
@@ -18,7 +19,6 @@
 #include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <list>
 #include <sstream>
 #include <stdexcept>
@@ -30,11 +30,10 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-using detail::error_response;
 using detail::to_beast;
 using detail::to_request;
+using detail::use_tuple;
 
 }  // namespace
 
@@ -116,62 +115,47 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
   }
 
+  // What the shared loop (connection_loop.hpp) asks of this server: a
+  // synchronous handler whose Response may ask for a delay, a dropped
+  // connection or a truncated body (focus-sim's faults), and gzip.
+  struct Hooks {
+    Impl& server;
+    bool stopped() const { return server.stopped; }
+    void stalled() {}
+    void refusing(const beast::error_code&) {}
+    template <class Stream>
+    asio::awaitable<bool> answer(Stream& stream, detail::BeastRequest req) {
+      return server.answer(stream, std::move(req));
+    }
+  };
+
   template <class Stream>
   asio::awaitable<void> serve_requests(Stream& stream) {
-    beast::flat_buffer buffer;
-    for (;;) {
-      bhttp::request_parser<bhttp::string_body> parser;
-      parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-      parser.body_limit(options.max_body_bytes);
-      beast::get_lowest_layer(stream).expires_after(options.idle_timeout);
-      auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
-      if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-          ec == asio::error::connection_reset || ec == asio::error::eof)
-        co_return;
-      if (ec) {
-        co_await refuse(stream, ec);
-        co_return;
-      }
-      auto req = parser.release();
-      unsigned version = req.version();
-      bool keep_alive = req.keep_alive();
-      bool wants_gzip = req[bhttp::field::accept_encoding].find("gzip") != beast::string_view::npos;
-      Response response = handler(to_request(std::move(req)));
-      if (options.gzip_responses && wants_gzip) compress(response);
-      if (response.delay.count() > 0) {
-        asio::steady_timer timer(io, response.delay);
-        co_await timer.async_wait(use_tuple);
-        if (stopped) co_return;
-      }
-      if (response.delivery == Delivery::drop) {
-        beast::get_lowest_layer(stream).close();
-        co_return;
-      }
-      if (response.delivery == Delivery::truncate) {
-        co_await send_truncated(stream, std::move(response), version);
-        co_return;
-      }
-      if (!co_await send(stream, std::move(response), version, keep_alive) || !keep_alive) co_return;
-    }
+    Hooks hooks{*this};
+    co_await detail::serve_requests(stream, detail::limits_of(options), hooks);
   }
 
-  // Answers a request that could not be read (413, 431 or 400), then closes
-  // gracefully: the client may still be sending a body, and closing with
-  // unread input would reset the connection before it reads the answer.
   template <class Stream>
-  asio::awaitable<void> refuse(Stream& stream, beast::error_code ec) {
-    Response r = detail::refusal_for(ec);
-    if (!co_await send(stream, std::move(r), 11, false)) co_return;
-    auto& socket = beast::get_lowest_layer(stream).socket();
-    beast::error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_send, ignored);
-    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
-    std::array<char, 64 * 1024> sink;
-    for (std::size_t drained = 0; drained < 64 * 1024 * 1024;) {
-      auto [read_ec, n] = co_await beast::get_lowest_layer(stream).async_read_some(asio::buffer(sink), use_tuple);
-      if (read_ec) break;
-      drained += n;
+  asio::awaitable<bool> answer(Stream& stream, detail::BeastRequest req) {
+    unsigned version = req.version();
+    bool keep_alive = req.keep_alive();
+    bool wants_gzip = req[bhttp::field::accept_encoding].find("gzip") != beast::string_view::npos;
+    Response response = handler(to_request(std::move(req)));
+    if (options.gzip_responses && wants_gzip) compress(response);
+    if (response.delay.count() > 0) {
+      asio::steady_timer timer(io, response.delay);
+      co_await timer.async_wait(use_tuple);
+      if (stopped) co_return false;
     }
+    if (response.delivery == Delivery::drop) {
+      beast::get_lowest_layer(stream).close();
+      co_return false;
+    }
+    if (response.delivery == Delivery::truncate) {
+      co_await send_truncated(stream, std::move(response), version);
+      co_return false;
+    }
+    co_return co_await detail::send(stream, std::move(response), version, keep_alive, options.idle_timeout) && keep_alive;
   }
 
   static void compress(Response& response) {
@@ -179,14 +163,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     if (response.body.size() < kMinimum || response.header("Content-Encoding")) return;
     response.body = gzip_compress(response.body);
     response.set_header("Content-Encoding", "gzip");
-  }
-
-  template <class Stream>
-  asio::awaitable<bool> send(Stream& stream, Response response, unsigned version, bool keep_alive) {
-    auto res = to_beast(std::move(response), version, keep_alive);
-    beast::get_lowest_layer(stream).expires_after(options.idle_timeout);
-    auto [ec, n] = co_await bhttp::async_write(stream, res, use_tuple);
-    co_return !ec;
   }
 
   // Headers announce the whole body; only the first half is sent.

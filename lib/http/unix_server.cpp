@@ -1,9 +1,10 @@
 #include "http/unix_server.hpp"
 
-#include "http/server_parts.hpp"
-#include "http/beast_glue.hpp"
 #include "core/folder_check.hpp"
 #include "core/spawn.hpp"
+#include "http/beast_glue.hpp"
+#include "http/connection_loop.hpp"
+#include "http/server_parts.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -15,7 +16,6 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -36,7 +36,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using local = asio::local::stream_protocol;
 using Stream = beast::basic_stream<local>;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using detail::use_tuple;
 
 namespace {
 
@@ -199,7 +199,8 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
     }
     detail::Registration<Stream> registration(open, &stream);
     try {
-      co_await serve_requests(stream, *peer);
+      Hooks hooks{*this, *peer};
+      co_await detail::serve_requests(stream, detail::limits_of(options), hooks);
     } catch (const std::exception& e) {
       // The handler is the error boundary; this is the last line of defence.
       spdlog::error("socket: a connection from pid {} ended on an error: {}", peer->pid, e.what());
@@ -208,44 +209,40 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
     stream.socket().shutdown(local::socket::shutdown_send, ignored);
   }
 
-  asio::awaitable<void> serve_requests(Stream& stream, PeerCredentials peer) {
-    beast::flat_buffer buffer;
-    for (;;) {
-      bhttp::request_parser<bhttp::string_body> parser;
-      parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-      parser.body_limit(options.max_body_bytes);
-      stream.expires_after(options.idle_timeout);
-      auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
-      if (ec == beast::error::timeout && (buffer.size() > 0 || parser.got_some()))
-        spdlog::warn("socket: dropped a connection from pid {} that stalled mid-request for {} ms", peer.pid,
-                     options.idle_timeout.count());
-      if (stopped || ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
-          ec == asio::error::operation_aborted || ec == asio::error::connection_reset || ec == asio::error::eof)
-        co_return;
-      if (ec) {
-        spdlog::warn("socket: refused a request from pid {}: {}", peer.pid, ec.message());
-        co_await refuse(stream, ec);
-        co_return;
-      }
-      auto req = parser.release();
-      unsigned version = req.version();
-      bool keep_alive = req.keep_alive();
-      stream.expires_never();  // the handler may wait (long polls); writes set their own limit
-      Answer answer = co_await handler(detail::to_request(std::move(req)), peer);
-      if (stopped) co_return;
-      if (auto* streamed = std::get_if<Streamed>(&answer)) {
-        co_await send_stream(stream, *streamed, version);
-        co_return;
-      }
-      if (!co_await send(stream, std::get<Response>(std::move(answer)), version, keep_alive) || !keep_alive) co_return;
+  // What the shared loop (connection_loop.hpp) asks of the socket: each
+  // stall and refusal is logged with the peer's pid, and the handler is a
+  // coroutine that learns who asks and may answer with a stream.
+  struct Hooks {
+    Impl& server;
+    PeerCredentials peer;
+    bool stopped() const { return server.stopped; }
+    void stalled() {
+      spdlog::warn("socket: dropped a connection from pid {} that stalled mid-request for {} ms", peer.pid,
+                   server.options.idle_timeout.count());
     }
+    void refusing(const beast::error_code& ec) {
+      spdlog::warn("socket: refused a request from pid {}: {}", peer.pid, ec.message());
+    }
+    asio::awaitable<bool> answer(Stream& stream, detail::BeastRequest req) {
+      return server.answer(stream, std::move(req), peer);
+    }
+  };
+
+  asio::awaitable<bool> answer(Stream& stream, detail::BeastRequest req, PeerCredentials peer) {
+    unsigned version = req.version();
+    bool keep_alive = req.keep_alive();
+    stream.expires_never();  // the handler may wait (long polls); writes set their own limit
+    Answer answer = co_await handler(detail::to_request(std::move(req)), peer);
+    if (stopped) co_return false;
+    if (auto* streamed = std::get_if<Streamed>(&answer)) {
+      co_await send_stream(stream, *streamed, version);
+      co_return false;
+    }
+    co_return co_await send(stream, std::get<Response>(std::move(answer)), version, keep_alive) && keep_alive;
   }
 
   asio::awaitable<bool> send(Stream& stream, Response response, unsigned version, bool keep_alive) {
-    auto res = detail::to_beast(std::move(response), version, keep_alive);
-    stream.expires_after(options.idle_timeout);
-    auto [ec, n] = co_await bhttp::async_write(stream, res, use_tuple);
-    co_return !ec;
+    return detail::send(stream, std::move(response), version, keep_alive, options.idle_timeout);
   }
 
   asio::awaitable<void> send_stream(Stream& stream, Streamed& streamed, unsigned version) {
@@ -258,21 +255,6 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
     SocketSink sink(stream, options.idle_timeout);
     if (!co_await sink.write(wire.str())) co_return;
     co_await streamed.body(sink);
-  }
-
-  // Answers a request that could not be read, then drains what the client
-  // is still sending, so it reads the answer instead of a reset.
-  asio::awaitable<void> refuse(Stream& stream, beast::error_code ec) {
-    if (!co_await send(stream, detail::refusal_for(ec), 11, false)) co_return;
-    beast::error_code ignored;
-    stream.socket().shutdown(local::socket::shutdown_send, ignored);
-    stream.expires_after(std::chrono::seconds(2));
-    std::array<char, 64 * 1024> sink;
-    for (std::size_t drained = 0; drained < 64 * 1024 * 1024;) {
-      auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
-      if (read_ec) break;
-      drained += n;
-    }
   }
 };
 

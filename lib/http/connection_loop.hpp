@@ -1,0 +1,127 @@
+#pragma once
+// Internal to lib/http, included only by server.cpp (TCP and TLS, focus-sim)
+// and unix_server.cpp (focussyncd's socket): the one loop both run on a
+// connection, templated on the stream (beast::tcp_stream,
+// beast::ssl_stream<beast::tcp_stream>, beast::basic_stream<local>).
+//
+// serve_requests reads requests one after another under the limits (header
+// and body size, idle timeout); ends quietly when the client closes, goes
+// silent or the server stops; answers a request that could not be read (413,
+// 431 or 400) and drains what the client still sends; and hands every
+// request that was read to the server's hooks, which answer it their own way
+// (the TCP server: delays, drops and gzip for focus-sim; the socket: peer
+// credentials and streamed answers). send() is the one way both write an
+// answer. Includes Beast: never include it from a public header.
+//
+// Runs inside the connection's coroutine, on the io_context's one thread; the
+// stream and the hooks must outlive the loop.
+
+#include "http/beast_glue.hpp"
+#include "http/message.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/socket_base.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <array>
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+namespace focus::http::detail {
+
+inline constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitable);
+
+using BeastRequest = boost::beast::http::request<boost::beast::http::string_body>;
+
+// The limits every connection is read under; both servers' options carry them.
+struct ConnectionLimits {
+  std::size_t max_header_bytes;
+  std::size_t max_body_bytes;
+  std::chrono::milliseconds idle_timeout;  // between requests, and per write
+};
+
+template <class Options>
+ConnectionLimits limits_of(const Options& options) {
+  return {options.max_header_bytes, options.max_body_bytes, options.idle_timeout};
+}
+
+// What a server adds to the loop. answer() writes the answer to one request
+// (with send(), or its own way) and says whether to read another.
+template <class Hooks, class Stream>
+concept ConnectionHooks = requires(Hooks& hooks, Stream& stream, BeastRequest request,
+                                   const boost::beast::error_code& ec) {
+  { hooks.stopped() } -> std::convertible_to<bool>;
+  hooks.stalled();      // the idle timeout ended a request part-way
+  hooks.refusing(ec);   // a request could not be read (before its 4xx)
+  { hooks.answer(stream, std::move(request)) } -> std::same_as<boost::asio::awaitable<bool>>;
+};
+
+// Writes one answer within the write limit; false when the client is gone.
+template <class Stream>
+boost::asio::awaitable<bool> send(Stream& stream, Response response, unsigned version, bool keep_alive,
+                                  std::chrono::milliseconds timeout) {
+  auto res = to_beast(std::move(response), version, keep_alive);
+  boost::beast::get_lowest_layer(stream).expires_after(timeout);
+  auto [ec, n] = co_await boost::beast::http::async_write(stream, res, use_tuple);
+  co_return !ec;
+}
+
+// Answers a request that could not be read (413, 431 or 400), then closes
+// gracefully: the client may still be sending a body, and closing with
+// unread input would reset the connection before it reads the answer. So
+// the sending side is shut and what arrives is read and dropped, for at
+// most 2 s and 64 MiB.
+template <class Stream>
+boost::asio::awaitable<void> refuse(Stream& stream, const boost::beast::error_code& ec, std::chrono::milliseconds timeout) {
+  if (!co_await send(stream, refusal_for(ec), 11, false, timeout)) co_return;
+  auto& lowest = boost::beast::get_lowest_layer(stream);
+  boost::beast::error_code ignored;
+  lowest.socket().shutdown(boost::asio::socket_base::shutdown_send, ignored);
+  lowest.expires_after(std::chrono::seconds(2));
+  std::array<char, 64 * 1024> sink;
+  for (std::size_t drained = 0; drained < 64 * 1024 * 1024;) {
+    auto [read_ec, n] = co_await lowest.async_read_some(boost::asio::buffer(sink), use_tuple);
+    if (read_ec) break;
+    drained += n;
+  }
+}
+
+// The ways a connection ends that are nobody's fault: the client closed or
+// reset it, went silent past the idle timeout, or the server closed it.
+inline bool ends_quietly(const boost::beast::error_code& ec) {
+  namespace asio = boost::asio;
+  return ec == boost::beast::http::error::end_of_stream || ec == boost::beast::error::timeout ||
+         ec == asio::error::operation_aborted || ec == asio::error::connection_reset || ec == asio::error::eof;
+}
+
+// The connection loop: returns when the connection should close (the caller
+// shuts it down its own way: a TCP half-close, a TLS shutdown).
+template <class Stream, class Hooks>
+  requires ConnectionHooks<Hooks, Stream>
+boost::asio::awaitable<void> serve_requests(Stream& stream, const ConnectionLimits& limits, Hooks& hooks) {
+  boost::beast::flat_buffer buffer;
+  for (;;) {
+    boost::beast::http::request_parser<boost::beast::http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    parser.body_limit(limits.max_body_bytes);
+    boost::beast::get_lowest_layer(stream).expires_after(limits.idle_timeout);
+    auto [ec, n] = co_await boost::beast::http::async_read(stream, buffer, parser, use_tuple);
+    if (ec == boost::beast::error::timeout && (buffer.size() > 0 || parser.got_some())) hooks.stalled();
+    if (hooks.stopped() || ends_quietly(ec)) co_return;
+    if (ec) {
+      hooks.refusing(ec);
+      co_await refuse(stream, ec, limits.idle_timeout);
+      co_return;
+    }
+    if (!co_await hooks.answer(stream, parser.release())) co_return;
+  }
+}
+
+}  // namespace focus::http::detail
