@@ -79,7 +79,8 @@ boost::asio::awaitable<bool> send(Stream& stream, Response response, unsigned ve
 // the sending side is shut and what arrives is read and dropped, for at
 // most 2 s and 64 MiB.
 template <class Stream>
-boost::asio::awaitable<void> refuse(Stream& stream, const boost::beast::error_code& ec, std::chrono::milliseconds timeout) {
+boost::asio::awaitable<void> refuse(Stream& stream, const boost::beast::error_code& ec,
+                                    std::chrono::milliseconds timeout) {
   if (!co_await send(stream, refusal_for(ec), 11, false, timeout)) co_return;
   auto& lowest = boost::beast::get_lowest_layer(stream);
   boost::beast::error_code ignored;

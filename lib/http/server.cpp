@@ -155,7 +155,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       co_await send_truncated(stream, std::move(response), version);
       co_return false;
     }
-    co_return co_await detail::send(stream, std::move(response), version, keep_alive, options.idle_timeout) && keep_alive;
+    bool sent = co_await detail::send(stream, std::move(response), version, keep_alive, options.idle_timeout);
+    co_return sent && keep_alive;
   }
 
   static void compress(Response& response) {
