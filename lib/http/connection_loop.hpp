@@ -11,18 +11,23 @@
 // request that was read to the server's hooks, which answer it their own way
 // (the TCP server: delays, drops and gzip for focus-sim; the socket: peer
 // credentials and streamed answers). send() is the one way both write an
-// answer. Includes Beast: never include it from a public header.
+// answer. accept_connections is the accept loop both run, with the back-off
+// of AcceptErrors (server_parts.hpp). Includes Beast: never include it from
+// a public header.
 //
-// Runs inside the connection's coroutine, on the io_context's one thread; the
-// stream and the hooks must outlive the loop.
+// Each runs inside its server's coroutine (a connection's, or the accept
+// loop's), on the io_context's one thread; the stream, acceptor and hooks
+// must outlive it.
 
 #include "http/beast_glue.hpp"
 #include "http/message.hpp"
+#include "http/server_parts.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/socket_base.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -122,6 +127,26 @@ boost::asio::awaitable<void> serve_requests(Stream& stream, const ConnectionLimi
       co_return;
     }
     if (!co_await hooks.answer(stream, parser.release())) co_return;
+  }
+}
+
+// Accepts connections until the acceptor is closed or the server stops,
+// handing each socket to `serve` (which starts the connection's coroutine).
+// A failed accept (out of descriptors or memory) pauses as `errors` says
+// rather than spinning.
+template <class Acceptor, class Stopped, class Serve>
+boost::asio::awaitable<void> accept_connections(Acceptor& acceptor, AcceptErrors& errors, Stopped stopped,
+                                                Serve serve) {
+  while (!stopped()) {
+    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+    if (ec) {
+      if (stopped() || ec == boost::asio::error::operation_aborted) co_return;
+      boost::asio::steady_timer pause(acceptor.get_executor(), errors.failed(ec.message()));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    errors.succeeded();
+    serve(std::move(socket));
   }
 }
 

@@ -78,20 +78,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
     detail::AcceptErrors errors("HTTP server on " + options.host);
-    while (!stopped) {
-      auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
-      if (ec) {
-        if (stopped || ec == asio::error::operation_aborted) co_return;
-        asio::steady_timer pause(io, errors.failed(ec.message()));
-        co_await pause.async_wait(use_tuple);
-        continue;
-      }
-      errors.succeeded();
+    co_await detail::accept_connections(acceptor, errors, [this] { return stopped; }, [this](tcp::socket socket) {
       ++accepted;
       boost::system::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
       spawn_logged(io.get_executor(), serve_connection(std::move(socket)), "HTTP connection");
-    }
+    });
   }
 
   asio::awaitable<void> serve_connection(tcp::socket socket) {

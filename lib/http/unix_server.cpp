@@ -168,17 +168,9 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
     detail::AcceptErrors errors("socket " + options.path);
-    while (!stopped) {
-      auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
-      if (ec) {
-        if (stopped || ec == asio::error::operation_aborted) co_return;
-        asio::steady_timer pause(io, errors.failed(ec.message()));
-        co_await pause.async_wait(use_tuple);
-        continue;
-      }
-      errors.succeeded();
+    co_await detail::accept_connections(acceptor, errors, [this] { return stopped; }, [this](local::socket socket) {
       spawn_logged(io.get_executor(), serve_connection(std::move(socket)), "socket connection");
-    }
+    });
   }
 
   asio::awaitable<void> serve_connection(local::socket socket) {
