@@ -43,13 +43,14 @@ Id EditQueue::resolve_id(WorkspaceKey ws, Id id) {
   return st.executeStep() ? st.getColumn(0).getInt64() : id;
 }
 
+// Of the edits ready() could answer once due: an edit waiting on another
+// (its create's real id, the user's word) has no time of its own, or the
+// scheduler would wake for it again and again.
 std::optional<Timestamp> EditQueue::next_attempt_at(WorkspaceKey ws) {
-  auto st = for_workspace(db_.sql(),
-                          "SELECT min(next_attempt_at) FROM edits WHERE organization_id = ? AND workspace_id = ? "
-                          "AND (state = 'pending' OR (state = 'unknown_outcome' AND candidates IS NULL))", ws);
-  st.executeStep();
-  if (auto us = optional_int(st, 0)) return from_micros(*us);
-  return std::nullopt;
+  std::optional<Timestamp> earliest;
+  for (const auto& e : edits_.heads(ws))
+    if (!waits_on_another(e)) earliest = std::min(earliest.value_or(e.next_attempt_at), e.next_attempt_at);
+  return earliest;
 }
 
 bool EditQueue::is_claimed(WorkspaceKey ws, Id real_id) {
@@ -317,14 +318,17 @@ std::int64_t EditQueue::recover_in_flight() {
   return st.exec();
 }
 
+bool EditQueue::waits_on_another(const EditRecord& e) {
+  if (e.awaits_user()) return true;  // the user says which project it made
+  if (e.project_id < 0 && e.op != EditOp::create) return true;  // its create has not landed
+  auto parent = model::referenced_parent(e.op, e.body);
+  return parent && *parent < 0;  // its parent's create has not landed
+}
+
 std::vector<EditRecord> EditQueue::ready(WorkspaceKey ws, Timestamp now) {
   auto heads = edits_.heads(ws);
   std::erase_if(heads, [&](const EditRecord& e) {
-    if (e.state == EditState::pending && e.next_attempt_at > now) return true;
-    if (e.awaits_user()) return true;  // the user says which project it made
-    if (e.project_id < 0 && e.op != EditOp::create) return true;  // its create has not landed
-    auto parent = model::referenced_parent(e.op, e.body);
-    return parent && *parent < 0;  // its parent's create has not landed
+    return (e.state == EditState::pending && e.next_attempt_at > now) || waits_on_another(e);
   });
   return heads;
 }

@@ -112,7 +112,8 @@ class EditQueue {
   // project, pending or unknown_outcome (not one awaiting the user), due,
   // and naming no temporary id that is still unknown.
   std::vector<EditRecord> ready(WorkspaceKey ws, Timestamp now);
-  // When the earliest pending edit of `ws` may be sent (nullopt: none pending).
+  // When the earliest edit of `ws` that ready() could answer may be sent
+  // (nullopt: none; edits waiting on a create or on the user do not count).
   std::optional<Timestamp> next_attempt_at(WorkspaceKey ws);
   // Whether a local create already settled as this project.
   bool is_claimed(WorkspaceKey ws, Id real_id);
@@ -148,6 +149,7 @@ class EditQueue {
 
  private:
   EditRecord resolve_outcome(EditId id, const Resolution& how, Timestamp now);
+  static bool waits_on_another(const EditRecord& edit);
   void check_target(model::EditOp op, Id project_id, const std::optional<ProjectView>& current);
   nlohmann::json normalized(WorkspaceKey ws, model::EditOp op, const nlohmann::json& body);
   // Refuses (400, parent_project_id) a body that would make `project` its
