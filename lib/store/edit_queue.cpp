@@ -396,7 +396,8 @@ void EditQueue::settle_ambiguous(const EditRecord& e, const std::vector<Id>& can
 }
 
 std::optional<Id> EditQueue::own_user(Id organization, const std::string& key_id) {
-  auto& st = db_.cached("SELECT user_id FROM own_users WHERE organization_id = ? AND key_id = ?");
+  // Not a cached statement: one left on its row would hold a read snapshot.
+  SQLite::Statement st(db_.sql(), "SELECT user_id FROM own_users WHERE organization_id = ? AND key_id = ?");
   st.bind(1, organization);
   st.bind(2, key_id);
   return st.executeStep() ? std::optional<Id>(st.getColumn(0).getInt64()) : std::nullopt;
