@@ -102,23 +102,36 @@ void add_edit_commands(CLI::App& app, Action& action) {
     });
   }
 
-  auto* resolve = edits->add_subcommand("resolve", "settle a conflict");
+  auto* resolve = edits->add_subcommand(
+      "resolve", "settle a conflict (--take, --json), or a create whose outcome is unknown (--created-as, --send-again)");
   auto rid = std::make_shared<long long>(0);
   auto take = std::make_shared<std::string>();
   auto body_file = std::make_shared<std::string>();
+  auto created_as = std::make_shared<long long>(0);
+  auto send_again = std::make_shared<bool>(false);
   resolve->add_option("id", *rid, "edit id")->required();
   auto* take_opt = resolve->add_option("--take", *take, "local (send the edit) or remote (keep the server's values)")
                        ->check(CLI::IsMember({"local", "remote"}));
   auto* json_opt = resolve->add_option("--json", *body_file, "a new body for the edit, from a file or - for stdin");
-  take_opt->excludes(json_opt);
-  resolve->callback([&action, rid, take, body_file] {
-    action = [rid, take, body_file](Context& c) {
+  auto* created_opt = resolve->add_option("--created-as", *created_as,
+                                          "the create made this project (one of the candidates `edits show` lists)")
+                          ->check(CLI::PositiveNumber);
+  auto* again_opt = resolve->add_flag("--send-again", *send_again, "none of the candidates is it: send the edit again");
+  take_opt->excludes(json_opt)->excludes(created_opt)->excludes(again_opt);
+  json_opt->excludes(created_opt)->excludes(again_opt);
+  created_opt->excludes(again_opt);
+  resolve->callback([&action, rid, take, body_file, created_as, send_again] {
+    action = [rid, take, body_file, created_as, send_again](Context& c) {
       json how;
       if (!body_file->empty()) how = {{"body", read_json_file(*body_file)}};
       else if (!take->empty()) how = {{"take", *take}};
-      else throw CommandFailed("resolve needs --take local|remote or --json FILE");
+      else if (*created_as > 0) how = {{"created_as", *created_as}};
+      else if (*send_again) how = {{"send_again", true}};
+      else throw CommandFailed("resolve needs --take local|remote, --json FILE, --created-as ID or --send-again");
       auto e = c.call("POST", "/v1/edits/" + std::to_string(*rid) + "/resolve", how).body;
-      c.out() << "edit " << *rid << " resolved; it is " << e["state"].get<std::string>() << "\n";
+      c.out() << "edit " << *rid << " resolved; it is " << e["state"].get<std::string>();
+      if (e.contains("result_id") && e["result_id"].is_number_integer()) c.out() << " (project " << e["result_id"].dump() << ")";
+      c.out() << "\n";
       return 0;
     };
   });

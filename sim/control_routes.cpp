@@ -2,6 +2,8 @@
 
 #include "model/members.hpp"
 #include "model/project_codec.hpp"
+#include "model/decode_error.hpp"
+#include "model/project_write.hpp"
 #include "sim/api_error.hpp"
 #include "sim/api_routes.hpp"
 
@@ -125,7 +127,24 @@ json ControlRoutes::mutate(const json& body) {
     p.archived_at.reset();
     out["created"].push_back(p.id);
   }
-  for (auto n = count_of(body, "updates"); n > 0; --n)
+  // One project as another user would make it: {"create": {"body": {...a
+  // create's body...}, "creator": USER}} (creator: the workspace's second
+  // user unless given; focus-sim's API keys create as its first).
+  if (auto it = body.find("create"); it != body.end()) {
+    if (!it->is_object() || !it->contains("body") || !(*it)["body"].is_object())
+      throw bad_request("mutate: 'create' must be {\"body\": {...}, \"creator\": USER}");
+    Id creator = ws.users.size() > 1 ? ws.users[1] : ws.users.front();
+    if (it->contains("creator")) {
+      if (!(*it)["creator"].is_number_integer()) throw bad_request("mutate: 'create.creator' must be an integer");
+      creator = (*it)["creator"].get<Id>();
+    }
+    try {
+      out["created"].push_back(state_.create(key, model::decode_project_write((*it)["body"]), creator).id);
+    } catch (const model::DecodeError& e) {
+      throw bad_request(std::string("mutate: 'create.body': ") + e.what());
+    }
+  }
+    for (auto n = count_of(body, "updates"); n > 0; --n)
     if (auto id = pick(live)) {
       state_.patch(key, *id, seeder_.random_patch(ws));
       out["updated"].push_back(*id);

@@ -117,6 +117,8 @@ int main(int argc, char** argv) {
   app.add_option("--garbage-rate", f.garbage_rate, "share applied, body malformed JSON")->check(CLI::Range(0.0, 1.0));
   app.add_option("--oversize-rate", f.oversize_rate, "share applied, body padded past --oversize-bytes")->check(CLI::Range(0.0, 1.0));
   app.add_option("--oversize-bytes", f.oversize_bytes, "size of an oversized body")->capture_default_str();
+  std::int64_t clock_skew = 0;
+  app.add_option("--clock-skew", clock_skew, "the server's clock runs SECONDS ahead of this host's (negative: behind)");
   app.add_flag("--drift", f.drift, "other users insert and delete between page requests");
   app.add_flag("--offline", f.offline, "start offline: every API connection dropped");
   app.add_option("--tls-cert", cli.tls_cert, "PEM certificate chain: serve HTTPS");
@@ -130,6 +132,7 @@ int main(int argc, char** argv) {
     init_stderr_logging(cli.log_level, "focus-sim");
     options.workspaces = parse_workspaces(cli.workspaces);
     options.quota.window = std::chrono::seconds(cli.quota_window);
+    options.clock_skew = std::chrono::seconds(clock_skew);
     auto [host, port] = parse_listen(cli.listen);
     if (cli.tls_cert.empty() != cli.tls_key.empty())
       throw std::runtime_error("--tls-cert and --tls-key go together");

@@ -38,7 +38,7 @@ std::vector<Workspace*> SimState::workspaces() {
 }
 
 Timestamp SimState::next_write_time() {
-  Timestamp now = now_utc();
+  Timestamp now = this->now();
   last_write_ = now > last_write_ ? now : last_write_ + std::chrono::microseconds(1);
   return last_write_;
 }

@@ -68,6 +68,10 @@ class SimState {
   Id next_project_id() { return next_id_++; }
   // A write's updated_at: now, but always later than the previous one.
   Timestamp next_write_time();
+  // The server's clock: the local one plus a skew (--clock-skew), which
+  // every write time and the Date header of every answer follow.
+  Timestamp now() const { return now_utc() + clock_skew_; }
+  void set_clock_skew(std::chrono::seconds skew) { clock_skew_ = skew; }
 
   Page list(WorkspaceKey ws, const ListQuery& query);
   const model::Project& get(WorkspaceKey ws, Id id);
@@ -101,6 +105,7 @@ class SimState {
   std::map<WorkspaceKey, Workspace> workspaces_;
   Id next_id_;
   Timestamp last_write_{};
+  std::chrono::seconds clock_skew_{0};
 };
 
 }  // namespace focus::sim

@@ -28,6 +28,7 @@ Simulator::Simulator(const SimOptions& options, Authenticator auth)
       auth_(std::move(auth)),
       api_(state_, seeder_, faults_, options.max_per_page),
       control_(state_, seeder_, faults_, quota_, stats_) {
+  state_.set_clock_skew(options.clock_skew);
   for (const auto& key : options.workspaces) seeder_.populate(state_, state_.add_workspace(key), options.projects_per_workspace);
 }
 
@@ -83,6 +84,7 @@ http::Response Simulator::handle_api(const http::Request& request, const http::T
     response.set_header("X-Toggl-Quota-Resets-In", std::to_string(quota->resets_in_seconds));
   }
   response.delay = std::chrono::milliseconds(faults_.latency_ms);
+  response.set_header("Date", format_http_date(state_.now()));
   stats_.record(route.name, response.delivery == http::Delivery::drop ? "dropped" : std::to_string(response.status));
   return response;
 }

@@ -5,7 +5,8 @@
 // with X-Toggl-Quota-* headers on every answer once a quota is set), the
 // faults that stop a request (500/503, 429) and, once it has been applied,
 // the faults that spoil its answer (drop, truncate, garbage, oversize), and
-// the configured latency. Owns the whole simulated world; single-threaded.
+// the configured latency. Every API answer carries a Date header from the
+// server's clock (skewed by --clock-skew, as write times are). Owns the whole simulated world; single-threaded.
 
 #include "http/message.hpp"
 #include "sim/api_routes.hpp"
@@ -30,6 +31,7 @@ struct SimOptions {
   std::int64_t max_per_page = 200;
   QuotaSettings quota;
   FaultSettings faults;
+  std::chrono::seconds clock_skew{0};  // the server's clock runs this far ahead (negative: behind)
 };
 
 class Simulator {

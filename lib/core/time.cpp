@@ -117,6 +117,48 @@ std::string format_date(Date d) {
   return std::string(buf, n);
 }
 
+namespace {
+constexpr std::string_view kWeekdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+}  // namespace
+
+std::optional<Timestamp> parse_http_date(std::string_view s) {
+  using namespace std::chrono;
+  // "Sun, 06 Nov 1994 08:49:37 GMT": fixed width, 29 characters.
+  if (s.size() != 29 || s.substr(3, 2) != ", " || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
+      s.substr(25) != " GMT")
+    return std::nullopt;
+  std::size_t pos = 5;
+  int d = 0, y = 0, hh = 0, mm = 0, ss = 0;
+  if (!read_digits(s, pos, 2, d)) return std::nullopt;
+  unsigned month = 0;
+  for (unsigned i = 0; i < 12; ++i)
+    if (s.substr(8, 3) == kMonths[i]) month = i + 1;
+  pos = 12;
+  if (month == 0 || !read_digits(s, pos, 4, y)) return std::nullopt;
+  pos = 17;
+  if (!read_digits(s, pos, 2, hh) || !expect(s, pos, ':') || !read_digits(s, pos, 2, mm) || !expect(s, pos, ':') ||
+      !read_digits(s, pos, 2, ss) || hh > 23 || mm > 59 || ss > 60)
+    return std::nullopt;
+  Date date{year{y}, std::chrono::month{month}, day{static_cast<unsigned>(d)}};
+  if (!date.ok()) return std::nullopt;
+  return Timestamp{sys_days{date} + hours{hh} + minutes{mm} + seconds{ss}};
+}
+
+std::string format_http_date(Timestamp t) {
+  using namespace std::chrono;
+  auto day = floor<days>(t);
+  year_month_day ymd{day};
+  weekday wd{day};
+  hh_mm_ss<seconds> tod{floor<seconds>(t - day)};
+  char buf[40];
+  int n = std::snprintf(buf, sizeof buf, "%s, %02u %s %04d %02d:%02d:%02d GMT", kWeekdays[wd.c_encoding()].data(),
+                        unsigned(ymd.day()), kMonths[unsigned(ymd.month()) - 1].data(), int(ymd.year()),
+                        int(tod.hours().count()), int(tod.minutes().count()), int(tod.seconds().count()));
+  return std::string(buf, n);
+}
+
 Timestamp now_utc() {
   return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }

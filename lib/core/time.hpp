@@ -28,6 +28,11 @@ std::optional<Date> parse_date(std::string_view text);
 
 std::string format_date(Date d);
 
+// HTTP's Date header (RFC 9110 IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"),
+// which is how a server tells its clock. Other spellings -> nullopt.
+std::optional<Timestamp> parse_http_date(std::string_view text);
+std::string format_http_date(Timestamp t);
+
 // The current time at microsecond precision.
 Timestamp now_utc();
 

@@ -1,5 +1,6 @@
 #include "http/client.hpp"
 
+#include "core/utf8.hpp"
 #include "http/gzip.hpp"
 #include "http/tls_hardening.hpp"
 
@@ -62,8 +63,10 @@ bool is_ip_address(const std::string& host) {
   return !ec;
 }
 
+// The message may carry text from the network (a system error's words, a
+// host name): one valid UTF-8 line, bounded, like every error kept.
 ClientFailure failure(Errc code, std::string message, bool sent) {
-  return ClientFailure{make_error(code, std::move(message)), sent};
+  return ClientFailure{make_error(code, bounded_text(message, 500)), sent};
 }
 
 }  // namespace

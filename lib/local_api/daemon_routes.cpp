@@ -4,6 +4,7 @@
 
 #include "http/target.hpp"
 #include "local_api/responses.hpp"
+#include "model/json_limits.hpp"
 #include "upstream/list_query.hpp"
 #include "core/spawn.hpp"
 
@@ -55,7 +56,7 @@ http::Response event_stream_head() {
 std::string sse(const std::string& event, const json& data, std::optional<std::int64_t> id = std::nullopt) {
   std::string out;
   if (id) out += "id: " + std::to_string(*id) + "\n";
-  return out + "event: " + event + "\ndata: " + data.dump() + "\n\n";
+  return out + "event: " + event + "\ndata: " + data.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
 }
 
 constexpr auto kKeepAlive = std::chrono::seconds(15);
@@ -349,17 +350,30 @@ http::Answer LocalApi::edits_route(const http::Request& req, const http::Target&
     daemon_.edits_changed();
     return json_answer(200, e.to_json());
   }
-  json body = json::parse(req.body.empty() ? std::string("{}") : req.body);
+  json body = model::parse_body(req.body.empty() ? std::string("{}") : req.body);
+  if (!body.is_object()) return json_error(400, "the body must be a JSON object");
   store::Resolution how;
-  if (body.contains("body")) {
+  if (body.contains("created_as")) {
+    const auto& v = body["created_as"];
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() > std::numeric_limits<std::int64_t>::max()) ||
+        v.get<std::int64_t>() <= 0)
+      return json_error(400, "created_as must be a project id (a positive integer)", "created_as");
+    how.take = store::Resolution::Take::created_as;
+    how.created_as = v.get<std::int64_t>();
+  } else if (body.contains("send_again")) {
+    if (body["send_again"] != true) return json_error(400, "send_again must be true", "send_again");
+    how.take = store::Resolution::Take::send_again;
+  } else if (body.contains("body")) {
     how.take = store::Resolution::Take::body;
     how.body = body["body"];
-  } else if (body.value("take", "") == "local") {
+  } else if (const auto take = body.contains("take") && body["take"].is_string() ? body["take"].get<std::string>() : "";
+             take == "local") {
     how.take = store::Resolution::Take::local;
-  } else if (body.value("take", "") == "remote") {
+  } else if (take == "remote") {
     how.take = store::Resolution::Take::remote;
   } else {
-    return json_answer(400, {{"error", "give {\"take\": \"local\"}, {\"take\": \"remote\"} or {\"body\": {...}}"},
+    return json_answer(400, {{"error", "give {\"take\": \"local\"}, {\"take\": \"remote\"} or {\"body\": {...}} for a "
+                                       "conflict, {\"created_as\": ID} or {\"send_again\": true} for an unknown outcome"},
                              {"field", "take"}});
   }
   auto e = queue_.resolve(id, how, now);

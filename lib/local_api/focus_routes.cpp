@@ -3,6 +3,7 @@
 
 #include "http/target.hpp"
 #include "local_api/responses.hpp"
+#include "model/json_limits.hpp"
 #include "upstream/list_query.hpp"
 
 #include <nlohmann/json.hpp>
@@ -147,7 +148,8 @@ http::Response LocalApi::members(store::WorkspaceKey ws, model::Id id) {
 http::Response LocalApi::submit(store::WorkspaceKey ws, EditOp op, model::Id id, const http::Request& req) {
   json body;
   if (model::has_body(op)) {
-    body = json::parse(req.body.empty() ? std::string("{}") : req.body);  // a parse error is a 400 at the boundary
+    // A parse error (or nesting past model::kMaxJsonDepth) is a 400 at the boundary.
+    body = model::parse_body(req.body.empty() ? std::string("{}") : req.body);
   }
   auto submitted = queue_.submit(ws, op, id, body, now_utc());
   daemon_.edits_changed();

@@ -1,5 +1,7 @@
 #pragma once
 // Internal to lib/local_api: the JSON answers every route builds the same way.
+// Encoding never throws: a string that is not valid UTF-8 (a message quoting
+// a client's bytes, say) is written with U+FFFD in place of what is invalid.
 
 #include "http/message.hpp"
 
@@ -12,7 +14,7 @@ namespace focus::local_api::detail {
 inline http::Response json_answer(int status, const nlohmann::json& body) {
   http::Response r;
   r.status = status;
-  r.body = body.dump();
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }
 

@@ -1,5 +1,6 @@
 #include "model/project_codec.hpp"
 
+#include "model/json_limits.hpp"
 #include "model/json_reader.hpp"
 
 #include <openssl/evp.h>
@@ -162,8 +163,9 @@ Project decode_project(const json& value) {
 }
 
 Project decode_project(std::string_view json_text) {
-  json value = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) throw DecodeError("", "project: malformed JSON");
+  json value = parse_bounded(json_text);
+  if (value.is_discarded()) throw DecodeError("", "project: malformed JSON (or nested deeper than " +
+                                                      std::to_string(kMaxJsonDepth) + " levels)");
   return decode_project(value);
 }
 

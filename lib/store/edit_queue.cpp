@@ -1,5 +1,6 @@
 #include "store/edit_queue.hpp"
 
+#include "core/utf8.hpp"
 #include "model/project_codec.hpp"
 #include "store/project_reads.hpp"
 #include "store/sql_util.hpp"
@@ -42,13 +43,14 @@ Id EditQueue::resolve_id(WorkspaceKey ws, Id id) {
   return st.executeStep() ? st.getColumn(0).getInt64() : id;
 }
 
+// Of the edits ready() could answer once due: an edit waiting on another
+// (its create's real id, the user's word) has no time of its own, or the
+// scheduler would wake for it again and again.
 std::optional<Timestamp> EditQueue::next_attempt_at(WorkspaceKey ws) {
-  auto st = for_workspace(db_.sql(),
-                          "SELECT min(next_attempt_at) FROM edits WHERE organization_id = ? AND workspace_id = ? "
-                          "AND state IN ('pending', 'unknown_outcome')", ws);
-  st.executeStep();
-  if (auto us = optional_int(st, 0)) return from_micros(*us);
-  return std::nullopt;
+  std::optional<Timestamp> earliest;
+  for (const auto& e : edits_.heads(ws))
+    if (!waits_on_another(e)) earliest = std::min(earliest.value_or(e.next_attempt_at), e.next_attempt_at);
+  return earliest;
 }
 
 bool EditQueue::is_claimed(WorkspaceKey ws, Id real_id) {
@@ -303,10 +305,10 @@ void EditQueue::fail_dependents(WorkspaceKey ws, Id temporary, const std::string
 void EditQueue::log_edit(const EditRecord& e, EditState state, const std::optional<std::string>& error, Timestamp now,
                          std::optional<Id> result_id) {
   json detail = {{"edit", e.id}, {"op", model::op_name(e.op)}, {"state", state_name(state)}};
-  if (error) detail["error"] = *error;
+  if (error) detail["error"] = valid_utf8(*error);  // the server's words, whatever bytes they came in
   if (e.project_id < 0) detail["temporary_id"] = e.project_id;
   Id project = result_id.value_or(e.project_id);
-  mirror_.log_edit(e.workspace, project, detail.dump(), now);
+  mirror_.log_edit(e.workspace, project, detail.dump(-1, ' ', false, json::error_handler_t::replace), now);
 }
 
 std::int64_t EditQueue::recover_in_flight() {
@@ -316,13 +318,17 @@ std::int64_t EditQueue::recover_in_flight() {
   return st.exec();
 }
 
+bool EditQueue::waits_on_another(const EditRecord& e) {
+  if (e.awaits_user()) return true;  // the user says which project it made
+  if (e.project_id < 0 && e.op != EditOp::create) return true;  // its create has not landed
+  auto parent = model::referenced_parent(e.op, e.body);
+  return parent && *parent < 0;  // its parent's create has not landed
+}
+
 std::vector<EditRecord> EditQueue::ready(WorkspaceKey ws, Timestamp now) {
   auto heads = edits_.heads(ws);
   std::erase_if(heads, [&](const EditRecord& e) {
-    if (e.state == EditState::pending && e.next_attempt_at > now) return true;
-    if (e.project_id < 0 && e.op != EditOp::create) return true;  // its create has not landed
-    auto parent = model::referenced_parent(e.op, e.body);
-    return parent && *parent < 0;  // its parent's create has not landed
+    return (e.state == EditState::pending && e.next_attempt_at > now) || waits_on_another(e);
   });
   return heads;
 }
@@ -364,7 +370,7 @@ void EditQueue::settle_failed(const EditRecord& e, const std::string& error, Tim
       fail_dependents(e.workspace, e.project_id, "its project's create (edit " + std::to_string(e.id) + ") failed", now);
     rebuild_overlay(e.workspace, e.project_id);
   });
-  spdlog::warn("edit {} ({} {}) failed: {}", e.id, model::op_name(e.op), project_label(e.project_id), error);
+  spdlog::warn("edit {} ({} {}) failed: {}", e.id, model::op_name(e.op), project_label(e.project_id), valid_utf8(error));
 }
 
 void EditQueue::settle_conflict(const EditRecord& e, const std::string& description, Timestamp now) {
@@ -377,6 +383,36 @@ void EditQueue::settle_conflict(const EditRecord& e, const std::string& descript
 
 void EditQueue::settle_unknown(const EditRecord& e, const std::string& error) {
   edits_.set_state(e.id, EditState::unknown_outcome, error, std::nullopt);
+}
+
+void EditQueue::settle_ambiguous(const EditRecord& e, const std::vector<Id>& candidates, const std::string& why,
+                                 Timestamp now) {
+  db_.in_transaction([&] {
+    edits_.set_state(e.id, EditState::unknown_outcome, why, std::nullopt);
+    edits_.set_candidates(e.id, candidates);
+    log_edit(e, EditState::unknown_outcome, why, now);
+  });
+  spdlog::warn("edit {} ({} {}): {}", e.id, model::op_name(e.op), project_label(e.project_id), valid_utf8(why));
+}
+
+std::optional<Id> EditQueue::own_user(Id organization, const std::string& key_id) {
+  // Not a cached statement: one left on its row would hold a read snapshot.
+  SQLite::Statement st(db_.sql(), "SELECT user_id FROM own_users WHERE organization_id = ? AND key_id = ?");
+  st.bind(1, organization);
+  st.bind(2, key_id);
+  return st.executeStep() ? std::optional<Id>(st.getColumn(0).getInt64()) : std::nullopt;
+}
+
+void EditQueue::learn_own_user(Id organization, const std::string& key_id, Id user_id, Timestamp now) {
+  auto& st = db_.cached(
+      "INSERT INTO own_users (organization_id, key_id, user_id, learned_at) VALUES (?, ?, ?, ?) "
+      "ON CONFLICT (organization_id, key_id) DO UPDATE SET user_id = excluded.user_id, learned_at = excluded.learned_at "
+      "WHERE user_id != excluded.user_id");
+  st.bind(1, organization);
+  st.bind(2, key_id);
+  st.bind(3, user_id);
+  st.bind(4, micros(now));
+  st.exec();
 }
 
 void EditQueue::settle_retry(const EditRecord& e, const std::string& error, Timestamp next_attempt, bool count_attempt) {
@@ -457,6 +493,9 @@ EditRecord EditQueue::retry(EditId id, Timestamp now) {
     auto e = edits_.get(id);
     if (!e) throw EditRejected(404, "", "edit " + std::to_string(id) + " does not exist");
     if (e->state == EditState::done) throw EditRejected(409, "", "edit " + std::to_string(id) + " is already applied");
+    if (e->awaits_user())
+      throw EditRejected(409, "", "edit " + std::to_string(id) + " waits for you to say what it made: resolve it with "
+                                      "created_as (one of its candidates) or send_again");
     if (e->state == EditState::in_flight || e->state == EditState::unknown_outcome)
       throw EditRejected(409, "", "edit " + std::to_string(id) + " is being settled with the server; retry it later");
     edits_.set_retry(id, e->last_error.value_or(""), now, true);
@@ -483,6 +522,8 @@ void EditQueue::discard(EditId id, Timestamp now) {
 }
 
 EditRecord EditQueue::resolve(EditId id, const Resolution& how, Timestamp now) {
+  if (how.take == Resolution::Take::created_as || how.take == Resolution::Take::send_again)
+    return resolve_outcome(id, how, now);
   return db_.in_transaction([&] {
     auto e = edits_.get(id);
     if (!e) throw EditRejected(404, "", "edit " + std::to_string(id) + " does not exist");
@@ -508,7 +549,37 @@ EditRecord EditQueue::resolve(EditId id, const Resolution& how, Timestamp now) {
         rewrite(*e, body, server, "conflict resolved with a new body", now);
         break;
       }
+      case Resolution::Take::created_as:
+      case Resolution::Take::send_again: break;  // resolve_outcome's
     }
+    return *edits_.get(id);
+  });
+}
+
+// The user's word on an edit the read-back could not settle.
+EditRecord EditQueue::resolve_outcome(EditId id, const Resolution& how, Timestamp now) {
+  return db_.in_transaction([&] {
+    auto e = edits_.get(id);
+    if (!e) throw EditRejected(404, "", "edit " + std::to_string(id) + " does not exist");
+    if (e->state != EditState::unknown_outcome)
+      throw EditRejected(409, "", "edit " + std::to_string(id) + " is " + std::string(state_name(e->state)) +
+                                      ", not waiting to learn its outcome");
+    if (how.take == Resolution::Take::send_again) {
+      edits_.set_retry(id, "sent again at the user's word (" + e->last_error.value_or("outcome unknown") + ")", now, true);
+      rebuild_overlay(e->workspace, e->project_id);
+      return *edits_.get(id);
+    }
+    if (e->op != EditOp::create)
+      throw EditRejected(409, "created_as", "edit " + std::to_string(id) + " is a " + std::string(model::op_name(e->op)) +
+                                                ", not a create; use send_again, or retry it after reading the project");
+    const Id real = how.created_as;
+    if (real <= 0) throw EditRejected(400, "created_as", "created_as must be a project id (a positive integer)");
+    if (is_claimed(e->workspace, real))
+      throw EditRejected(409, "created_as", "project " + std::to_string(real) + " is already another local create's result");
+    std::optional<FetchedProject> server;
+    if (auto row = mirror_.row(e->workspace, real); row && !row->deleted)
+      server = fetched(model::decode_project(std::string_view(row->body)));
+    settle_applied(*e, server, real, "settled by the user: created as project " + std::to_string(real), now);
     return *edits_.get(id);
   });
 }

@@ -66,11 +66,14 @@ struct EditCounts {
   std::int64_t pending = 0, in_flight = 0, unknown_outcome = 0, conflict = 0, failed = 0, done = 0;
 };
 
-// How a user settles a conflict.
+// How a user settles a conflict (local, remote, body), or an edit whose
+// outcome the read-back could not prove (created_as: the create made that
+// project; send_again: it was not applied, send it again).
 struct Resolution {
-  enum class Take { local, remote, body };
+  enum class Take { local, remote, body, created_as, send_again };
   Take take = Take::local;
   nlohmann::json body;  // for Take::body: the edit's new body
+  Id created_as = 0;    // for Take::created_as: the project the create made
 };
 
 class EditQueue {
@@ -93,6 +96,9 @@ class EditQueue {
   // Drops an edit that is not being sent, and its overlay (a discarded
   // create takes the edits that depend on it along).
   void discard(EditId id, Timestamp now);
+  // Settles a conflict, or (created_as, send_again) an unknown outcome.
+  // Throws EditRejected: 404 no such edit, 409 not in a state that form
+  // settles, 400 a bad body or id.
   EditRecord resolve(EditId id, const Resolution& how, Timestamp now);
 
   // --- for the replayer --------------------------------------------------
@@ -103,10 +109,11 @@ class EditQueue {
   // answers one line per collapse, for the log.
   std::vector<std::string> compact(WorkspaceKey ws, Timestamp now);
   // Edits that may be sent now, oldest first: the first active edit of its
-  // project, pending or unknown_outcome, due, and naming no temporary id
-  // that is still unknown.
+  // project, pending or unknown_outcome (not one awaiting the user), due,
+  // and naming no temporary id that is still unknown.
   std::vector<EditRecord> ready(WorkspaceKey ws, Timestamp now);
-  // When the earliest pending edit of `ws` may be sent (nullopt: none pending).
+  // When the earliest edit of `ws` that ready() could answer may be sent
+  // (nullopt: none; edits waiting on a create or on the user do not count).
   std::optional<Timestamp> next_attempt_at(WorkspaceKey ws);
   // Whether a local create already settled as this project.
   bool is_claimed(WorkspaceKey ws, Id real_id);
@@ -121,6 +128,15 @@ class EditQueue {
   void settle_failed(const EditRecord& edit, const std::string& error, Timestamp now);
   void settle_conflict(const EditRecord& edit, const std::string& description, Timestamp now);
   void settle_unknown(const EditRecord& edit, const std::string& error);
+  // The read-back could not tell which of `candidates` (if any) the create
+  // made: it stays unknown_outcome, not tried again by itself, until the
+  // user resolves it (see Resolution).
+  void settle_ambiguous(const EditRecord& edit, const std::vector<Id>& candidates, const std::string& why, Timestamp now);
+
+  // The user id an API key (Credentials::key_id) creates projects as in an
+  // organization, learned from its own answered creates.
+  std::optional<Id> own_user(Id organization, const std::string& key_id);
+  void learn_own_user(Id organization, const std::string& key_id, Id user_id, Timestamp now);
   // Not sent, or proven not applied: pending again, after `next_attempt`.
   void settle_retry(const EditRecord& edit, const std::string& error, Timestamp next_attempt, bool count_attempt);
   // The edit's body and base are replaced (remote_wins drops the fields in
@@ -132,6 +148,8 @@ class EditQueue {
   void rebuild_overlays(WorkspaceKey ws);
 
  private:
+  EditRecord resolve_outcome(EditId id, const Resolution& how, Timestamp now);
+  static bool waits_on_another(const EditRecord& edit);
   void check_target(model::EditOp op, Id project_id, const std::optional<ProjectView>& current);
   nlohmann::json normalized(WorkspaceKey ws, model::EditOp op, const nlohmann::json& body);
   // Refuses (400, parent_project_id) a body that would make `project` its

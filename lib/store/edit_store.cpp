@@ -1,5 +1,6 @@
 #include "store/edit_store.hpp"
 
+#include "core/utf8.hpp"
 #include "store/sql_util.hpp"
 
 #include <array>
@@ -22,7 +23,7 @@ constexpr std::array<std::pair<EditState, std::string_view>, 6> kStates{{
 
 constexpr const char* kColumns =
     "id, organization_id, workspace_id, project_id, op, body, base, state, attempts, last_error, note, created_at, "
-    "next_attempt_at, sent_at, settled_at, result_id";
+    "next_attempt_at, sent_at, settled_at, result_id, candidates";
 
 constexpr const char* kActiveStates = "('pending', 'in_flight', 'unknown_outcome', 'conflict')";
 
@@ -67,6 +68,14 @@ EditRecord read_edit(SQLite::Statement& st) {
   e.sent_at = optional_time(st, 13);
   e.settled_at = optional_time(st, 14);
   e.result_id = optional_int(st, 15);
+  if (auto c = optional_text(st, 16)) {
+    json ids = parse_column(e.id, "candidates", *c);
+    if (!ids.is_array()) unreadable_edit(e.id, "candidates is not an array");
+    for (const auto& id : ids) {
+      if (!id.is_number_integer()) unreadable_edit(e.id, "candidates holds a non-integer");
+      e.candidates.push_back(id.get<Id>());
+    }
+  }
   return e;
 }
 
@@ -77,6 +86,14 @@ std::vector<EditRecord> read_all(SQLite::Statement& st) {
 }
 
 json optional_json(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
+
+// What an edit's texts quote (the server's words, a local client's) is kept
+// as valid UTF-8, and bounded: an error is a line, not a page.
+constexpr std::size_t kMaxText = 2000;
+std::optional<std::string> stored_text(const std::optional<std::string>& v) {
+  if (!v) return v;
+  return std::string(cut_utf8(valid_utf8(*v), kMaxText));
+}
 
 json time_json(const std::optional<Timestamp>& t) { return t ? json(format_rfc3339(*t)) : json(nullptr); }
 
@@ -109,7 +126,8 @@ json EditRecord::to_json() const {
           {"next_attempt_at", state == EditState::pending ? time_json(next_attempt_at) : json(nullptr)},
           {"sent_at", time_json(sent_at)},
           {"settled_at", time_json(settled_at)},
-          {"result_id", result_id ? json(*result_id) : json(nullptr)}};
+          {"result_id", result_id ? json(*result_id) : json(nullptr)},
+          {"candidates", candidates}};
 }
 
 EditId EditStore::insert(const EditRecord& e) {
@@ -179,10 +197,10 @@ std::vector<EditRecord> EditStore::heads(WorkspaceKey ws) {
 
 void EditStore::set_state(EditId id, EditState state, std::optional<std::string> last_error,
                           std::optional<std::string> note) {
-  SQLite::Statement st(db_.sql(), "UPDATE edits SET state = ?, last_error = ?, note = COALESCE(?, note) WHERE id = ?");
+  SQLite::Statement st(db_.sql(), "UPDATE edits SET state = ?, last_error = ?, note = COALESCE(?, note), candidates = NULL WHERE id = ?");
   st.bind(1, std::string(state_name(state)));
-  bind_optional_text(st, 2, last_error);
-  bind_optional_text(st, 3, note);
+  bind_optional_text(st, 2, stored_text(last_error));
+  bind_optional_text(st, 3, stored_text(note));
   st.bind(4, id);
   st.exec();
 }
@@ -197,9 +215,9 @@ void EditStore::set_in_flight(EditId id, Timestamp now) {
 void EditStore::set_retry(EditId id, std::string error, Timestamp next_attempt, bool count_attempt) {
   // An attempt that never left (quota, offline) is not counted: it was not an attempt.
   SQLite::Statement st(db_.sql(),
-                       "UPDATE edits SET state = 'pending', last_error = ?, next_attempt_at = ?, "
+                       "UPDATE edits SET state = 'pending', last_error = ?, next_attempt_at = ?, candidates = NULL, "
                        "attempts = attempts - (CASE WHEN ? THEN 0 ELSE 1 END) WHERE id = ?");
-  st.bind(1, error);
+  st.bind(1, *stored_text(error));
   st.bind(2, micros(next_attempt));
   st.bind(3, count_attempt ? 1 : 0);
   st.bind(4, id);
@@ -210,10 +228,10 @@ void EditStore::set_settled(EditId id, EditState state, std::optional<std::strin
                             std::optional<std::string> note, std::optional<Id> result_id, Timestamp now) {
   SQLite::Statement st(db_.sql(),
                        "UPDATE edits SET state = ?, last_error = ?, note = COALESCE(?, note), result_id = ?, "
-                       "settled_at = ? WHERE id = ?");
+                       "settled_at = ?, candidates = NULL WHERE id = ?");
   st.bind(1, std::string(state_name(state)));
-  bind_optional_text(st, 2, last_error);
-  bind_optional_text(st, 3, note);
+  bind_optional_text(st, 2, stored_text(last_error));
+  bind_optional_text(st, 3, stored_text(note));
   bind_optional(st, 4, result_id);
   st.bind(5, micros(now));
   st.bind(6, id);
@@ -233,6 +251,14 @@ void EditStore::set_body(EditId id, const json& body, const std::optional<json>&
 void EditStore::set_project(EditId id, Id project_id) {
   SQLite::Statement st(db_.sql(), "UPDATE edits SET project_id = ? WHERE id = ?");
   st.bind(1, project_id);
+  st.bind(2, id);
+  st.exec();
+}
+
+void EditStore::set_candidates(EditId id, const std::vector<Id>& candidates) {
+  SQLite::Statement st(db_.sql(), "UPDATE edits SET candidates = ? WHERE id = ?");
+  if (candidates.empty()) st.bind(1);
+  else st.bind(1, json(candidates).dump());
   st.bind(2, id);
   st.exec();
 }

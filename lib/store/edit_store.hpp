@@ -2,7 +2,9 @@
 // The rows of the `edits` table, as values: reading, inserting and changing
 // the state of one edit. No rules live here (see EditQueue); every function
 // runs one statement, inside the caller's transaction when there is one.
-// Throws SQLite::Exception on I/O failure. io_context thread only.
+// Texts (last_error, note) are stored as valid UTF-8 of bounded length
+// whatever they quote. Throws SQLite::Exception on I/O failure. io_context
+// thread only.
 
 #include "core/time.hpp"
 #include "model/edit.hpp"
@@ -45,6 +47,12 @@ struct EditRecord {
   Timestamp next_attempt_at;
   std::optional<Timestamp> sent_at, settled_at;
   std::optional<Id> result_id;  // a create's real id
+  // A lost create's read-back found several projects it may have made (or
+  // only one that no longer carries its values): their ids, until the user
+  // settles it with resolve (created_as / send_again). Such an edit is not
+  // tried again by itself.
+  std::vector<Id> candidates;
+  bool awaits_user() const { return state == EditState::unknown_outcome && !candidates.empty(); }
 
   nlohmann::json to_json() const;  // for the socket and the CLI
 };
@@ -73,6 +81,7 @@ class EditStore {
                    std::optional<Id> result_id, Timestamp now);
   void set_body(EditId id, const nlohmann::json& body, const std::optional<nlohmann::json>& base);
   void set_project(EditId id, Id project_id);
+  void set_candidates(EditId id, const std::vector<Id>& candidates);
   void remove(EditId id);
 
  private:

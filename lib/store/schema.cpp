@@ -181,6 +181,20 @@ CREATE INDEX projects_by_parent  ON projects (organization_id, workspace_id, par
 CREATE INDEX projects_live       ON projects (organization_id, workspace_id, deleted, archived, id);
 ANALYZE;
 )sql",
+      // 4: a create whose answer was lost and whose read-back found more than
+      // one project it may have made keeps them (a JSON array of ids) until
+      // the user says which; and the user id each API key creates as, learned
+      // from its own answered creates, so read-backs can tell its projects.
+      R"sql(
+ALTER TABLE edits ADD COLUMN candidates TEXT;
+CREATE TABLE own_users (
+  organization_id INTEGER NOT NULL,
+  key_id          TEXT NOT NULL,     -- Credentials::key_id(): a digest, never the key
+  user_id         INTEGER NOT NULL,
+  learned_at      INTEGER NOT NULL,  -- microseconds since the epoch
+  PRIMARY KEY (organization_id, key_id)
+) WITHOUT ROWID;
+)sql",
   };
   return all;
 }

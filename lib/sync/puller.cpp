@@ -156,10 +156,12 @@ boost::asio::awaitable<Result<bool>> Puller::list_into_staging(upstream::Workspa
     for (auto& p : answer->data) fetched.push_back(store::fetched(std::move(p)));
     mirror_.stage(key(ws), fetched);
     step("staged");
-    std::int64_t total = answer->total.value_or(0);
-    expected = per_page > 0 ? (total + per_page - 1) / per_page : 0;
+    // Both are range-checked at decode (total within 0..1e9); the page count
+    // is still computed without a sum or product that could overflow.
+    const std::int64_t total = answer->total.value_or(0);
+    expected = per_page > 0 ? total / per_page + (total % per_page != 0 ? 1 : 0) : 0;
     if (progress) progress(report.pages, expected);
-    if (static_cast<std::int64_t>(fetched.size()) < per_page || page * per_page >= total) co_return true;
+    if (static_cast<std::int64_t>(fetched.size()) < per_page || page >= expected) co_return true;
   }
 }
 

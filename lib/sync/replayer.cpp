@@ -203,6 +203,10 @@ Replayer::Next Replayer::settle_answer(const EditRecord& e, const Sent& answer, 
   }
   std::optional<store::FetchedProject> server;
   if (project) server = store::fetched(*project);
+  // A create's answer names the user this key creates as: what tells its
+  // own projects from other users' when a later create's answer is lost.
+  if (e.op == EditOp::create && project->toggl_user_id)
+    queue_.learn_own_user(e.workspace.organization_id, api_.key_id(), *project->toggl_user_id, now);
   auto note = e.op == EditOp::create ? "created as project " + std::to_string(project->id) : std::string("applied");
   queue_.settle_applied(e, server, std::nullopt, note, now);
   ++report.applied;
@@ -245,57 +249,118 @@ Replayer::Next Replayer::settle_error(const EditRecord& e, const Error& error, R
 // ---------------------------------------------------------------------------
 // Settling an unknown outcome by reading back
 
-// The projects a create may have made: of the same name, created from a
-// little before it was sent (clocks differ), and not already another local
-// create's result; the earliest that still carries every value the create
-// set (`exact`), and the earliest of the rest (`edited`: another user may
-// have changed it since).
-Replayer::CreateCandidates Replayer::created_among(const EditRecord& e, const std::vector<model::Project>& candidates) {
-  const auto earliest = e.sent_at.value_or(e.created_at) - std::chrono::minutes(10);
+namespace {
+
+// How far the server's clock may be from where its Date puts it, beyond the
+// reading's own uncertainty, and how early a create's created_at may be
+// stamped before the send we recorded (the in-flight mark comes first).
+constexpr auto kClockSlack = std::chrono::seconds(2);
+// Without any Date header from this organization yet: the local clock, and
+// a wide margin for the clocks' difference.
+constexpr auto kUnmeasuredSlack = std::chrono::minutes(10);
+
+std::string id_list(const std::vector<model::Id>& ids) {
+  std::string out;
+  for (std::size_t i = 0; i < ids.size(); ++i) out += (i ? ", " : "") + std::to_string(ids[i]);
+  return out;
+}
+
+}  // namespace
+
+// From a little before the send to the longest the exchange could take
+// after it, in the server's time.
+Replayer::Window Replayer::create_window(const EditRecord& e) const {
+  const Timestamp sent = e.sent_at.value_or(e.created_at);
+  const auto exchange = std::chrono::duration_cast<std::chrono::microseconds>(api_.exchange_limit());
+  auto reading = api_.server_clock().reading(e.workspace.organization_id);
+  if (!reading) return {sent - kUnmeasuredSlack, sent + exchange + kUnmeasuredSlack, false};
+  const auto slack = std::chrono::duration_cast<std::chrono::microseconds>(kClockSlack) + reading->uncertainty;
+  const Timestamp at = reading->to_server(sent);
+  return {at - slack, at + exchange + slack, true};
+}
+
+// The projects a create may have made: of the same name, created inside the
+// window, not already another local create's result, and not made by
+// another user when this key's user is known.
+Replayer::CreateCandidates Replayer::created_among(const EditRecord& e, const std::vector<model::Project>& projects) {
+  const auto window = create_window(e);
   const auto name = e.body.value("name", std::string());
   CreateCandidates found;
-  auto keep_earliest = [](std::optional<model::Project>& best, const model::Project& p) {
-    if (!best || p.id < best->id) best = p;
-  };
-  for (const auto& p : candidates) {
-    if (p.name != name || !p.created_at || *p.created_at < earliest) continue;
+  found.own_user = queue_.own_user(e.workspace.organization_id, api_.key_id());
+  for (const auto& p : projects) {
+    if (p.name != name || !p.created_at || *p.created_at < window.from || *p.created_at > window.to) continue;
     if (queue_.is_claimed(e.workspace, p.id)) continue;
-    keep_earliest(model::edit_applied_to(EditOp::create, e.body, model::encode_project(p)) ? found.exact : found.edited, p);
+    if (found.own_user && p.toggl_user_id && *p.toggl_user_id != *found.own_user) continue;  // someone else's
+    (model::edit_applied_to(EditOp::create, e.body, model::encode_project(p)) ? found.exact : found.edited).push_back(p);
   }
   return found;
 }
 
+// One project that carries the create's values, or one made by this key's
+// own user, is it; none means it was not applied; anything else is for the
+// user to settle: sending again would make a duplicate, and claiming one
+// might take another user's project (and send the edits queued after the
+// create to it).
+Replayer::CreateFinding Replayer::conclude(const EditRecord& e, const CreateCandidates& found, const Window& window) const {
+  CreateFinding out;
+  if (found.size() == 0) return out;
+  if (found.size() == 1) {
+    const auto& p = found.exact.empty() ? found.edited.front() : found.exact.front();
+    const bool ours = found.own_user && p.toggl_user_id == found.own_user;
+    if (!found.exact.empty() || ours) {
+      out.made = p;
+      return out;
+    }
+  }
+  for (const auto* list : {&found.exact, &found.edited})
+    for (const auto& p : *list) out.ambiguous.push_back(p.id);
+  std::sort(out.ambiguous.begin(), out.ambiguous.end());
+  const std::string who = found.own_user ? "" : "; this key's user is not known yet";
+  out.why = "the answer was lost and the server shows " +
+            (found.size() == 1 ? "one project of that name, changed since, that it may have made: " + id_list(out.ambiguous)
+                               : std::to_string(found.size()) + " projects of that name it may have made: " + id_list(out.ambiguous)) +
+            " (created " + format_rfc3339(window.from) + " to " + format_rfc3339(window.to) + " by the server's clock" +
+            (window.measured ? "" : ", not measured yet") + who + "); say which with `focusctl edits resolve " +
+            std::to_string(e.id) + " --created-as ID`, or `--send-again` if none is it";
+  return out;
+}
+
 // The mirror is asked first: a listing since the crash may already hold the
-// project, and then the question costs no request. An exact match wins;
-// failing one, an edited match is taken rather than sending the create again,
-// which would make a duplicate (worse than claiming a same-named project
-// someone else made in the same minutes).
-asio::awaitable<Result<std::optional<model::Project>>> Replayer::find_created(upstream::WorkspaceRef ws,
-                                                                              const EditRecord& e) {
-  const auto earliest = e.sent_at.value_or(e.created_at) - std::chrono::minutes(10);
+// project, and then the question costs no request (only with the server's
+// clock measured: an unmeasured window is too wide to trust without asking).
+asio::awaitable<Result<Replayer::CreateFinding>> Replayer::find_created(upstream::WorkspaceRef ws, const EditRecord& e) {
+  const auto window = create_window(e);
+  const auto name = e.body.value("name", std::string());
   std::vector<model::Project> known;
-  for (const auto& body : mirror_.bodies_named(e.workspace, e.body.value("name", std::string()), earliest))
+  // The window is in the server's time, as the mirror's created_at are.
+  for (const auto& body : mirror_.bodies_named(e.workspace, name, window.from))
     known.push_back(model::decode_project(std::string_view(body)));
-  auto in_mirror = created_among(e, known);
-  if (in_mirror.exact) co_return in_mirror.exact;
+  if (window.measured) {
+    auto in_mirror = conclude(e, created_among(e, known), window);
+    if (in_mirror.made) co_return in_mirror;
+  }
 
   upstream::ListParams params;
-  params.name = e.body.value("name", std::string());
+  params.name = name;
   params.archived = upstream::ArchivedFilter::all;
   params.paging.per_page = 200;
   params.paging.order_by = {"-created_at"};
   auto page = co_await api_.list_projects(ws, params);
   if (!page) co_return page.error();
+  // The listing's own Date may have measured the clock for the first time.
+  const auto listed_window = create_window(e);
   auto listed = created_among(e, page->data);
   if (spdlog::should_log(spdlog::level::debug)) {
-    spdlog::debug("{}: read back: {} project(s) of that name listed, {} in the mirror; sent at {}", label(e),
-                  page->data.size(), known.size(), e.sent_at ? format_rfc3339(*e.sent_at) : std::string("(never)"));
+    spdlog::debug("{}: read back: {} project(s) of that name listed, {} in the mirror; sent at {}; window {} to {}{}",
+                  label(e), page->data.size(), known.size(),
+                  e.sent_at ? format_rfc3339(*e.sent_at) : std::string("(never)"), format_rfc3339(listed_window.from),
+                  format_rfc3339(listed_window.to), listed_window.measured ? "" : " (clock not measured)");
     for (const auto& p : page->data)
-      spdlog::debug("{}: read back: candidate {} '{}' created {}", label(e), p.id, p.name,
-                    p.created_at ? format_rfc3339(*p.created_at) : std::string("(unknown)"));
+      spdlog::debug("{}: read back: candidate {} '{}' created {} by {}", label(e), p.id, p.name,
+                    p.created_at ? format_rfc3339(*p.created_at) : std::string("(unknown)"),
+                    p.toggl_user_id ? std::to_string(*p.toggl_user_id) : std::string("(unknown)"));
   }
-  if (listed.exact) co_return listed.exact;
-  co_return listed.edited ? listed.edited : in_mirror.edited;
+  co_return conclude(e, listed, listed_window);
 }
 
 asio::awaitable<Replayer::Next> Replayer::read_back(upstream::WorkspaceRef ws, const EditRecord& e, ReplayReport& report) {
@@ -317,8 +382,14 @@ asio::awaitable<Replayer::Next> Replayer::read_back(upstream::WorkspaceRef ws, c
   if (e.op == EditOp::create) {
     auto found = co_await find_created(ws, e);
     if (!found) co_return read_back_failed(e, found.error(), report);
-    if (*found) co_return applied(store::fetched(**found), "proven applied: found as project " + std::to_string((*found)->id));
-    co_return not_applied("no project of that name was created after it was sent");
+    if (found->made)
+      co_return applied(store::fetched(*found->made), "proven applied: found as project " + std::to_string(found->made->id));
+    if (!found->ambiguous.empty()) {
+      queue_.settle_ambiguous(e, found->ambiguous, found->why, now_utc());
+      step("settled");
+      co_return Next::go_on;
+    }
+    co_return not_applied("no project of that name was created when it was sent");
   }
 
   if (model::is_members_op(e.op)) {

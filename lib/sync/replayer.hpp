@@ -7,12 +7,21 @@
 // configured policy), marked in_flight (durably), sent once, and settled
 // (done / failed / pending with backoff) in one transaction. An edit whose
 // answer never came, or that was in flight when the process died, is
-// unknown_outcome: it is read back from the server (a create is looked up by
-// name and creation time: in the mirror first, which a listing since may
-// have filled, else with one list request) and sent again only when that
-// proves it was not
-// applied. So an edit reaches the server at most once, and at least once as
-// long as the server accepts it.
+// unknown_outcome: it is read back from the server and sent again only when
+// that proves it was not applied. So an edit reaches the server at most
+// once, and at least once as long as the server accepts it.
+//
+// A create is looked up by name and creation time (in the mirror first,
+// which a listing since may have filled, else with one list request): the
+// projects of its name created, by the server's clock (the Date header's
+// skew, see ServerClock), from a few seconds before it was sent to the
+// longest its exchange could take after, by this key's own user when that
+// is known (learned from the creates whose answers came back). One such
+// project that carries the create's values, or one by this key's user, is
+// it; none: it was not applied; several (or one that is neither): the edit
+// stays unknown_outcome with the candidates, for the user to say which
+// (EditQueue::resolve created_as / send_again), and is not tried again by
+// itself, blocking only its own project's later edits.
 //
 // A 4xx that retrying cannot fix fails the edit (and only it, and what
 // depends on its create); 5xx and bad answers back it off; quota, rate
@@ -71,12 +80,28 @@ class Replayer {
 
   boost::asio::awaitable<Next> replay_one(upstream::WorkspaceRef ws, store::EditRecord edit, ReplayReport& report);
   boost::asio::awaitable<Next> read_back(upstream::WorkspaceRef ws, const store::EditRecord& edit, ReplayReport& report);
-  boost::asio::awaitable<Result<std::optional<model::Project>>> find_created(upstream::WorkspaceRef ws,
-                                                                             const store::EditRecord& edit);
+  // The projects a lost create may have made, by what the server shows.
   struct CreateCandidates {
-    std::optional<model::Project> exact, edited;
+    std::vector<model::Project> exact;   // every value the create set
+    std::vector<model::Project> edited;  // changed since, by someone
+    std::optional<model::Id> own_user;   // this key's user, when known
+    std::size_t size() const { return exact.size() + edited.size(); }
   };
-  CreateCandidates created_among(const store::EditRecord& edit, const std::vector<model::Project>& candidates);
+  // What the read-back concludes: the project, none (not applied), or the
+  // ids to put before the user.
+  struct CreateFinding {
+    std::optional<model::Project> made;
+    std::vector<model::Id> ambiguous;
+    std::string why;  // for the ambiguous case
+  };
+  struct Window {
+    Timestamp from, to;  // server time
+    bool measured = false;  // from the server's Date; else a wide guess
+  };
+  Window create_window(const store::EditRecord& edit) const;
+  CreateCandidates created_among(const store::EditRecord& edit, const std::vector<model::Project>& projects);
+  CreateFinding conclude(const store::EditRecord& edit, const CreateCandidates& found, const Window& window) const;
+  boost::asio::awaitable<Result<CreateFinding>> find_created(upstream::WorkspaceRef ws, const store::EditRecord& edit);
   boost::asio::awaitable<Sent> send(upstream::WorkspaceRef ws, const store::EditRecord& edit);
   // Applies the conflict policy; false when the edit must not be sent now.
   bool passes_conflict_check(store::EditRecord& edit, ReplayReport& report);

@@ -1,6 +1,8 @@
 #include "upstream/answer.hpp"
 
+#include "core/utf8.hpp"
 #include "model/decode_error.hpp"
+#include "model/json_limits.hpp"
 #include "model/project_codec.hpp"
 
 #include <nlohmann/json.hpp>
@@ -13,24 +15,66 @@ namespace {
 
 using nlohmann::json;
 
+// Counts and page numbers past this are a broken answer, not a big workspace.
+constexpr std::int64_t kMaxCount = 1'000'000'000;
+
 Result<json> parse(const std::string& body) {
-  json value = json::parse(body, nullptr, false);
+  if (model::nests_deeper_than(body))
+    return make_error(Errc::bad_payload,
+                      "the answer nests deeper than " + std::to_string(model::kMaxJsonDepth) + " levels; not read");
+  json value = model::parse_bounded(body);
   if (value.is_discarded()) return make_error(Errc::bad_payload, "the answer is not valid JSON");
   return value;
 }
 
+// An integer field of the answer's top level within [low, high]: absent or
+// null -> nullopt; a float, a string, an unsigned past INT64_MAX or a value
+// out of range -> bad_payload naming it.
+Result<std::optional<std::int64_t>> bounded_integer(const json& j, const char* key, std::int64_t low, std::int64_t high) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::optional<std::int64_t>{};
+  auto out_of_range = [&](const std::string& got) {
+    return make_error(Errc::bad_payload, std::string("the answer's '") + key + "' must be an integer from " +
+                                             std::to_string(low) + " to " + std::to_string(high) + ", got " + got);
+  };
+  if (!it->is_number_integer()) return out_of_range(bounded_text(it->dump(-1, ' ', false, json::error_handler_t::replace), 40));
+  if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(high))
+    return out_of_range(std::to_string(it->get<std::uint64_t>()));
+  const auto v = it->get<std::int64_t>();
+  if (v < low || v > high) return out_of_range(std::to_string(v));
+  return std::optional<std::int64_t>{v};
+}
+
+// Ids the server names must be real ones: positive (negative ids are this
+// daemon's temporary ones, and 0 names nothing).
+std::optional<std::string> bad_ids(const model::Project& p) {
+  if (p.id <= 0) return "project id " + std::to_string(p.id) + " is not positive";
+  if (p.parent_project_id && *p.parent_project_id <= 0)
+    return "project " + std::to_string(p.id) + ": parent_project_id " + std::to_string(*p.parent_project_id) +
+           " is not positive";
+  if (p.toggl_user_id && *p.toggl_user_id <= 0)
+    return "project " + std::to_string(p.id) + ": toggl_user_id " + std::to_string(*p.toggl_user_id) + " is not positive";
+  if (p.workspace_id < 0) return "project " + std::to_string(p.id) + ": workspace_id is negative";
+  return std::nullopt;
+}
+
+model::Project checked_project(const json& v) {
+  auto p = model::decode_project(v);
+  if (auto why = bad_ids(p)) throw model::DecodeError("id", *why);
+  return p;
+}
+
 }  // namespace
 
-std::string server_text(const http::Response& r) {
+std::string server_text(const http::Response& r, const std::vector<std::string>& secrets) {
   std::string text = r.body;
-  json value = json::parse(r.body, nullptr, false);
+  json value = model::parse_bounded(r.body);
   if (!value.is_discarded() && value.is_object()) {
     for (const char* key : {"error", "message"})
       if (auto it = value.find(key); it != value.end() && it->is_string()) text = it->get<std::string>();
   }
-  for (char& c : text)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  if (text.size() > 300) text = text.substr(0, 300) + "...";
+  // Redacted before the cut, so no piece of a secret is left at the edge.
+  text = bounded_text(text, 300, [&](std::string t) { return redact(std::move(t), secrets); });
   return text.empty() ? "(no text)" : text;
 }
 
@@ -86,18 +130,18 @@ Result<ProjectPage> decode_page(const std::string& body, bool expect_total) {
   if (!j.is_object() || !j.contains("data") || !j["data"].is_array())
     return make_error(Errc::bad_payload, "the answer has no 'data' array");
   ProjectPage page;
-  auto integer = [&](const char* key) -> std::optional<std::int64_t> {
-    auto it = j.find(key);
-    if (it == j.end() || !it->is_number_integer()) return std::nullopt;
-    return it->get<std::int64_t>();
-  };
-  page.page = integer("page").value_or(1);
-  page.per_page = integer("per_page").value_or(static_cast<std::int64_t>(j["data"].size()));
-  page.total = integer("total");
+  auto number = bounded_integer(j, "page", 1, kMaxCount);
+  auto per_page = bounded_integer(j, "per_page", 0, kMaxCount);
+  auto total = bounded_integer(j, "total", 0, kMaxCount);
+  for (const auto* r : {&number, &per_page, &total})
+    if (!*r) return r->error();
+  page.page = number->value_or(1);
+  page.per_page = per_page->value_or(static_cast<std::int64_t>(j["data"].size()));
+  page.total = *total;
   if (expect_total && !page.total) return make_error(Errc::bad_payload, "the list answer has no integer 'total'");
   page.data.reserve(j["data"].size());
   try {
-    for (const auto& item : j["data"]) page.data.push_back(model::decode_project(item));
+    for (const auto& item : j["data"]) page.data.push_back(checked_project(item));
   } catch (const model::DecodeError& e) {
     return make_error(Errc::bad_payload, e.what());
   }
@@ -121,7 +165,7 @@ auto decode_with(const std::string& body, Decode decode) -> Result<decltype(deco
 }  // namespace
 
 Result<model::Project> decode_one(const std::string& body) {
-  return decode_with(body, [](const json& v) { return model::decode_project(v); });
+  return decode_with(body, [](const json& v) { return checked_project(v); });
 }
 
 Result<model::ProjectMembers> decode_members(const std::string& body) {

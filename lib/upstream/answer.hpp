@@ -2,7 +2,10 @@
 // Internal to lib/upstream: reading a Focus answer. Maps an HTTP status to
 // the Errc the engine branches on, extracts the server's own text (JSON
 // {"error"/"message"} or plain), reads the quota and Retry-After headers, and
-// decodes the JSON bodies into model types (failing with bad_payload).
+// decodes the JSON bodies into model types (failing with bad_payload: not
+// JSON, nested deeper than model::kMaxJsonDepth, a field of the wrong type,
+// a count or page out of range, an id that is not positive). Invalid UTF-8
+// in the body becomes U+FFFD rather than spoiling the whole answer.
 // Pure functions; any thread.
 
 #include "core/result.hpp"
@@ -14,11 +17,13 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace focus::upstream::detail {
 
-// The server's explanation, one line, at most 300 characters.
-std::string server_text(const http::Response& response);
+// The server's explanation: one line of valid UTF-8, `secrets` redacted,
+// then cut on a character boundary to at most 300 bytes.
+std::string server_text(const http::Response& response, const std::vector<std::string>& secrets = {});
 
 // The Errc for a non-2xx status.
 Errc errc_for_status(int status);

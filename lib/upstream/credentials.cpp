@@ -64,6 +64,20 @@ std::string Credentials::describe() const {
   return (kind_ == Kind::bearer ? "API key " : "password of " + user_ + " ") + origin_;
 }
 
+std::string Credentials::key_id() const {
+  const std::string input = std::string("focussync key id\n") + (kind_ == Kind::bearer ? "bearer\n" : "basic\n") + user_;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(input.data(), input.size(), digest, &length, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < 8; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0xf]);
+  }
+  return hex;
+}
+
 std::vector<std::string> Credentials::secrets() const {
   if (kind_ == Kind::bearer) return {user_, authorization_header()};
   return {password_, authorization_header().substr(6)};

@@ -22,6 +22,10 @@ class Credentials {
   std::string authorization_header() const;  // the value of Authorization:
   std::string describe() const;              // e.g. "API key from file /etc/key"
   std::vector<std::string> secrets() const;  // for redact()
+  // Names whose credentials these are, without revealing them: 16 hex digits
+  // of a SHA-256 over the key (or the email), so what is learned about "this
+  // key's user" is forgotten when the key changes.
+  std::string key_id() const;
 
  private:
   enum class Kind { bearer, basic } kind_ = Kind::bearer;

@@ -1,5 +1,6 @@
 #include "upstream/focus_api.hpp"
 
+#include "core/utf8.hpp"
 #include "upstream/answer.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -8,6 +9,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 namespace focus::upstream {
 
@@ -54,15 +57,17 @@ Result<model::ProjectMembers> decode_members_answer(const http::Response& r) { r
 Result<Unit> ignore_body(const http::Response&) { return Unit{}; }
 
 // Writes answer 201 with the project, or 204 / an empty body: both succeed.
-// An unreadable body after a 2xx still means the write was applied.
+// A body that cannot be read is no proof of anything: the status says it
+// was probably applied, the body does not say what the server made of it
+// (a proxy's page, a cut answer). The outcome is unknown and settled by
+// reading back, as for a lost answer.
 Result<std::optional<model::Project>> decode_write_answer(const http::Response& r) {
-  if (r.body.empty()) return std::optional<model::Project>{};
+  auto blank = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
+  if (std::all_of(r.body.begin(), r.body.end(), blank)) return std::optional<model::Project>{};
   auto project = detail::decode_one(r.body);
-  if (!project) {
-    spdlog::warn("a write succeeded but its answer could not be read ({}); the next listing will show the result",
-                 project.error().message);
-    return std::optional<model::Project>{};
-  }
+  if (!project)
+    return make_error(Errc::outcome_unknown, "answered " + std::to_string(r.status) +
+                                                 " with a body that cannot be read (" + project.error().message + ")");
   return std::optional<model::Project>{std::move(*project)};
 }
 
@@ -71,9 +76,10 @@ bool retryable(const Error& e) {
          e.is(Errc::bad_response);
 }
 
-// An error about `what`, with any secret the text might echo removed.
+// An error about `what`, with any secret the text might echo removed, as
+// one line of valid UTF-8 (what it quotes came from the network).
 Error failure(const std::string& what, const std::vector<std::string>& secrets, Errc code, const std::string& detail) {
-  return make_error(code, redact(what + ": " + detail, secrets));
+  return make_error(code, bounded_text(what + ": " + detail, 1000, [&](std::string t) { return redact(std::move(t), secrets); }));
 }
 
 std::string seconds_text(Clock::duration d) {
@@ -89,6 +95,8 @@ void FocusApi::cancel() {
   cancelled_ = true;
   client_.cancel();
 }
+
+std::chrono::milliseconds FocusApi::exchange_limit() const { return client_.options().total_timeout; }
 
 // The one place requests are sent: quota gate, send, quota bookkeeping, error
 // mapping, and retries for reads. `decode` turns a 2xx answer into T.
@@ -115,6 +123,7 @@ FocusApi::Call<T> FocusApi::run(WorkspaceRef ws, Exchange ex, Decode decode) {
     quota_.on_sent(org);
     ++counters_.sent;
     auto started = Clock::now();
+    const auto sent_at = now_utc();
     auto outcome = co_await client_.send(std::move(request));
     auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
 
@@ -135,6 +144,8 @@ FocusApi::Call<T> FocusApi::run(WorkspaceRef ws, Exchange ex, Decode decode) {
     ++counters_.by_status[std::to_string(response.status)];
     spdlog::debug("{}{} -> {} in {} ms ({} bytes)", what, ex.query, response.status, elapsed_ms, response.body.size());
     const auto news = detail::note_quota(quota_, org, response, Clock::now());
+    if (auto date = response.header("Date"))
+      if (auto server_now = parse_http_date(*date)) clock_.observe(org, *server_now, sent_at, now_utc());
     if (response.status >= 200 && response.status < 300) {
       Result<T> decoded = decode(response);
       if (!decoded && may_retry && retryable(decoded.error())) {
@@ -146,7 +157,7 @@ FocusApi::Call<T> FocusApi::run(WorkspaceRef ws, Exchange ex, Decode decode) {
     }
 
     Errc code = detail::errc_for_status(response.status);
-    std::string detail = std::to_string(response.status) + ": " + detail::server_text(response);
+    std::string detail = std::to_string(response.status) + ": " + detail::server_text(response, secrets);
     if (code == Errc::quota_exhausted)
       co_return failure(what, secrets, code, detail + " (resets in " + std::to_string(news.resets_in->count()) + " s)");
     if (code == Errc::rate_limited) {

@@ -26,6 +26,7 @@
 #include "upstream/list_params.hpp"
 #include "upstream/quota_tracker.hpp"
 #include "upstream/retry_policy.hpp"
+#include "upstream/server_clock.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -88,6 +89,12 @@ class FocusApi {
   // then unknown), no read is retried and nothing more is sent.
   void cancel();
   QuotaTracker& quota() { return quota_; }
+  const ServerClock& server_clock() const { return clock_; }
+  // Whose credentials are in use (Credentials::key_id()).
+  std::string key_id() const { return credentials_.key_id(); }
+  // The longest an exchange may take (the HTTP client's total timeout): how
+  // late after its send a write may have been applied.
+  std::chrono::milliseconds exchange_limit() const;
 
  private:
   struct Exchange;
@@ -103,6 +110,7 @@ class FocusApi {
   Backoff backoff_;
   RequestCounters counters_;
   bool cancelled_ = false;
+  ServerClock clock_;
 };
 
 }  // namespace focus::upstream

@@ -175,6 +175,39 @@ class Focusctl(unittest.TestCase):
         header = next(csv.reader(io.StringIO(self.ok("edits", "list", fmt="csv").out)))
         self.assertEqual(header, ["id", "state", "op", "project_id", "attempts", "created_at", "last_error", "note"])
 
+    def test_resolve_forms_for_an_unknown_outcome(self):
+        """The settling of an ambiguous read-back itself is shown in
+        tests/unit/sync/replayer_test.cpp; here, the socket and focusctl
+        forms: what they refuse, and that an edit shows its candidates."""
+        target = [p for p in self.live() if p["archived_at"] is None][12]["id"]
+        edit = self.ok("projects", "patch", str(target), "--description", "resolve forms", fmt="json").json()["edit"]
+        self.wait_settled()
+        shown = self.ok("edits", "show", str(edit), fmt="json").json()
+        self.assertEqual(shown["candidates"], [])
+        for args, words in ((["--created-as", "1077"], "not waiting to learn its outcome"),
+                            (["--send-again"], "not waiting to learn its outcome")):
+            r = self.ctl("edits", "resolve", str(edit), *args)
+            self.assertEqual(r.code, 1)
+            self.assertIn(words, r.err)
+        r = self.ctl("edits", "resolve", str(edit), "--created-as", "5", "--send-again")
+        self.assertNotEqual(r.code, 0)  # one form at a time
+        for body, field in (({"created_as": -3}, "created_as"), ({"created_as": 1.5}, "created_as"),
+                            ({"created_as": 18446744073709551615}, "created_as"), ({"send_again": False}, "send_again"),
+                            ({"take": 5}, "take")):
+            r = self.d.request("POST", f"/v1/edits/{edit}/resolve", body)
+            self.assertEqual(r.status, 400, body)
+            self.assertEqual(r.json()["field"], field)
+
+    def test_deep_or_broken_local_bodies_are_400(self):
+        target = self.live()[0]["id"]
+        path = BASE.format(org=1, ws=1) + f"/{target}"
+        r = self.d.request("PATCH", path, raw=("[" * 100 + "]" * 100).encode())
+        self.assertEqual(r.status, 400)
+        self.assertIn("deeper than 64", r.json()["error"])
+        r = self.d.request("PATCH", path, raw=b'{"name": "caf\xe9"}')
+        self.assertEqual(r.status, 400)
+        self.assertIn("not valid JSON", r.json()["error"])  # a JSON answer, whatever the bytes it quotes
+
     def test_changes_and_follow(self):
         rows = self.ok("changes", fmt="ndjson").ndjson()
         self.assertGreaterEqual(len(rows), 80)

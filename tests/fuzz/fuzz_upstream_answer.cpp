@@ -4,8 +4,9 @@
 // page, a project or a members body, the server's text for the error message. The input is
 // two bytes of status, header lines up to an empty line, then the body.
 // Checks: decoders answer a value or bad_payload (no exception); the error
-// text is one line of bounded length; the tracker never blocks a request
+// text is one line of valid UTF-8 and bounded length; the tracker never blocks a request
 // for longer than the answer said (nor in the past).
+#include "core/utf8.hpp"
 #include "upstream/answer.hpp"
 #include "upstream/quota_tracker.hpp"
 
@@ -65,7 +66,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     expect_value_or_bad_payload(upstream::detail::decode_members(r.body));
   } else {
     std::string text = upstream::detail::server_text(r);
-    if (text.size() > 303 || text.find('\n') != std::string::npos) broken("server text not one bounded line", text);
+    if (text.size() > 300 || text.find('\n') != std::string::npos) broken("server text not one bounded line", text);
+    if (!is_valid_utf8(text)) broken("server text not valid UTF-8", text);
   }
   auto until = quota.blocked_until(org, now);
   if (until && *until < now) broken("blocked until a time in the past", "");

@@ -45,3 +45,17 @@ TEST_CASE("dates are calendar dates") {
   CHECK_FALSE(parse_date("2027-13-01"));
   CHECK_FALSE(parse_date("2027-01-01T00:00:00Z"));
 }
+
+TEST_CASE("an HTTP Date header reads as the instant it names, and is written back the same way") {
+  auto t = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT");
+  REQUIRE(t);
+  CHECK(format_rfc3339(*t) == "1994-11-06T08:49:37Z");
+  CHECK(format_http_date(*t) == "Sun, 06 Nov 1994 08:49:37 GMT");
+  auto now = floor<seconds>(now_utc());
+  CHECK(parse_http_date(format_http_date(now)) == now);
+  for (const char* bad : {"", "Sun, 06 Nov 1994 08:49:37", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun, 31 Feb 1994 08:49:37 GMT",
+                          "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:49:37 GMT"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_http_date(bad).has_value());
+  }
+}

@@ -3,7 +3,9 @@
 // when it is back; reads show edits at once; temporary ids chain; compaction
 // saves requests; conflicts follow the policy; failures block nothing; lost
 // answers are read back, never blindly resent.
+#include "core/utf8.hpp"
 #include "http/client.hpp"
+#include "http/server.hpp"
 #include "model/project_codec.hpp"
 #include "store/database.hpp"
 #include "store/edit_queue.hpp"
@@ -15,6 +17,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <thread>
 
 using namespace focus;
 using namespace focus::test;
@@ -99,6 +102,19 @@ struct World {
     REQUIRE(r.ok());
     return model::encode_project(**r);
   }
+  // As another user, a project of their own: created on the server, by
+  // `creator` (the workspace's second user unless given).
+  Id other_user_create(json body, std::optional<Id> creator = std::nullopt) {
+    json spec = {{"body", std::move(body)}};
+    if (creator) spec["creator"] = *creator;
+    return sim.control("POST", "mutate", {{"create", spec}})["created"].at(0).get<Id>();
+  }
+  // One create whose answer comes back: the replayer learns this key's user.
+  void learn_own_user() {
+    submit(EditOp::create, 0, {{"name", "Warm-up " + std::to_string(warmups++)}});
+    replay();
+    REQUIRE(queue->own_user(ws.organization_id, api->key_id()).has_value());
+  }
   // Live projects of the mirror that satisfy `pred`, by id.
   std::vector<Id> mirror_ids(const std::function<bool(const model::Project&)>& pred) {
     std::vector<Id> out;
@@ -123,6 +139,7 @@ struct World {
   std::unique_ptr<sync::Replayer> replayer;
   upstream::WorkspaceRef ws{1, 1};
   store::WorkspaceKey key{1, 1};
+  int warmups = 0;
 };
 
 auto any = [](const model::Project&) { return true; };
@@ -429,6 +446,7 @@ TEST_CASE("a create whose answer was lost is found even after another user edite
   // set, so another user's edit in between made it send the create again.
   World w;
   w.pull();
+  w.learn_own_user();  // so the read-back can tell the project is this key's own
   w.faults({{"drop_rate", 1}});
   auto create = w.submit(EditOp::create, 0, {{"name", "Edited by another"}, {"billable", true}});
   w.replay();
@@ -550,4 +568,200 @@ TEST_CASE("discarding an edit removes it and its overlay; a discarded create tak
   for (auto& c : w.mirror->changes_since(0, 1000))
     if (c.kind == "edit" && json::parse(*c.detail)["state"] == "discarded") logged = true;
   CHECK(logged);
+}
+
+TEST_CASE("another user's same-named create in the window is not claimed; the edits queued after go to our project") {
+  World w;
+  w.pull();
+  w.learn_own_user();
+  w.offline(true);  // sent, never reached the server: not applied
+  auto create = w.submit(EditOp::create, 0, {{"name", "Same name"}, {"billable", true}});
+  w.replay();
+  REQUIRE(w.edit(create.edit.id).state == EditState::unknown_outcome);
+  // Queued behind the create (after its send, so nothing folds them together).
+  auto remove = w.submit(EditOp::remove, create.edit.project_id);
+  // Meanwhile another user makes a project of that name, with the same values, seconds after the send.
+  const Id theirs = w.other_user_create({{"name", "Same name"}, {"billable", true}});
+  w.offline(false);
+  const auto posts = w.route_count("POST /projects");
+  w.replay();
+  auto settled = w.edit(create.edit.id);
+  CHECK(settled.state == EditState::done);
+  REQUIRE(settled.result_id.has_value());
+  CHECK(*settled.result_id != theirs);  // not claimed: it was sent again, and made once
+  CHECK(w.route_count("POST /projects") == posts + 1);
+  CHECK(w.edit(remove.edit.id).state == EditState::done);
+  CHECK(w.edit(remove.edit.id).project_id == *settled.result_id);
+  CHECK(w.server(theirs)["deleted_at"].is_null());  // their project is untouched
+  CHECK_FALSE(w.server(*settled.result_id)["deleted_at"].is_null());
+}
+
+TEST_CASE("an ambiguous read-back keeps the create unknown_outcome with its candidates until the user settles it") {
+  World w;  // a fresh key: its user is not known yet
+  w.pull();
+  auto ids = w.mirror_ids(any);
+  w.faults({{"drop_rate", 1}});  // applied, the answer lost
+  auto create = w.submit(EditOp::create, 0, {{"name", "Twin"}, {"billable", true}});
+  w.replay();
+  REQUIRE(w.edit(create.edit.id).state == EditState::unknown_outcome);
+  auto follow_up = w.submit(EditOp::patch, create.edit.project_id, {{"color", "#222222"}});
+  w.faults({{"drop_rate", 0}});
+  const Id ours = w.named("Twin").at(0)["id"].get<Id>();
+  const Id theirs = w.other_user_create({{"name", "Twin"}, {"billable", true}});
+  auto elsewhere = w.submit(EditOp::patch, ids[0], {{"name", "Not held up"}});
+
+  const auto posts = w.route_count("POST /projects");
+  w.replay();
+  auto waiting = w.edit(create.edit.id);
+  CHECK(waiting.state == EditState::unknown_outcome);
+  CHECK(waiting.candidates == std::vector<Id>{std::min(ours, theirs), std::max(ours, theirs)});
+  REQUIRE(waiting.last_error.has_value());
+  CHECK(waiting.last_error->find(std::to_string(theirs)) != std::string::npos);
+  CHECK(waiting.last_error->find("--created-as") != std::string::npos);
+  CHECK(waiting.to_json()["candidates"].size() == 2);
+  CHECK(w.route_count("POST /projects") == posts);            // no duplicate made
+  CHECK(w.edit(elsewhere.edit.id).state == EditState::done);  // other projects' edits go on
+  CHECK(w.edit(follow_up.edit.id).state == EditState::pending);
+  // It is not read back again and again: no request, and nothing due.
+  CHECK_FALSE(w.replayer->has_ready(w.ws));
+  CHECK_FALSE(w.replayer->next_due(w.ws).has_value());
+  CHECK(w.replay().requests == 0);
+  CHECK_THROWS_AS(w.queue->retry(create.edit.id, now_utc()), store::EditRejected);
+
+  SUBCASE("created_as: the create is done as that project, the temporary id swapped everywhere") {
+    CHECK_THROWS_AS(w.queue->resolve(create.edit.id, {store::Resolution::Take::created_as, {}, -5}, now_utc()),
+                    store::EditRejected);
+    auto e = w.queue->resolve(create.edit.id, {store::Resolution::Take::created_as, {}, ours}, now_utc());
+    CHECK(e.state == EditState::done);
+    CHECK(e.result_id == ours);
+    CHECK(e.candidates.empty());
+    CHECK(w.queue->resolve_id(w.key, create.edit.project_id) == ours);
+    CHECK(w.edit(follow_up.edit.id).project_id == ours);
+    w.replay();
+    CHECK(w.server(ours)["color"] == "#222222");
+    CHECK(w.server(theirs)["color"] != "#222222");
+    CHECK(w.route_count("POST /projects") == posts);
+  }
+  SUBCASE("send_again: pending, sent once more") {
+    auto e = w.queue->resolve(create.edit.id, {store::Resolution::Take::send_again, {}, 0}, now_utc());
+    CHECK(e.state == EditState::pending);
+    CHECK(e.candidates.empty());
+    w.replay();
+    auto done = w.edit(create.edit.id);
+    CHECK(done.state == EditState::done);
+    CHECK(w.route_count("POST /projects") == posts + 1);
+    CHECK(w.named("Twin").size() == 3);
+    CHECK(done.result_id != ours);
+    CHECK(done.result_id != theirs);
+    CHECK(w.server(*done.result_id)["color"] == "#222222");
+  }
+  // Either way a second resolve is refused: it is settled.
+  CHECK_THROWS_AS(w.queue->resolve(create.edit.id, {store::Resolution::Take::send_again, {}, 0}, now_utc()),
+                  store::EditRejected);
+}
+
+TEST_CASE("a create is read back by the server's clock, however far it is from ours") {
+  // The server's clock runs two hours behind: its created_at is two hours
+  // before our sent_at. Matched against our clock, the project would not be
+  // found and the create sent again.
+  World w(config::ConflictPolicy::manual, {"--clock-skew", "-7200"});
+  w.pull();  // the listing's Date measures the skew
+  auto reading = w.api->server_clock().reading(1);
+  REQUIRE(reading.has_value());
+  CHECK(reading->offset < -std::chrono::seconds(7190));
+  CHECK(reading->offset > -std::chrono::seconds(7210));
+  w.faults({{"drop_rate", 1}});
+  auto create = w.submit(EditOp::create, 0, {{"name", "Skewed"}});
+  w.replay();
+  REQUIRE(w.edit(create.edit.id).state == EditState::unknown_outcome);
+  w.faults({{"drop_rate", 0}});
+  const auto posts = w.route_count("POST /projects");
+  w.replay();
+  CHECK(w.edit(create.edit.id).state == EditState::done);
+  CHECK(w.route_count("POST /projects") == posts);
+  CHECK(w.named("Skewed").size() == 1);
+}
+
+TEST_CASE("a same-named project made before the send, even seconds before, is not the create's") {
+  World w;
+  w.pull();
+  const Id earlier = w.other_user_create({{"name", "Made just before"}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));  // past the window's slack before the send
+  w.offline(true);
+  auto create = w.submit(EditOp::create, 0, {{"name", "Made just before"}});
+  w.replay();
+  w.offline(false);
+  w.replay();
+  auto e = w.edit(create.edit.id);
+  CHECK(e.state == EditState::done);
+  CHECK(e.result_id != earlier);
+  CHECK(w.named("Made just before").size() == 2);
+}
+
+TEST_CASE("a patch answered 2xx with an unreadable body is read back, not counted as applied") {
+  World w;
+  w.pull();
+  auto ids = w.mirror_ids(any);
+  w.faults({{"garbage_rate", 1}});
+  auto patch = w.submit(EditOp::patch, ids[0], {{"name", "Garbled answer"}});
+  w.replay();
+  auto e = w.edit(patch.edit.id);
+  CHECK(e.state == EditState::unknown_outcome);
+  REQUIRE(e.last_error.has_value());
+  CHECK(e.last_error->find("cannot be read") != std::string::npos);
+  w.faults({{"garbage_rate", 0}});
+  const auto patches = w.route_count("PATCH /projects/{id}");
+  w.replay();
+  CHECK(w.edit(patch.edit.id).state == EditState::done);
+  CHECK(w.edit(patch.edit.id).note->find("proven applied") != std::string::npos);
+  CHECK(w.route_count("PATCH /projects/{id}") == patches);  // not sent twice
+}
+
+TEST_CASE("a refusal whose text is cut mid-character or is not UTF-8 fails the edit with a readable error") {
+  // The observed failure: PATCH answered 400 {"error": "ééé..."} cut in the
+  // middle of a character (or in Latin-1) threw while the edit was settled,
+  // leaving it in flight and ending the engine.
+  std::string e_acute;
+  for (int i = 0; i < 200; ++i) e_acute += "\xC3\xA9";
+  for (const std::string& body : {R"({"error": ")" + e_acute.substr(0, 301), std::string("{\"error\": \"caf\xE9 refus\xE9\"}"),
+                                  std::string("\xFF\xFE not even text \xC3")}) {
+    CAPTURE(body.size());
+    World w;
+    w.pull();
+    auto ids = w.mirror_ids(any);
+    auto patch = w.submit(EditOp::patch, ids[0], {{"name", "Refused in odd bytes"}});
+    // The refusing server runs on a thread of its own: the test's io_context
+    // runs until the replay is done, which a listening server never is.
+    boost::asio::io_context server_io;
+    http::Server refusing(server_io, {}, [&](const http::Request&) {
+      http::Response r;
+      r.status = 400;
+      r.body = body;
+      return r;
+    });
+    refusing.start();
+    std::thread serving([&] { server_io.run(); });
+    http::ClientOptions options;
+    options.base_url = "http://127.0.0.1:" + std::to_string(refusing.port()) + "/api";
+    options.total_timeout = std::chrono::seconds(5);
+    http::Client client(w.io, options);
+    upstream::FocusApi api(client, upstream::Credentials::api_key("k", "(test)"), w.quota);
+    sync::Replayer replayer(api, *w.queue, *w.mirror, w.settings);
+    sync::ReplayReport report;
+    CHECK_NOTHROW(report = run(w.io, replayer.replay(w.ws)));
+    server_io.stop();
+    serving.join();
+    CHECK(report.failed == 1);
+    auto e = w.edit(patch.edit.id);
+    CHECK(e.state == EditState::failed);
+    REQUIRE(e.last_error.has_value());
+    CHECK(is_valid_utf8(*e.last_error));
+    CHECK(e.last_error->find("400") != std::string::npos);
+    CHECK(e.last_error->size() < 1100);
+    CHECK_NOTHROW((void)e.to_json().dump());
+    bool logged = false;
+    for (auto& c : w.mirror->changes_since(0, 10000))
+      if (c.kind == "edit" && json::parse(*c.detail)["state"] == "failed") logged = is_valid_utf8(*c.detail);
+    CHECK(logged);
+  }
 }

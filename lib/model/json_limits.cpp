@@ -1,0 +1,107 @@
+#include "model/json_limits.hpp"
+
+#include "core/utf8.hpp"
+#include "model/decode_error.hpp"
+
+#include <optional>
+
+namespace focus::model {
+
+bool nests_deeper_than(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;  // the escaped character cannot end the string
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    switch (c) {
+      case '"': in_string = true; break;
+      case '[':
+      case '{':
+        if (++depth > max_depth) return true;
+        break;
+      case ']':
+      case '}':
+        if (depth > 0) --depth;
+        break;
+      default: break;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+// The value of the "\uXXXX" escape at text[i] ('\\' there), if it is one.
+std::optional<unsigned> escape_at(std::string_view text, std::size_t i) {
+  if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') return std::nullopt;
+  unsigned v = 0;
+  for (std::size_t k = i + 2; k < i + 6; ++k) {
+    char c = text[k];
+    unsigned d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 16;
+    if (d == 16) return std::nullopt;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+bool is_high(unsigned v) { return v >= 0xD800 && v <= 0xDBFF; }
+bool is_low(unsigned v) { return v >= 0xDC00 && v <= 0xDFFF; }
+
+}  // namespace
+
+std::string repaired_json_text(std::string_view raw) {
+  std::string valid;
+  if (!is_valid_utf8(raw)) valid = valid_utf8(raw);
+  std::string_view text = valid.empty() ? raw : std::string_view(valid);
+  if (text.find("\\u") == std::string_view::npos) return std::string(text);
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (!in_string) {
+      if (c == '"') in_string = true;
+      out.push_back(c);
+      continue;
+    }
+    if (c == '"') in_string = false;
+    if (c != '\\') {
+      out.push_back(c);
+      continue;
+    }
+    auto v = escape_at(text, i);
+    if (!v) {  // another escape: copied with the character it escapes
+      out.push_back(c);
+      if (i + 1 < text.size()) out.push_back(text[++i]);
+      continue;
+    }
+    if (is_high(*v)) {
+      auto next = escape_at(text, i + 6);
+      if (next && is_low(*next)) {
+        out.append(text.substr(i, 12));
+        i += 11;
+        continue;
+      }
+    }
+    out.append(is_high(*v) || is_low(*v) ? std::string_view("\\ufffd") : text.substr(i, 6));
+    i += 5;
+  }
+  return out;
+}
+
+nlohmann::json parse_bounded(std::string_view text) {
+  if (nests_deeper_than(text)) return nlohmann::json(nlohmann::json::value_t::discarded);
+  return nlohmann::json::parse(repaired_json_text(text), nullptr, /*allow_exceptions=*/false);
+}
+
+nlohmann::json parse_body(std::string_view text) {
+  if (nests_deeper_than(text))
+    throw DecodeError("", "the body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  return nlohmann::json::parse(text);
+}
+
+}  // namespace focus::model

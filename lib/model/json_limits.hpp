@@ -1,0 +1,36 @@
+#pragma once
+// Bounded decoding: JSON from outside (the upstream's answers, local request
+// bodies) is refused when its arrays and objects nest deeper than
+// kMaxJsonDepth, before nlohmann builds a value (its parser, dump and
+// comparisons recurse once per level, so a deep enough document would use
+// up the stack). A pre-scan of the bytes: linear, no allocation. Pure
+// functions; any thread.
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace focus::model {
+
+// Far beyond any shape the Focus API has (a project nests three levels).
+constexpr int kMaxJsonDepth = 64;
+
+// Whether `text` opens more than `max_depth` arrays/objects at once (string
+// contents are skipped; the text need not be valid JSON).
+bool nests_deeper_than(std::string_view text, int max_depth = kMaxJsonDepth);
+
+// Text from the upstream made fit to parse: invalid UTF-8 bytes become
+// U+FFFD and an unpaired surrogate escape ("\ud800") becomes "\ufffd", so one
+// odd name spoils that name, not the whole answer (nlohmann refuses both).
+std::string repaired_json_text(std::string_view text);
+
+// The upstream's answers: repaired, then nlohmann's non-throwing parse, with
+// the depth limit: a discarded value when the text is not JSON or nests too deep.
+nlohmann::json parse_bounded(std::string_view text);
+
+// For local request bodies: throws DecodeError ("the body nests deeper than
+// 64 levels") or nlohmann::json::parse_error, which the socket answers 400.
+nlohmann::json parse_body(std::string_view text);
+
+}  // namespace focus::model

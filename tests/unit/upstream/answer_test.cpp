@@ -1,0 +1,155 @@
+// What focussync makes of hostile answers, at the decoding boundary: texts
+// that are not UTF-8 or are cut mid-character, numbers out of range, floats
+// and huge unsigned values where integers belong, ids that are not
+// positive, and nesting past the depth limit. Each is a readable value or a
+// bad_payload that says why; nothing throws, nothing wraps.
+#include "core/utf8.hpp"
+#include "fixture.hpp"
+#include "model/decode_error.hpp"
+#include "model/json_limits.hpp"
+#include "model/project_codec.hpp"
+#include "upstream/answer.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace focus;
+using namespace focus::test;
+using namespace focus::upstream;
+using nlohmann::json;
+
+namespace {
+
+http::Response answer(int status, std::string body) {
+  http::Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+std::string page_with(const std::string& fields) {
+  return R"({"data":[{"id":1,"name":"a"}],)" + fields + "}";
+}
+
+std::string deep(int levels) { return std::string(levels, '[') + std::string(levels, ']'); }
+
+}  // namespace
+
+TEST_CASE("a server text cut mid-character or not UTF-8 at all becomes one valid line") {
+  std::string e_acute;
+  for (int i = 0; i < 400; ++i) e_acute += "é";
+  // JSON whose text is longer than the limit: cut on a character boundary.
+  auto long_text = detail::server_text(answer(400, json{{"error", e_acute}}.dump()));
+  CHECK(is_valid_utf8(long_text));
+  CHECK(long_text.size() <= 300);
+  // A body cut in the middle of an "é" (so not JSON): the raw text, repaired.
+  std::string cut = R"({"error": ")" + e_acute.substr(0, 11);
+  auto t = detail::server_text(answer(400, cut));
+  CHECK(is_valid_utf8(t));
+  CHECK(t.find("\xEF\xBF\xBD") != std::string::npos);
+  // Latin-1, inside JSON: read as JSON, the bad byte replaced.
+  auto latin = detail::server_text(answer(400, "{\"error\": \"caf\xE9 ferm\xE9\"}"));
+  CHECK(latin == "caf\xEF\xBF\xBD ferm\xEF\xBF\xBD");
+  // Every one of them can be encoded.
+  for (const auto& s : {long_text, t, latin}) CHECK_NOTHROW((void)json{{"e", s}}.dump());
+}
+
+TEST_CASE("a secret in a server text is redacted before the cut") {
+  const std::string text = std::string(290, 'x') + kKey + " tail";
+  auto t = detail::server_text(answer(400, text), {kKey});
+  CHECK(t.find(kKey.substr(0, 8)) == std::string::npos);
+  CHECK(t.size() <= 300);
+}
+
+TEST_CASE("names that are not UTF-8 spoil the name, not the page") {
+  auto page = detail::decode_page("{\"data\":[{\"id\":5,\"name\":\"Caf\xE9\"},{\"id\":6,\"name\":\"\\ud800 lone\"}],"
+                                  "\"page\":1,\"per_page\":2,\"total\":2}",
+                                  true);
+  REQUIRE_MESSAGE(page.ok(), (page.ok() ? "" : page.error().message));
+  CHECK(page->data[0].name == "Caf\xEF\xBF\xBD");
+  CHECK(page->data[1].name == "\xEF\xBF\xBD lone");
+  CHECK_NOTHROW((void)model::encode_project(page->data[0]).dump());
+  // A proper surrogate pair is kept.
+  auto pair = detail::decode_one(R"({"id":7,"name":"\ud83d\ude00"})");
+  REQUIRE(pair.ok());
+  CHECK(pair->name == "\xF0\x9F\x98\x80");
+}
+
+TEST_CASE("page, per_page and total are range-checked: negative, absurd, float or unsigned past INT64_MAX is bad_payload") {
+  CHECK(detail::decode_page(page_with(R"("page":1,"per_page":50,"total":1)"), true).ok());
+  for (const char* bad : {R"("page":1,"per_page":50,"total":-1)", R"("page":1,"per_page":50,"total":9223372036854775807)",
+                          R"("page":1,"per_page":50,"total":18446744073709551615)", R"("page":1,"per_page":50,"total":1.0)",
+                          R"("page":1,"per_page":50,"total":"3")", R"("page":0,"per_page":50,"total":1)",
+                          R"("page":-3,"per_page":50,"total":1)", R"("page":1,"per_page":-50,"total":1)",
+                          R"("page":1,"per_page":1e300,"total":1)", R"("page":1.5,"per_page":50,"total":1)"}) {
+    CAPTURE(bad);
+    auto r = detail::decode_page(page_with(bad), true);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().is(Errc::bad_payload));
+    CHECK(r.error().message.find("must be an integer from") != std::string::npos);
+  }
+}
+
+TEST_CASE("ids must be positive integers: zero, negative, past INT64_MAX or float is bad_payload") {
+  for (const char* bad : {R"({"id":0})", R"({"id":-4})", R"({"id":18446744073709551615})", R"({"id":9223372036854775808})",
+                          R"({"id":3.0})", R"({"id":5,"parent_project_id":-1})", R"({"id":5,"toggl_user_id":0})",
+                          R"({"id":5,"tag_ids":[1,2.5]})"}) {
+    CAPTURE(bad);
+    auto r = detail::decode_one(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().is(Errc::bad_payload));
+  }
+  auto top = detail::decode_one(R"({"id":9223372036854775807})");
+  REQUIRE(top.ok());
+  CHECK(top->id == std::numeric_limits<std::int64_t>::max());
+}
+
+TEST_CASE("nesting past the depth limit is refused before it is parsed") {
+  CHECK_FALSE(model::nests_deeper_than(deep(64)));
+  CHECK(model::nests_deeper_than(deep(65)));
+  CHECK_FALSE(model::nests_deeper_than(R"({"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})"));  // in a string
+  CHECK_FALSE(model::nests_deeper_than(R"({"a":"\"[[[["})", 1));
+  // A hundred thousand levels: nlohmann alone would recurse that deep.
+  const std::string huge = R"({"data":[{"id":1,"extra":)" + deep(100'000) + "}],\"page\":1,\"per_page\":1,\"total\":1}";
+  auto r = detail::decode_page(huge, true);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().is(Errc::bad_payload));
+  CHECK(r.error().message.find("deeper than 64") != std::string::npos);
+  CHECK_FALSE(detail::decode_one(R"({"id":1,"x":)" + deep(70) + "}").ok());
+  CHECK_FALSE(detail::decode_members(deep(200)).ok());
+  CHECK(detail::server_text(answer(400, deep(100'000))).size() <= 300);
+  CHECK_THROWS_AS(model::parse_body(deep(65)), model::DecodeError);
+  CHECK_NOTHROW(model::parse_body(deep(64)));
+}
+
+TEST_CASE("a write answered 2xx with a body that cannot be read has an unknown outcome") {
+  SimProcess sim({"--projects", "3", "--api-key", kKey, "--garbage-rate", "1"});
+  Upstream up(sim);
+  model::ProjectWrite w;
+  w.name = "garbled";
+  auto created = up(up.api->create_project(up.ws, w));
+  REQUIRE_FALSE(created.ok());
+  CHECK(created.error().is(Errc::outcome_unknown));
+  CHECK(created.error().message.find("cannot be read") != std::string::npos);
+  model::ProjectPatch p;
+  p.name = model::PatchField<std::string>::of("garbled too");
+  auto patched = up(up.api->patch_project(up.ws, 1000, p));
+  REQUIRE_FALSE(patched.ok());
+  CHECK(patched.error().is(Errc::outcome_unknown));
+  CHECK(sim.requests() == 2);  // never sent twice
+  // A write without a body to read (204) is still plainly applied.
+  sim.control("PUT", "faults", {{"garbage_rate", 0}});
+  CHECK(up(up.api->pin_project(up.ws, 1000)).ok());
+}
+
+TEST_CASE("the server's clock is read from the Date header of its answers") {
+  SimProcess sim({"--projects", "2", "--api-key", kKey, "--clock-skew", "3600"});
+  Upstream up(sim);
+  CHECK_FALSE(up.api->server_clock().reading(1).has_value());
+  REQUIRE(up(up.api->get_project(up.ws, 1000)).ok());
+  auto reading = up.api->server_clock().reading(1);
+  REQUIRE(reading.has_value());
+  CHECK(reading->offset > std::chrono::seconds(3595));
+  CHECK(reading->offset < std::chrono::seconds(3605));
+  CHECK(reading->uncertainty <= std::chrono::milliseconds(600) + reading->round_trip);
+  CHECK_FALSE(up.api->server_clock().reading(2).has_value());  // per organization
+}
