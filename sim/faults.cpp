@@ -27,7 +27,8 @@ json to_json(const FaultSettings& f) {
           {"huge_numbers_rate", f.huge_numbers_rate},
           {"deep_nesting_rate", f.deep_nesting_rate},
           {"nesting_depth", f.nesting_depth},
-          {"cycle", f.cycle}};
+          {"cycle", f.cycle},
+          {"hostile_writes_only", f.hostile_writes_only}};
 }
 
 namespace {
@@ -82,6 +83,7 @@ void apply_json(FaultSettings& f, const json& patch) {
     else if (key == "deep_nesting_rate") next.deep_nesting_rate = as_rate(key, v);
     else if (key == "nesting_depth") next.nesting_depth = as_depth(key, v);
     else if (key == "cycle") next.cycle = as_bool(key, v);
+    else if (key == "hostile_writes_only") next.hostile_writes_only = as_bool(key, v);
     else throw bad_request("faults: unknown key '" + key + "'");
   }
   f = next;
@@ -102,6 +104,7 @@ Fault FaultDice::after(const FaultSettings& f, bool write) {
   if (coin(f.garbage_rate)) return Fault::garbage;
   if (write && coin(f.garbage_writes_rate)) return Fault::garbage_write;
   if (coin(f.oversize_rate)) return Fault::oversize;
+  if (!write && f.hostile_writes_only) return Fault::none;
   if (coin(f.bad_utf8_rate)) return Fault::bad_utf8;
   if (coin(f.wrong_types_rate)) return Fault::wrong_types;
   if (coin(f.huge_numbers_rate)) return Fault::huge_numbers;

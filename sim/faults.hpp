@@ -39,6 +39,10 @@ struct FaultSettings {
   double deep_nesting_rate = 0;    // applied, the 2xx body holding a value nesting_depth deep
   std::size_t nesting_depth = 40'000;
   bool cycle = false;              // answers show the two lowest live ids as each other's parent
+  // bad_utf8, wrong_types, huge_numbers and deep_nesting strike only the
+  // answers of writes: reads stay sound, so a client's sync goes on and it
+  // sends its writes, whose answers are then hostile.
+  bool hostile_writes_only = false;
 };
 
 nlohmann::json to_json(const FaultSettings& f);

@@ -124,6 +124,7 @@ int main(int argc, char** argv) {
   app.add_option("--huge-numbers-rate", f.huge_numbers_rate, "share applied, numbers near or past INT64_MAX in the answer")->check(CLI::Range(0.0, 1.0));
   app.add_option("--deep-nesting-rate", f.deep_nesting_rate, "share applied, the answer holding a value --nesting-depth deep")->check(CLI::Range(0.0, 1.0));
   app.add_option("--nesting-depth", f.nesting_depth, "levels of a deeply nested value")->capture_default_str()->check(CLI::Range(std::size_t{1}, static_cast<std::size_t>(sim::kMaxNestingDepth)));
+  app.add_flag("--hostile-writes-only", f.hostile_writes_only, "bad UTF-8, wrong types, huge numbers and deep nesting strike writes' answers only");
   app.add_flag("--cycle", f.cycle, "answers show the two lowest live ids as each other's parent");
   app.add_flag("--drift", f.drift, "other users insert and delete between page requests");
   app.add_flag("--offline", f.offline, "start offline: every API connection dropped");

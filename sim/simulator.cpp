@@ -72,12 +72,12 @@ http::Response Simulator::handle_api(const http::Request& request, const http::T
   switch (dice_.before(faults_, write)) {
     case Fault::server_error:
       response = dice_.coin(0.5) ? json_error(500, "internal server error") : plain(503, "Service Unavailable");
-      if (dice_.coin(faults_.bad_utf8_rate)) hostile::break_error_text(response, dice_);
+      if (broken_text(write)) hostile::break_error_text(response, dice_);
       break;
     case Fault::rate_limited:
       response = plain(429, "Too Many Requests");
       response.set_header("Retry-After", std::to_string(1 + static_cast<int>(dice_.coin(0.5))));
-      if (dice_.coin(faults_.bad_utf8_rate)) hostile::break_error_text(response, dice_);
+      if (broken_text(write)) hostile::break_error_text(response, dice_);
       break;
     case Fault::refused:
       response = hostile::refusal(dice_);
@@ -93,6 +93,11 @@ http::Response Simulator::handle_api(const http::Request& request, const http::T
   response.delay = std::chrono::milliseconds(faults_.latency_ms);
   stats_.record(route.name, response.delivery == http::Delivery::drop ? "dropped" : std::to_string(response.status));
   return response;
+}
+
+// Whether a server error's text is broken (bad_utf8_rate, within its scope).
+bool Simulator::broken_text(bool write) {
+  return (write || !faults_.hostile_writes_only) && dice_.coin(faults_.bad_utf8_rate);
 }
 
 // Faults that strike after the request was applied: its answer is lost, bad

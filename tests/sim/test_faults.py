@@ -32,7 +32,8 @@ class FaultFree(unittest.TestCase):
                                       "drop_rate": 0, "truncate_rate": 0, "garbage_rate": 0, "oversize_rate": 0,
                                       "drift": False, "bad_utf8_rate": 0, "refuse_writes_rate": 0,
                                       "garbage_writes_rate": 0, "wrong_types_rate": 0, "huge_numbers_rate": 0,
-                                      "deep_nesting_rate": 0, "nesting_depth": 40000, "cycle": False})
+                                      "deep_nesting_rate": 0, "nesting_depth": 40000, "cycle": False,
+                                      "hostile_writes_only": False})
 
 
 class Faults(FaultFree):
@@ -275,10 +276,28 @@ class HostileUpstream(FaultFree):
         self.assertEqual(sim.request("GET", sim.projects_path(rest=f"/{a}")).json()["parent_project_id"],
                          state[a]["parent_project_id"])
 
+    def test_hostile_writes_only_spares_reads(self):
+        sim.control("PUT", "faults", {"bad_utf8_rate": 1, "wrong_types_rate": 1, "hostile_writes_only": True})
+        target = live_ids()[0]
+        body = sim.request("GET", sim.projects_path()).json()  # strict UTF-8 JSON
+        self.assertEqual(wrong_typed(body), [])
+        self.assertTrue(is_utf8(sim.request("GET", sim.projects_path(rest="/987654321")).body))
+        r = sim.request("PATCH", sim.projects_path(rest=f"/{target}"), body={"color": "red"})
+        self.assertEqual(r.status, 400)
+        self.assertFalse(is_utf8(r.body), "a write's refusal is broken")
+        r = sim.request("PATCH", sim.projects_path(rest=f"/{target}"), body={"description": "hostile answer"})
+        self.assertEqual(r.status, 201)
+        self.assertFalse(is_utf8(r.body), "a write's answer is broken")
+        sim.control("PUT", "faults", {"bad_utf8_rate": 0})
+        p = sim.request("PATCH", sim.projects_path(rest=f"/{target}"), body={"description": "typed wrong"}).json()
+        self.assertTrue([k for k, t in PROJECT_TYPES.items() if not isinstance(p[k], t) or
+                         (t is int and isinstance(p[k], bool)) or
+                         (k == "workspace_id" and isinstance(p[k], float))], p)
+
     def test_new_settings_are_listed_and_validated(self):
         settings = sim.control("GET", "faults")
         for key in ("bad_utf8_rate", "refuse_writes_rate", "garbage_writes_rate", "wrong_types_rate",
-                    "huge_numbers_rate", "deep_nesting_rate", "nesting_depth", "cycle"):
+                    "huge_numbers_rate", "deep_nesting_rate", "nesting_depth", "cycle", "hostile_writes_only"):
             self.assertIn(key, settings)
         for bad in ({"bad_utf8_rate": 1.5}, {"refuse_writes_rate": -0.1}, {"cycle": 1}, {"nesting_depth": 2000000},
                     {"wrong_types_rate": "x"}):
