@@ -153,6 +153,10 @@ json ControlRoutes::mutate(const json& body) {
       state_.set_pinned(key, *id, true);
       out["pinned"].push_back(*id);
     }
+  if (body.contains("touch_all")) {
+    if (!body["touch_all"].is_boolean()) throw bad_request("mutate: 'touch_all' must be true or false");
+    out["touched"] = body["touch_all"].get<bool>() ? state_.touch_live(key) : 0;
+  }
   if (body.contains("cycle")) {
     if (!body["cycle"].is_boolean()) throw bad_request("mutate: 'cycle' must be true or false");
     auto first = pick(live);

@@ -266,6 +266,16 @@ void SimState::make_cycle(WorkspaceKey key, Id a, Id b) {
   touch(pb);
 }
 
+std::int64_t SimState::touch_live(WorkspaceKey key) {
+  std::int64_t n = 0;
+  for (auto& [id, p] : workspace(key).projects)
+    if (!p.deleted_at) {
+      touch(p);
+      ++n;
+    }
+  return n;
+}
+
 const model::ProjectMembers& SimState::members(WorkspaceKey key, Id id) { return member_list(key, id); }
 
 model::ProjectMembers& SimState::member_list(WorkspaceKey key, Id id) {

@@ -152,6 +152,7 @@ class HostileUpstream(unittest.TestCase):
         """Turns `fault` on for every answer until the daemon has read `listings` listings."""
         self.sim.control("DELETE", "stats")
         self.sim.control("PUT", "faults", {**CLEAR, **fault})
+        self.sim.control("POST", "mutate", {"touch_all": True})  # every project is news: all are read hostile
         deadline = time.monotonic() + timeout
         while self.sim.control("GET", "stats")["by_route"].get("GET /projects", 0) < listings:
             if time.monotonic() > deadline:
@@ -159,6 +160,17 @@ class HostileUpstream(unittest.TestCase):
             time.sleep(0.1)
         self.assertIsNone(self.d.proc.poll(), "focussyncd died on a hostile listing" + self.log_tail())
         self.assertEqual(self.get("/v1/status").status, 200)
+        self.local_listing_readable()
+
+    def local_listing_readable(self):
+        """What the mirror holds is served as UTF-8 JSON a standard reader takes (Python's
+        json: nested under ~1,000 levels), whatever the server sent."""
+        r = self.get(f"{BASE}?archived=&per_page=200")
+        self.assertEqual(r.status, 200, r.body[:300])
+        try:
+            strict_json(r.body)
+        except (UnicodeDecodeError, RecursionError, json.JSONDecodeError) as e:
+            self.fail(f"the socket's listing is unreadable: {type(e).__name__}: {str(e)[:200]}" + self.log_tail())
 
     def edit(self, edit_id):
         r = self.get(f"/v1/edits/{edit_id}")
@@ -246,6 +258,7 @@ class HostileUpstream(unittest.TestCase):
         self.assertEqual(self.sim.request("GET", self.sim.projects_path(rest=f"/{target}")).json()["name"],
                          "Hostile rename")
         self.local_equals_server(target, ["name", "updated_at"])
+        self.local_listing_readable()
         self.finish()
 
     # -- the cases ------------------------------------------------------------

@@ -357,6 +357,15 @@ class Mutate(FaultFree):
         r = sim.request("POST", "/_sim/mutate", body={"creates": -1}, auth=None)
         self.assertEqual(r.status, 400)
 
+    def test_touch_all_changes_only_updated_at(self):
+        before = {p["id"]: p for p in sim.state()["projects"] if p["deleted_at"] is None}
+        out = sim.control("POST", "mutate", {"touch_all": True})
+        self.assertEqual(out["touched"], len(before))
+        after = {p["id"]: p for p in sim.state()["projects"] if p["id"] in before}
+        for i, p in before.items():
+            self.assertGreater(after[i]["updated_at"], p["updated_at"])
+            self.assertEqual({**after[i], "updated_at": None}, {**p, "updated_at": None})
+
 
 class StartupFlagsAndShutdown(FaultFree):
     def test_fault_flags_apply_from_start(self):
