@@ -104,6 +104,9 @@ class HostileUpstream(unittest.TestCase):
     def setUp(self):
         HostileUpstream.seed += 1
         self.sim = self.d = self.watcher = None
+        # Checks that fail without ending the case, so that one case tells all it can
+        # (the edit stuck, and yet does the daemon go on syncing? stop in time?).
+        self.problems = []
 
     def start(self, *sim_flags):
         self.sim = SimProcess("--projects", "12", "--seed", str(self.seed), "--api-key", KEY, *sim_flags)
@@ -148,6 +151,10 @@ class HostileUpstream(unittest.TestCase):
         self.d.request("POST", "/v1/sync", timeout=READ_TIMEOUT_S)  # now, not after the offline backoff
         return ids
 
+    def soft(self, ok, message):
+        if not ok:
+            self.problems.append(message)
+
     def hostile_reads(self, fault, listings=2, timeout=20):
         """Turns `fault` on for every answer until the daemon has read `listings` listings."""
         self.sim.control("DELETE", "stats")
@@ -170,7 +177,7 @@ class HostileUpstream(unittest.TestCase):
         try:
             strict_json(r.body)
         except (UnicodeDecodeError, RecursionError, json.JSONDecodeError) as e:
-            self.fail(f"the socket's listing is unreadable: {type(e).__name__}: {str(e)[:200]}" + self.log_tail())
+            self.problems.append(f"the socket's listing is unreadable: {type(e).__name__}: {str(e)[:200]}")
 
     def edit(self, edit_id):
         r = self.get(f"/v1/edits/{edit_id}")
@@ -192,8 +199,9 @@ class HostileUpstream(unittest.TestCase):
                     self.assertIsNone(readable(e["last_error"]), e)
                 return e
             if time.monotonic() > deadline:
-                self.fail(f"edit {edit_id} did not reach {states} in {timeout} s: states seen {seen}, now "
-                          f"{json.dumps(e)}" + self.log_tail())
+                self.problems.append(f"edit {edit_id} did not reach {sorted(states)} in {timeout} s: states seen "
+                                     f"{seen}, last_error {e['last_error']!r}")
+                return e
             time.sleep(0.1)
 
     def fault_off_and_check_syncing(self):
@@ -202,6 +210,7 @@ class HostileUpstream(unittest.TestCase):
         created = self.sim.control("POST", "mutate", {"creates": 1})["created"][0]
         theirs = self.sim.request("GET", self.sim.projects_path(rest=f"/{created}")).json()
         deadline = time.monotonic() + AFTER_FAULT_S
+        unanswered = 0
         while True:
             try:
                 r = self.get(f"{BASE}/{created}")
@@ -209,9 +218,11 @@ class HostileUpstream(unittest.TestCase):
                     return
             except OSError as e:
                 r = e
-            if time.monotonic() > deadline:
-                self.fail(f"another user's project {created} did not reach the mirror within {AFTER_FAULT_S} s "
-                          f"after the fault was off (last read: {getattr(r, 'status', r)})" + self.log_tail())
+                unanswered += 1
+            if time.monotonic() > deadline or unanswered == 2:  # twice no answer in 5 s: wedged
+                self.problems.append(f"another user's project {created} did not reach the mirror within "
+                                     f"{AFTER_FAULT_S} s after the fault was off (last read: {getattr(r, 'status', r)})")
+                return
             time.sleep(0.2)
 
     def local_equals_server(self, project_id, fields):
@@ -223,24 +234,30 @@ class HostileUpstream(unittest.TestCase):
             if all(local.get(f) == server[f] for f in fields):
                 return
             if time.monotonic() > deadline:
-                self.fail(f"project {project_id}: local {[local.get(f) for f in fields]} != server "
-                          f"{[server[f] for f in fields]}" + self.log_tail())
+                self.problems.append(f"project {project_id}: local {[local.get(f) for f in fields]} != server "
+                                     f"{[server[f] for f in fields]}")
+                return
             time.sleep(0.2)
 
     def finish(self):
         """The watcher saw nothing wrong; SIGTERM stops the process in time, exit 0."""
         self.watcher.stop()
+        self.problems += self.watcher.problems[:5]
         if os.environ.get("FOCUS_HOSTILE_LOG"):  # to see what the daemon made of each fault
             print(f"\n--- {self.id()} ---\n" + self.d.output(), file=sys.stderr)
-        self.assertGreater(self.watcher.polls, 3)
-        self.assertEqual(self.watcher.problems[:5], [], "/v1/status during the case" + self.log_tail())
-        self.assertIsNone(self.d.proc.poll(), "focussyncd died" + self.log_tail())
-        self.d.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.d.proc.wait(timeout=STOP_S)
-        except subprocess.TimeoutExpired:
-            self.fail(f"SIGTERM did not stop focussyncd within {STOP_S} s" + self.log_tail())
-        self.assertEqual(code, 0, self.log_tail())
+        if self.watcher.polls <= 3:
+            self.problems.append(f"/v1/status answered only {self.watcher.polls} polls")
+        if self.d.proc.poll() is not None:
+            self.problems.append(f"focussyncd died (exit {self.d.proc.returncode})")
+        else:
+            self.d.proc.send_signal(signal.SIGTERM)
+            try:
+                code = self.d.proc.wait(timeout=STOP_S)
+                if code != 0:
+                    self.problems.append(f"SIGTERM: exit {code}")
+            except subprocess.TimeoutExpired:
+                self.problems.append(f"SIGTERM did not stop focussyncd within {STOP_S} s")
+        self.assertEqual(self.problems, [], self.log_tail())
 
     def applied_edit_case(self, fault, while_on):
         """`fault` on every answer for two listings; then an offline rename, replayed
@@ -253,10 +270,9 @@ class HostileUpstream(unittest.TestCase):
                                     [("PATCH", f"{BASE}/{target}", {"name": "Hostile rename"})])
         self.wait_named_state(edit, while_on)
         self.fault_off_and_check_syncing()
-        done = self.wait_named_state(edit, {"done"}, timeout=AFTER_FAULT_S)
-        self.assertEqual(done["state"], "done")
-        self.assertEqual(self.sim.request("GET", self.sim.projects_path(rest=f"/{target}")).json()["name"],
-                         "Hostile rename")
+        self.wait_named_state(edit, {"done"}, timeout=AFTER_FAULT_S)
+        self.soft(self.sim.request("GET", self.sim.projects_path(rest=f"/{target}")).json()["name"] == "Hostile rename",
+                  "the rename is not on the server")
         self.local_equals_server(target, ["name", "updated_at"])
         self.local_listing_readable()
         self.finish()
@@ -270,10 +286,11 @@ class HostileUpstream(unittest.TestCase):
         [edit] = self.queue_offline({"refuse_writes_rate": 1},
                                     [("PATCH", f"{BASE}/{target}", {"name": "Refused rename"})])
         failed = self.wait_named_state(edit, {"failed"})
-        self.assertIn("400", failed["last_error"])
+        self.soft("400" in (failed["last_error"] or ""), f"the error does not name the 400: {failed['last_error']!r}")
         self.fault_off_and_check_syncing()
-        self.assertEqual(self.edit(edit)["state"], "failed", "a refused edit stays failed until retried")
-        self.assertEqual(self.sim.request("GET", self.sim.projects_path(rest=f"/{target}")).json()["name"], before)
+        self.soft(self.edit(edit)["state"] == "failed", "a refused edit stays failed until retried")
+        self.soft(self.sim.request("GET", self.sim.projects_path(rest=f"/{target}")).json()["name"] == before,
+                  "a refused edit changed the server")
         self.finish()
 
     def test_bad_utf8_in_error_texts_and_string_fields(self):
@@ -285,10 +302,10 @@ class HostileUpstream(unittest.TestCase):
             ("PATCH", f"{BASE}/{b}", {"client_id": 424242}),  # refused by the server, the text then broken
         ])
         refused = self.wait_named_state(bad_client, {"failed"})
-        self.assertIn("424242", refused["last_error"])
+        self.soft("424242" in (refused["last_error"] or ""), f"the error does not name 424242: {refused['last_error']!r}")
         self.wait_named_state(rename, {"unknown_outcome", "pending", "failed", "done"})
         self.fault_off_and_check_syncing()
-        self.assertEqual(self.wait_named_state(rename, {"done"}, timeout=AFTER_FAULT_S)["state"], "done")
+        self.wait_named_state(rename, {"done"}, timeout=AFTER_FAULT_S)
         self.local_equals_server(a, ["name", "updated_at"])
         self.finish()
 
@@ -303,7 +320,8 @@ class HostileUpstream(unittest.TestCase):
         done = self.wait_named_state(edit, {"done"}, timeout=AFTER_FAULT_S)
         # Not taken as applied on the strength of an answer nobody could read: it was
         # proven by reading the project back, as when an answer is lost.
-        self.assertIn("read", (done["note"] or "").lower(), done)
+        self.soft("read" in (done["note"] or "").lower(),
+                  f"done on the strength of an unreadable answer (note {done['note']!r}), not proven by reading back")
         self.local_equals_server(target, ["description", "updated_at"])
         self.finish()
 
@@ -323,7 +341,8 @@ class HostileUpstream(unittest.TestCase):
             try:
                 r = self.get(f"{BASE}/{a}/{tree}")
             except OSError as e:
-                self.fail(f"GET {tree} of a project in a cycle: {type(e).__name__} {e}" + self.log_tail())
+                self.problems.append(f"GET {tree} of a project in a cycle: {type(e).__name__} {e}")
+                continue
             self.assertLess(time.monotonic() - started, 2, tree)
             self.assertEqual(r.status, 200, r.body[:300])
             ids = [p["id"] for p in strict_json(r.body)["data"]]
