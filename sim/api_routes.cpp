@@ -64,13 +64,26 @@ json parse_body(const http::Request& request) {
   return body;
 }
 
-json project_json(const model::Project& p, bool include_rates) {
-  json j = model::encode_project(p);
-  if (!include_rates) j["rate"] = nullptr;
-  return j;
+// The two lowest live ids, which the cycle fault makes each other's parent.
+std::optional<std::pair<Id, Id>> cycle_pair(const Workspace& ws) {
+  std::vector<Id> ids;
+  for (const auto& [id, p] : ws.projects) {
+    if (p.deleted_at) continue;
+    ids.push_back(id);
+    if (ids.size() == 2) return std::pair{ids[0], ids[1]};
+  }
+  return std::nullopt;
 }
 
 }  // namespace
+
+json ApiRoutes::answer_json(const model::Project& p, bool include_rates) const {
+  json j = model::encode_project(p);
+  if (!include_rates) j["rate"] = nullptr;
+  if (cycle_ && p.id == cycle_->first) j["parent_project_id"] = cycle_->second;
+  if (cycle_ && p.id == cycle_->second) j["parent_project_id"] = cycle_->first;
+  return j;
+}
 
 http::Response json_error(int status, const std::string& message) {
   return json_response(status, json{{"error", message}});
@@ -130,17 +143,18 @@ http::Response ApiRoutes::dispatch(const http::Request& req, const http::Target&
   const WorkspaceKey ws = *route.workspace;
   const std::string& m = req.method;
   state_.workspace(ws);  // 404 for an unknown workspace, before anything else
+  cycle_ = faults_.cycle ? cycle_pair(state_.workspace(ws)) : std::nullopt;
   if (!route.project_id) {
     if (m == "GET") return list(t, ws);
     Id creator = state_.workspace(ws).users.front();
-    return json_response(201, project_json(state_.create(ws, model::decode_project_write(parse_body(req)), creator), true));
+    return json_response(201, answer_json(state_.create(ws, model::decode_project_write(parse_body(req)), creator), true));
   }
   const Id id = *route.project_id;
   const std::string& action = route.action;
   if (action.empty()) {
-    if (m == "GET") return json_response(200, project_json(state_.get(ws, id), true));
-    if (m == "PUT") return json_response(201, project_json(state_.update(ws, id, model::decode_project_write(parse_body(req))), true));
-    if (m == "PATCH") return json_response(201, project_json(state_.patch(ws, id, model::decode_project_patch(parse_body(req))), true));
+    if (m == "GET") return json_response(200, answer_json(state_.get(ws, id), true));
+    if (m == "PUT") return json_response(201, answer_json(state_.update(ws, id, model::decode_project_write(parse_body(req))), true));
+    if (m == "PATCH") return json_response(201, answer_json(state_.patch(ws, id, model::decode_project_patch(parse_body(req))), true));
     state_.remove(ws, id);
     return no_content();
   }
@@ -162,7 +176,7 @@ http::Response ApiRoutes::list(const http::Target& t, WorkspaceKey ws) {
   if (faults_.drift && query.paging.page > 1) drift(ws);
   Page page = state_.list(ws, query);
   json data = json::array();
-  for (const auto* p : page.items) data.push_back(project_json(*p, query.include_rates));
+  for (const auto* p : page.items) data.push_back(answer_json(*p, query.include_rates));
   return json_response(200, json{{"data", std::move(data)}, {"page", page.page}, {"per_page", page.per_page}, {"total", page.total}});
 }
 
@@ -176,7 +190,7 @@ http::Response ApiRoutes::tree(const http::Target& t, const std::vector<const mo
   json data = json::array();
   auto first = static_cast<std::size_t>(paging.offset());
   for (std::size_t i = first; i < rest.size() && i - first < static_cast<std::size_t>(paging.per_page); ++i)
-    data.push_back(project_json(*rest[i], true));
+    data.push_back(answer_json(*rest[i], true));
   return json_response(200, json{{"data", std::move(data)}, {"page", paging.page}, {"per_page", paging.per_page}});
 }
 

@@ -12,8 +12,11 @@
 #include "sim/seeder.hpp"
 #include "sim/sim_state.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace focus::sim {
 
@@ -44,11 +47,16 @@ class ApiRoutes {
   http::Response list(const http::Target& target, WorkspaceKey ws);
   http::Response tree(const http::Target& target, const std::vector<const model::Project*>& projects);
   void drift(WorkspaceKey ws);
+  // A project as answered: with the cycle fault on, the pair's parents crossed.
+  nlohmann::json answer_json(const model::Project& p, bool include_rates) const;
+
 
   SimState& state_;
   Seeder& seeder_;
   const FaultSettings& faults_;
   std::int64_t max_per_page_;
+  // The two lowest live ids of the workspace served, while the cycle fault is on.
+  std::optional<std::pair<Id, Id>> cycle_;
 };
 
 // {"error": message} with `status`.

@@ -119,7 +119,7 @@ json ControlRoutes::mutate(const json& body) {
   auto live = [](const model::Project& p) { return !p.deleted_at; };
   json out = {{"created", json::array()}, {"updated", json::array()}, {"deleted", json::array()},
               {"archived", json::array()}, {"unarchived", json::array()}, {"restored", json::array()},
-              {"pinned", json::array()}};
+              {"pinned", json::array()}, {"cycled", json::array()}};
   for (auto n = count_of(body, "creates"); n > 0; --n) {
     auto& p = seeder_.add_project(state_, ws, state_.next_write_time(), true);
     p.updated_at = p.created_at;
@@ -189,6 +189,19 @@ json ControlRoutes::mutate(const json& body) {
       state_.set_pinned(key, *id, true);
       out["pinned"].push_back(*id);
     }
+  if (body.contains("touch_all")) {
+    if (!body["touch_all"].is_boolean()) throw bad_request("mutate: 'touch_all' must be true or false");
+    out["touched"] = body["touch_all"].get<bool>() ? state_.touch_live(key) : 0;
+  }
+  if (body.contains("cycle")) {
+    if (!body["cycle"].is_boolean()) throw bad_request("mutate: 'cycle' must be true or false");
+    auto first = pick(live);
+    auto second = first ? pick([&](const model::Project& p) { return live(p) && p.id != *first; }) : std::nullopt;
+    if (body["cycle"].get<bool>() && second) {
+      state_.make_cycle(key, *first, *second);
+      out["cycled"] = {*first, *second};
+    }
+  }
   return out;
 }
 

@@ -4,8 +4,12 @@
 //   GET    /_sim/state     every project (deleted too) and all members
 //   POST   /_sim/mutate    other users' changes: {"creates": n, "updates": n,
 //                          "deletes": n, "archives": n, "unarchives": n,
-//                          "restores": n, "pins": n} (+ optional
-//                          "organization_id"/"workspace_id"); answers the ids
+//                          "restores": n, "pins": n, "cycle": true, "touch_all": true} (+ optional
+//                          "organization_id"/"workspace_id"); answers the ids.
+//                          "cycle" makes two live projects each other's parent
+//                          in the state itself, bypassing validation ("cycled");
+//                          "touch_all": true saves every live project again
+//                          unchanged, a new updated_at each ("touched": n)
 //   GET|PUT /_sim/faults   fault settings (PUT merges the keys given)
 //   GET|PUT /_sim/quota    {"limit": n, "window_seconds": s, "windows": [open
 //                          windows: principal, organization_id, used,

@@ -19,7 +19,16 @@ json to_json(const FaultSettings& f) {
           {"oversize_rate", f.oversize_rate},
           {"oversize_bytes", f.oversize_bytes},
           {"drift", f.drift},
-          {"ignore_order", f.ignore_order}};
+          {"ignore_order", f.ignore_order},
+          {"bad_utf8_rate", f.bad_utf8_rate},
+          {"refuse_writes_rate", f.refuse_writes_rate},
+          {"garbage_writes_rate", f.garbage_writes_rate},
+          {"wrong_types_rate", f.wrong_types_rate},
+          {"huge_numbers_rate", f.huge_numbers_rate},
+          {"deep_nesting_rate", f.deep_nesting_rate},
+          {"nesting_depth", f.nesting_depth},
+          {"cycle", f.cycle},
+          {"hostile_writes_only", f.hostile_writes_only}};
 }
 
 namespace {
@@ -41,6 +50,14 @@ std::int64_t as_count(const std::string& key, const json& v) {
   return v.get<std::int64_t>();
 }
 
+// Deep enough to break a recursive reader, small enough to build at once.
+std::size_t as_depth(const std::string& key, const json& v) {
+  auto n = as_count(key, v);
+  if (n < 1 || n > kMaxNestingDepth)
+    throw bad_request("faults: '" + key + "' must be an integer from 1 to " + std::to_string(kMaxNestingDepth));
+  return static_cast<std::size_t>(n);
+}
+
 }  // namespace
 
 void apply_json(FaultSettings& f, const json& patch) {
@@ -58,22 +75,40 @@ void apply_json(FaultSettings& f, const json& patch) {
     else if (key == "truncate_rate") next.truncate_rate = as_rate(key, v);
     else if (key == "garbage_rate") next.garbage_rate = as_rate(key, v);
     else if (key == "oversize_rate") next.oversize_rate = as_rate(key, v);
+    else if (key == "bad_utf8_rate") next.bad_utf8_rate = as_rate(key, v);
+    else if (key == "refuse_writes_rate") next.refuse_writes_rate = as_rate(key, v);
+    else if (key == "garbage_writes_rate") next.garbage_writes_rate = as_rate(key, v);
+    else if (key == "wrong_types_rate") next.wrong_types_rate = as_rate(key, v);
+    else if (key == "huge_numbers_rate") next.huge_numbers_rate = as_rate(key, v);
+    else if (key == "deep_nesting_rate") next.deep_nesting_rate = as_rate(key, v);
+    else if (key == "nesting_depth") next.nesting_depth = as_depth(key, v);
+    else if (key == "cycle") next.cycle = as_bool(key, v);
+    else if (key == "hostile_writes_only") next.hostile_writes_only = as_bool(key, v);
     else throw bad_request("faults: unknown key '" + key + "'");
   }
   f = next;
 }
 
-Fault FaultDice::before(const FaultSettings& f) {
+// A rate of 0 draws nothing (coin), so adding kinds leaves the dice of the
+// older ones, and every seed's sequence of faults, as it was.
+Fault FaultDice::before(const FaultSettings& f, bool write) {
   if (coin(f.error_rate)) return Fault::server_error;
   if (coin(f.rate_limited_rate)) return Fault::rate_limited;
+  if (write && coin(f.refuse_writes_rate)) return Fault::refused;
   return Fault::none;
 }
 
-Fault FaultDice::after(const FaultSettings& f) {
+Fault FaultDice::after(const FaultSettings& f, bool write) {
   if (coin(f.drop_rate)) return Fault::drop;
   if (coin(f.truncate_rate)) return Fault::truncate;
   if (coin(f.garbage_rate)) return Fault::garbage;
+  if (write && coin(f.garbage_writes_rate)) return Fault::garbage_write;
   if (coin(f.oversize_rate)) return Fault::oversize;
+  if (!write && f.hostile_writes_only) return Fault::none;
+  if (coin(f.bad_utf8_rate)) return Fault::bad_utf8;
+  if (coin(f.wrong_types_rate)) return Fault::wrong_types;
+  if (coin(f.huge_numbers_rate)) return Fault::huge_numbers;
+  if (coin(f.deep_nesting_rate)) return Fault::deep_nesting;
   return Fault::none;
 }
 

@@ -119,6 +119,15 @@ int main(int argc, char** argv) {
   app.add_option("--oversize-bytes", f.oversize_bytes, "size of an oversized body")->capture_default_str();
   std::int64_t clock_skew = 0;
   app.add_option("--clock-skew", clock_skew, "the server's clock runs SECONDS ahead of this host's (negative: behind)");
+  app.add_option("--bad-utf8-rate", f.bad_utf8_rate, "share whose error text or string fields are not UTF-8")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--refuse-writes-rate", f.refuse_writes_rate, "share of writes refused 400 in broken UTF-8, not applied")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--garbage-writes-rate", f.garbage_writes_rate, "share of writes applied, 2xx body malformed JSON")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--wrong-types-rate", f.wrong_types_rate, "share applied, a field of the answer of the wrong JSON type")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--huge-numbers-rate", f.huge_numbers_rate, "share applied, numbers near or past INT64_MAX in the answer")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--deep-nesting-rate", f.deep_nesting_rate, "share applied, the answer holding a value --nesting-depth deep")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--nesting-depth", f.nesting_depth, "levels of a deeply nested value")->capture_default_str()->check(CLI::Range(std::size_t{1}, static_cast<std::size_t>(sim::kMaxNestingDepth)));
+  app.add_flag("--hostile-writes-only", f.hostile_writes_only, "bad UTF-8, wrong types, huge numbers and deep nesting strike writes' answers only");
+  app.add_flag("--cycle", f.cycle, "answers show the two lowest live ids as each other's parent");
   app.add_flag("--drift", f.drift, "other users insert and delete between page requests");
   app.add_flag("--offline", f.offline, "start offline: every API connection dropped");
   app.add_option("--tls-cert", cli.tls_cert, "PEM certificate chain: serve HTTPS");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <set>
 
 namespace focus::sim {
 
@@ -94,9 +95,14 @@ void SimState::check_references(Workspace& ws, Id self, const std::optional<Id>&
   auto parent = ws.projects.find(*parent_id);
   if (parent == ws.projects.end() || parent->second.deleted_at)
     throw bad_request("parent_project_id " + std::to_string(*parent_id) + " does not exist in this workspace");
-  // Walk up from the new parent: meeting `self` would make a cycle.
-  for (std::optional<Id> cur = parent_id; cur; cur = ws.projects.at(*cur).parent_project_id)
+  // Walk up from the new parent: meeting `self` would make a cycle. The walk
+  // stops at a cycle already there (make_cycle puts one in the state).
+  std::set<Id> seen;
+  for (std::optional<Id> cur = parent_id; cur && seen.insert(*cur).second;) {
     if (*cur == self) throw bad_request("parent_project_id " + std::to_string(*parent_id) + " would make a cycle");
+    auto it = ws.projects.find(*cur);
+    cur = it == ws.projects.end() ? std::nullopt : it->second.parent_project_id;
+  }
 }
 
 void SimState::resolve_references(Workspace& ws, Project& p) {
@@ -225,10 +231,12 @@ std::vector<const Project*> SimState::children(WorkspaceKey key, Id id) {
   for (const auto& [pid, p] : ws.projects)
     if (!p.deleted_at && p.parent_project_id) by_parent.emplace(*p.parent_project_id, &p);
   std::deque<Id> queue{id};
+  std::set<Id> seen{id};  // a cycle in the state is walked once
   while (!queue.empty()) {
     auto [lo, hi] = by_parent.equal_range(queue.front());
     queue.pop_front();
     for (auto it = lo; it != hi; ++it) {
+      if (!seen.insert(it->second->id).second) continue;
       out.push_back(it->second);
       queue.push_back(it->second->id);
     }
@@ -239,13 +247,33 @@ std::vector<const Project*> SimState::children(WorkspaceKey key, Id id) {
 std::vector<const Project*> SimState::parents(WorkspaceKey key, Id id) {
   Workspace& ws = workspace(key);
   std::vector<const Project*> out{&live(ws, id)};
-  for (auto parent = out.back()->parent_project_id; parent;) {
+  std::set<Id> seen{id};  // a cycle in the state is walked once
+  for (auto parent = out.back()->parent_project_id; parent && seen.insert(*parent).second;) {
     auto it = ws.projects.find(*parent);
     if (it == ws.projects.end() || it->second.deleted_at) break;
     out.push_back(&it->second);
     parent = it->second.parent_project_id;
   }
   return out;
+}
+
+void SimState::make_cycle(WorkspaceKey key, Id a, Id b) {
+  Workspace& ws = workspace(key);
+  Project &pa = live(ws, a), &pb = live(ws, b);
+  pa.parent_project_id = b;
+  pb.parent_project_id = a;
+  touch(pa);
+  touch(pb);
+}
+
+std::int64_t SimState::touch_live(WorkspaceKey key) {
+  std::int64_t n = 0;
+  for (auto& [id, p] : workspace(key).projects)
+    if (!p.deleted_at) {
+      touch(p);
+      ++n;
+    }
+  return n;
 }
 
 const model::ProjectMembers& SimState::members(WorkspaceKey key, Id id) { return member_list(key, id); }

@@ -82,7 +82,14 @@ class SimState {
   void restore(WorkspaceKey ws, Id id);
   void set_archived(WorkspaceKey ws, Id id, bool archived);
   void set_pinned(WorkspaceKey ws, Id id, bool pinned);
-  // The project first, then its live descendants (breadth first) / ancestors.
+  // What no operation allows, for the hostile tests: `a` and `b` (live, distinct)
+  // made each other's parent, both touched, without any check.
+  void make_cycle(WorkspaceKey ws, Id a, Id b);
+  // Every live project saved again unchanged: a new updated_at, nothing else.
+  // Answers how many.
+  std::int64_t touch_live(WorkspaceKey ws);
+  // The project first, then its live descendants (breadth first) / ancestors,
+  // each once even when the state holds a cycle.
   std::vector<const model::Project*> children(WorkspaceKey ws, Id id);
   std::vector<const model::Project*> parents(WorkspaceKey ws, Id id);
 

@@ -1,5 +1,7 @@
 #include "sim/simulator.hpp"
 
+#include "sim/hostile_answers.hpp"
+
 #include <spdlog/spdlog.h>
 
 namespace focus::sim {
@@ -67,17 +69,23 @@ http::Response Simulator::handle_api(const http::Request& request, const http::T
     }
   }
   http::Response response;
-  switch (dice_.before(faults_)) {
+  const bool write = request.method != "GET";
+  switch (dice_.before(faults_, write)) {
     case Fault::server_error:
       response = dice_.coin(0.5) ? json_error(500, "internal server error") : plain(503, "Service Unavailable");
+      if (broken_text(write)) hostile::break_error_text(response, dice_);
       break;
     case Fault::rate_limited:
       response = plain(429, "Too Many Requests");
       response.set_header("Retry-After", std::to_string(1 + static_cast<int>(dice_.coin(0.5))));
+      if (broken_text(write)) hostile::break_error_text(response, dice_);
+      break;
+    case Fault::refused:
+      response = hostile::refusal(dice_);
       break;
     default:
       response = api_.serve(request, target, route);
-      spoil(response, dice_.after(faults_));
+      spoil(response, dice_.after(faults_, write));
   }
   if (quota) {
     response.set_header("X-Toggl-Quota-Remaining", std::to_string(quota->remaining));
@@ -89,7 +97,13 @@ http::Response Simulator::handle_api(const http::Request& request, const http::T
   return response;
 }
 
-// Faults that strike after the request was applied: its answer is lost or bad.
+// Whether a server error's text is broken (bad_utf8_rate, within its scope).
+bool Simulator::broken_text(bool write) {
+  return (write || !faults_.hostile_writes_only) && dice_.coin(faults_.bad_utf8_rate);
+}
+
+// Faults that strike after the request was applied: its answer is lost, bad
+// or hostile.
 void Simulator::spoil(http::Response& response, Fault fault) {
   switch (fault) {
     case Fault::drop: response.delivery = http::Delivery::drop; break;
@@ -105,6 +119,14 @@ void Simulator::spoil(http::Response& response, Fault fault) {
       response.body = "{\"padding\":\"" + std::string(faults_.oversize_bytes, 'x') + "\",\"data\":" +
                       (response.body.empty() ? "null" : response.body) + "}";
       break;
+    case Fault::garbage_write: hostile::garbage_write(response); break;
+    case Fault::bad_utf8:
+      if (response.status >= 400) hostile::break_error_text(response, dice_);
+      else hostile::break_strings(response, dice_);
+      break;
+    case Fault::wrong_types: hostile::wrong_types(response, dice_); break;
+    case Fault::huge_numbers: hostile::huge_numbers(response, dice_); break;
+    case Fault::deep_nesting: hostile::deep_nesting(response, dice_, faults_.nesting_depth); break;
     default: break;
   }
 }

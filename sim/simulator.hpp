@@ -43,6 +43,7 @@ class Simulator {
  private:
   http::Response handle_api(const http::Request& request, const http::Target& target);
   void spoil(http::Response& response, Fault fault);
+  bool broken_text(bool write);
 
   SimState state_;
   Seeder seeder_;

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """focussync's reliability harness: random sequences of local edits (through
-the socket), other users' changes, faults of every kind focus-sim has, and
-daemon restarts (clean, or SIGKILL at a random moment), against a real
-focussyncd and focus-sim. After every step the daemon must answer; at the
+the socket), other users' changes, faults of every kind focus-sim has (half
+of the fault steps also mix in a hostile upstream's, at small rates: text
+not UTF-8, refused writes, garbage on writes, wrong types, huge numbers,
+deep nesting, a parent cycle in the answers), and daemon restarts (clean,
+or SIGKILL at a random moment), against a real focussyncd and focus-sim. After every step the daemon must answer; at the
 end of each sequence, with the faults off and a quiet sync, these must hold:
 
   * every edit accepted by the socket has settled (none pending, in flight or
@@ -10,7 +12,11 @@ end of each sequence, with the faults off and a quiet sync, these must hold:
   * no create was applied twice: each locally created name is on the server
     at most once, and exactly once when its edit is done;
   * the local view equals the server: the socket's full listing (archived=)
-    is the server's live projects, field for field;
+    is the server's live projects, field for field (after a sequence whose
+    answers were wrong inside, every project is first saved again unchanged
+    by another user, so the daemon reads each one once more from a sound
+    answer: a server that sent a wrong value without changing updated_at
+    leaves no other way to learn the right one);
   * the cache passes PRAGMA integrity_check.
 
 Sequences run --jobs at a time, each with its own focus-sim and focussyncd.
@@ -20,7 +26,7 @@ requests): every refusal must be answered (503, 400, 413, 431, 403) and
 logged, and the daemon must serve a well-behaved client again as soon as
 the stalled connections time out.
 
-    torture.py [--sequences N] [--steps K] [--seed S] [--jobs J]
+    torture.py [--sequences N] [--steps K] [--seed S] [--jobs J] [--no-hostile]
 
 Prints a results table; exits 1 on the first broken invariant, with the
 sequence's seed to replay it.
@@ -52,12 +58,33 @@ from simproc import KEY, SimProcess  # noqa: E402
 BASE = "/api/organizations/1/workspaces/1/projects"
 FAULTS = [{"error_rate": 0.3}, {"drop_rate": 0.3}, {"truncate_rate": 0.3}, {"garbage_rate": 0.3},
           {"rate_limited_rate": 0.3}, {"offline": True}, {"latency_ms": 200}, {"drift": True}]
+# A hostile upstream's faults, mixed into half of the fault steps. Those that
+# spoil an answer's content (CONTENT) can leave the mirror holding what the
+# server sent rather than what it stored; check() then has every project saved again.
+HOSTILE = [{"bad_utf8_rate": 0.1}, {"refuse_writes_rate": 0.15}, {"garbage_writes_rate": 0.2},
+           {"wrong_types_rate": 0.1}, {"huge_numbers_rate": 0.1}, {"deep_nesting_rate": 0.1},
+           {"cycle": True}, {"hostile_writes_only": True, "bad_utf8_rate": 0.2, "wrong_types_rate": 0.2}]
+CONTENT = ("bad_utf8_rate", "wrong_types_rate", "huge_numbers_rate", "deep_nesting_rate", "cycle")
 CLEAR = {"offline": False, "error_rate": 0, "drop_rate": 0, "truncate_rate": 0, "garbage_rate": 0,
-         "rate_limited_rate": 0, "latency_ms": 0, "drift": False}
+         "rate_limited_rate": 0, "latency_ms": 0, "drift": False, "bad_utf8_rate": 0, "refuse_writes_rate": 0,
+         "garbage_writes_rate": 0, "wrong_types_rate": 0, "huge_numbers_rate": 0, "deep_nesting_rate": 0,
+         "cycle": False, "hostile_writes_only": False}
 
 
 class Broken(Exception):
     pass
+
+
+def parse(body, what):
+    """A socket answer as JSON: strict UTF-8, nested no deeper than a standard reader takes."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise Broken(f"{what}: the answer is not UTF-8 ({e})") from None
+    except RecursionError:
+        raise Broken(f"{what}: the answer is nested too deep for a JSON reader") from None
+    except json.JSONDecodeError as e:
+        raise Broken(f"{what}: the answer is not JSON ({e}): {body[:200]!r}") from None
 
 
 class Counts:
@@ -73,8 +100,11 @@ class Counts:
 
 
 class Sequence:
-    def __init__(self, seed, steps, counts, socket_extra="", shared_folder=False):
+    def __init__(self, seed, steps, counts, socket_extra="", shared_folder=False, hostile=True):
         self.rng = random.Random(seed)
+        self.hostile = hostile
+        self.spoilt = False  # a content fault was on: the mirror may hold what the server only said
+        self.history = []  # the steps taken, for the report of a failure
         self.seed, self.steps, self.counts = seed, steps, counts
         self.dir = tempfile.mkdtemp(prefix="focus-torture-")
         self.sim = SimProcess("--projects", "25", "--seed", str(seed % 1000 + 1), "--api-key", KEY)
@@ -99,7 +129,7 @@ class Sequence:
     # -- processes ----------------------------------------------------------
     def start(self):
         self.log = open(os.path.join(self.dir, "log"), "a")
-        self.daemon = subprocess.Popen([os.path.join(BIN, "focussyncd"), "--config", self.config, "--log-level", "warn"],
+        self.daemon = subprocess.Popen([os.path.join(BIN, "focussyncd"), "--config", self.config, "--log-level", os.environ.get("FOCUS_TORTURE_LOG_LEVEL", "warn")],
                                        stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -134,24 +164,34 @@ class Sequence:
             conn.request(method, path, body=None if body is None else json.dumps(body))
             r = conn.getresponse()
             return r.status, r.read(), {k.lower(): v for k, v in r.getheaders()}
+        except TimeoutError:
+            raise Broken(f"{method} {path}: no answer within {conn.timeout} s") from None
         finally:
             conn.close()
 
     # -- steps ----------------------------------------------------------------
     def local_ids(self):
         status, body, _ = self.request("GET", BASE + "?archived=&per_page=200")
-        return [p["id"] for p in json.loads(body)["data"]]
+        return [p["id"] for p in parse(body, "the local listing")["data"]]
 
     def step(self, i):
         kind = self.rng.choices(["edit", "edit", "edit", "other", "fault", "restart"], k=1)[0]
         self.counts.add(kind)
+        self.history.append(kind)
         if kind == "edit":
             self.local_edit(i)
         elif kind == "other":
             change = self.rng.choice([{"updates": 2}, {"creates": 1}, {"archives": 1}, {"deletes": 1}, {"restores": 1}])
             self.deleted_by_others.update(self.sim.control("POST", "mutate", change)["deleted"])
         elif kind == "fault":
-            self.sim.control("PUT", "faults", {**CLEAR, **self.rng.choice(FAULTS)})
+            fault = {**CLEAR, **self.rng.choice(FAULTS)}
+            if self.hostile and self.rng.random() < 0.5:
+                extra = self.rng.choice(HOSTILE)
+                fault.update(extra)
+                self.counts.add("hostile: " + ", ".join(f"{k}={v}" for k, v in sorted(extra.items())))
+                self.spoilt |= any(k in extra for k in CONTENT)
+            self.sim.control("PUT", "faults", fault)
+            self.history[-1] = "fault " + json.dumps({k: v for k, v in fault.items() if CLEAR.get(k) != v})
         else:
             kill = self.rng.random() < 0.6
             if kill:
@@ -189,18 +229,20 @@ class Sequence:
     # -- the invariants -------------------------------------------------------
     def check(self):
         self.sim.control("PUT", "faults", CLEAR)
+        if self.spoilt:
+            self.sim.control("POST", "mutate", {"touch_all": True})
         deadline = time.monotonic() + 60
         while True:
             status, body, _ = self.request("POST", "/v1/sync?wait=1")
-            edits = json.loads(self.request("GET", "/v1/status")[1])["edits"]
+            edits = parse(self.request("GET", "/v1/status")[1], "/v1/status")["edits"]
             if edits["pending"] + edits["in_flight"] + edits["unknown_outcome"] == 0 and status == 200 \
-                    and json.loads(body).get("error") is None:
+                    and parse(body, "POST /v1/sync?wait=1").get("error") is None:
                 break
             if time.monotonic() > deadline:
                 raise Broken(f"edits did not settle: {edits}")
             time.sleep(0.05)
         self.request("POST", "/v1/sync?wait=1")  # a quiet sync after the replay
-        listed = json.loads(self.request("GET", "/v1/edits")[1])["edits"]
+        listed = parse(self.request("GET", "/v1/edits")[1], "/v1/edits")["edits"]
         by_id = {e["id"]: e for e in listed}
         for e in self.edits:
             if e not in by_id:
@@ -234,7 +276,8 @@ class Sequence:
         local = {}
         page = 1
         while True:
-            data = json.loads(self.request("GET", f"{BASE}?archived=&include_rates=true&per_page=200&page={page}")[1])["data"]
+            data = parse(self.request("GET", f"{BASE}?archived=&include_rates=true&per_page=200&page={page}")[1],
+                         "the local listing")["data"]
             local.update({p["id"]: p for p in data})
             if len(data) < 200:
                 break
@@ -380,7 +423,7 @@ def run_sequences(args, counts):
                 return
             s = None
             try:
-                s = Sequence(seed, args.steps, counts)
+                s = Sequence(seed, args.steps, counts, hostile=not args.no_hostile)
                 for i in range(args.steps):
                     s.step(i)
                 s.check()
@@ -388,6 +431,8 @@ def run_sequences(args, counts):
             except Exception as e:  # noqa: BLE001 - any failure ends the run with its seed
                 report = (f"BROKEN in sequence seed {seed}: {type(e).__name__}: {e}\n(replay: torture.py --sequences 1 "
                           f"--steps {args.steps} --seed {seed} --jobs 1; daemon log below)")
+                if s:
+                    report += "\nsteps: " + "; ".join(s.history)
                 if s:
                     with contextlib.suppress(Exception):
                         report += "\n" + open(os.path.join(s.dir, "log")).read()[-3000:]
@@ -412,6 +457,7 @@ def main():
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--jobs", type=int, default=6, help="sequences at a time (each its own sim and daemon)")
     parser.add_argument("--no-abuse", action="store_true", help="skip the socket abuse round")
+    parser.add_argument("--no-hostile", action="store_true", help="leave the hostile upstream's faults out")
     args = parser.parse_args()
     counts = Counts()
     started = time.monotonic()
