@@ -1,7 +1,9 @@
 #include "core/folder_check.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +32,30 @@ std::optional<std::string> folder_creation_problem(const std::filesystem::path& 
     return "cannot create " + what + " '" + folder.string() + "': '" + missing.string() + "' would have to be made in '" +
            existing.string() + "', which this user may not write (" + std::strerror(errno) + ")";
   return std::nullopt;
+}
+
+std::optional<std::string> create_private_folders(const std::filesystem::path& folder, const std::string& what) {
+  std::vector<std::filesystem::path> missing;
+  std::error_code ec;
+  for (auto p = folder; !p.empty() && !std::filesystem::exists(p, ec); p = p.parent_path()) {
+    missing.push_back(p);
+    if (p == p.parent_path()) break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it)
+    if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST)
+      return "cannot create " + what + " '" + it->string() + "': " + std::strerror(errno);
+  return std::nullopt;
+}
+
+std::string user_name(unsigned uid) {
+  const passwd* pw = ::getpwuid(static_cast<uid_t>(uid));
+  return (pw ? std::string(pw->pw_name) + " " : std::string()) + "(uid " + std::to_string(uid) + ")";
+}
+
+std::string octal_mode(unsigned mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", mode & 07777);
+  return text;
 }
 
 }  // namespace focus

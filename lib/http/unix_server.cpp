@@ -56,11 +56,6 @@ void clear_stale_socket(asio::io_context& io, const std::string& path) {
   spdlog::info("replaced the stale socket {}", path);
 }
 
-std::string owner_name(uid_t uid) {
-  const passwd* pw = ::getpwuid(uid);
-  return (pw ? std::string(pw->pw_name) + " " : std::string()) + "(uid " + std::to_string(uid) + ")";
-}
-
 // Whoever may write the socket's folder may replace the socket with one of
 // their own and read what clients send, so the folder must be this user's
 // and not writable by group or others; focussyncd refuses to start
@@ -78,13 +73,11 @@ std::optional<std::string> existing_folder_problem(const std::filesystem::path& 
   if (::stat(folder.c_str(), &st) != 0) return "cannot use the socket folder '" + folder.string() + "': " + errno_text();
   if (!S_ISDIR(st.st_mode)) return "the socket folder '" + folder.string() + "' is not a folder";
   if (st.st_uid != ::geteuid())
-    return "the socket folder '" + folder.string() + "' belongs to " + owner_name(st.st_uid) + ", not to " +
-           owner_name(::geteuid()) + " that focussyncd runs as, so that user could replace the socket; " +
+    return "the socket folder '" + folder.string() + "' belongs to " + user_name(st.st_uid) + ", not to " +
+           user_name(::geteuid()) + " that focussyncd runs as, so that user could replace the socket; " +
            "set [socket] path to a folder of this user's";
   if (st.st_mode & 022) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return "the socket folder '" + folder.string() + "' is writable by group or others (mode " + mode +
+    return "the socket folder '" + folder.string() + "' is writable by group or others (mode " + octal_mode(st.st_mode) +
            "), so they could replace the socket with their own; fix it with `chmod go-w " + folder.string() +
            "`, or set [socket] path to a folder of its own";
   }
@@ -93,15 +86,7 @@ std::optional<std::string> existing_folder_problem(const std::filesystem::path& 
 
 void make_private_folder(const std::string& path) {
   auto folder = socket_folder(path);
-  std::vector<std::filesystem::path> missing;
-  std::error_code ec;
-  for (auto p = folder; !p.empty() && !std::filesystem::exists(p, ec); p = p.parent_path()) {
-    missing.push_back(p);
-    if (p == p.parent_path()) break;
-  }
-  for (auto it = missing.rbegin(); it != missing.rend(); ++it)
-    if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST)
-      throw std::runtime_error("cannot create the socket folder '" + it->string() + "': " + errno_text());
+  if (auto problem = create_private_folders(folder, "the socket folder")) throw std::runtime_error(*problem);
   if (auto problem = existing_folder_problem(folder)) throw std::runtime_error(*problem);
 }
 

@@ -24,17 +24,6 @@ namespace {
 
 std::string errno_text() { return std::strerror(errno); }
 
-std::string octal_mode(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
-  return text;
-}
-
-std::string user_name(uid_t uid) {
-  const passwd* pw = getpwuid(uid);
-  return (pw ? std::string(pw->pw_name) + " " : std::string()) + "(uid " + std::to_string(uid) + ")";
-}
-
 // The files SQLite and focussync keep for the cache `leaf`: the database,
 // its write-ahead log, shared-memory index, rollback journal and lock file.
 std::vector<std::string> cache_file_names(const std::string& leaf) {
@@ -49,20 +38,6 @@ bool holds_only_the_cache(const std::filesystem::path& folder, const std::string
   for (const auto& entry : std::filesystem::directory_iterator(folder, ec))
     if (std::find(names.begin(), names.end(), entry.path().filename().string()) == names.end()) return false;
   return !ec;
-}
-
-// Every missing level of `folder`, made 0700 whatever the umask (as the XDG
-// base directory spec asks of the folders it names).
-void create_private_folders(const std::filesystem::path& folder) {
-  std::vector<std::filesystem::path> missing;
-  std::error_code ec;
-  for (auto p = folder; !p.empty() && !std::filesystem::exists(p, ec); p = p.parent_path()) {
-    missing.push_back(p);
-    if (p == p.parent_path()) break;
-  }
-  for (auto it = missing.rbegin(); it != missing.rend(); ++it)
-    if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST)
-      throw StoreError("cannot create the cache folder '" + it->string() + "': " + errno_text());
 }
 
 }  // namespace
@@ -107,7 +82,7 @@ std::optional<std::string> cache_folder_problem(const std::string& cache_path) {
 void Database::prepare_folder() {
   std::filesystem::path file(path_);
   auto folder = folder_of(file);
-  create_private_folders(folder);
+  if (auto problem = create_private_folders(folder, "the cache folder")) throw StoreError(*problem);
   if (auto problem = existing_folder_problem(folder, file.filename().string())) throw StoreError(*problem);
   struct stat st {};
   if (::stat(folder.c_str(), &st) != 0) throw StoreError("cannot open the cache folder '" + folder.string() + "': " + errno_text());
