@@ -1,6 +1,6 @@
 #pragma once
 // Starting a coroutine that nobody awaits, without losing what it throws.
-// asio::detached drops an exception on the floor (the coroutine simply
+// Asio's `detached` token drops an exception on the floor (the coroutine simply
 // vanishes); spawn_logged completes into a handler that logs it with `what`,
 // so a connection or a background sync that failed says so. For .cpp files
 // that use Asio already (it pulls in co_spawn). io_context thread only.
