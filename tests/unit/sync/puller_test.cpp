@@ -5,7 +5,7 @@
 #include "model/project_codec.hpp"
 #include "store/database.hpp"
 #include "store/mirror.hpp"
-#include "support/sim_process.hpp"
+#include "support/sync_parts.hpp"
 #include "sync/members_sync.hpp"
 #include "sync/puller.hpp"
 
@@ -21,18 +21,9 @@ using nlohmann::json;
 
 namespace {
 
-struct World {
+struct World : SyncParts {
   explicit World(std::vector<std::string> sim_args, config::Sync settings = {})
-      : sim(std::move(sim_args)), dir(make_temp_dir("focus-pull-")), settings(settings) {
-    http::ClientOptions options;
-    options.base_url = sim.api_url();
-    client = std::make_unique<http::Client>(io, options);
-    api = std::make_unique<upstream::FocusApi>(*client, upstream::Credentials::api_key("k", "(test)"), quota);
-    db = std::make_unique<store::Database>(dir + "/cache.db");
-    mirror = std::make_unique<store::Mirror>(*db);
-    puller = std::make_unique<sync::Puller>(*api, *mirror, this->settings);
-  }
-  ~World() { std::filesystem::remove_all(dir); }
+      : SyncParts({std::move(sim_args), settings, std::nullopt, std::nullopt, "focus-pull-"}) {}
 
   sync::PullReport pull() {
     auto r = run(io, puller->full_sync(ws));
@@ -57,16 +48,6 @@ struct World {
     return out;
   }
 
-  SimProcess sim;
-  std::string dir;
-  config::Sync settings;
-  boost::asio::io_context io;
-  upstream::QuotaTracker quota;
-  std::unique_ptr<http::Client> client;
-  std::unique_ptr<upstream::FocusApi> api;
-  std::unique_ptr<store::Database> db;
-  std::unique_ptr<store::Mirror> mirror;
-  std::unique_ptr<sync::Puller> puller;
   upstream::WorkspaceRef ws{1, 1};
 };
 

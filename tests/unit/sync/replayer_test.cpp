@@ -10,7 +10,7 @@
 #include "store/database.hpp"
 #include "store/edit_queue.hpp"
 #include "store/mirror.hpp"
-#include "support/sim_process.hpp"
+#include "support/sync_parts.hpp"
 #include "sync/puller.hpp"
 #include "sync/replayer.hpp"
 
@@ -28,25 +28,21 @@ using store::EditState;
 
 namespace {
 
-struct World {
+struct World : SyncParts {
   explicit World(config::ConflictPolicy policy = config::ConflictPolicy::manual, std::vector<std::string> more_sim_args = {})
-      : sim(sim_args(std::move(more_sim_args))), dir(make_temp_dir("focus-replay-")) {
-    settings.conflicts = policy;
-    http::ClientOptions options;
-    options.base_url = sim.api_url();
-    options.total_timeout = std::chrono::seconds(5);
-    client = std::make_unique<http::Client>(io, options);
+      : SyncParts({sim_args(std::move(more_sim_args)), with_policy(policy), std::chrono::seconds(5), quick_retries(),
+                   "focus-replay-"}) {}
+  static config::Sync with_policy(config::ConflictPolicy policy) {
+    config::Sync s;
+    s.conflicts = policy;
+    return s;
+  }
+  static upstream::RetryPolicy quick_retries() {
     upstream::RetryPolicy quick;
     quick.base = std::chrono::milliseconds(5);
     quick.cap = std::chrono::milliseconds(20);
-    api = std::make_unique<upstream::FocusApi>(*client, upstream::Credentials::api_key("k", "(test)"), quota, quick);
-    db = std::make_unique<store::Database>(dir + "/cache.db");
-    mirror = std::make_unique<store::Mirror>(*db);
-    queue = std::make_unique<store::EditQueue>(*db, *mirror);
-    puller = std::make_unique<sync::Puller>(*api, *mirror, settings);
-    replayer = std::make_unique<sync::Replayer>(*api, *queue, *mirror, settings);
+    return quick;
   }
-  ~World() { std::filesystem::remove_all(dir); }
   static std::vector<std::string> sim_args(std::vector<std::string> more) {
     std::vector<std::string> args{"--projects", "30", "--seed", "4"};
     args.insert(args.end(), more.begin(), more.end());
@@ -125,18 +121,6 @@ struct World {
     return out;
   }
 
-  SimProcess sim;
-  std::string dir;
-  config::Sync settings;
-  boost::asio::io_context io;
-  upstream::QuotaTracker quota;
-  std::unique_ptr<http::Client> client;
-  std::unique_ptr<upstream::FocusApi> api;
-  std::unique_ptr<store::Database> db;
-  std::unique_ptr<store::Mirror> mirror;
-  std::unique_ptr<store::EditQueue> queue;
-  std::unique_ptr<sync::Puller> puller;
-  std::unique_ptr<sync::Replayer> replayer;
   upstream::WorkspaceRef ws{1, 1};
   store::WorkspaceKey key{1, 1};
   int warmups = 0;

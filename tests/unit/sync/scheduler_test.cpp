@@ -3,14 +3,7 @@
 // trigger the test puts on the cache) is logged, kept as that workspace's
 // error and counted, the other workspaces are synced in the same pass, and
 // once the cause is gone the same scheduler syncs the workspace again.
-#include "http/client.hpp"
-#include "store/database.hpp"
-#include "store/edit_queue.hpp"
-#include "store/mirror.hpp"
-#include "support/sim_process.hpp"
-#include "sync/members_sync.hpp"
-#include "sync/puller.hpp"
-#include "sync/replayer.hpp"
+#include "support/sync_parts.hpp"
 #include "sync/scheduler.hpp"
 
 #include <doctest/doctest.h>
@@ -23,25 +16,18 @@ using namespace focus::test;
 
 namespace {
 
-struct Engine {
+struct Engine : SyncParts {
   explicit Engine(std::vector<std::string> sim_args)
-      : sim(std::move(sim_args)), dir(make_temp_dir("focus-sched-")) {
-    settings.interval = std::chrono::milliseconds(100);
-    settings.members = config::MembersPolicy::never;
-    http::ClientOptions options;
-    options.base_url = sim.api_url();
-    client = std::make_unique<http::Client>(io, options);
-    api = std::make_unique<upstream::FocusApi>(*client, upstream::Credentials::api_key("k", "(test)"), quota);
-    db = std::make_unique<store::Database>(dir + "/cache.db");
-    mirror = std::make_unique<store::Mirror>(*db);
-    queue = std::make_unique<store::EditQueue>(*db, *mirror);
-    puller = std::make_unique<sync::Puller>(*api, *mirror, settings);
-    members = std::make_unique<sync::MembersSync>(*api, *mirror, settings);
-    replayer = std::make_unique<sync::Replayer>(*api, *queue, *mirror, settings);
+      : SyncParts({std::move(sim_args), quick_settings(), std::nullopt, std::nullopt, "focus-sched-"}) {
     scheduler = std::make_unique<sync::Scheduler>(*puller, *members, *replayer, quota, *mirror, settings,
                                                   std::vector<upstream::WorkspaceRef>{{1, 1}, {1, 2}});
   }
-  ~Engine() { std::filesystem::remove_all(dir); }
+  static config::Sync quick_settings() {
+    config::Sync s;
+    s.interval = std::chrono::milliseconds(100);
+    s.members = config::MembersPolicy::never;
+    return s;
+  }
 
   // One pass; it must not throw whatever a step did.
   std::chrono::milliseconds pass() { return run(io, scheduler->pass()); }
@@ -59,19 +45,6 @@ struct Engine {
 
   std::int64_t live(model::Id workspace) { return mirror->live_count({1, workspace}); }
 
-  SimProcess sim;
-  std::string dir;
-  config::Sync settings;
-  boost::asio::io_context io;
-  upstream::QuotaTracker quota;
-  std::unique_ptr<http::Client> client;
-  std::unique_ptr<upstream::FocusApi> api;
-  std::unique_ptr<store::Database> db;
-  std::unique_ptr<store::Mirror> mirror;
-  std::unique_ptr<store::EditQueue> queue;
-  std::unique_ptr<sync::Puller> puller;
-  std::unique_ptr<sync::MembersSync> members;
-  std::unique_ptr<sync::Replayer> replayer;
   std::unique_ptr<sync::Scheduler> scheduler;
 };
 
