@@ -43,7 +43,7 @@ class Daemon:
     """focussyncd in service mode on a socket in a temp folder, until stop()."""
 
     def __init__(self, sim, extra_socket="", extra="", sync='interval = "1s"', shared_folder=False,
-                 upstream='timeout = "5s"', args=(), preexec_fn=None):
+                 upstream='timeout = "5s"', args=(), preexec_fn=None, cache_path=None):
         self.dir = tempfile.TemporaryDirectory(prefix="focussyncd-socket-")
         self.socket = os.path.join(self.dir.name, "run", "focussync.sock")
         state = self.dir.name
@@ -52,13 +52,18 @@ class Daemon:
             os.mkdir(os.path.dirname(self.socket), 0o755)
             state = os.path.join(self.dir.name, "state")  # the cache's folder stays private
             os.mkdir(state, 0o700)
-        paths = write_config(state, sim.port, KEY, upstream=upstream, sync=sync,
+        paths = write_config(state, sim.port, KEY, upstream=upstream, sync=sync, cache_path=cache_path,
                              socket_path=self.socket, socket_extra=extra_socket, extra=extra)
         self.cache, self.config = paths["cache"], paths["config"]
         self.log = open(os.path.join(self.dir.name, "log"), "w+")
-        level = [] if "--log-level" in args else ["--log-level", "info"]
-        self.proc = subprocess.Popen([DAEMON, "--config", self.config, *level, *args],
-                                     stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
+        self.args, self.preexec_fn = args, preexec_fn
+        self.start()
+
+    def start(self):
+        """Starts the process (again, after it exited) and waits for its socket."""
+        level = [] if "--log-level" in self.args else ["--log-level", "info"]
+        self.proc = subprocess.Popen([DAEMON, "--config", self.config, *level, *self.args],
+                                     stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=self.preexec_fn)
         deadline = time.monotonic() + 30
         while not os.path.exists(self.socket):
             if self.proc.poll() is not None or time.monotonic() > deadline:

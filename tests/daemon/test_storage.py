@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -20,9 +19,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
-from daemonconf import UnixConnection, write_config  # noqa: E402
+from daemonconf import UnixConnection  # noqa: E402
 from simproc import KEY, SimProcess  # noqa: E402
-from test_focussyncd import DAEMON  # noqa: E402
+from test_socket import Daemon  # noqa: E402
 
 CTL = os.environ.get("FOCUS_CTL")
 PROJECTS = "/api/organizations/1/workspaces/1/projects"
@@ -45,42 +44,24 @@ def can_mount():
 WHY_NOT = can_mount()
 
 
-class Cache:
+class Cache(Daemon):
     """focussyncd (service mode) whose cache lives on its own tmpfs of `size`."""
 
     def __init__(self, sim, size="2m"):
-        self.work = tempfile.mkdtemp(prefix="focus-storage-")
-        self.mount = os.path.join(self.work, "fs")
-        os.mkdir(self.mount)
+        self.mount = tempfile.mkdtemp(prefix="focus-storage-fs-")
         subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", self.mount], check=True)
-        self.socket = os.path.join(self.work, "run", "focussync.sock")
-        paths = write_config(self.work, sim.port, KEY, upstream='timeout = "5s"', sync='interval = "500ms"',
-                             socket_path=self.socket)
-        self.config = paths["config"]
-        self.cache = os.path.join(self.mount, "cache.db")
-        with open(self.config) as f:
-            text = f.read().replace(paths["cache"], self.cache)
-        with open(self.config, "w") as f:
-            f.write(text)
-        self.log = open(os.path.join(self.work, "log"), "w+")
-        self.proc = None
-        self.start()
+        try:
+            super().__init__(sim, sync='interval = "500ms"', cache_path=os.path.join(self.mount, "cache.db"))
+        except Exception:
+            self.unmount()
+            raise
 
-    def start(self):
-        self.proc = subprocess.Popen([DAEMON, "--config", self.config, "--log-level", "info"], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(self.socket):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("focussyncd did not start: " + self.output())
-            time.sleep(0.02)
+    def unmount(self):
+        subprocess.run(["umount", "-l", self.mount])
+        shutil.rmtree(self.mount, ignore_errors=True)
 
-    def output(self):
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    def request(self, method, path, body=None, timeout=15):
+    def call(self, method, path, body=None, timeout=15):
+        """(status, parsed JSON body): one request on a fresh connection."""
         conn = UnixConnection(self.socket, timeout)
         try:
             conn.request(method, path, body=json.dumps(body) if body is not None else None)
@@ -90,7 +71,7 @@ class Cache:
             conn.close()
 
     def status(self):
-        code, body = self.request("GET", "/v1/status")
+        code, body = self.call("GET", "/v1/status")
         assert code == 200, (code, body)
         return body
 
@@ -127,19 +108,10 @@ class Cache:
         return subprocess.run([CTL, "--socket", self.socket, "status"], capture_output=True, text=True, timeout=20)
 
     def stop(self):
-        code = None
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                code = self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise
-        self.log.close()
-        subprocess.run(["umount", "-l", self.mount])
-        shutil.rmtree(self.work, ignore_errors=True)
-        return code
+        try:
+            return super().stop()
+        finally:
+            self.unmount()
 
 
 @unittest.skipIf(WHY_NOT, WHY_NOT or "")
@@ -156,23 +128,23 @@ class FullDisk(unittest.TestCase):
             # Up to the last block: not even a small edit fits now.
             c.fill()
             # Reads are served from what is cached.
-            code, page = c.request("GET", PROJECTS + "?per_page=5")
+            code, page = c.call("GET", PROJECTS + "?per_page=5")
             self.assertEqual(code, 200)
             self.assertEqual(len(page["data"]), 5)
-            code, one = c.request("GET", PROJECTS + "/1000")
+            code, one = c.call("GET", PROJECTS + "/1000")
             self.assertEqual(code, 200)
             # A write that cannot be kept (here: more than the WAL's free
             # frames hold) is refused with 507 and its reason; nothing is
             # queued. (A small one may still fit in pages SQLite had already
             # allocated: then it is kept, and answered 201 honestly.)
             before = c.edits_total()
-            code, body = c.request("PATCH", PROJECTS + "/1000", {"name": "written on a full disk",
+            code, body = c.call("PATCH", PROJECTS + "/1000", {"name": "written on a full disk",
                                                                  "description": "x" * 600_000})
             self.assertEqual(code, 507, body)
             self.assertEqual(body["storage"], "full")
             self.assertIn("full", body["error"])
             self.assertEqual(c.edits_total(), before, "nothing half-queued")
-            code, one_after = c.request("GET", PROJECTS + "/1000")
+            code, one_after = c.call("GET", PROJECTS + "/1000")
             self.assertEqual(one_after["name"], one["name"])
             if CTL:
                 p = c.ctl_status()
@@ -185,7 +157,7 @@ class FullDisk(unittest.TestCase):
                         s["workspaces"][0]["projects"] == 6200, timeout=60)
             self.assertEqual(c.proc.pid, pid)
             self.assertIsNone(c.proc.poll())
-            code, body = c.request("PATCH", PROJECTS + "/1000", {"name": "written once space was back"})
+            code, body = c.call("PATCH", PROJECTS + "/1000", {"name": "written once space was back"})
             self.assertEqual(code, 201, body)
             with contextlib.closing(sqlite3.connect(c.cache)) as db:
                 self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
@@ -206,12 +178,12 @@ class FileUnderUs(unittest.TestCase):
         try:
             c.until("the first sync", lambda s: s["workspaces"][0]["projects"] == 40)
             sim.control("PUT", "faults", {"offline": True})
-            code, body = c.request("PATCH", PROJECTS + "/1002", {"name": "kept through a removal"})
+            code, body = c.call("PATCH", PROJECTS + "/1002", {"name": "kept through a removal"})
             self.assertEqual(code, 201, body)
             for suffix in ("", "-wal", "-shm"):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(c.cache + suffix)
-            code, body = c.request("PATCH", PROJECTS + "/1003", {"name": "to an unlinked file"})
+            code, body = c.call("PATCH", PROJECTS + "/1003", {"name": "to an unlinked file"})
             self.assertEqual(code, 503, body)
             self.assertEqual(body["storage"], "removed")
             self.assertEqual(c.proc.wait(timeout=45), 1, "it stops to be restarted on the written-back file")
@@ -242,11 +214,11 @@ class FileUnderUs(unittest.TestCase):
             with open(other, "rb") as f:
                 theirs = f.read()
             os.replace(other, c.cache)
-            code, body = c.request("PATCH", PROJECTS + "/1004", {"name": "into someone else's file"})
+            code, body = c.call("PATCH", PROJECTS + "/1004", {"name": "into someone else's file"})
             self.assertEqual(code, 503, body)
             self.assertEqual(body["storage"], "replaced")
             self.assertIn("move the new file away", body["error"])
-            self.assertEqual(c.request("GET", PROJECTS + "/1004")[0], 200)
+            self.assertEqual(c.call("GET", PROJECTS + "/1004")[0], 200)
             self.assertEqual(c.status()["storage"]["state"], "replaced")
             time.sleep(1.5)  # engine passes run meanwhile
             with open(c.cache, "rb") as f:  # not touched (bytes: opening it would apply the old -wal)

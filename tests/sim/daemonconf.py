@@ -8,13 +8,14 @@ import os
 import socket
 
 
-def write_config(folder, sim_port, key, *, upstream="", sync=None, socket_path=None, socket_extra="", extra=""):
+def write_config(folder, sim_port, key, *, upstream="", sync=None, socket_path=None, socket_extra="", extra="",
+                 cache_path=None):
     """Writes `folder`/key and `folder`/focussync.toml. `upstream` and
     `socket_extra` are lines for those tables; `sync`, when given, the lines
     of a [sync] table; `extra`, whole tables appended. Answers a dict of the
     paths: config, key, cache, socket."""
     paths = {"config": os.path.join(folder, "focussync.toml"), "key": os.path.join(folder, "key"),
-             "cache": os.path.join(folder, "cache.db"),
+             "cache": cache_path or os.path.join(folder, "cache.db"),
              "socket": socket_path or os.path.join(folder, "focussync.sock")}
     # 0600 whatever the umask: focussyncd refuses a key file others can read.
     with open(os.open(paths["key"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
