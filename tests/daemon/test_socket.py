@@ -606,7 +606,11 @@ class OfflineAcceptance(unittest.TestCase):
                                     "-X", "PATCH", "-H", "Content-Type: application/json", "-d", '{"name": "Patched offline"}',
                                     f"http://localhost{BASE}/{target}"], capture_output=True, text=True, timeout=20)
             self.assertEqual(patch.stdout, "201")
-            time.sleep(1.5)
+            # The replay's probe fails after its read retries (up to ~2 s of
+            # jittered pauses): then status says so.
+            deadline = time.monotonic() + 10
+            while d.get("/v1/status").json()["upstream"] != "unreachable" and time.monotonic() < deadline:
+                time.sleep(0.1)
             self.assertNotEqual({p["id"]: p for p in sim.state()["projects"]}[target]["name"], "Patched offline")
             self.assertEqual(d.get("/v1/status").json()["upstream"], "unreachable")
             sim.control("PUT", "faults", {"offline": False})
