@@ -136,7 +136,7 @@ Database::Database(const std::string& path) : path_(path) {
     db_->exec("PRAGMA journal_mode = WAL");
     durable_ = !unsafe_synchronous_normal();
     if (!durable_) spdlog::warn("FOCUSSYNC_UNSAFE_SYNCHRONOUS_NORMAL is set: acknowledged edits are not synced to disk");
-    db_->exec(durable_ ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    set_synchronous(durable_);
     db_->exec("PRAGMA foreign_keys = ON");
     std::string check = db_->execAndGet("PRAGMA quick_check").getString();
     if (check != "ok") throw StoreError("the cache '" + path + "' is damaged (" + check + "); move it away and the next sync rebuilds it");
@@ -227,17 +227,29 @@ void Database::refresh_statistics() {
 
 // A connection's synchronous level may change between transactions; the
 // next commit uses the level set when it runs.
+void Database::set_synchronous(bool full) { db_->exec(full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"); }
+
 void Database::relax_sync() {
-  if (durable_) db_->exec("PRAGMA synchronous = NORMAL");
+  if (!durable_) return;
+  relaxed_ = true;  // before the pragma: whatever it did, the next durable commit sets FULL again
+  set_synchronous(false);
 }
 
 void Database::restore_sync() noexcept {
   if (!durable_) return;
   try {
-    db_->exec("PRAGMA synchronous = FULL");
+    set_synchronous(true);
+    relaxed_ = false;
   } catch (const std::exception& e) {
+    // ensure_durable_sync() tries again before the next durable commit.
     spdlog::error("cannot set the cache back to synced commits: {}", e.what());
   }
+}
+
+void Database::ensure_durable_sync() {
+  if (!relaxed_ || relaxing_) return;
+  set_synchronous(true);
+  relaxed_ = false;
 }
 
 bool Database::transaction_open() { return sqlite3_get_autocommit(db_->getHandle()) == 0; }

@@ -107,8 +107,15 @@ class Database {
   std::optional<std::pair<dev_t, ino_t>> file_identity_;  // of the file opened
   void relax_sync();
   void restore_sync() noexcept;
+  // Before a durable commit: the connection is back at FULL even if a
+  // relaxed transaction could not set it back (throws SQLite::Exception, so
+  // the write is refused rather than acknowledged unsynced).
+  void ensure_durable_sync();
+  void set_synchronous(bool full);
   std::string path_;
   bool durable_ = true;  // false only under FOCUSSYNC_UNSAFE_SYNCHRONOUS_NORMAL (see database.cpp)
+  bool relaxed_ = false;   // the connection is at NORMAL now
+  bool relaxing_ = false;  // inside in_relaxed_transaction
   int lock_fd_ = -1;
   std::unique_ptr<SQLite::Database> db_;
   std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> statements_;  // after db_: closed first
@@ -133,6 +140,7 @@ auto focus::store::Database::in_transaction(Work&& work) {
   if (transaction_open()) return work();
   before_write();
   try {
+    ensure_durable_sync();
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     if constexpr (std::is_void_v<decltype(work())>) {
       work();
@@ -154,8 +162,12 @@ auto focus::store::Database::in_relaxed_transaction(Work&& work) {
   if (transaction_open()) return work();
   struct Restore {
     Database& db;
-    ~Restore() { db.restore_sync(); }
+    ~Restore() {
+      db.relaxing_ = false;
+      db.restore_sync();
+    }
   } restore{*this};
+  relaxing_ = true;
   relax_sync();
   return in_transaction(std::forward<Work>(work));
 }
