@@ -1,6 +1,8 @@
 // focusctl projects ... and members ...
 #include "cli/commands.hpp"
 
+#include "http/target.hpp"
+
 #include <map>
 #include <set>
 
@@ -9,20 +11,6 @@ namespace focus::cli {
 using nlohmann::json;
 
 namespace {
-
-std::string url_encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
-    else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 double hours(const json& v, double divisor) { return v.is_number() ? v.get<double>() / divisor : 0.0; }
 
@@ -61,8 +49,8 @@ struct ListFlags {
   bool all = false;
 
   std::string query() const {
-    std::string q;
-    auto add = [&](const std::string& k, const std::string& v) { q += (q.empty() ? "?" : "&") + k + "=" + url_encode(v); };
+    std::vector<http::QueryParam> params;
+    auto add = [&](const std::string& k, const std::string& v) { params.push_back({k, v, true}); };
     if (archived == "all") add("archived", "");
     else if (!archived.empty()) add("archived", archived);
     if (!pinned.empty()) add("pinned", pinned);
@@ -75,7 +63,7 @@ struct ListFlags {
     if (!from.empty()) add("start_date", from);
     if (!to.empty()) add("end_date", to);
     for (const auto& o : order_by) add("order_by", o);
-    return q;
+    return http::query_string(params);
   }
 };
 

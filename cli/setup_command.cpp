@@ -8,11 +8,11 @@
 #include "cli/commands.hpp"
 
 #include "config/config.hpp"
+#include "core/text.hpp"
 #include "upstream/account_check.hpp"
 #include "upstream/credentials.hpp"
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
@@ -37,13 +37,10 @@ struct SetupOptions {
 std::optional<upstream::WorkspaceRef> parse_workspace(const std::string& text) {
   auto slash = text.find('/');
   if (slash == std::string::npos) return std::nullopt;
-  upstream::WorkspaceRef w;
-  auto org = std::from_chars(text.data(), text.data() + slash, w.organization_id);
-  auto ws = std::from_chars(text.data() + slash + 1, text.data() + text.size(), w.workspace_id);
-  if (org.ec != std::errc{} || org.ptr != text.data() + slash || ws.ec != std::errc{} ||
-      ws.ptr != text.data() + text.size() || w.organization_id <= 0 || w.workspace_id <= 0)
-    return std::nullopt;
-  return w;
+  auto org = parse_integer(std::string_view(text).substr(0, slash));
+  auto ws = parse_integer(std::string_view(text).substr(slash + 1));
+  if (!org || !ws || *org <= 0 || *ws <= 0) return std::nullopt;
+  return upstream::WorkspaceRef{*org, *ws};
 }
 
 bool on_terminal() { return ::isatty(STDIN_FILENO) == 1; }

@@ -16,9 +16,7 @@ void init_logging(std::string_view level) {
     init_stderr_logging(level, "focussyncd");
     return;
   }
-  auto parsed = spdlog::level::from_str(std::string(level));
-  if (parsed == spdlog::level::off && level != "off")
-    throw std::invalid_argument("unknown log level '" + std::string(level) + "' (use trace, debug, info, warn, error or off)");
+  auto parsed = parse_log_level(level);
   // The journal stamps each entry and keeps the priority: the message alone.
   auto sink = std::make_shared<spdlog::sinks::systemd_sink_mt>("focussyncd");
   auto logger = std::make_shared<spdlog::logger>("focussyncd", std::move(sink));
@@ -28,9 +26,7 @@ void init_logging(std::string_view level) {
 }
 
 void set_log_level(std::string_view level) {
-  auto parsed = spdlog::level::from_str(std::string(level));
-  if (parsed == spdlog::level::off && level != "off") throw std::invalid_argument("unknown log level '" + std::string(level) + "'");
-  spdlog::default_logger()->set_level(parsed);
+  spdlog::default_logger()->set_level(parse_log_level(level));
 }
 
 ServiceNotifier::ServiceNotifier(boost::asio::io_context& io, std::function<bool()> alive)

@@ -3,6 +3,7 @@
 // See README.md ("focus-sim") for every flag and the /_sim/ control routes.
 
 #include "core/logging.hpp"
+#include "core/text.hpp"
 #include "http/server.hpp"
 #include "sim/simulator.hpp"
 
@@ -11,7 +12,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -36,11 +36,9 @@ struct Cli {
 };
 
 std::int64_t to_int(std::string_view text, const std::string& what) {
-  std::int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size())
-    throw CLI::ValidationError(what, "'" + std::string(text) + "' is not an integer");
-  return v;
+  auto v = parse_integer(text);
+  if (!v) throw CLI::ValidationError(what, "'" + std::string(text) + "' is not an integer");
+  return *v;
 }
 
 std::vector<sim::WorkspaceKey> parse_workspaces(const std::string& spec) {

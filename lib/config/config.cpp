@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include "core/text.hpp"
+
 #include "core/duration.hpp"
 
 #include <boost/url/parse.hpp>
@@ -101,8 +103,7 @@ bool is_loopback(const boost::urls::url_view& url) {
     case boost::urls::host_type::ipv4: return url.host_ipv4_address().is_loopback();
     case boost::urls::host_type::ipv6: return url.host_ipv6_address().is_loopback();
     case boost::urls::host_type::name: {
-      std::string host = url.host_name();
-      for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string host = ascii_lower(url.host_name());
       return host == "localhost" || host == "localhost.";
     }
     default: return false;

@@ -1,6 +1,8 @@
 #include "http/target.hpp"
 
 #include <boost/url/parse.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/url_view.hpp>
 
 #include <cctype>
@@ -57,6 +59,16 @@ std::vector<const QueryParam*> Target::all(std::string_view key) const {
 const QueryParam* Target::last(std::string_view key) const {
   auto found = all(key);
   return found.empty() ? nullptr : found.back();
+}
+
+std::string query_string(const std::vector<QueryParam>& params) {
+  std::string out;
+  for (const auto& p : params) {
+    out += out.empty() ? '?' : '&';
+    out += boost::urls::encode(p.key, boost::urls::unreserved_chars);
+    if (p.has_value) out += '=' + boost::urls::encode(p.value, boost::urls::unreserved_chars);
+  }
+  return out;
 }
 
 }  // namespace focus::http

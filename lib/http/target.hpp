@@ -31,4 +31,10 @@ struct Target {
 // nullopt when the target is not a valid origin-form URI.
 std::optional<Target> parse_target(std::string_view target);
 
+// The query part of a target, "?k=v&..." ("" for no parameters), in the
+// given order; "key" alone when has_value is false. Everything but RFC 3986's
+// unreserved characters is percent-encoded, '+' and '=' included: a decoder
+// reads '+' as a space (parse_target does), so a raw one would not survive.
+std::string query_string(const std::vector<QueryParam>& params);
+
 }  // namespace focus::http

@@ -1,17 +1,13 @@
 #include "model/list_query.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
 
 namespace focus::model {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 bool any_of_ids(const std::vector<Id>& wanted, Id id) {
   return std::find(wanted.begin(), wanted.end(), id) != wanted.end();
@@ -21,7 +17,7 @@ int compare(const Project& a, const Project& b, OrderKey::Field f) {
   auto cmp = [](const auto& x, const auto& y) { return x < y ? -1 : (y < x ? 1 : 0); };
   switch (f) {
     case OrderKey::Field::id: return cmp(a.id, b.id);
-    case OrderKey::Field::name: return cmp(lower(a.name), lower(b.name));
+    case OrderKey::Field::name: return cmp(ascii_lower(a.name), ascii_lower(b.name));
     case OrderKey::Field::created_at: return cmp(a.created_at, b.created_at);
     case OrderKey::Field::updated_at: return cmp(a.updated_at, b.updated_at);
   }
@@ -42,7 +38,7 @@ bool matches(const Project& p, const ListQuery& q) {
   if (q.archived == ArchivedScope::archived_only && !archived) return false;
   if (q.pinned && p.pinned != *q.pinned) return false;
   if (q.is_private && p.is_private != *q.is_private) return false;
-  if (q.name && lower(p.name).find(*q.name) == std::string::npos) return false;
+  if (q.name && ascii_lower(p.name).find(*q.name) == std::string::npos) return false;
   if (!q.client_ids.empty() && !(p.client_id && any_of_ids(q.client_ids, *p.client_id))) return false;
   if (!q.creator_ids.empty() && !(p.toggl_user_id && any_of_ids(q.creator_ids, *p.toggl_user_id))) return false;
   if (!q.project_ids.empty() && !any_of_ids(q.project_ids, p.id)) return false;

@@ -1,6 +1,7 @@
 #include "store/project_reads.hpp"
 
 #include "store/sql_util.hpp"
+#include "core/text.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -31,11 +32,6 @@ std::string visible_source(bool with_overlay) {
          " AND NOT EXISTS (SELECT 1 FROM overlay o WHERE o.organization_id = ?1 AND o.workspace_id = ?2 AND o.id = p.id)"
          " UNION ALL SELECT " + kVisibleColumns +
          ", tag_ids FROM overlay o WHERE o.organization_id = ?1 AND o.workspace_id = ?2 AND o.deleted = 0)";
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 std::string id_list(const std::vector<Id>& ids) {
@@ -376,7 +372,7 @@ std::vector<std::string> ProjectReads::tree_page(WorkspaceKey ws, const std::vec
       st.bind(2, ws.workspace_id);
       st.bind(3, id);
       if (!st.executeStep()) continue;  // cannot happen inside one request; skipped if it does
-      keys.push_back(Key{id, by_name ? lower(st.getColumn(0).getString()) : std::string(), optional_int(st, 1),
+      keys.push_back(Key{id, by_name ? ascii_lower(st.getColumn(0).getString()) : std::string(), optional_int(st, 1),
                          optional_int(st, 2)});
     }
     st.reset();

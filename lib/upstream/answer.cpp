@@ -1,5 +1,6 @@
 #include "upstream/answer.hpp"
 
+#include "core/text.hpp"
 #include "core/utf8.hpp"
 #include "model/decode_error.hpp"
 #include "model/json_limits.hpp"
@@ -8,7 +9,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <charconv>
 
 namespace focus::upstream::detail {
 namespace {
@@ -92,10 +92,7 @@ Errc errc_for_status(int status) {
 std::optional<std::int64_t> int_header(const http::Response& r, std::string_view name) {
   auto value = r.header(name);
   if (!value) return std::nullopt;
-  std::int64_t n = 0;
-  auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
-  if (ec != std::errc{} || end != value->data() + value->size()) return std::nullopt;
-  return n;
+  return parse_integer(*value);
 }
 
 std::chrono::seconds retry_after(const http::Response& r) {

@@ -1,26 +1,19 @@
 #include "upstream/list_query.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 
 namespace focus::upstream {
 namespace {
 
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
 QueryError bad_request(std::string message) { return QueryError(std::move(message)); }
 
 std::int64_t parse_int(const std::string& key, const std::string& text) {
-  std::int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size())
-    throw bad_request("query parameter '" + key + "' must be an integer, got '" + text + "'");
-  return value;
+  auto value = parse_integer(text);
+  if (!value) throw bad_request("query parameter '" + key + "' must be an integer, got '" + text + "'");
+  return *value;
 }
 
 std::optional<bool> parse_bool(const http::Target& t, const std::string& key) {
@@ -99,7 +92,7 @@ model::ListQuery parse_list_query(const http::Target& t, std::int64_t max_per_pa
   }
   q.pinned = parse_bool(t, "pinned");
   q.is_private = parse_bool(t, "private");
-  if (auto p = t.last("name"); p && !p->value.empty()) q.name = to_lower(p->value);
+  if (auto p = t.last("name"); p && !p->value.empty()) q.name = ascii_lower(p->value);
   q.client_ids = parse_ids(t, "client_id");
   q.creator_ids = parse_ids(t, "creator_id");
   q.tag_ids = parse_ids(t, "tag_id");

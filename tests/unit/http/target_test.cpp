@@ -35,3 +35,16 @@ TEST_CASE("characters clients send unescaped are tolerated; a non-origin form is
   CHECK_FALSE(parse_target("http://example.com/p"));
   CHECK_FALSE(parse_target("no-slash"));
 }
+
+TEST_CASE("query_string percent-encodes what parse_target would misread, and round-trips") {
+  std::vector<QueryParam> params = {{"name", "C++ & a=b/é", true}, {"archived", "", true}, {"flag", "", false}};
+  auto query = query_string(params);
+  CHECK(query == "?name=C%2B%2B%20%26%20a%3Db%2F%C3%A9&archived=&flag");
+  auto back = parse_target("/x" + query);
+  REQUIRE(back);
+  REQUIRE(back->params.size() == 3);
+  CHECK(back->params[0].value == "C++ & a=b/é");
+  CHECK(back->params[1].has_value);
+  CHECK_FALSE(back->params[2].has_value);
+  CHECK(query_string({}).empty());
+}

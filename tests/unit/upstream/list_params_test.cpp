@@ -21,4 +21,8 @@ TEST_CASE("list parameters are spelled as the reference spells them") {
   ListParams archived;
   archived.archived = ArchivedFilter::archived_only;
   CHECK(to_query(archived) == "?archived=true");
+
+  ListParams plus;
+  plus.name = "C++ a=b";  // a raw '+' would be read back as a space
+  CHECK(to_query(plus) == "?name=C%2B%2B%20a%3Db");
 }
