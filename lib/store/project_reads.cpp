@@ -94,55 +94,6 @@ void bind_query(SQLite::Statement& st, WorkspaceKey ws, const model::ListQuery& 
   if (q.end_date) st.bind(5, format_date(*q.end_date));
 }
 
-// The end of the JSON value starting at `i` (one past it): strings, objects
-// and arrays skipped as wholes, escapes honoured.
-std::size_t value_end(const std::string& s, std::size_t i) {
-  int depth = 0;
-  bool in_string = false;
-  for (; i < s.size(); ++i) {
-    char c = s[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') {
-        in_string = false;
-        if (depth == 0) return i + 1;
-      }
-      continue;
-    }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') ++depth;
-    else if (c == '}' || c == ']') {
-      if (depth == 0) return i;  // the end of the enclosing object
-      if (--depth == 0) return i + 1;
-    } else if (depth == 0 && c == ',') {
-      return i;
-    }
-  }
-  return i;
-}
-
-// A stored body with its top-level "rate" set to null, without parsing the
-// rest: a list that did not ask for rates shows none, as the Focus API does.
-std::string without_rate(std::string body) {
-  // Walk the top-level object's members: "key":value,...
-  std::size_t i = body.find('{');
-  if (i == std::string::npos) return body;
-  ++i;
-  while (i < body.size() && body[i] == '"') {
-    std::size_t key_end = value_end(body, i);
-    bool is_rate = body.compare(i, key_end - i, "\"rate\"") == 0;
-    std::size_t value_start = key_end + 1;  // after ':'
-    std::size_t end = value_end(body, value_start);
-    if (is_rate) {
-      body.replace(value_start, end - value_start, "null");
-      return body;
-    }
-    if (end >= body.size() || body[end] != ',') break;
-    i = end + 1;
-  }
-  return body;
-}
-
 }  // namespace
 
 bool ProjectReads::has_overlay(WorkspaceKey ws) {
@@ -172,18 +123,20 @@ BodyPage ProjectReads::list(WorkspaceKey ws, const model::ListQuery& q) {
     st.bind(7, q.paging.offset());
     while (st.executeStep()) ids.push_back(st.getColumn(0).getInt64());
   }
-  // Rates are part of what the mirror keeps; a list that did not ask for
-  // them shows "rate": null, as the Focus API does.
   for (Id id : ids) {
-    auto text = body(ws, id);
-    if (!text) continue;
-    page.bodies.push_back(q.include_rates ? std::move(*text) : without_rate(std::move(*text)));
+    auto text = body(ws, id, q.include_rates ? Rate::as_stored : Rate::blanked);
+    if (text) page.bodies.push_back(std::move(*text));
   }
   return page;
 }
 
-std::optional<std::string> ProjectReads::body(WorkspaceKey ws, Id id) {
-  auto& one = db_.cached("SELECT body FROM " + visible_source(has_overlay(ws)) + " AS v WHERE id = ?3");
+// Rates are part of what the mirror keeps; a list that did not ask for them
+// shows "rate": null, as the Focus API does. SQLite's json_replace edits the
+// one member and keeps every other byte of the stored body as it is.
+std::optional<std::string> ProjectReads::body(WorkspaceKey ws, Id id, Rate rate) {
+  const char* column = rate == Rate::as_stored ? "body" : "json_replace(body, '$.rate', NULL)";
+  auto& one = db_.cached(std::string("SELECT ") + column + " FROM " + visible_source(has_overlay(ws)) +
+                         " AS v WHERE id = ?3");
   one.bind(1, ws.organization_id);
   one.bind(2, ws.workspace_id);
   one.bind(3, id);
@@ -193,7 +146,7 @@ std::optional<std::string> ProjectReads::body(WorkspaceKey ws, Id id) {
   return text;
 }
 
-std::optional<std::string> ProjectReads::get(WorkspaceKey ws, Id id) { return body(ws, id); }
+std::optional<std::string> ProjectReads::get(WorkspaceKey ws, Id id) { return body(ws, id, Rate::as_stored); }
 
 // ---------------------------------------------------------------------------
 // Trees
@@ -390,7 +343,6 @@ std::vector<std::string> ProjectReads::tree_page(WorkspaceKey ws, const std::vec
       }
       return a.id < b.id;
     };
-    // Only as far as the page reaches is sorted.
     // Sorted only as far as the page reaches (offset < size here).
     const auto left = static_cast<std::int64_t>(keys.size()) - offset;
     const auto reach = paging.per_page >= left ? keys.size() : static_cast<std::size_t>(offset + paging.per_page);
@@ -399,7 +351,7 @@ std::vector<std::string> ProjectReads::tree_page(WorkspaceKey ws, const std::vec
   }
   std::vector<std::string> out;
   for (Id id : page)
-    if (auto text = body(ws, id)) out.push_back(std::move(*text));
+    if (auto text = body(ws, id, Rate::as_stored)) out.push_back(std::move(*text));
   return out;
 }
 

@@ -69,7 +69,8 @@ class ProjectReads {
     std::set<std::string> cycles;    // cycles already logged, as their lines
     std::set<std::pair<Id, bool>> cut_logged;  // (project, children?) cut at a bound, logged once
   };
-  std::optional<std::string> body(WorkspaceKey ws, Id id);
+  enum class Rate { as_stored, blanked };
+  std::optional<std::string> body(WorkspaceKey ws, Id id, Rate rate);
   std::vector<std::string> tree_page(WorkspaceKey ws, const std::vector<Id>& ids, const model::Paging& paging);
   void note_cut(WorkspaceKey ws, Id id, bool children, std::size_t rows);
   std::int64_t fingerprint();
