@@ -3,6 +3,7 @@
 // values and Beast's messages, shared by the TCP and the Unix socket server.
 // Includes Beast: never include it from a public header.
 
+#include "http/json_answer.hpp"
 #include "http/message.hpp"
 
 #include <boost/beast/http.hpp>
@@ -32,24 +33,12 @@ inline boost::beast::http::response<boost::beast::http::string_body> to_beast(Re
   return res;
 }
 
-inline Response error_response(int status, const std::string& message) {
-  Response r;
-  r.status = status;
-  std::string escaped;
-  for (char c : message) {
-    if (c == '"' || c == '\\') escaped += '\\';
-    if (static_cast<unsigned char>(c) >= 0x20) escaped += c;
-  }
-  r.body = "{\"error\":\"" + escaped + "\"}";
-  return r;
-}
-
 // The answer to a request that could not be read.
 inline Response refusal_for(const boost::beast::error_code& ec) {
   namespace bhttp = boost::beast::http;
-  if (ec == bhttp::error::body_limit) return error_response(413, "request body too large");
-  if (ec == bhttp::error::header_limit) return error_response(431, "request header too large");
-  return error_response(400, "malformed HTTP request: " + ec.message());
+  if (ec == bhttp::error::body_limit) return json_error(413, "request body too large");
+  if (ec == bhttp::error::header_limit) return json_error(431, "request header too large");
+  return json_error(400, "malformed HTTP request: " + ec.message());
 }
 
 }  // namespace focus::http::detail

@@ -169,8 +169,8 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
                      peer->pid, peer->uid, open.size());
       else
         spdlog::warn("socket: refused a connection whose credentials cannot be read");
-      auto r = peer ? detail::error_response(503, "too many connections; try again shortly")
-                    : detail::error_response(403, "the peer's credentials cannot be read");
+      auto r = peer ? json_error(503, "too many connections; try again shortly")
+                    : json_error(403, "the peer's credentials cannot be read");
       co_await send(stream, std::move(r), 11, false);
       co_return;
     }
