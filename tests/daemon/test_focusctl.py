@@ -14,7 +14,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
 from simproc import KEY, SimProcess  # noqa: E402
-from test_socket import BASE, Daemon  # noqa: E402
+from test_socket import BASE, Daemon, SyncedDaemonCase  # noqa: E402
 
 FOCUSCTL = os.environ.get("FOCUS_CTL", "build/bin/focusctl")
 
@@ -33,17 +33,8 @@ class Run:
         return [json.loads(line) for line in self.out.splitlines()]
 
 
-class Focusctl(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.sim = SimProcess("--projects", "80", "--seed", "31", "--api-key", KEY)
-        cls.d = Daemon(cls.sim)
-        cls.d.wait_synced()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.d.stop()
-        cls.sim.stop()
+class Focusctl(SyncedDaemonCase):
+    SIM_ARGS = ("--projects", "80", "--seed", "31")
 
     def ctl(self, *args, fmt=None, stdin=None, timeout=60):
         argv = [FOCUSCTL, "--socket", self.d.socket] + (["--format", fmt] if fmt else []) + list(args)

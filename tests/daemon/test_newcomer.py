@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
 from daemonconf import write_config  # noqa: E402
 from simproc import KEY, SimProcess  # noqa: E402
-from test_socket import Daemon  # noqa: E402
+from test_socket import SyncedDaemonCase  # noqa: E402
 
 DAEMON = os.environ.get("FOCUS_DAEMON", "build/bin/focussyncd")
 FOCUSCTL = os.environ.get("FOCUS_CTL", "build/bin/focusctl")
@@ -231,17 +231,8 @@ class UnitHint(unittest.TestCase):
         self.assertNotIn("focussyncd.service", p.stderr)
 
 
-class OptionsAnywhere(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.sim = SimProcess("--projects", "12", "--seed", "5", "--api-key", KEY)
-        cls.d = Daemon(cls.sim)
-        cls.d.wait_synced()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.d.stop()
-        cls.sim.stop()
+class OptionsAnywhere(SyncedDaemonCase):
+    SIM_ARGS = ("--projects", "12", "--seed", "5")
 
     def test_socket_format_and_workspace_after_the_command(self):
         env = {"FOCUSSYNC_SOCKET": "/nonexistent/default.sock"}  # the default would fail: --socket must be used

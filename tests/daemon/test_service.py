@@ -9,7 +9,6 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
 from simproc import KEY, SimProcess  # noqa: E402
-from test_socket import Daemon  # noqa: E402
+from test_socket import Daemon, notify_listener  # noqa: E402
 from test_focussyncd import DAEMON  # noqa: E402
 
 SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -51,17 +50,8 @@ class Notify(unittest.TestCase):
     def test_ready_status_watchdog_reload_and_stop_reach_systemd(self):
         sim = SimProcess("--projects", "25", "--api-key", KEY)
         with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "notify")
-            listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            listener.bind(path)
-            listener.settimeout(20)
-            os.environ["NOTIFY_SOCKET"] = path
-            os.environ["WATCHDOG_USEC"] = "400000"
-            try:
-                daemon = Daemon(sim)
-            finally:
-                del os.environ["NOTIFY_SOCKET"]
-                del os.environ["WATCHDOG_USEC"]
+            listener, env = notify_listener(d, timeout=20)
+            daemon = Daemon(sim, env=env)
             try:
                 messages = []
 

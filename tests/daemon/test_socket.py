@@ -39,11 +39,21 @@ class Reply:
         return self.headers.get(name.lower())
 
 
+def notify_listener(folder, timeout):
+    """A datagram socket in `folder` standing in for systemd's notify socket,
+    and the environment that points focussyncd at it (watchdog every 400 ms)."""
+    path = os.path.join(folder, "notify")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(path)
+    listener.settimeout(timeout)
+    return listener, {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"}
+
+
 class Daemon:
     """focussyncd in service mode on a socket in a temp folder, until stop()."""
 
     def __init__(self, sim, extra_socket="", extra="", sync='interval = "1s"', shared_folder=False,
-                 upstream='timeout = "5s"', args=(), preexec_fn=None, cache_path=None):
+                 upstream='timeout = "5s"', args=(), preexec_fn=None, cache_path=None, env=None):
         self.dir = tempfile.TemporaryDirectory(prefix="focussyncd-socket-")
         self.socket = os.path.join(self.dir.name, "run", "focussync.sock")
         state = self.dir.name
@@ -57,13 +67,15 @@ class Daemon:
         self.cache, self.config = paths["cache"], paths["config"]
         self.log = open(os.path.join(self.dir.name, "log"), "w+")
         self.args, self.preexec_fn = args, preexec_fn
+        self.env = {**os.environ, **(env or {})}
         self.start()
 
     def start(self):
         """Starts the process (again, after it exited) and waits for its socket."""
         level = [] if "--log-level" in self.args else ["--log-level", "info"]
         self.proc = subprocess.Popen([DAEMON, "--config", self.config, *level, *self.args],
-                                     stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=self.preexec_fn)
+                                     stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=self.preexec_fn,
+                                     env=self.env)
         deadline = time.monotonic() + 30
         while not os.path.exists(self.socket):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -127,6 +139,24 @@ def members_cached(cache):
         projects = db.execute("SELECT count(*) FROM projects WHERE deleted = 0").fetchone()[0]
         members = db.execute("SELECT count(*) FROM members").fetchone()[0]
         return members >= projects
+
+
+class SyncedDaemonCase(unittest.TestCase):
+    """A test class whose tests share one focus-sim (started with SIM_ARGS)
+    and one focussyncd that has synced it; both stop after the class."""
+
+    SIM_ARGS = ("--projects", "20")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = SimProcess(*cls.SIM_ARGS, "--api-key", KEY)
+        cls.d = Daemon(cls.sim)
+        cls.d.wait_synced()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.stop()
+        cls.sim.stop()
 
 
 class Reads(unittest.TestCase):

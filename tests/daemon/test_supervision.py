@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
 from daemonconf import UnixConnection  # noqa: E402
 from simproc import KEY, SimProcess  # noqa: E402
-from test_socket import Daemon  # noqa: E402
+from test_socket import Daemon, notify_listener  # noqa: E402
 
 CTL = os.environ.get("FOCUS_CTL")
 
@@ -40,19 +40,10 @@ class Watchdog(unittest.TestCase):
     def test_a_wedged_engine_stops_feeding_the_watchdog_and_sigterm_still_stops_it(self):
         sim = SimProcess("--projects", "20", "--api-key", KEY)
         with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "notify")
-            listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            listener.bind(path)
-            listener.settimeout(1)
-            os.environ["NOTIFY_SOCKET"] = path
-            os.environ["WATCHDOG_USEC"] = "400000"
-            try:
-                # A 1 s upstream timeout: the engine may go 18 s without progress.
-                daemon = Daemon(sim, upstream='timeout = "1s"', sync='interval = "300ms"',
-                                args=["--wedge-engine-after-passes", "3"])
-            finally:
-                del os.environ["NOTIFY_SOCKET"]
-                del os.environ["WATCHDOG_USEC"]
+            listener, env = notify_listener(d, timeout=1)
+            # A 1 s upstream timeout: the engine may go 18 s without progress.
+            daemon = Daemon(sim, upstream='timeout = "1s"', sync='interval = "300ms"',
+                            args=["--wedge-engine-after-passes", "3"], env=env)
             try:
                 pings = []
                 deadline = time.monotonic() + 40

@@ -38,6 +38,11 @@ std::string make_temp_dir(const std::string& prefix) {
   return pattern;
 }
 
+TempDir::~TempDir() {
+  std::error_code ignored;  // a test's leftovers must not turn into a failure
+  std::filesystem::remove_all(path, ignored);
+}
+
 SimProcess::SimProcess(std::vector<std::string> args) : dir_(make_temp_dir("focus-sim-")) {
   std::string port_file = dir_ + "/port";
   std::vector<std::string> argv_storage{FOCUS_SIM_PATH, "--port-file", port_file, "--log-level", "warn"};

@@ -60,6 +60,16 @@ T run(boost::asio::io_context& io, boost::asio::awaitable<T> task) {
 // A fresh temporary directory (removed by the caller when it wants).
 std::string make_temp_dir(const std::string& prefix);
 
+// A fresh temporary directory for one test, removed with everything in it
+// when the test's scope ends.
+struct TempDir {
+  explicit TempDir(const std::string& prefix = "focus-test-") : path(make_temp_dir(prefix)) {}
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string path;
+};
+
 // A private CA and a certificate for IP 127.0.0.1 only (not "localhost") signed by it,
 // made with the openssl command in `dir`: {ca.crt, leaf.crt, leaf.key}.
 struct TestCertificates {

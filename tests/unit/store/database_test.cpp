@@ -18,10 +18,7 @@ using namespace focus::store;
 
 namespace {
 
-struct TempDir {
-  std::string path = test::make_temp_dir("focus-store-");
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using test::TempDir;
 
 }  // namespace
 

@@ -20,10 +20,7 @@ using namespace focus::store;
 
 namespace {
 
-struct TempDir {
-  std::string path = test::make_temp_dir("focus-durable-");
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using test::TempDir;
 
 constexpr int kNormal = 1, kFull = 2;
 

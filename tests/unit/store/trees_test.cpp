@@ -26,10 +26,7 @@ namespace {
 
 const WorkspaceKey kWs{1, 1};
 
-struct TempDir {
-  std::string path = test::make_temp_dir("focus-trees-");
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using test::TempDir;
 
 model::Project project(Id id, std::optional<Id> parent, std::string name = "") {
   model::Project p;
