@@ -107,22 +107,26 @@ int main(int argc, char** argv) {
   app.add_option("--quota", options.quota.limit, "requests per user, organization and window (0: no quota)")->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--quota-window", cli.quota_window, "quota window in seconds")->capture_default_str()->check(CLI::PositiveNumber);
   auto& f = options.faults;
+  // A fault's rate: the share of requests it strikes, from 0 to 1.
+  auto rate = [&](const char* flag, double& share, const char* help) {
+    app.add_option(flag, share, help)->check(CLI::Range(0.0, 1.0));
+  };
   app.add_option("--latency-ms", f.latency_ms, "delay before every API answer")->check(CLI::NonNegativeNumber);
-  app.add_option("--error-rate", f.error_rate, "share of requests answered 500/503")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--rate-limited-rate", f.rate_limited_rate, "share answered 429 with Retry-After")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--drop-rate", f.drop_rate, "share applied, then dropped unanswered")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--truncate-rate", f.truncate_rate, "share applied, body cut short")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--garbage-rate", f.garbage_rate, "share applied, body malformed JSON")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--oversize-rate", f.oversize_rate, "share applied, body padded past --oversize-bytes")->check(CLI::Range(0.0, 1.0));
+  rate("--error-rate", f.error_rate, "share of requests answered 500/503");
+  rate("--rate-limited-rate", f.rate_limited_rate, "share answered 429 with Retry-After");
+  rate("--drop-rate", f.drop_rate, "share applied, then dropped unanswered");
+  rate("--truncate-rate", f.truncate_rate, "share applied, body cut short");
+  rate("--garbage-rate", f.garbage_rate, "share applied, body malformed JSON");
+  rate("--oversize-rate", f.oversize_rate, "share applied, body padded past --oversize-bytes");
   app.add_option("--oversize-bytes", f.oversize_bytes, "size of an oversized body")->capture_default_str();
   std::int64_t clock_skew = 0;
   app.add_option("--clock-skew", clock_skew, "the server's clock runs SECONDS ahead of this host's (negative: behind)");
-  app.add_option("--bad-utf8-rate", f.bad_utf8_rate, "share whose error text or string fields are not UTF-8")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--refuse-writes-rate", f.refuse_writes_rate, "share of writes refused 400 in broken UTF-8, not applied")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--garbage-writes-rate", f.garbage_writes_rate, "share of writes applied, 2xx body malformed JSON")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--wrong-types-rate", f.wrong_types_rate, "share applied, a field of the answer of the wrong JSON type")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--huge-numbers-rate", f.huge_numbers_rate, "share applied, numbers near or past INT64_MAX in the answer")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--deep-nesting-rate", f.deep_nesting_rate, "share applied, the answer holding a value --nesting-depth deep")->check(CLI::Range(0.0, 1.0));
+  rate("--bad-utf8-rate", f.bad_utf8_rate, "share whose error text or string fields are not UTF-8");
+  rate("--refuse-writes-rate", f.refuse_writes_rate, "share of writes refused 400 in broken UTF-8, not applied");
+  rate("--garbage-writes-rate", f.garbage_writes_rate, "share of writes applied, 2xx body malformed JSON");
+  rate("--wrong-types-rate", f.wrong_types_rate, "share applied, a field of the answer of the wrong JSON type");
+  rate("--huge-numbers-rate", f.huge_numbers_rate, "share applied, numbers near or past INT64_MAX in the answer");
+  rate("--deep-nesting-rate", f.deep_nesting_rate, "share applied, the answer holding a value --nesting-depth deep");
   app.add_option("--nesting-depth", f.nesting_depth, "levels of a deeply nested value")->capture_default_str()->check(CLI::Range(std::size_t{1}, static_cast<std::size_t>(sim::kMaxNestingDepth)));
   app.add_flag("--hostile-writes-only", f.hostile_writes_only, "bad UTF-8, wrong types, huge numbers and deep nesting strike writes' answers only");
   app.add_flag("--cycle", f.cycle, "answers show the two lowest live ids as each other's parent");

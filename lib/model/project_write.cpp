@@ -22,33 +22,83 @@ std::optional<FixedFee> read_fixed_fee(const JsonReader& r) {
   return FixedFee{f.optional_number("amount").value_or(0), f.optional_string("currency").value_or("")};
 }
 
-// Reads a PATCH field: absent stays absent; null is allowed only when the
-// reference marks the field nullable; otherwise `read` converts the value.
-template <class T, class Read>
-PatchField<T> patch_field(const JsonReader& r, std::string_view key, bool nullable, Read read) {
-  if (!r.has(key)) return {};
-  if (r.is_null(key)) {
-    if (!nullable) r.fail(key, "cannot be null");
-    return PatchField<T>::null();
+// How one writable field is spelled on the wire: its key, whether a PATCH
+// may set it to null (as the reference marks it), and whether an integer
+// value is an id (positive) or a count.
+struct Field {
+  std::string_view key;
+  bool nullable = false;
+  bool is_id = false;
+};
+
+// The fields a body may write, in the reference's order (decoding reports
+// the first problem in this order). The one list of them: the write and
+// patch codecs and apply_patch all walk it. `visit(field, member...)` gets
+// the same member of each body given, e.g. (project, patch) for apply.
+template <class Visit, class... Bodies>
+void for_each_writable(Visit&& visit, Bodies&... b) {
+  visit(Field{"name"}, b.name...);
+  visit(Field{"auto_compute_estimates"}, b.auto_compute_estimates...);
+  visit(Field{"billable"}, b.billable...);
+  visit(Field{"pinned"}, b.pinned...);
+  visit(Field{"private"}, b.is_private...);
+  visit(Field{"client_id", true, true}, b.client_id...);
+  visit(Field{"parent_project_id", true, true}, b.parent_project_id...);
+  visit(Field{"color", true}, b.color...);
+  visit(Field{"description", true}, b.description...);
+  visit(Field{"start_date", true}, b.start_date...);
+  visit(Field{"end_date", true}, b.end_date...);
+  visit(Field{"estimated_mins", true}, b.estimated_mins...);
+  visit(Field{"fixed_fee", true}, b.fixed_fee...);
+  visit(Field{"tag_ids", false, true}, b.tag_ids...);
+}
+
+// A present, non-null value of type T for `f`, read and checked for type.
+template <class T>
+std::optional<T> read_value(const JsonReader& r, const Field& f) {
+  if constexpr (std::is_same_v<T, std::string>) return r.optional_string(f.key);
+  else if constexpr (std::is_same_v<T, bool>) return r.optional_bool(f.key);
+  else if constexpr (std::is_same_v<T, Date>) return r.optional_date(f.key);
+  else if constexpr (std::is_same_v<T, FixedFee>) return read_fixed_fee(r);
+  else if constexpr (std::is_same_v<T, std::vector<Id>>) return r.optional_id_array(f.key);
+  else return f.is_id ? r.optional_id(f.key) : r.optional_int(f.key);
+}
+
+template <class T>
+void read_field(const JsonReader& r, const Field& f, std::optional<T>& out) {
+  out = read_value<T>(r, f);
+}
+
+// A PATCH field: absent stays absent; null is allowed only when the field is
+// nullable.
+template <class T>
+void read_field(const JsonReader& r, const Field& f, PatchField<T>& out) {
+  if (!r.has(f.key)) return;
+  if (r.is_null(f.key)) {
+    if (!f.nullable) r.fail(f.key, "cannot be null");
+    out = PatchField<T>::null();
+    return;
   }
-  return PatchField<T>::of(*read(key));
+  out = PatchField<T>::of(*read_value<T>(r, f));
 }
 
-json fixed_fee_json(const FixedFee& f) { return {{"amount", f.amount}, {"currency", f.currency}}; }
-
-template <class T, class Convert>
-void put_patch(json& j, std::string_view key, const PatchField<T>& f, Convert convert) {
-  if (f.absent()) return;
-  j[std::string(key)] = f.is_null() ? json(nullptr) : convert(f.value());
+json wire_value(const FixedFee& f) { return {{"amount", f.amount}, {"currency", f.currency}}; }
+json wire_value(const Date& d) { return format_date(d); }
+template <class T>
+json wire_value(const T& v) {
+  return json(v);
 }
 
-template <class T, class Convert>
-void put_optional(json& j, std::string_view key, const std::optional<T>& v, Convert convert) {
-  if (v) j[std::string(key)] = convert(*v);
+template <class T>
+void write_field(json& j, const Field& f, const std::optional<T>& v) {
+  if (v) j[std::string(f.key)] = wire_value(*v);
 }
 
-auto same = [](const auto& v) { return json(v); };
-auto as_date = [](const Date& d) { return json(format_date(d)); };
+template <class T>
+void write_field(json& j, const Field& f, const PatchField<T>& v) {
+  if (v.absent()) return;
+  j[std::string(f.key)] = v.is_null() ? json(nullptr) : wire_value(v.value());
+}
 
 bool is_blank(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c); });
@@ -117,85 +167,26 @@ const T* ptr(const PatchField<T>& v) {
 ProjectWrite decode_project_write(const json& body) {
   JsonReader r = detail::object_reader(body, "project body");
   ProjectWrite w;
-  w.name = r.optional_string("name");
-  w.auto_compute_estimates = r.optional_bool("auto_compute_estimates");
-  w.billable = r.optional_bool("billable");
-  w.pinned = r.optional_bool("pinned");
-  w.is_private = r.optional_bool("private");
-  w.client_id = r.optional_id("client_id");
-  w.parent_project_id = r.optional_id("parent_project_id");
-  w.color = r.optional_string("color");
-  w.description = r.optional_string("description");
-  w.start_date = r.optional_date("start_date");
-  w.end_date = r.optional_date("end_date");
-  w.estimated_mins = r.optional_int("estimated_mins");
-  w.fixed_fee = read_fixed_fee(r);
-  w.tag_ids = r.optional_id_array("tag_ids");
+  for_each_writable([&](const Field& f, auto& member) { read_field(r, f, member); }, w);
   return w;
 }
 
 json encode_project_write(const ProjectWrite& w) {
   json j = json::object();
-  put_optional(j, "name", w.name, same);
-  put_optional(j, "auto_compute_estimates", w.auto_compute_estimates, same);
-  put_optional(j, "billable", w.billable, same);
-  put_optional(j, "pinned", w.pinned, same);
-  put_optional(j, "private", w.is_private, same);
-  put_optional(j, "client_id", w.client_id, same);
-  put_optional(j, "parent_project_id", w.parent_project_id, same);
-  put_optional(j, "color", w.color, same);
-  put_optional(j, "description", w.description, same);
-  put_optional(j, "start_date", w.start_date, as_date);
-  put_optional(j, "end_date", w.end_date, as_date);
-  put_optional(j, "estimated_mins", w.estimated_mins, same);
-  put_optional(j, "fixed_fee", w.fixed_fee, fixed_fee_json);
-  put_optional(j, "tag_ids", w.tag_ids, same);
+  for_each_writable([&](const Field& f, const auto& member) { write_field(j, f, member); }, w);
   return j;
 }
 
 ProjectPatch decode_project_patch(const json& body) {
   JsonReader r = detail::object_reader(body, "project patch");
-  auto str = [&](std::string_view k) { return r.optional_string(k); };
-  auto boolean = [&](std::string_view k) { return r.optional_bool(k); };
-  auto id = [&](std::string_view k) { return r.optional_id(k); };
-  auto date = [&](std::string_view k) { return r.optional_date(k); };
   ProjectPatch p;
-  p.name = patch_field<std::string>(r, "name", false, str);
-  p.auto_compute_estimates = patch_field<bool>(r, "auto_compute_estimates", false, boolean);
-  p.billable = patch_field<bool>(r, "billable", false, boolean);
-  p.pinned = patch_field<bool>(r, "pinned", false, boolean);
-  p.is_private = patch_field<bool>(r, "private", false, boolean);
-  p.client_id = patch_field<Id>(r, "client_id", true, id);
-  p.parent_project_id = patch_field<Id>(r, "parent_project_id", true, id);
-  p.color = patch_field<std::string>(r, "color", true, str);
-  p.description = patch_field<std::string>(r, "description", true, str);
-  p.start_date = patch_field<Date>(r, "start_date", true, date);
-  p.end_date = patch_field<Date>(r, "end_date", true, date);
-  p.estimated_mins = patch_field<std::int64_t>(r, "estimated_mins", true,
-                                               [&](std::string_view k) { return r.optional_int(k); });
-  p.fixed_fee = patch_field<FixedFee>(r, "fixed_fee", true,
-                                      [&](std::string_view) { return read_fixed_fee(r); });
-  p.tag_ids = patch_field<std::vector<Id>>(r, "tag_ids", false,
-                                           [&](std::string_view k) { return r.optional_id_array(k); });
+  for_each_writable([&](const Field& f, auto& member) { read_field(r, f, member); }, p);
   return p;
 }
 
 json encode_project_patch(const ProjectPatch& p) {
   json j = json::object();
-  put_patch(j, "name", p.name, same);
-  put_patch(j, "auto_compute_estimates", p.auto_compute_estimates, same);
-  put_patch(j, "billable", p.billable, same);
-  put_patch(j, "pinned", p.pinned, same);
-  put_patch(j, "private", p.is_private, same);
-  put_patch(j, "client_id", p.client_id, same);
-  put_patch(j, "parent_project_id", p.parent_project_id, same);
-  put_patch(j, "color", p.color, same);
-  put_patch(j, "description", p.description, same);
-  put_patch(j, "start_date", p.start_date, as_date);
-  put_patch(j, "end_date", p.end_date, as_date);
-  put_patch(j, "estimated_mins", p.estimated_mins, same);
-  put_patch(j, "fixed_fee", p.fixed_fee, fixed_fee_json);
-  put_patch(j, "tag_ids", p.tag_ids, same);
+  for_each_writable([&](const Field& f, const auto& member) { write_field(j, f, member); }, p);
   return j;
 }
 
@@ -228,20 +219,7 @@ void apply(T& target, const PatchField<T>& f) {
 }  // namespace
 
 void apply_patch(Project& project, const ProjectPatch& p) {
-  apply(project.name, p.name);
-  apply(project.auto_compute_estimates, p.auto_compute_estimates);
-  apply(project.billable, p.billable);
-  apply(project.pinned, p.pinned);
-  apply(project.is_private, p.is_private);
-  apply(project.client_id, p.client_id);
-  apply(project.parent_project_id, p.parent_project_id);
-  apply(project.color, p.color);
-  apply(project.description, p.description);
-  apply(project.start_date, p.start_date);
-  apply(project.end_date, p.end_date);
-  apply(project.estimated_mins, p.estimated_mins);
-  apply(project.fixed_fee, p.fixed_fee);
-  apply(project.tag_ids, p.tag_ids);
+  for_each_writable([](const Field&, auto& target, const auto& field) { apply(target, field); }, project, p);
 }
 
 }  // namespace focus::model
