@@ -2,6 +2,7 @@
 
 #include "core/utf8.hpp"
 #include "model/project_codec.hpp"
+#include "store/project_columns.hpp"
 #include "store/project_reads.hpp"
 #include "store/sql_util.hpp"
 
@@ -219,17 +220,17 @@ void EditQueue::rebuild_overlay(WorkspaceKey ws, Id project_id) {
   for (const auto& e : active)
     if (e.op != EditOp::create) model::apply_edit(p, deleted, e.op, e.body, e.created_at);
 
-  SQLite::Statement st(db_.sql(),
-                       "INSERT OR REPLACE INTO overlay (organization_id, workspace_id, id, body, name, archived, pinned, "
-                       "private, client_id, parent_id, creator_id, start_date, end_date, created_at, updated_at, tag_ids, "
-                       "deleted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  st.bind(1, ws.organization_id);
-  st.bind(2, ws.workspace_id);
-  st.bind(3, project_id);
-  st.bind(4, model::canonical_json(p));
-  bind_indexed_columns(st, 5, p);
-  st.bind(16, json(p.tag_ids).dump());
-  st.bind(17, deleted ? 1 : 0);
+  static const std::string sql = "INSERT OR REPLACE INTO overlay (organization_id, workspace_id, id, body, " +
+                                 column_names() + ", tag_ids, deleted) VALUES (:organization_id, :workspace_id, :id, " +
+                                 ":body, " + column_parameters() + ", :tag_ids, :deleted)";
+  SQLite::Statement st(db_.sql(), sql);
+  st.bind(":organization_id", ws.organization_id);
+  st.bind(":workspace_id", ws.workspace_id);
+  st.bind(":id", project_id);
+  st.bind(":body", model::canonical_json(p));
+  ColumnBinder(st).bind(p);
+  st.bind(":tag_ids", json(p.tag_ids).dump());
+  st.bind(":deleted", deleted ? 1 : 0);
   st.exec();
 }
 

@@ -1,6 +1,7 @@
 #include "store/mirror.hpp"
 
 #include "model/project_codec.hpp"
+#include "store/project_columns.hpp"
 #include "store/sql_util.hpp"
 
 #include <SQLiteCpp/Statement.h>
@@ -20,54 +21,68 @@ using detail::for_workspace;
 using detail::optional_int;
 using detail::optional_text;
 
-constexpr const char* kRowColumns =
-    "organization_id, workspace_id, id, body, hash, name, archived, pinned, private, client_id, parent_id, "
-    "creator_id, start_date, end_date, created_at, updated_at";
+// A mirror row's key and content columns; the indexed columns
+// (project_columns.hpp) follow them.
+constexpr const char* kKeyColumns[] = {"organization_id", "workspace_id", "id", "body", "hash"};
+
+std::string key_columns(const char* prefix) {
+  std::string out;
+  for (const char* c : kKeyColumns) out += (out.empty() ? "" : ", ") + (prefix + std::string(c));
+  return out;
+}
+
+// "organization_id, ..., hash, name, ...": every column a mirror row writes.
+const std::string& row_columns() {
+  static const std::string sql = key_columns("") + ", " + detail::column_names();
+  return sql;
+}
+
+// ":organization_id, ...": the parameters of row_columns(), in order.
+const std::string& row_parameters() {
+  static const std::string sql = key_columns(":") + ", " + detail::column_parameters();
+  return sql;
+}
 
 // What a newer version of a row replaces; a deleted row comes back to life.
-const std::string kUpsert =
-    "ON CONFLICT (organization_id, workspace_id, id) DO UPDATE SET "
-    "body = excluded.body, hash = excluded.hash, name = excluded.name, archived = excluded.archived, "
-    "pinned = excluded.pinned, private = excluded.private, client_id = excluded.client_id, "
-    "parent_id = excluded.parent_id, creator_id = excluded.creator_id, start_date = excluded.start_date, "
-    "end_date = excluded.end_date, created_at = excluded.created_at, updated_at = excluded.updated_at, "
-    "deleted = 0, changed_at = excluded.changed_at";
-
-// Binds the 16 row columns, from index 1.
-void bind_row(SQLite::Statement& st, WorkspaceKey ws, const FetchedProject& f) {
-  const model::Project& p = f.project;
-  st.bind(1, ws.organization_id);
-  st.bind(2, ws.workspace_id);
-  st.bind(3, p.id);
-  st.bind(4, f.body);
-  st.bind(5, f.hash);
-  detail::bind_indexed_columns(st, 6, p);
+const std::string& upsert_clause() {
+  static const std::string sql = "ON CONFLICT (organization_id, workspace_id, id) DO UPDATE SET "
+                                 "body = excluded.body, hash = excluded.hash, " +
+                                 detail::column_updates() + ", deleted = 0, changed_at = excluded.changed_at";
+  return sql;
 }
+
+// Binds the parameters of row_columns() in one statement, looked up once.
+class RowBinder {
+ public:
+  explicit RowBinder(SQLite::Statement& st) : st_(st), columns_(st) {
+    for (std::size_t i = 0; i < std::size(kKeyColumns); ++i) keys_[i] = detail::parameter_index(st, kKeyColumns[i]);
+  }
+  void bind(WorkspaceKey ws, const FetchedProject& f) {
+    st_.bind(keys_[0], ws.organization_id);
+    st_.bind(keys_[1], ws.workspace_id);
+    st_.bind(keys_[2], f.project.id);
+    st_.bind(keys_[3], f.body);
+    st_.bind(keys_[4], f.hash);
+    columns_.bind(f.project);
+  }
+
+ private:
+  SQLite::Statement& st_;
+  detail::ColumnBinder columns_;
+  int keys_[std::size(kKeyColumns)];  // in the order of kKeyColumns, as bind() uses them
+  static_assert(std::size(kKeyColumns) == 5, "bind() binds each key column");
+};
 
 }  // namespace
 
 Mirror::Mirror(Database& db) : db_(db) {
-  db_.sql().exec(R"sql(
-CREATE TEMP TABLE IF NOT EXISTS staging (
-  organization_id INTEGER NOT NULL,
-  workspace_id    INTEGER NOT NULL,
-  id              INTEGER NOT NULL,
-  body            TEXT NOT NULL,
-  hash            TEXT NOT NULL,
-  name            TEXT NOT NULL,
-  archived        INTEGER NOT NULL,
-  pinned          INTEGER NOT NULL,
-  private         INTEGER NOT NULL,
-  client_id       INTEGER,
-  parent_id       INTEGER,
-  creator_id      INTEGER,
-  start_date      TEXT,
-  end_date        TEXT,
-  created_at      INTEGER,
-  updated_at      INTEGER,
-  tag_ids         TEXT NOT NULL,   -- JSON array
-  UNIQUE (organization_id, workspace_id, id)
-))sql");
+  static const std::string create =
+      "CREATE TEMP TABLE IF NOT EXISTS staging (organization_id INTEGER NOT NULL, workspace_id INTEGER NOT NULL, "
+      "id INTEGER NOT NULL, body TEXT NOT NULL, hash TEXT NOT NULL, " +
+      detail::column_definitions() +
+      ", tag_ids TEXT NOT NULL, "  // a JSON array
+      "UNIQUE (organization_id, workspace_id, id))";
+  db_.sql().exec(create);
 }
 
 Mirror::~Mirror() = default;
@@ -139,11 +154,14 @@ void Mirror::clear_staging(WorkspaceKey ws) {
 void Mirror::stage(WorkspaceKey ws, const std::vector<FetchedProject>& page) {
   db_.in_relaxed_transaction([&] {
     // INSERT OR REPLACE: a project served twice (offset drift) is kept once.
-    SQLite::Statement st(db_.sql(), std::string("INSERT OR REPLACE INTO staging (") + kRowColumns +
-                                        ", tag_ids) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    static const std::string sql =
+        "INSERT OR REPLACE INTO staging (" + row_columns() + ", tag_ids) VALUES (" + row_parameters() + ", :tag_ids)";
+    SQLite::Statement st(db_.sql(), sql);
+    RowBinder row(st);
+    const int tag_ids = detail::parameter_index(st, "tag_ids");
     for (const auto& f : page) {
-      bind_row(st, ws, f);
-      st.bind(17, json(f.project.tag_ids).dump());
+      row.bind(ws, f);
+      st.bind(tag_ids, json(f.project.tag_ids).dump());
       st.exec();
       st.reset();
     }
@@ -189,13 +207,14 @@ ReconcileOutcome Mirror::apply_staging(WorkspaceKey ws, Timestamp now_time) {
     }
     {
       // Only rows that differ are written: a listing with no change writes none.
-      SQLite::Statement st(db_.sql(), std::string("INSERT INTO projects (") + kRowColumns +
-                                          ", deleted, first_seen_at, changed_at) SELECT " + kRowColumns +
-                                          ", 0, ?3, ?3 FROM staging WHERE organization_id = ?1 AND workspace_id = ?2 " +
-                                          kUpsert + " WHERE projects.hash != excluded.hash OR projects.deleted = 1");
-      st.bind(1, ws.organization_id);
-      st.bind(2, ws.workspace_id);
-      st.bind(3, now);
+      static const std::string sql =
+          "INSERT INTO projects (" + row_columns() + ", deleted, first_seen_at, changed_at) SELECT " + row_columns() +
+          ", 0, :now, :now FROM staging WHERE organization_id = :organization_id AND workspace_id = :workspace_id " +
+          upsert_clause() + " WHERE projects.hash != excluded.hash OR projects.deleted = 1";
+      SQLite::Statement st(db_.sql(), sql);
+      st.bind(":organization_id", ws.organization_id);
+      st.bind(":workspace_id", ws.workspace_id);
+      st.bind(":now", now);
       st.exec();
     }
     SQLite::Statement drop_tags(db_.sql(),
@@ -254,12 +273,12 @@ std::optional<std::string> Mirror::upsert_one(WorkspaceKey ws, const FetchedProj
       kind = deleted ? "restore" : "update";
       fields = changed_fields(old.getColumn(0).getString(), f.body);
     }
-    SQLite::Statement write(db_.sql(), std::string("INSERT INTO projects (") + kRowColumns +
-                                           ", deleted, first_seen_at, changed_at) VALUES "
-                                           "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, 0, ?17, ?17) " +
-                                           kUpsert);
-    bind_row(write, ws, f);
-    write.bind(17, now);
+    static const std::string sql = "INSERT INTO projects (" + row_columns() +
+                                   ", deleted, first_seen_at, changed_at) VALUES (" + row_parameters() +
+                                   ", 0, :now, :now) " + upsert_clause();
+    SQLite::Statement write(db_.sql(), sql);
+    RowBinder(write).bind(ws, f);
+    write.bind(":now", now);
     write.exec();
     auto drop = for_workspace(db_.sql(), "DELETE FROM project_tags WHERE organization_id = ? AND workspace_id = ? AND project_id = ?", ws);
     drop.bind(3, f.project.id);

@@ -1,5 +1,6 @@
 #include "store/project_reads.hpp"
 
+#include "store/project_columns.hpp"
 #include "store/sql_util.hpp"
 #include "core/text.hpp"
 
@@ -17,20 +18,22 @@ using namespace detail;
 
 namespace {
 
-constexpr const char* kVisibleColumns =
-    "id, body, name, archived, pinned, private, client_id, parent_id, creator_id, start_date, end_date, created_at, "
-    "updated_at";
+// What reads select of a row, alike from projects and overlay.
+const std::string& visible_columns() {
+  static const std::string sql = "id, body, " + column_names();
+  return sql;
+}
 
 // Every live project of workspace (?1, ?2) as reads see it. Without pending
 // edits this is the projects table alone, so its indexes serve the query.
 std::string visible_source(bool with_overlay) {
-  std::string mirror = std::string("SELECT ") + kVisibleColumns +
+  std::string mirror = "SELECT " + visible_columns() +
                        ", NULL AS tag_ids FROM projects p WHERE p.organization_id = ?1 AND p.workspace_id = ?2 "
                        "AND p.deleted = 0";
   if (!with_overlay) return "(" + mirror + ")";
   return "(" + mirror +
          " AND NOT EXISTS (SELECT 1 FROM overlay o WHERE o.organization_id = ?1 AND o.workspace_id = ?2 AND o.id = p.id)"
-         " UNION ALL SELECT " + kVisibleColumns +
+         " UNION ALL SELECT " + visible_columns() +
          ", tag_ids FROM overlay o WHERE o.organization_id = ?1 AND o.workspace_id = ?2 AND o.deleted = 0)";
 }
 
