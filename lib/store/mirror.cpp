@@ -156,7 +156,7 @@ void Mirror::stage(WorkspaceKey ws, const std::vector<FetchedProject>& page) {
     // INSERT OR REPLACE: a project served twice (offset drift) is kept once.
     static const std::string sql =
         "INSERT OR REPLACE INTO staging (" + row_columns() + ", tag_ids) VALUES (" + row_parameters() + ", :tag_ids)";
-    SQLite::Statement st(db_.sql(), sql);
+    auto& st = db_.cached(sql);  // kept: a listing stages a page every request
     RowBinder row(st);
     const int tag_ids = detail::parameter_index(st, "tag_ids");
     for (const auto& f : page) {
@@ -276,7 +276,7 @@ std::optional<std::string> Mirror::upsert_one(WorkspaceKey ws, const FetchedProj
     static const std::string sql = "INSERT INTO projects (" + row_columns() +
                                    ", deleted, first_seen_at, changed_at) VALUES (" + row_parameters() +
                                    ", 0, :now, :now) " + upsert_clause();
-    SQLite::Statement write(db_.sql(), sql);
+    auto& write = db_.cached(sql);  // kept: preparing it was most of the cost of one upsert
     RowBinder(write).bind(ws, f);
     write.bind(":now", now);
     write.exec();
