@@ -40,11 +40,11 @@ void print_diff(Context& ctx, const json& e) {
                                        {"local", "this edit"}, {"conflict", "conflict"}}, rows);
 }
 
-}  // namespace
+// One function per subcommand; the flags each binds live in shared_ptrs (or
+// a struct in one) the callbacks capture, so they outlive the parse as CLI11
+// needs. add_edit_commands calls them in the order `--help` lists them.
 
-void add_edit_commands(CLI::App& app, Action& action) {
-  auto* edits = app.add_subcommand("edits", "the queue of local edits")->require_subcommand(1);
-
+void add_list_command(CLI::App* edits, Action& action) {
   auto* list = edits->add_subcommand("list", "edits, oldest first");
   auto states = std::make_shared<std::vector<std::string>>();
   list->add_option("--state", *states, "pending, in_flight, unknown_outcome, conflict, failed, done (repeatable)")
@@ -66,7 +66,9 @@ void add_edit_commands(CLI::App& app, Action& action) {
       return 0;
     };
   });
+}
 
+void add_show_command(CLI::App* edits, Action& action) {
   auto id = std::make_shared<long long>(0);
   auto* show = edits->add_subcommand("show", "one edit; for a conflict, field by field");
   show->add_option("id", *id, "edit id")->required();
@@ -85,7 +87,10 @@ void add_edit_commands(CLI::App& app, Action& action) {
       return 0;
     };
   });
+}
 
+// retry, discard: an edit id and no flags.
+void add_retry_discard_commands(CLI::App* edits, Action& action) {
   for (const char* verb : {"retry", "discard"}) {
     auto* cmd = edits->add_subcommand(verb, std::string(verb) == "retry" ? "send a failed or waiting edit again"
                                                                         : "drop an edit and its local effect");
@@ -101,40 +106,64 @@ void add_edit_commands(CLI::App& app, Action& action) {
       };
     });
   }
+}
 
+// The flags of `edits resolve`: exactly one of the four ways may be given
+// (CLI11 enforces that with excludes; how() still checks one was).
+struct ResolveFlags {
+  long long id = 0;
+  std::string take, body_file;
+  long long created_as = 0;
+  bool send_again = false;
+
+  void add_to(CLI::App* resolve) {
+    resolve->add_option("id", id, "edit id")->required();
+    auto* take_opt = resolve->add_option("--take", take, "local (send the edit) or remote (keep the server's values)")
+                         ->check(CLI::IsMember({"local", "remote"}));
+    auto* json_opt = resolve->add_option("--json", body_file, "a new body for the edit, from a file or - for stdin");
+    auto* created_opt = resolve->add_option("--created-as", created_as,
+                                            "the create made this project (one of the candidates `edits show` lists)")
+                            ->check(CLI::PositiveNumber);
+    auto* again_opt = resolve->add_flag("--send-again", send_again, "none of the candidates is it: send the edit again");
+    take_opt->excludes(json_opt)->excludes(created_opt)->excludes(again_opt);
+    json_opt->excludes(created_opt)->excludes(again_opt);
+    created_opt->excludes(again_opt);
+  }
+
+  // The body of POST /v1/edits/ID/resolve. Throws CommandFailed when no way is given.
+  json how() const {
+    if (!body_file.empty()) return {{"body", read_json_file(body_file)}};
+    if (!take.empty()) return {{"take", take}};
+    if (created_as > 0) return {{"created_as", created_as}};
+    if (send_again) return {{"send_again", true}};
+    throw CommandFailed("resolve needs --take local|remote, --json FILE, --created-as ID or --send-again");
+  }
+};
+
+void add_resolve_command(CLI::App* edits, Action& action) {
   auto* resolve = edits->add_subcommand(
       "resolve", "settle a conflict (--take, --json), or a create whose outcome is unknown (--created-as, --send-again)");
-  auto rid = std::make_shared<long long>(0);
-  auto take = std::make_shared<std::string>();
-  auto body_file = std::make_shared<std::string>();
-  auto created_as = std::make_shared<long long>(0);
-  auto send_again = std::make_shared<bool>(false);
-  resolve->add_option("id", *rid, "edit id")->required();
-  auto* take_opt = resolve->add_option("--take", *take, "local (send the edit) or remote (keep the server's values)")
-                       ->check(CLI::IsMember({"local", "remote"}));
-  auto* json_opt = resolve->add_option("--json", *body_file, "a new body for the edit, from a file or - for stdin");
-  auto* created_opt = resolve->add_option("--created-as", *created_as,
-                                          "the create made this project (one of the candidates `edits show` lists)")
-                          ->check(CLI::PositiveNumber);
-  auto* again_opt = resolve->add_flag("--send-again", *send_again, "none of the candidates is it: send the edit again");
-  take_opt->excludes(json_opt)->excludes(created_opt)->excludes(again_opt);
-  json_opt->excludes(created_opt)->excludes(again_opt);
-  created_opt->excludes(again_opt);
-  resolve->callback([&action, rid, take, body_file, created_as, send_again] {
-    action = [rid, take, body_file, created_as, send_again](Context& c) {
-      json how;
-      if (!body_file->empty()) how = {{"body", read_json_file(*body_file)}};
-      else if (!take->empty()) how = {{"take", *take}};
-      else if (*created_as > 0) how = {{"created_as", *created_as}};
-      else if (*send_again) how = {{"send_again", true}};
-      else throw CommandFailed("resolve needs --take local|remote, --json FILE, --created-as ID or --send-again");
-      auto e = c.call("POST", "/v1/edits/" + std::to_string(*rid) + "/resolve", how).body;
-      c.out() << "edit " << *rid << " resolved; it is " << e["state"].get<std::string>();
+  auto flags = std::make_shared<ResolveFlags>();
+  flags->add_to(resolve);
+  resolve->callback([&action, flags] {
+    action = [flags](Context& c) {
+      auto e = c.call("POST", "/v1/edits/" + std::to_string(flags->id) + "/resolve", flags->how()).body;
+      c.out() << "edit " << flags->id << " resolved; it is " << e["state"].get<std::string>();
       if (e.contains("result_id") && e["result_id"].is_number_integer()) c.out() << " (project " << e["result_id"].dump() << ")";
       c.out() << "\n";
       return 0;
     };
   });
+}
+
+}  // namespace
+
+void add_edit_commands(CLI::App& app, Action& action) {
+  auto* edits = app.add_subcommand("edits", "the queue of local edits")->require_subcommand(1);
+  add_list_command(edits, action);
+  add_show_command(edits, action);
+  add_retry_discard_commands(edits, action);
+  add_resolve_command(edits, action);
 }
 
 }  // namespace focus::cli

@@ -211,34 +211,37 @@ std::vector<json> tree_under(Context& c, long long id) {
   return projects;
 }
 
-}  // namespace
+// One function per subcommand (or per family of subcommands that share a
+// flag set). The flags each binds live in shared_ptrs the callbacks capture,
+// so they outlive these functions and the parse, as CLI11 needs. The order of
+// the calls in add_project_commands is the order `--help` lists them in.
 
-void add_project_commands(CLI::App& app, Action& action) {
-  auto* projects = app.add_subcommand("projects", "list, show and edit projects")->require_subcommand(1);
-
-  auto list_flags = std::make_shared<ListFlags>();
+void add_list_command(CLI::App* projects, Action& action) {
+  auto flags = std::make_shared<ListFlags>();
   auto* list = projects->add_subcommand("list", "projects, with the Focus list's filters");
-  list->add_option("--archived", list_flags->archived, "all, true or false (default: active only)")
+  list->add_option("--archived", flags->archived, "all, true or false (default: active only)")
       ->check(CLI::IsMember({"all", "true", "false"}));
-  list->add_option("--pinned", list_flags->pinned, "true or false")->check(CLI::IsMember({"true", "false"}));
-  list->add_option("--private", list_flags->is_private, "true or false")->check(CLI::IsMember({"true", "false"}));
-  list->add_option("--name", list_flags->name, "part of the name, any case");
-  list->add_option("--client", list_flags->clients, "client id (repeatable)");
-  list->add_option("--tag", list_flags->tags, "tag id (repeatable)");
-  list->add_option("--creator", list_flags->creators, "creator's user id (repeatable)");
-  list->add_option("--user", list_flags->users, "visible to this user id (repeatable)");
-  list->add_option("--from", list_flags->from, "overlapping the period from this date (YYYY-MM-DD)");
-  list->add_option("--to", list_flags->to, "overlapping the period up to this date (YYYY-MM-DD)");
-  list->add_option("--order-by", list_flags->order_by, "id, name, created_at, updated_at; '-' before for descending");
-  list->add_option("--limit", list_flags->limit, "at most this many (default 50)")->check(CLI::PositiveNumber);
-  list->add_flag("--all", list_flags->all, "every matching project");
-  list->callback([&action, list_flags] {
-    action = [list_flags](Context& c) {
-      print_projects(c, c.list_all(list_flags->query(), list_flags->all ? -1 : list_flags->limit));
+  list->add_option("--pinned", flags->pinned, "true or false")->check(CLI::IsMember({"true", "false"}));
+  list->add_option("--private", flags->is_private, "true or false")->check(CLI::IsMember({"true", "false"}));
+  list->add_option("--name", flags->name, "part of the name, any case");
+  list->add_option("--client", flags->clients, "client id (repeatable)");
+  list->add_option("--tag", flags->tags, "tag id (repeatable)");
+  list->add_option("--creator", flags->creators, "creator's user id (repeatable)");
+  list->add_option("--user", flags->users, "visible to this user id (repeatable)");
+  list->add_option("--from", flags->from, "overlapping the period from this date (YYYY-MM-DD)");
+  list->add_option("--to", flags->to, "overlapping the period up to this date (YYYY-MM-DD)");
+  list->add_option("--order-by", flags->order_by, "id, name, created_at, updated_at; '-' before for descending");
+  list->add_option("--limit", flags->limit, "at most this many (default 50)")->check(CLI::PositiveNumber);
+  list->add_flag("--all", flags->all, "every matching project");
+  list->callback([&action, flags] {
+    action = [flags](Context& c) {
+      print_projects(c, c.list_all(flags->query(), flags->all ? -1 : flags->limit));
       return 0;
     };
   });
+}
 
+void add_get_command(CLI::App* projects, Action& action) {
   auto id = std::make_shared<long long>(0);
   auto* get = projects->add_subcommand("get", "one project");
   get->add_option("id", *id, "project id")->required();
@@ -255,7 +258,9 @@ void add_project_commands(CLI::App& app, Action& action) {
       return 0;
     };
   });
+}
 
+void add_tree_command(CLI::App* projects, Action& action) {
   auto tree_root = std::make_shared<std::optional<long long>>();
   auto* tree = projects->add_subcommand("tree", "projects as an indented tree (all, or under one)");
   tree->add_option("id", *tree_root, "the project at the top");
@@ -271,7 +276,10 @@ void add_project_commands(CLI::App& app, Action& action) {
       return 0;
     };
   });
+}
 
+// children, parents: one page of the relatives the server lists.
+void add_relative_commands(CLI::App* projects, Action& action) {
   for (const char* which : {"children", "parents"}) {
     auto* cmd = projects->add_subcommand(which, std::string("a project and its ") + which);
     auto tid = std::make_shared<long long>(0);
@@ -285,7 +293,10 @@ void add_project_commands(CLI::App& app, Action& action) {
       };
     });
   }
+}
 
+// create, update, patch: the BodyFlags field flags, queued as one edit.
+void add_write_commands(CLI::App* projects, Action& action) {
   struct WriteSpec {
     const char* name;
     const char* help;
@@ -309,7 +320,10 @@ void add_project_commands(CLI::App& app, Action& action) {
       };
     });
   }
+}
 
+// delete, archive, unarchive, restore, pin, unpin: an id and no body.
+void add_action_commands(CLI::App* projects, Action& action) {
   struct ActionSpec {
     const char* name;
     const char* method;
@@ -328,9 +342,9 @@ void add_project_commands(CLI::App& app, Action& action) {
       };
     });
   }
+}
 
-  // members
-  auto* members = app.add_subcommand("members", "a project's members")->require_subcommand(1);
+void add_member_list_command(CLI::App* members, Action& action) {
   auto mid = std::make_shared<long long>(0);
   auto* mlist = members->add_subcommand("list", "users and groups of a project");
   mlist->add_option("id", *mid, "project id")->required();
@@ -345,6 +359,30 @@ void add_project_commands(CLI::App& app, Action& action) {
       return 0;
     };
   });
+}
+
+// Flags of members add, set-role and remove. add sends every id given; the
+// others name one user or group (the first given).
+struct MemberFlags {
+  long long project = 0;
+  std::vector<long long> users, groups;
+  std::optional<long long> role;
+
+  json body(bool add) const {
+    json body = json::object();
+    if (add) {
+      body["user_ids"] = users;
+      body["group_ids"] = groups;
+    } else {
+      if (!users.empty()) body["user_id"] = users.front();
+      if (!groups.empty()) body["group_id"] = groups.front();
+    }
+    if (role) body["role_id"] = *role;
+    return body;
+  }
+};
+
+void add_member_write_commands(CLI::App* members, Action& action) {
   struct MemberSpec {
     const char* name;
     const char* method;
@@ -354,30 +392,36 @@ void add_project_commands(CLI::App& app, Action& action) {
                     MemberSpec{"set-role", "PUT", "queue: change one user's or group's role"},
                     MemberSpec{"remove", "DELETE", "queue: remove one user or group"}}) {
     auto* cmd = members->add_subcommand(spec.name, spec.help);
-    auto pid = std::make_shared<long long>(0);
-    auto users = std::make_shared<std::vector<long long>>();
-    auto groups = std::make_shared<std::vector<long long>>();
-    auto role = std::make_shared<std::optional<long long>>();
-    cmd->add_option("id", *pid, "project id")->required();
-    cmd->add_option("--user", *users, "user id");
-    cmd->add_option("--group", *groups, "group id");
-    if (std::string(spec.name) != "remove") cmd->add_option("--role", *role, "role id");
-    cmd->callback([&action, spec, pid, users, groups, role] {
-      action = [spec, pid, users, groups, role](Context& c) {
-        json body = json::object();
-        if (std::string(spec.name) == "add") {
-          body["user_ids"] = *users;
-          body["group_ids"] = *groups;
-        } else {
-          if (!users->empty()) body["user_id"] = users->front();
-          if (!groups->empty()) body["group_id"] = groups->front();
-        }
-        if (*role) body["role_id"] = **role;
-        auto r = c.call(spec.method, c.projects_path() + "/" + std::to_string(*pid) + "/members", body);
-        return report_queued(c, r, std::string("members ") + spec.name + " of project " + std::to_string(*pid));
+    auto flags = std::make_shared<MemberFlags>();
+    cmd->add_option("id", flags->project, "project id")->required();
+    cmd->add_option("--user", flags->users, "user id");
+    cmd->add_option("--group", flags->groups, "group id");
+    if (std::string(spec.name) != "remove") cmd->add_option("--role", flags->role, "role id");
+    cmd->callback([&action, spec, flags] {
+      action = [spec, flags](Context& c) {
+        auto body = flags->body(std::string(spec.name) == "add");
+        auto pid = std::to_string(flags->project);
+        auto r = c.call(spec.method, c.projects_path() + "/" + pid + "/members", body);
+        return report_queued(c, r, std::string("members ") + spec.name + " of project " + pid);
       };
     });
   }
+}
+
+}  // namespace
+
+void add_project_commands(CLI::App& app, Action& action) {
+  auto* projects = app.add_subcommand("projects", "list, show and edit projects")->require_subcommand(1);
+  add_list_command(projects, action);
+  add_get_command(projects, action);
+  add_tree_command(projects, action);
+  add_relative_commands(projects, action);
+  add_write_commands(projects, action);
+  add_action_commands(projects, action);
+
+  auto* members = app.add_subcommand("members", "a project's members")->require_subcommand(1);
+  add_member_list_command(members, action);
+  add_member_write_commands(members, action);
 }
 
 }  // namespace focus::cli

@@ -14,17 +14,20 @@ namespace {
 
 std::string text_or(const json& v, const std::string& fallback) { return v.is_string() ? v.get<std::string>() : fallback; }
 
-int run_status(Context& ctx, const std::string& max_age_text) {
-  auto max_age = parse_duration(max_age_text);
-  if (!max_age) throw CommandFailed("--max-age: '" + max_age_text + "' is not a duration like \"30m\" or \"2h\"");
-  json s = ctx.call("GET", "/v1/status").body;
+// "ORG/WS", as status and sync name a workspace.
+std::string workspace_name(const json& w) {
+  return std::to_string(w["organization_id"].get<long long>()) + "/" + std::to_string(w["workspace_id"].get<long long>());
+}
+
+// What in a GET /v1/status answer is not well, one sentence each: status
+// prints them on stderr and exits 1 when there is any.
+std::vector<std::string> status_problems(const json& s, std::chrono::milliseconds max_age, const std::string& max_age_text) {
   std::vector<std::string> problems;
   for (const auto& w : s["workspaces"]) {
-    std::string name = std::to_string(w["organization_id"].get<long long>()) + "/" +
-                       std::to_string(w["workspace_id"].get<long long>());
+    std::string name = workspace_name(w);
     auto last = w["last_success_at"].is_string() ? parse_rfc3339(w["last_success_at"].get<std::string>()) : std::nullopt;
     if (!last) problems.push_back("workspace " + name + " has never synced");
-    else if (now_utc() - *last > *max_age)
+    else if (now_utc() - *last > max_age)
       problems.push_back("workspace " + name + " last synced " + age_text(w["last_success_at"]) + ", more than " + max_age_text +
                          " ago" + (w["last_error"].is_string() ? " (" + w["last_error"].get<std::string>() + ")" : ""));
     // Parent cycles the server sent (tree reads stop at them; fix them there).
@@ -42,40 +45,55 @@ int run_status(Context& ctx, const std::string& max_age_text) {
   if (s["edits"]["conflict"].get<long long>() > 0)
     problems.push_back(std::to_string(s["edits"]["conflict"].get<long long>()) +
                        " edit(s) in conflict: focusctl edits list --state conflict");
+  return problems;
+}
 
-  if (ctx.format() != Format::table) {
-    s["problems"] = problems;
-    if (ctx.format() == Format::csv) {
-      std::vector<Column> cols = {{"workspace", "workspace"}, {"projects", "projects", true}, {"last_success_at", "last"},
-                                  {"last_error", "error"},     {"stale", "stale"},           {"pending_edits", "pending", true}};
-      std::vector<json> rows;
-      for (auto w : s["workspaces"]) {
-        w["workspace"] = std::to_string(w["organization_id"].get<long long>()) + "/" + std::to_string(w["workspace_id"].get<long long>());
-        rows.push_back(w);
-      }
-      print_rows(ctx.out(), ctx.format(), cols, rows);
-    } else {
-      print_object(ctx.out(), ctx.format(), s);
-    }
-  } else {
-    auto& o = ctx.out();
-    o << "focussyncd " << text_or(s["version"], "?") << ", upstream " << text_or(s["upstream"], "?");
-    if (s.contains("engine")) o << ", engine " << text_or(s["engine"]["state"], "?");
-    o << "\n";
-    for (const auto& w : s["workspaces"]) {
-      o << "workspace " << w["organization_id"] << "/" << w["workspace_id"] << ": " << w["projects"] << " projects, synced "
-        << (w["last_success_at"].is_string() ? age_text(w["last_success_at"]) : "never")
-        << (w["stale"].get<bool>() ? " (stale)" : "") << ", " << w["pending_edits"] << " edit(s) pending";
-      if (w["last_error"].is_string()) o << "; last error: " << w["last_error"].get<std::string>();
-      o << "\n";
-    }
-    const auto& e = s["edits"];
-    o << "edits: " << e["pending"] << " pending, " << e["in_flight"] << " in flight, " << e["unknown_outcome"]
-      << " being checked, " << e["conflict"] << " in conflict, " << e["failed"] << " failed, " << e["done"] << " done\n";
-    if (s["quota"]["remaining"].is_number())
-      o << "quota: " << s["quota"]["remaining"] << " requests left"
-        << (s["quota"]["resets_at"].is_string() ? ", resets " + s["quota"]["resets_at"].get<std::string>() : "") << "\n";
+// --format json/ndjson: the status answer with the problems added; csv: one
+// row per workspace.
+void print_status_data(Context& ctx, json s, const std::vector<std::string>& problems) {
+  s["problems"] = problems;
+  if (ctx.format() != Format::csv) {
+    print_object(ctx.out(), ctx.format(), s);
+    return;
   }
+  std::vector<Column> cols = {{"workspace", "workspace"}, {"projects", "projects", true}, {"last_success_at", "last"},
+                              {"last_error", "error"},     {"stale", "stale"},           {"pending_edits", "pending", true}};
+  std::vector<json> rows;
+  for (auto w : s["workspaces"]) {
+    w["workspace"] = workspace_name(w);
+    rows.push_back(w);
+  }
+  print_rows(ctx.out(), ctx.format(), cols, rows);
+}
+
+// --format table: a few lines for people.
+void print_status_table(Context& ctx, const json& s) {
+  auto& o = ctx.out();
+  o << "focussyncd " << text_or(s["version"], "?") << ", upstream " << text_or(s["upstream"], "?");
+  if (s.contains("engine")) o << ", engine " << text_or(s["engine"]["state"], "?");
+  o << "\n";
+  for (const auto& w : s["workspaces"]) {
+    o << "workspace " << w["organization_id"] << "/" << w["workspace_id"] << ": " << w["projects"] << " projects, synced "
+      << (w["last_success_at"].is_string() ? age_text(w["last_success_at"]) : "never")
+      << (w["stale"].get<bool>() ? " (stale)" : "") << ", " << w["pending_edits"] << " edit(s) pending";
+    if (w["last_error"].is_string()) o << "; last error: " << w["last_error"].get<std::string>();
+    o << "\n";
+  }
+  const auto& e = s["edits"];
+  o << "edits: " << e["pending"] << " pending, " << e["in_flight"] << " in flight, " << e["unknown_outcome"]
+    << " being checked, " << e["conflict"] << " in conflict, " << e["failed"] << " failed, " << e["done"] << " done\n";
+  if (s["quota"]["remaining"].is_number())
+    o << "quota: " << s["quota"]["remaining"] << " requests left"
+      << (s["quota"]["resets_at"].is_string() ? ", resets " + s["quota"]["resets_at"].get<std::string>() : "") << "\n";
+}
+
+int run_status(Context& ctx, const std::string& max_age_text) {
+  auto max_age = parse_duration(max_age_text);
+  if (!max_age) throw CommandFailed("--max-age: '" + max_age_text + "' is not a duration like \"30m\" or \"2h\"");
+  json s = ctx.call("GET", "/v1/status").body;
+  const auto problems = status_problems(s, *max_age, max_age_text);
+  if (ctx.format() != Format::table) print_status_data(ctx, std::move(s), problems);
+  else print_status_table(ctx, s);
   for (const auto& p : problems) ctx.err() << "focusctl: " << p << "\n";
   return problems.empty() ? 0 : 1;
 }
@@ -135,7 +153,7 @@ int run_sync(Context& ctx, bool wait, bool spend_reserve) {
                               {"edits_applied", "edits applied", true}, {"error", "error"}};
   std::vector<json> rows;
   for (auto w : summary["workspaces"]) {
-    w["workspace"] = std::to_string(w["organization_id"].get<long long>()) + "/" + std::to_string(w["workspace_id"].get<long long>());
+    w["workspace"] = workspace_name(w);
     if (w.contains("edits")) w["edits_applied"] = w["edits"]["applied"];
     rows.push_back(w);
   }
@@ -154,7 +172,7 @@ const std::vector<Column>& change_columns() {
 }
 
 json change_row(json c) {
-  c["workspace"] = std::to_string(c["organization_id"].get<long long>()) + "/" + std::to_string(c["workspace_id"].get<long long>());
+  c["workspace"] = workspace_name(c);
   if (c.contains("edit")) {
     const auto& e = c["edit"];
     c["edit"] = "edit " + std::to_string(e["edit"].get<long long>()) + " " + e["op"].get<std::string>() + ": " +

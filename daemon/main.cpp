@@ -165,6 +165,71 @@ std::optional<std::string> config_file(const std::string& given, bool system) {
   return std::nullopt;
 }
 
+// The command line. main keeps it for the whole run: CLI11 writes the
+// parsed values into it.
+struct Options {
+  std::string config_path, log_level;
+  bool check = false, online = false, once = false, system = false, print_example = false;
+  // For the crash tests only: SIGKILL itself at the N-th durable step of
+  // syncing or replaying edits, as a power cut would.
+  int crash_after_steps = 0;
+  // For the watchdog test only: the sync engine hangs after N passes.
+  int wedge_after_passes = 0;
+};
+
+void add_options(CLI::App& app, Options& o) {
+  app.add_option("--config", o.config_path,
+                 "the TOML configuration file (default: $XDG_CONFIG_HOME/focussync/focussync.toml, else "
+                 "~/.config/focussync/focussync.toml; with --system " + std::string(config::kSystemConfigPath) + ")");
+  app.add_flag("--system", o.system, "run as the system service: the configuration defaults to " +
+                                         std::string(config::kSystemConfigPath));
+  auto* check_flag = app.add_flag("--check-config", o.check,
+                                  "check the configuration (the key read, folders, URL) without sending anything, say "
+                                  "what it will do, and exit: 0 fine, 2 it cannot work");
+  app.add_flag("--online", o.online,
+               "with --check-config: also spend one request per workspace to prove the key and the ids, and show the "
+               "quota left")
+      ->needs(check_flag);
+  app.add_flag("--print-example-config", o.print_example,
+               "print the annotated example configuration (every key, with its default) and exit");
+  app.add_flag("--once", o.once, "run one full sync cycle, print a JSON summary line, exit 0 on success and 1 on failure");
+  app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off (overrides [log] level)");
+  app.add_option("--crash-after-steps", o.crash_after_steps)->group("");  // hidden: tests only
+  app.add_option("--wedge-engine-after-passes", o.wedge_after_passes)->group("");  // hidden: tests only
+  app.set_version_flag("--version", "focussyncd " FOCUSSYNC_VERSION);
+}
+
+// The configuration read from `path`, or nullopt after saying on stderr
+// why it is not usable (main exits 2 then).
+std::optional<config::Config> read_config(const std::string& path) {
+  try {
+    return config::load_config(path);
+  } catch (const config::ConfigError& e) {
+    std::cerr << "focussyncd: " << e.what() << "\n";
+    return std::nullopt;
+  }
+}
+
+// Runs the daemon: one cycle with --once, else the service. Answers the exit
+// code; a failure is reported on stderr (and as the JSON line with --once).
+int run_daemon(const Options& o, const std::string& config_path, config::Config config) {
+  try {
+    daemon::init_logging(o.log_level.empty() ? config.log_level : o.log_level);
+    boost::asio::io_context io;
+    daemon::Daemon d(io, std::move(config));
+    if (o.wedge_after_passes > 0) d.wedge_after_passes(o.wedge_after_passes);
+    if (o.crash_after_steps > 0)
+      d.on_step([left = std::make_shared<int>(o.crash_after_steps)](std::string_view) {
+        if (--*left == 0) ::raise(SIGKILL);
+      });
+    return o.once ? run_once(d, io) : run_service(d, io, config_path);
+  } catch (const std::exception& e) {
+    std::cerr << "focussyncd: " << e.what() << "\n";
+    if (o.once) std::cout << nlohmann::json{{"workspaces", nlohmann::json::array()}, {"error", e.what()}}.dump() << std::endl;
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -175,66 +240,22 @@ int main(int argc, char** argv) {
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   ::umask(077);
   CLI::App app{"focussyncd: a local, always-available mirror of Toggl Focus projects"};
-  std::string config_path, log_level;
-  bool check = false, online = false, once = false, system = false, print_example = false;
-  app.add_option("--config", config_path,
-                 "the TOML configuration file (default: $XDG_CONFIG_HOME/focussync/focussync.toml, else "
-                 "~/.config/focussync/focussync.toml; with --system " + std::string(config::kSystemConfigPath) + ")");
-  app.add_flag("--system", system, "run as the system service: the configuration defaults to " +
-                                       std::string(config::kSystemConfigPath));
-  auto* check_flag = app.add_flag("--check-config", check,
-                                  "check the configuration (the key read, folders, URL) without sending anything, say "
-                                  "what it will do, and exit: 0 fine, 2 it cannot work");
-  app.add_flag("--online", online,
-               "with --check-config: also spend one request per workspace to prove the key and the ids, and show the "
-               "quota left")
-      ->needs(check_flag);
-  app.add_flag("--print-example-config", print_example,
-               "print the annotated example configuration (every key, with its default) and exit");
-  app.add_flag("--once", once, "run one full sync cycle, print a JSON summary line, exit 0 on success and 1 on failure");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (overrides [log] level)");
-  // For the crash tests only: SIGKILL itself at the N-th durable step of
-  // syncing or replaying edits, as a power cut would.
-  int crash_after_steps = 0;
-  app.add_option("--crash-after-steps", crash_after_steps)->group("");
-  // For the watchdog test only: the sync engine hangs after N passes.
-  int wedge_after_passes = 0;
-  app.add_option("--wedge-engine-after-passes", wedge_after_passes)->group("");
-  app.set_version_flag("--version", "focussyncd " FOCUSSYNC_VERSION);
+  Options options;
+  add_options(app, options);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
-  if (print_example) {
+  if (options.print_example) {
     std::cout << config::example_config();
     return std::cout.flush() ? 0 : 1;
   }
-  auto file = config_file(config_path, system);
+  auto file = config_file(options.config_path, options.system);
   if (!file) return 2;
-  config_path = *file;
-  config::Config config;
-  try {
-    config = config::load_config(config_path);
-  } catch (const config::ConfigError& e) {
-    std::cerr << "focussyncd: " << e.what() << "\n";
-    return 2;
-  }
-  if (check) return daemon::check_config(config, online, std::cout, std::cerr);
-  try {
-    daemon::init_logging(log_level.empty() ? config.log_level : log_level);
-    boost::asio::io_context io;
-    daemon::Daemon d(io, std::move(config));
-    if (wedge_after_passes > 0) d.wedge_after_passes(wedge_after_passes);
-    if (crash_after_steps > 0)
-      d.on_step([left = std::make_shared<int>(crash_after_steps)](std::string_view) {
-        if (--*left == 0) ::raise(SIGKILL);
-      });
-    return once ? run_once(d, io) : run_service(d, io, config_path);
-  } catch (const std::exception& e) {
-    std::cerr << "focussyncd: " << e.what() << "\n";
-    if (once) std::cout << nlohmann::json{{"workspaces", nlohmann::json::array()}, {"error", e.what()}}.dump() << std::endl;
-    return 1;
-  }
+  auto config = read_config(*file);
+  if (!config) return 2;
+  if (options.check) return daemon::check_config(*config, options.online, std::cout, std::cerr);
+  return run_daemon(options, *file, std::move(*config));
 }

@@ -51,6 +51,69 @@ std::string Seeder::project_name() {
   return pick(kAreas) + " " + pick(kWork) + " " + std::to_string(++name_counter_);
 }
 
+// add_project and the random_* parts it calls draw on rng_ in a fixed order
+// (the order of the calls and of the draws within each): that order is what
+// makes one seed give one world, so keep it when changing any of them.
+
+// Estimate and tracked time (tracked up to 130 % of the estimate), and a task estimate.
+void Seeder::random_effort(Project& p) {
+  if (chance(0.6)) {
+    p.estimated_mins = between(10, 200) * 60;
+    p.total_tracked_time = between(0, *p.estimated_mins * 78);  // up to 130 % of the estimate, in seconds
+  } else {
+    p.total_tracked_time = between(0, 100) * 1800;
+  }
+  if (chance(0.2)) p.task_estimated_mins = between(1, 40) * 30;
+}
+
+// A fixed fee and an hourly rate, each for some projects.
+void Seeder::random_billing(Project& p, Timestamp created) {
+  if (chance(0.15)) p.fixed_fee = model::FixedFee{double(between(10, 400) * 50), chance(0.5) ? "EUR" : "USD"};
+  if (chance(0.4)) {
+    model::Rate rate;
+    rate.billable = true;
+    rate.currency = chance(0.5) ? "EUR" : "USD";
+    rate.hourly_rate = double(between(40, 160));
+    rate.project_created_at = created;
+    rate.start_at = created;
+    rate.project_rate_id = p.id * 10;
+    p.rate = rate;
+  }
+}
+
+// A start date within 300 days of creation, and mostly an end 2 to 52 weeks on.
+void Seeder::random_dates(Project& p, Timestamp created) {
+  if (chance(0.5)) {
+    auto start = floor<days>(created) + days(between(0, 300));
+    p.start_date = year_month_day{start};
+    if (chance(0.8)) p.end_date = year_month_day{start + days(between(14, 365))};
+  }
+}
+
+// A parent among the live projects, keeping trees at most four levels deep.
+void Seeder::random_parent(const Workspace& ws, Project& p) {
+  const auto& known = ids_[ws.key];
+  if (known.size() > 4 && chance(0.25)) {
+    const Project& candidate = ws.projects.at(pick(known));
+    int depth = 0;
+    for (auto up = candidate.parent_project_id; up; up = ws.projects.at(*up).parent_project_id) ++depth;
+    if (depth < 3 && !candidate.deleted_at) p.parent_project_id = candidate.id;
+  }
+}
+
+// The creator as manager, up to three other users, and sometimes a group.
+model::ProjectMembers Seeder::random_members(const Workspace& ws, const Project& p) {
+  model::ProjectMembers members{p.id, {{*p.toggl_user_id, true}}, {}};
+  for (int i = between(0, 3); i > 0; --i) {
+    Id u = pick(ws.users);
+    if (u != *p.toggl_user_id && std::none_of(members.user_ids.begin(), members.user_ids.end(),
+                                              [&](auto& m) { return m.user_id == u; }))
+      members.user_ids.push_back({u, false});
+  }
+  if (chance(0.3)) members.group_ids.push_back({pick(ws.groups), std::nullopt});
+  return members;
+}
+
 Project& Seeder::add_project(SimState& state, Workspace& ws, Timestamp created, bool allow_parent) {
   Project p;
   p.id = state.next_project_id();
@@ -69,53 +132,18 @@ Project& Seeder::add_project(SimState& state, Workspace& ws, Timestamp created, 
   if (chance(0.8)) p.client_id = std::next(ws.clients.begin(), between(0, ws.clients.size() - 1))->first;
   for (auto& [id, tag] : ws.tags)
     if (chance(0.15)) p.tag_ids.push_back(id);
-  if (chance(0.6)) {
-    p.estimated_mins = between(10, 200) * 60;
-    p.total_tracked_time = between(0, *p.estimated_mins * 78);  // up to 130 % of the estimate, in seconds
-  } else {
-    p.total_tracked_time = between(0, 100) * 1800;
-  }
-  if (chance(0.2)) p.task_estimated_mins = between(1, 40) * 30;
-  if (chance(0.15)) p.fixed_fee = model::FixedFee{double(between(10, 400) * 50), chance(0.5) ? "EUR" : "USD"};
-  if (chance(0.4)) {
-    model::Rate rate;
-    rate.billable = true;
-    rate.currency = chance(0.5) ? "EUR" : "USD";
-    rate.hourly_rate = double(between(40, 160));
-    rate.project_created_at = created;
-    rate.start_at = created;
-    rate.project_rate_id = p.id * 10;
-    p.rate = rate;
-  }
-  if (chance(0.5)) {
-    auto start = floor<days>(created) + days(between(0, 300));
-    p.start_date = year_month_day{start};
-    if (chance(0.8)) p.end_date = year_month_day{start + days(between(14, 365))};
-  }
-  auto& known = ids_[ws.key];
-  if (allow_parent && known.size() > 4 && chance(0.25)) {
-    // A parent among the live projects, keeping trees at most four levels deep.
-    const Project& candidate = ws.projects.at(pick(known));
-    int depth = 0;
-    for (auto up = candidate.parent_project_id; up; up = ws.projects.at(*up).parent_project_id) ++depth;
-    if (depth < 3 && !candidate.deleted_at) p.parent_project_id = candidate.id;
-  }
+  random_effort(p);
+  random_billing(p, created);
+  random_dates(p, created);
+  if (allow_parent) random_parent(ws, p);
   if (chance(0.12)) {
     p.active = false;
     p.archived_at = p.updated_at;
   }
   state.resolve_references(ws, p);
-  model::ProjectMembers members{p.id, {{*p.toggl_user_id, true}}, {}};
-  for (int i = between(0, 3); i > 0; --i) {
-    Id u = pick(ws.users);
-    if (u != *p.toggl_user_id && std::none_of(members.user_ids.begin(), members.user_ids.end(),
-                                              [&](auto& m) { return m.user_id == u; }))
-      members.user_ids.push_back({u, false});
-  }
-  if (chance(0.3)) members.group_ids.push_back({pick(ws.groups), std::nullopt});
-  ws.members[p.id] = std::move(members);
+  ws.members[p.id] = random_members(ws, p);
   Id id = p.id;
-  known.push_back(id);
+  ids_[ws.key].push_back(id);
   return ws.projects[id] = std::move(p);
 }
 

@@ -27,6 +27,12 @@ class Seeder {
 
  private:
   void add_reference_data(Workspace& ws);
+  // The parts of add_project, in the order it calls them (see seeder.cpp).
+  void random_effort(model::Project& p);
+  void random_billing(model::Project& p, Timestamp created);
+  void random_dates(model::Project& p, Timestamp created);
+  void random_parent(const Workspace& ws, model::Project& p);
+  model::ProjectMembers random_members(const Workspace& ws, const model::Project& p);
   std::string project_name();
   template <class T>
   const T& pick(const std::vector<T>& items) {

@@ -98,81 +98,120 @@ void FocusApi::cancel() {
 
 std::chrono::milliseconds FocusApi::exchange_limit() const { return client_.options().total_timeout; }
 
+// What run knows of the call it is making, for the helpers that judge one
+// attempt of it.
+struct FocusApi::Attempt {
+  Id org = 0;
+  std::string what;                  // "GET /organizations/.../projects/12": for messages and logs
+  std::vector<std::string> secrets;  // redacted from every message
+  int number = 0;                    // 0: the first try
+  bool may_retry = false;            // a read, not cancelled, and attempts left
+};
+
+// An attempt that did not succeed: the error that ends the call, or none to
+// try again after `retry_in`.
+struct FocusApi::Failed {
+  std::optional<Error> error;
+  std::chrono::milliseconds retry_in{0};
+};
+
+// Known to be refused (the quota is spent, or a 429 asked to wait): the
+// error to fail with at once, sending nothing.
+std::optional<Error> FocusApi::quota_refusal(const Attempt& a) const {
+  const auto now = Clock::now();
+  auto until = quota_.blocked_until(a.org, now);
+  if (!until) return std::nullopt;
+  bool quota = quota_.blocked_by_quota(a.org, now);
+  return failure(a.what, a.secrets, quota ? Errc::quota_exhausted : Errc::rate_limited,
+                 std::string(quota ? "the request quota is spent" : "asked to slow down") + "; not sent, next allowed in " +
+                     seconds_text(*until - now));
+}
+
+http::Request FocusApi::make_request(WorkspaceRef ws, const Exchange& ex) const {
+  http::Request request{ex.method, projects_path(ws) + ex.path + ex.query, {}, ex.body.value_or("")};
+  request.headers.push_back({"Authorization", credentials_.authorization_header()});
+  request.headers.push_back({"Accept", "application/json"});
+  if (ex.body) request.headers.push_back({"Content-Type", "application/json"});
+  return request;
+}
+
+// No answer. A write that was sent may have been applied: its outcome is
+// unknown, never retried. A read is retried when the error may pass.
+FocusApi::Failed FocusApi::judge_failure(const http::ClientFailure& f, const Attempt& a, bool write, std::int64_t elapsed_ms) {
+  ++counters_.by_status[f.error.code.message()];
+  spdlog::debug("{} failed after {} ms: {}", a.what, elapsed_ms, redact(f.error.message, a.secrets));
+  if (write && f.request_sent)
+    return {failure(a.what, a.secrets, Errc::outcome_unknown, "sent, but no answer came back (" + f.error.message + ")")};
+  Errc code = static_cast<Errc>(f.error.code.value());
+  if (a.may_retry && !cancelled_ && retryable(f.error)) return {std::nullopt, backoff_.delay(a.number)};
+  return {failure(a.what, a.secrets, code, f.error.message)};
+}
+
+// Any answer: counted and logged, its quota headers and Date noted.
+detail::QuotaNews FocusApi::note_answer(const Attempt& a, const http::Response& response, const std::string& query,
+                                        std::int64_t elapsed_ms, Timestamp sent_at) {
+  ++counters_.by_status[std::to_string(response.status)];
+  spdlog::debug("{}{} -> {} in {} ms ({} bytes)", a.what, query, response.status, elapsed_ms, response.body.size());
+  auto news = detail::note_quota(quota_, a.org, response, Clock::now());
+  if (auto date = response.header("Date"))
+    if (auto server_now = parse_http_date(*date)) clock_.observe(a.org, *server_now, sent_at, now_utc());
+  return news;
+}
+
+// A non-2xx answer: a read waits out a short Retry-After or backs off after
+// a 5xx and tries again; everything else is the call's error.
+FocusApi::Failed FocusApi::judge_status(const http::Response& response, const detail::QuotaNews& news, const Attempt& a) {
+  Errc code = detail::errc_for_status(response.status);
+  std::string detail = std::to_string(response.status) + ": " + detail::server_text(response, a.secrets);
+  if (code == Errc::quota_exhausted)
+    return {failure(a.what, a.secrets, code, detail + " (resets in " + std::to_string(news.resets_in->count()) + " s)")};
+  if (code == Errc::rate_limited) {
+    const auto wait = *news.retry_after;
+    if (a.may_retry && wait <= backoff_.policy().max_retry_after)
+      return {std::nullopt, std::chrono::duration_cast<std::chrono::milliseconds>(wait)};
+    return {failure(a.what, a.secrets, code, detail + " (retry after " + std::to_string(wait.count()) + " s)")};
+  }
+  if (code == Errc::server_error && a.may_retry) return {std::nullopt, backoff_.delay(a.number)};
+  return {failure(a.what, a.secrets, code, detail)};
+}
+
 // The one place requests are sent: quota gate, send, quota bookkeeping, error
-// mapping, and retries for reads. `decode` turns a 2xx answer into T.
+// mapping, and retries for reads. `decode` turns a 2xx answer into T. Each
+// pass of the loop is one attempt; cancel() stops it before the next send and
+// cuts short the pause before a retry.
 template <class T, class Decode>
 FocusApi::Call<T> FocusApi::run(WorkspaceRef ws, Exchange ex, Decode decode) {
-  const Id org = ws.organization_id;
-  const std::string what = ex.method + " " + projects_path(ws) + ex.path;
-  const auto secrets = credentials_.secrets();
-
-  for (int attempt = 0;; ++attempt) {
-    if (cancelled_) co_return failure(what, secrets, Errc::network, "not sent: focussyncd is stopping");
-    const bool may_retry = !ex.write && !cancelled_ && attempt + 1 < backoff_.policy().max_attempts;
-    const auto now = Clock::now();
-    if (auto until = quota_.blocked_until(org, now)) {
-      bool quota = quota_.blocked_by_quota(org, now);
-      co_return failure(what, secrets, quota ? Errc::quota_exhausted : Errc::rate_limited,
-                     std::string(quota ? "the request quota is spent" : "asked to slow down") + "; not sent, next allowed in " +
-                         seconds_text(*until - now));
-    }
-    http::Request request{ex.method, projects_path(ws) + ex.path + ex.query, {}, ex.body.value_or("")};
-    request.headers.push_back({"Authorization", credentials_.authorization_header()});
-    request.headers.push_back({"Accept", "application/json"});
-    if (ex.body) request.headers.push_back({"Content-Type", "application/json"});
-    quota_.on_sent(org);
+  Attempt a{ws.organization_id, ex.method + " " + projects_path(ws) + ex.path, credentials_.secrets()};
+  for (;; ++a.number) {
+    if (cancelled_) co_return failure(a.what, a.secrets, Errc::network, "not sent: focussyncd is stopping");
+    a.may_retry = !ex.write && !cancelled_ && a.number + 1 < backoff_.policy().max_attempts;
+    if (auto refused = quota_refusal(a)) co_return std::move(*refused);
+    http::Request request = make_request(ws, ex);
+    quota_.on_sent(a.org);
     ++counters_.sent;
     auto started = Clock::now();
     const auto sent_at = now_utc();
     auto outcome = co_await client_.send(std::move(request));
-    auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+    std::int64_t elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
 
+    Failed failed;
     if (auto* f = std::get_if<http::ClientFailure>(&outcome)) {
-      ++counters_.by_status[f->error.code.message()];
-      spdlog::debug("{} failed after {} ms: {}", what, elapsed_ms, redact(f->error.message, secrets));
-      if (ex.write && f->request_sent)
-        co_return failure(what, secrets, Errc::outcome_unknown, "sent, but no answer came back (" + f->error.message + ")");
-      Errc code = static_cast<Errc>(f->error.code.value());
-      if (may_retry && !cancelled_ && retryable(f->error)) {
-        co_await sleep_for(backoff_.delay(attempt), cancelled_);
-        continue;
+      failed = judge_failure(*f, a, ex.write, elapsed_ms);
+    } else {
+      auto& response = std::get<http::Response>(outcome);
+      const auto news = note_answer(a, response, ex.query, elapsed_ms, sent_at);
+      if (response.status >= 200 && response.status < 300) {
+        Result<T> decoded = decode(response);
+        if (decoded) co_return decoded;
+        // A 2xx body that cannot be read: a read tries again if it may.
+        if (a.may_retry && retryable(decoded.error())) failed.retry_in = backoff_.delay(a.number);
+        else failed.error = failure(a.what, a.secrets, static_cast<Errc>(decoded.error().code.value()), decoded.error().message);
+      } else {
+        failed = judge_status(response, news, a);
       }
-      co_return failure(what, secrets, code, f->error.message);
     }
-
-    auto& response = std::get<http::Response>(outcome);
-    ++counters_.by_status[std::to_string(response.status)];
-    spdlog::debug("{}{} -> {} in {} ms ({} bytes)", what, ex.query, response.status, elapsed_ms, response.body.size());
-    const auto news = detail::note_quota(quota_, org, response, Clock::now());
-    if (auto date = response.header("Date"))
-      if (auto server_now = parse_http_date(*date)) clock_.observe(org, *server_now, sent_at, now_utc());
-    if (response.status >= 200 && response.status < 300) {
-      Result<T> decoded = decode(response);
-      if (!decoded && may_retry && retryable(decoded.error())) {
-        co_await sleep_for(backoff_.delay(attempt), cancelled_);
-        continue;
-      }
-      if (!decoded) co_return failure(what, secrets, static_cast<Errc>(decoded.error().code.value()), decoded.error().message);
-      co_return decoded;
-    }
-
-    Errc code = detail::errc_for_status(response.status);
-    std::string detail = std::to_string(response.status) + ": " + detail::server_text(response, secrets);
-    if (code == Errc::quota_exhausted)
-      co_return failure(what, secrets, code, detail + " (resets in " + std::to_string(news.resets_in->count()) + " s)");
-    if (code == Errc::rate_limited) {
-      const auto wait = *news.retry_after;
-      if (may_retry && wait <= backoff_.policy().max_retry_after) {
-        co_await sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(wait), cancelled_);
-        continue;
-      }
-      co_return failure(what, secrets, code, detail + " (retry after " + std::to_string(wait.count()) + " s)");
-    }
-    if (code == Errc::server_error && may_retry) {
-      co_await sleep_for(backoff_.delay(attempt), cancelled_);
-      continue;
-    }
-    co_return failure(what, secrets, code, detail);
+    if (failed.error) co_return std::move(*failed.error);
+    co_await sleep_for(failed.retry_in, cancelled_);
   }
 }
 

@@ -37,6 +37,10 @@
 
 namespace focus::upstream {
 
+namespace detail {
+struct QuotaNews;  // upstream/answer.hpp
+}
+
 struct WorkspaceRef {
   model::Id organization_id = 0;
   model::Id workspace_id = 0;
@@ -98,8 +102,17 @@ class FocusApi {
 
  private:
   struct Exchange;
+  struct Attempt;
+  struct Failed;
   template <class T, class Decode>
   Call<T> run(WorkspaceRef ws, Exchange exchange, Decode decode);
+  // The parts of run that judge one attempt (see focus_api.cpp).
+  std::optional<Error> quota_refusal(const Attempt& attempt) const;
+  http::Request make_request(WorkspaceRef ws, const Exchange& exchange) const;
+  Failed judge_failure(const http::ClientFailure& failure, const Attempt& attempt, bool write, std::int64_t elapsed_ms);
+  detail::QuotaNews note_answer(const Attempt& attempt, const http::Response& response, const std::string& query,
+                                std::int64_t elapsed_ms, Timestamp sent_at);
+  Failed judge_status(const http::Response& response, const detail::QuotaNews& news, const Attempt& attempt);
   Call<void> run_no_body(WorkspaceRef ws, Exchange exchange);
   Call<MaybeProject> run_write(WorkspaceRef ws, Exchange exchange);
   Call<void> action(WorkspaceRef ws, std::string method, model::Id id, std::string what);
