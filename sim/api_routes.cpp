@@ -4,45 +4,16 @@
 #include "model/members.hpp"
 #include "model/project_codec.hpp"
 #include "sim/api_error.hpp"
+#include "upstream/focus_paths.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <charconv>
+#include <map>
 
 namespace focus::sim {
 namespace {
 
 using nlohmann::json;
-
-std::optional<Id> parse_id(const std::string& text) {
-  Id value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-// The methods each kind of path answers, for 405's Allow header.
-const char* allowed_methods(const std::string& action, bool has_id) {
-  if (!has_id) return "GET, POST";
-  if (action.empty()) return "GET, PUT, PATCH, DELETE";
-  if (action == "archive" || action == "unarchive" || action == "restore") return "PATCH";
-  if (action == "pinned") return "POST, DELETE";
-  if (action == "children" || action == "parents") return "GET";
-  return "GET, POST, PUT, DELETE";  // members
-}
-
-bool method_allowed(const std::string& method, const std::string& action, bool has_id) {
-  std::string_view allowed = allowed_methods(action, has_id);
-  std::size_t pos = 0;
-  while (pos < allowed.size()) {
-    auto comma = allowed.find(", ", pos);
-    auto item = allowed.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
-    if (item == method) return true;
-    if (comma == std::string_view::npos) break;
-    pos = comma + 2;
-  }
-  return false;
-}
 
 http::Response json_response(int status, const json& body) {
   http::Response r;
@@ -89,47 +60,72 @@ http::Response json_error(int status, const std::string& message) {
   return json_response(status, json{{"error", message}});
 }
 
-bool ApiRoutes::is_api_path(const http::Target& t) {
-  return !t.segments.empty() && t.segments[0] == "api";
+// The handlers of upstream::focus_paths(), by operation. Lambdas here, in a
+// member, so that they reach the members a handler needs.
+const http::Routes<ApiRoutes::Handler>& ApiRoutes::routes() {
+  using F = upstream::FocusOp;
+  using C = const Call&;
+  static const std::map<F, Handler> kHandlers = {
+      {F::list, [](ApiRoutes& a, C c) { return a.list(c.target, c.ws); }},
+      {F::create, [](ApiRoutes& a, C c) {
+         Id creator = a.state_.workspace(c.ws).users.front();
+         return json_response(201, a.answer_json(a.state_.create(c.ws, model::decode_project_write(parse_body(c.request)), creator), true));
+       }},
+      {F::get, [](ApiRoutes& a, C c) { return json_response(200, a.answer_json(a.state_.get(c.ws, c.id), true)); }},
+      {F::update, [](ApiRoutes& a, C c) {
+         return json_response(201, a.answer_json(a.state_.update(c.ws, c.id, model::decode_project_write(parse_body(c.request))), true));
+       }},
+      {F::patch, [](ApiRoutes& a, C c) {
+         return json_response(201, a.answer_json(a.state_.patch(c.ws, c.id, model::decode_project_patch(parse_body(c.request))), true));
+       }},
+      {F::remove, [](ApiRoutes& a, C c) { return a.state_.remove(c.ws, c.id), no_content(); }},
+      {F::archive, [](ApiRoutes& a, C c) { return a.state_.set_archived(c.ws, c.id, true), no_content(); }},
+      {F::unarchive, [](ApiRoutes& a, C c) { return a.state_.set_archived(c.ws, c.id, false), no_content(); }},
+      {F::restore, [](ApiRoutes& a, C c) { return a.state_.restore(c.ws, c.id), no_content(); }},
+      {F::pin, [](ApiRoutes& a, C c) { return a.state_.set_pinned(c.ws, c.id, true), no_content(); }},
+      {F::unpin, [](ApiRoutes& a, C c) { return a.state_.set_pinned(c.ws, c.id, false), no_content(); }},
+      {F::children, [](ApiRoutes& a, C c) { return a.tree(c.target, a.state_.children(c.ws, c.id)); }},
+      {F::parents, [](ApiRoutes& a, C c) { return a.tree(c.target, a.state_.parents(c.ws, c.id)); }},
+      {F::members, [](ApiRoutes& a, C c) { return json_response(200, model::encode_project_members(a.state_.members(c.ws, c.id))); }},
+      {F::members_add, [](ApiRoutes& a, C c) {
+         return a.state_.add_members(c.ws, c.id, model::decode_members_add(parse_body(c.request))), no_content();
+       }},
+      {F::members_role, [](ApiRoutes& a, C c) {
+         return a.state_.change_member_role(c.ws, c.id, model::decode_member_role_change(parse_body(c.request))), no_content();
+       }},
+      {F::members_remove, [](ApiRoutes& a, C c) {
+         return a.state_.remove_member(c.ws, c.id, model::decode_member_removal(parse_body(c.request))), no_content();
+       }},
+  };
+  static const http::Routes<Handler> kRoutes = [] {
+    std::vector<http::Route<Handler>> routes;
+    for (const auto& p : upstream::focus_paths()) routes.push_back({p.spec, kHandlers.at(p.op)});
+    return http::Routes<Handler>(std::move(routes), upstream::focus_segments());
+  }();
+  return kRoutes;
 }
 
 ApiRoute ApiRoutes::resolve(const std::string& method, const http::Target& t) {
-  ApiRoute route{"unknown", {}, {}, "", false, "no such route: " + t.path};
-  const auto& s = t.segments;
-  if (s.size() < 6 || s.size() > 8 || s[1] != "organizations" || s[3] != "workspaces" || s[5] != "projects")
-    return route;
-  auto org = parse_id(s[2]), ws = parse_id(s[4]);
-  if (!org || !ws) {
-    route.path_error = "organization_id and workspace_id must be integers";
-    return route;
-  }
-  route.workspace = WorkspaceKey{*org, *ws};
-  if (s.size() >= 7) {
-    route.project_id = parse_id(s[6]);
-    if (!route.project_id) {
-      route.path_error = "project_id must be an integer, got '" + s[6] + "'";
-      return route;
-    }
-  }
-  if (s.size() == 8) {
-    route.action = s[7];
-    static const char* kActions[] = {"archive", "unarchive", "restore", "pinned", "children", "parents", "members"};
-    if (std::find(std::begin(kActions), std::end(kActions), route.action) == std::end(kActions)) return route;
-  }
-  route.path_ok = true;
-  route.name = method + " /projects" + (route.project_id ? "/{id}" : "") + (route.action.empty() ? "" : "/" + route.action);
+  ApiRoute route;
+  route.match = routes().match(method, t);
+  route.name = route.match.label;
+  auto org = route.match.ids.find("organization_id"), ws = route.match.ids.find("workspace_id");
+  if (org && ws) route.workspace = WorkspaceKey{*org, *ws};
   return route;
 }
 
 http::Response ApiRoutes::serve(const http::Request& request, const http::Target& target, const ApiRoute& route) {
-  if (!route.path_ok) return json_error(route.path_error.starts_with("no such") ? 404 : 400, route.path_error);
-  if (!method_allowed(request.method, route.action, route.project_id.has_value())) {
-    auto r = json_error(405, "method " + request.method + " is not allowed on " + target.path);
-    r.set_header("Allow", allowed_methods(route.action, route.project_id.has_value()));
+  const http::PathMatch& m = route.match;
+  if (m.status != 0) {
+    auto r = json_error(m.status, m.error);
+    if (!m.allow.empty()) r.set_header("Allow", m.allow);
     return r;
   }
   try {
-    return dispatch(request, target, route);
+    const WorkspaceKey ws = *route.workspace;
+    state_.workspace(ws);  // 404 for an unknown workspace, before anything else
+    cycle_ = faults_.cycle ? cycle_pair(state_.workspace(ws)) : std::nullopt;
+    return routes().handler(m)(*this, Call{request, target, ws, m.ids.find("project_id").value_or(0)});
   } catch (const ApiError& e) {
     return json_error(e.status(), e.what());
   } catch (const QueryError& e) {
@@ -137,37 +133,6 @@ http::Response ApiRoutes::serve(const http::Request& request, const http::Target
   } catch (const model::DecodeError& e) {
     return json_error(400, e.what());
   }
-}
-
-http::Response ApiRoutes::dispatch(const http::Request& req, const http::Target& t, const ApiRoute& route) {
-  const WorkspaceKey ws = *route.workspace;
-  const std::string& m = req.method;
-  state_.workspace(ws);  // 404 for an unknown workspace, before anything else
-  cycle_ = faults_.cycle ? cycle_pair(state_.workspace(ws)) : std::nullopt;
-  if (!route.project_id) {
-    if (m == "GET") return list(t, ws);
-    Id creator = state_.workspace(ws).users.front();
-    return json_response(201, answer_json(state_.create(ws, model::decode_project_write(parse_body(req)), creator), true));
-  }
-  const Id id = *route.project_id;
-  const std::string& action = route.action;
-  if (action.empty()) {
-    if (m == "GET") return json_response(200, answer_json(state_.get(ws, id), true));
-    if (m == "PUT") return json_response(201, answer_json(state_.update(ws, id, model::decode_project_write(parse_body(req))), true));
-    if (m == "PATCH") return json_response(201, answer_json(state_.patch(ws, id, model::decode_project_patch(parse_body(req))), true));
-    state_.remove(ws, id);
-    return no_content();
-  }
-  if (action == "archive" || action == "unarchive") state_.set_archived(ws, id, action == "archive");
-  else if (action == "restore") state_.restore(ws, id);
-  else if (action == "pinned") state_.set_pinned(ws, id, m == "POST");
-  else if (action == "children") return tree(t, state_.children(ws, id));
-  else if (action == "parents") return tree(t, state_.parents(ws, id));
-  else if (m == "GET") return json_response(200, model::encode_project_members(state_.members(ws, id)));
-  else if (m == "POST") state_.add_members(ws, id, model::decode_members_add(parse_body(req)));
-  else if (m == "PUT") state_.change_member_role(ws, id, model::decode_member_role_change(parse_body(req)));
-  else state_.remove_member(ws, id, model::decode_member_removal(parse_body(req)));
-  return no_content();
 }
 
 http::Response ApiRoutes::list(const http::Target& t, WorkspaceKey ws) {

@@ -1,12 +1,14 @@
 #pragma once
 // The 17 Focus Projects operations under /api/organizations/{o}/workspaces/{w}
-// /projects..., mapped onto SimState: route matching (404 for unknown paths,
-// 405 with Allow for a wrong method), request decoding (400 naming the
-// field or parameter), and the reference's answer shapes and statuses. Auth,
+// /projects..., mapped onto SimState: a handler for each of the paths in
+// upstream::focus_paths() (whose route table answers 400, 404, and 405 with
+// Allow), request decoding (400 naming the field or parameter), and the
+// reference's answer shapes and statuses. Auth,
 // quota and faults are the Simulator's business, not this class's.
 // Owned by the Simulator; single-threaded.
 
 #include "http/message.hpp"
+#include "http/routes.hpp"
 #include "http/target.hpp"
 #include "sim/faults.hpp"
 #include "sim/seeder.hpp"
@@ -23,12 +25,9 @@ namespace focus::sim {
 // Which operation a request addresses, resolved before it is served, so that
 // stats, quota and faults can name it even when it then fails.
 struct ApiRoute {
-  std::string name;  // "GET /projects/{id}", ... ; "unknown" when no route matched
-  std::optional<WorkspaceKey> workspace;
-  std::optional<Id> project_id;
-  std::string action;  // "", "archive", "unarchive", "restore", "pinned", "children", "parents", "members"
-  bool path_ok = false;  // the path names a route (the method may still be wrong)
-  std::string path_error;  // why not, when !path_ok
+  std::string name;  // "GET /projects/{id}", ... ; "unknown" when no path matched
+  std::optional<WorkspaceKey> workspace;  // when the path named both ids, even if it then failed
+  http::PathMatch match;  // the route table's word: the route taken, or 400/404/405
 };
 
 class ApiRoutes {
@@ -36,20 +35,27 @@ class ApiRoutes {
   ApiRoutes(SimState& state, Seeder& seeder, const FaultSettings& faults, std::int64_t max_per_page)
       : state_(state), seeder_(seeder), faults_(faults), max_per_page_(max_per_page) {}
 
-  static bool is_api_path(const http::Target& target);
   static ApiRoute resolve(const std::string& method, const http::Target& target);
 
   // Serves a resolved route; every failure becomes a JSON error response.
   http::Response serve(const http::Request& request, const http::Target& target, const ApiRoute& route);
 
  private:
-  http::Response dispatch(const http::Request& request, const http::Target& target, const ApiRoute& route);
+  // What a handler is given: the request and the ids its path names.
+  struct Call {
+    const http::Request& request;
+    const http::Target& target;
+    WorkspaceKey ws;
+    Id id;  // 0 on /projects
+  };
+  using Handler = http::Response (*)(ApiRoutes&, const Call&);
+  static const http::Routes<Handler>& routes();
+
   http::Response list(const http::Target& target, WorkspaceKey ws);
   http::Response tree(const http::Target& target, const std::vector<const model::Project*>& projects);
   void drift(WorkspaceKey ws);
   // A project as answered: with the cycle fault on, the pair's parents crossed.
   nlohmann::json answer_json(const model::Project& p, bool include_rates) const;
-
 
   SimState& state_;
   Seeder& seeder_;

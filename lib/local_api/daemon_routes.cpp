@@ -1,5 +1,5 @@
 // focussyncd's own routes: /v1/status, /v1/sync, /v1/changes, /v1/edits and
-// /metrics.
+// /metrics: their entries in the socket's route table and their handlers.
 #include "local_api/local_api.hpp"
 
 #include "http/target.hpp"
@@ -22,7 +22,6 @@ using nlohmann::json;
 using store::EditState;
 using detail::json_answer;
 using detail::json_error;
-using detail::method_not_allowed;
 
 namespace {
 
@@ -99,26 +98,27 @@ bool flag_param(const http::Target& t, const std::string& key) {
 
 }  // namespace
 
-asio::awaitable<http::Answer> LocalApi::v1_route(const http::Request& req, const http::Target& t, std::string& route) {
-  const auto& s = t.segments;
-  const std::string what = s.size() >= 2 ? s[1] : "";
-  if (what == "status" && s.size() == 2) {
-    route = "GET /v1/status";
-    if (req.method != "GET") co_return method_not_allowed(req.method, t.path, "GET");
-    co_return status();
-  }
-  if (what == "sync" && s.size() == 2) {
-    route = "POST /v1/sync";
-    if (req.method != "POST") co_return method_not_allowed(req.method, t.path, "POST");
-    co_return co_await sync(req, t);
-  }
-  if (what == "changes" && s.size() == 2) {
-    route = "GET /v1/changes";
-    if (req.method != "GET") co_return method_not_allowed(req.method, t.path, "GET");
-    co_return co_await changes(req, t);
-  }
-  if (what == "edits") co_return edits_route(req, t, route);
-  co_return json_error(404, "no such route: " + t.path);
+// The daemon's own paths in the socket's route table.
+std::vector<http::Route<LocalApi::Handler>> LocalApi::daemon_routes() {
+  using C = const Call&;
+  auto route = [](const char* method, const char* pattern, const char* label, Handler::Fn fn) {
+    return http::Route<Handler>{{method, pattern, label}, {fn, std::nullopt}};
+  };
+  return {
+      route("GET", "/v1/status", "/v1/status", [](LocalApi& a, C) { return ready(a.status()); }),
+      route("POST", "/v1/sync", "/v1/sync", [](LocalApi& a, C c) { return a.sync(c.request, c.target); }),
+      route("GET", "/v1/changes", "/v1/changes", [](LocalApi& a, C c) { return a.changes(c.request, c.target); }),
+      route("GET", "/v1/edits", "/v1/edits", [](LocalApi& a, C c) { return ready(a.edits_list(c.target)); }),
+      route("GET", "/v1/edits/{edit_id}", "/v1/edits/{id}",
+            [](LocalApi& a, C c) { return ready(a.edit_get(c.ids.at("edit_id"))); }),
+      route("DELETE", "/v1/edits/{edit_id}", "/v1/edits/{id}",
+            [](LocalApi& a, C c) { return ready(a.edit_discard(c.ids.at("edit_id"))); }),
+      route("POST", "/v1/edits/{edit_id}/retry", "/v1/edits/{id}/retry",
+            [](LocalApi& a, C c) { return ready(a.edit_retry(c.ids.at("edit_id"))); }),
+      route("POST", "/v1/edits/{edit_id}/resolve", "/v1/edits/{id}/resolve",
+            [](LocalApi& a, C c) { return ready(a.edit_resolve(c.ids.at("edit_id"), c.request)); }),
+      route("GET", "/metrics", "/metrics", [](LocalApi& a, C) { return ready(a.metrics()); }),
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -270,11 +270,7 @@ asio::awaitable<http::Answer> LocalApi::changes(const http::Request& req, const 
 // ---------------------------------------------------------------------------
 // /v1/edits
 
-http::Answer LocalApi::edits_route(const http::Request& req, const http::Target& t, std::string& route) {
-  const auto& s = t.segments;
-  if (s.size() == 2) {
-    route = "GET /v1/edits";
-    if (req.method != "GET") return method_not_allowed(req.method, t.path, "GET");
+http::Answer LocalApi::edits_list(const http::Target& t) {
     std::vector<EditState> states;
     for (const auto* p : t.all("state")) {
       std::string_view rest = p->value;
@@ -314,17 +310,9 @@ http::Answer LocalApi::edits_route(const http::Request& req, const http::Target&
       more = bytes >= kPageBytes || taken == limit;  // perhaps more: the client asks again from next_after
     }
     return json_answer(200, {{"edits", std::move(list)}, {"next_after", more ? json(last) : json(nullptr)}});
-  }
-  std::int64_t id = 0;
-  auto [end, ec] = std::from_chars(s[2].data(), s[2].data() + s[2].size(), id);
-  if (ec != std::errc{} || end != s[2].data() + s[2].size()) return json_error(400, "an edit id must be an integer");
-  const std::string action = s.size() == 4 ? s[3] : "";
-  if (s.size() > 4 || (!action.empty() && action != "retry" && action != "resolve"))
-    return json_error(404, "no such route: " + t.path);
-  route = req.method + " /v1/edits/{id}" + (action.empty() ? "" : "/" + action);
-  const auto now = now_utc();
-  if (action.empty()) {
-    if (req.method == "GET") {
+}
+
+http::Answer LocalApi::edit_get(std::int64_t id) {
       auto e = queue_.get(id);
       if (!e) return json_error(404, "edit " + std::to_string(id) + " does not exist");
       // One edit comes with what a conflict is judged on: the project as the
@@ -334,22 +322,23 @@ http::Answer LocalApi::edits_route(const http::Request& req, const http::Target&
       auto row = mirror_.row(e->workspace, e->project_id);
       j["server"] = row ? json::parse(row->body) : json(nullptr);
       return json_answer(200, j);
-    }
-    if (req.method == "DELETE") {
-      queue_.discard(id, now);
+}
+
+http::Answer LocalApi::edit_discard(std::int64_t id) {
+      queue_.discard(id, now_utc());
       changes_.notify_all();
       http::Response r;
       r.status = 204;
       return r;
-    }
-    return method_not_allowed(req.method, t.path, "GET, DELETE");
-  }
-  if (req.method != "POST") return method_not_allowed(req.method, t.path, "POST");
-  if (action == "retry") {
-    auto e = queue_.retry(id, now);
+}
+
+http::Answer LocalApi::edit_retry(std::int64_t id) {
+    auto e = queue_.retry(id, now_utc());
     daemon_.edits_changed();
     return json_answer(200, e.to_json());
-  }
+}
+
+http::Answer LocalApi::edit_resolve(std::int64_t id, const http::Request& req) {
   json body = model::parse_body(req.body.empty() ? std::string("{}") : req.body);
   if (!body.is_object()) return json_error(400, "the body must be a JSON object");
   store::Resolution how;
@@ -376,7 +365,7 @@ http::Answer LocalApi::edits_route(const http::Request& req, const http::Target&
                                        "conflict, {\"created_as\": ID} or {\"send_again\": true} for an unknown outcome"},
                              {"field", "take"}});
   }
-  auto e = queue_.resolve(id, how, now);
+  auto e = queue_.resolve(id, how, now_utc());
   daemon_.edits_changed();
   return json_answer(200, e.to_json());
 }

@@ -4,30 +4,23 @@
 #include "http/target.hpp"
 #include "local_api/responses.hpp"
 #include "model/json_limits.hpp"
+#include "upstream/focus_paths.hpp"
 #include "upstream/list_query.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <charconv>
+#include <map>
 
 namespace focus::local_api {
 
 using model::EditOp;
 using nlohmann::json;
 using detail::json_error;
-using detail::method_not_allowed;
 
 namespace {
 
 // As large a page as the mirror itself is listed with.
 constexpr std::int64_t kMaxPerPage = 200;
-
-std::optional<model::Id> parse_id(const std::string& s) {
-  model::Id v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
 
 // A JSON array of stored bodies, as they are: never parsed again.
 std::string body_array(const std::vector<std::string>& bodies) {
@@ -39,76 +32,53 @@ std::string body_array(const std::vector<std::string>& bodies) {
   return out + "]";
 }
 
-// The write operation a method names on a project path, if any.
-std::optional<EditOp> write_op(const std::string& method, const std::string& action) {
-  if (action.empty()) {
-    if (method == "PUT") return EditOp::update;
-    if (method == "PATCH") return EditOp::patch;
-    if (method == "DELETE") return EditOp::remove;
-  }
-  if (method == "PATCH" && action == "archive") return EditOp::archive;
-  if (method == "PATCH" && action == "unarchive") return EditOp::unarchive;
-  if (method == "PATCH" && action == "restore") return EditOp::restore;
-  if (method == "POST" && action == "pinned") return EditOp::pin;
-  if (method == "DELETE" && action == "pinned") return EditOp::unpin;
-  if (method == "POST" && action == "members") return EditOp::members_add;
-  if (method == "PUT" && action == "members") return EditOp::members_role;
-  if (method == "DELETE" && action == "members") return EditOp::members_remove;
-  return std::nullopt;
-}
-
-const char* allowed_methods(const std::string& action, bool has_id) {
-  if (!has_id) return "GET, POST";
-  if (action.empty()) return "GET, PUT, PATCH, DELETE";
-  if (action == "archive" || action == "unarchive" || action == "restore") return "PATCH";
-  if (action == "pinned") return "POST, DELETE";
-  if (action == "members") return "GET, POST, PUT, DELETE";
-  return "GET";  // children, parents
-}
-
 }  // namespace
 
-http::Answer LocalApi::focus_route(const http::Request& req, const http::Target& t, std::string& route) {
-  const auto& s = t.segments;
-  if (s.size() < 6 || s.size() > 8 || s[1] != "organizations" || s[3] != "workspaces" || s[5] != "projects")
-    return json_error(404, "no such route: " + t.path);
-  auto org = parse_id(s[2]), wsid = parse_id(s[4]);
-  if (!org || !wsid) return json_error(400, "organization_id and workspace_id must be integers");
-  const store::WorkspaceKey ws{*org, *wsid};
-  std::optional<model::Id> id;
-  if (s.size() >= 7) {
-    id = parse_id(s[6]);
-    if (!id) return json_error(400, "project_id must be an integer, got '" + s[6] + "'");
+// The handlers of upstream::focus_paths(); dispatch() has already refused a
+// workspace this focussyncd does not mirror. Writes are queued as the edit
+// the path names.
+std::vector<http::Route<LocalApi::Handler>> LocalApi::focus_routes() {
+  using F = upstream::FocusOp;
+  using C = const Call&;
+  static const std::map<F, Handler::Fn> kReads = {
+      {F::list, [](LocalApi& a, C c) { return ready(a.list_projects(workspace_of(c), c.target)); }},
+      {F::get, [](LocalApi& a, C c) { return ready(a.project(workspace_of(c), c.ids.at("project_id"))); }},
+      {F::children, [](LocalApi& a, C c) {
+         return ready(a.project_tree(workspace_of(c), a.project_of(c), "children", c.target));
+       }},
+      {F::parents, [](LocalApi& a, C c) {
+         return ready(a.project_tree(workspace_of(c), a.project_of(c), "parents", c.target));
+       }},
+      {F::members, [](LocalApi& a, C c) { return ready(a.members(workspace_of(c), a.project_of(c))); }},
+  };
+  const Handler::Fn write = [](LocalApi& a, C c) {
+    const model::Id id = *c.edit == EditOp::create ? 0 : a.project_of(c);
+    return ready(a.submit(workspace_of(c), *c.edit, id, c.request));
+  };
+  std::vector<http::Route<Handler>> routes;
+  for (const auto& p : upstream::focus_paths()) {
+    http::RouteSpec spec = p.spec;
+    spec.label = "/api/..." + spec.label;
+    routes.push_back({std::move(spec), {p.edit ? write : kReads.at(p.op), p.edit}});
   }
-  const std::string action = s.size() == 8 ? s[7] : "";
-  static const std::vector<std::string> kActions = {"archive", "unarchive", "restore", "pinned", "children", "parents", "members"};
-  if (!action.empty() && std::find(kActions.begin(), kActions.end(), action) == kActions.end())
-    return json_error(404, "no such route: " + t.path);
-  route = req.method + " /api/.../projects" + (id ? "/{id}" : "") + (action.empty() ? "" : "/" + action);
-  if (!configured(ws))
-    return json_error(404, "workspace " + std::to_string(*org) + "/" + std::to_string(*wsid) +
-                               " is not mirrored by this focussyncd (see [[workspaces]] in its configuration)");
+  return routes;
+}
 
-  if (!id) {
-    if (req.method == "GET") return list_projects(ws, t);
-    if (req.method == "POST") return submit(ws, EditOp::create, 0, req);
-    return method_not_allowed(req.method, t.path, allowed_methods(action, false));
-  }
-  const model::Id project = queue_.resolve_id(ws, *id);
-  if (req.method == "GET") {
-    if (action.empty()) {
-      auto body = reads_.get(ws, project);
-      if (!body) return json_error(404, "project " + std::to_string(*id) + " does not exist");
-      http::Response r;
-      r.body = std::move(*body);
-      add_freshness(r, ws);
-      return r;
-    }
-    if (action == "children" || action == "parents") return project_tree(ws, project, action, t);
-    if (action == "members") return members(ws, project);
-  }
-  if (auto op = write_op(req.method, action)) return submit(ws, *op, project, req);
-  return method_not_allowed(req.method, t.path, allowed_methods(action, true));
+store::WorkspaceKey LocalApi::workspace_of(const Call& c) {
+  return {c.ids.at("organization_id"), c.ids.at("workspace_id")};
+}
+
+model::Id LocalApi::project_of(const Call& c) { return queue_.resolve_id(workspace_of(c), c.ids.at("project_id")); }
+
+// The project as a client last saw it (the id asked, or the real one for a
+// temporary id the server has since named).
+http::Response LocalApi::project(store::WorkspaceKey ws, model::Id asked) {
+  auto body = reads_.get(ws, queue_.resolve_id(ws, asked));
+  if (!body) return json_error(404, "project " + std::to_string(asked) + " does not exist");
+  http::Response r;
+  r.body = std::move(*body);
+  add_freshness(r, ws);
+  return r;
 }
 
 http::Response LocalApi::list_projects(store::WorkspaceKey ws, const http::Target& t) {

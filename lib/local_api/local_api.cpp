@@ -3,6 +3,7 @@
 #include "http/target.hpp"
 #include "local_api/responses.hpp"
 #include "model/decode_error.hpp"
+#include "upstream/focus_paths.hpp"
 #include "upstream/list_query.hpp"
 
 #include <SQLiteCpp/Exception.h>
@@ -96,8 +97,13 @@ asio::awaitable<http::Answer> LocalApi::handle(http::Request request, http::Peer
   } else {
     auto target = http::parse_target(request.target);
     try {
-      if (!target) answer = json_error(400, "the request target is not a valid URI path");
-      else answer = co_await dispatch(request, *target, route);
+      if (!target) {
+        answer = json_error(400, "the request target is not a valid URI path");
+      } else {
+        const auto match = routes().match(request.method, *target);
+        route = match.label;
+        answer = co_await dispatch(request, *target, match);
+      }
     } catch (const store::EditRejected& e) {
       answer = json_error(e.status(), e.what(), e.field());
     } catch (const upstream::QueryError& e) {
@@ -137,19 +143,34 @@ asio::awaitable<http::Answer> LocalApi::handle(http::Request request, http::Peer
   co_return answer;
 }
 
+const http::Routes<LocalApi::Handler>& LocalApi::routes() {
+  static const http::Routes<Handler> kRoutes = [] {
+    auto all = focus_routes();
+    for (auto& r : daemon_routes()) all.push_back(std::move(r));
+    auto segments = upstream::focus_segments();
+    segments.push_back({"edit_id", "an edit id must be an integer", false});
+    return http::Routes<Handler>(std::move(all), std::move(segments));
+  }();
+  return kRoutes;
+}
+
+asio::awaitable<http::Answer> LocalApi::ready(http::Answer answer) { co_return answer; }
+
+// The table's answer, or the route's handler. A path naming a workspace this
+// focussyncd does not mirror is a 404 whatever the method.
 asio::awaitable<http::Answer> LocalApi::dispatch(const http::Request& request, const http::Target& target,
-                                                 std::string& route) {
-  const auto& s = target.segments;
-  if (!s.empty() && s[0] == "api") co_return focus_route(request, target, route);
-  if (!s.empty() && s[0] == "v1") co_return co_await v1_route(request, target, route);
-  if (s.size() == 1 && s[0] == "metrics") {
-    route = "GET /metrics";
-    if (request.method != "GET") {
-      co_return detail::method_not_allowed(request.method, "/metrics", "GET");
-    }
-    co_return metrics();
+                                                 const http::PathMatch& match) {
+  auto org = match.ids.find("organization_id"), ws = match.ids.find("workspace_id");
+  if (match.path_matched && org && ws && !configured({*org, *ws}))
+    co_return json_error(404, "workspace " + std::to_string(*org) + "/" + std::to_string(*ws) +
+                                  " is not mirrored by this focussyncd (see [[workspaces]] in its configuration)");
+  if (match.status != 0) {
+    auto r = json_error(match.status, match.error);
+    if (!match.allow.empty()) r.set_header("Allow", match.allow);
+    co_return r;
   }
-  co_return json_error(404, "no such route: " + target.path);
+  const Handler& handler = routes().handler(match);
+  co_return co_await handler.fn(*this, Call{request, target, match.ids, handler.edit});
 }
 
 }  // namespace focus::local_api

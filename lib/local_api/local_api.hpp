@@ -17,6 +17,7 @@
 
 #include "config/config.hpp"
 #include "core/signal.hpp"
+#include "http/routes.hpp"
 #include "http/unix_server.hpp"
 #include "local_api/daemon_link.hpp"
 #include "local_api/metrics.hpp"
@@ -30,10 +31,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-namespace focus::http {
-struct Target;
-}
 
 namespace focus::local_api {
 
@@ -51,24 +48,45 @@ class LocalApi {
   std::optional<gid_t> group() const { return group_; }
 
  private:
+  // What a route's handler is given: the request and the ids its path names.
+  struct Call {
+    const http::Request& request;
+    const http::Target& target;
+    const http::PathIds& ids;
+    std::optional<model::EditOp> edit;  // the edit a Focus write queues
+  };
+  struct Handler {
+    using Fn = boost::asio::awaitable<http::Answer> (*)(LocalApi&, const Call&);
+    Fn fn;
+    std::optional<model::EditOp> edit;
+  };
+  // The socket's route table: the Focus paths and the daemon's own.
+  static const http::Routes<Handler>& routes();
+  static boost::asio::awaitable<http::Answer> ready(http::Answer answer);
   boost::asio::awaitable<http::Answer> dispatch(const http::Request& request, const http::Target& target,
-                                                std::string& route_name);
+                                                const http::PathMatch& match);
 
   // Focus-compatible routes (focus_routes.cpp)
-  http::Answer focus_route(const http::Request& request, const http::Target& target, std::string& route_name);
+  static std::vector<http::Route<Handler>> focus_routes();
+  static store::WorkspaceKey workspace_of(const Call& call);
+  model::Id project_of(const Call& call);  // the project id, a temporary one mapped
   http::Response list_projects(store::WorkspaceKey ws, const http::Target& target);
+  http::Response project(store::WorkspaceKey ws, model::Id asked);
   http::Response project_tree(store::WorkspaceKey ws, model::Id id, const std::string& which, const http::Target& target);
   http::Response members(store::WorkspaceKey ws, model::Id id);
   http::Response submit(store::WorkspaceKey ws, model::EditOp op, model::Id id, const http::Request& request);
   void add_freshness(http::Response& response, store::WorkspaceKey ws);
 
   // Daemon routes (daemon_routes.cpp)
-  boost::asio::awaitable<http::Answer> v1_route(const http::Request& request, const http::Target& target,
-                                                std::string& route_name);
+  static std::vector<http::Route<Handler>> daemon_routes();
   http::Response status();
   boost::asio::awaitable<http::Answer> sync(const http::Request& request, const http::Target& target);
   boost::asio::awaitable<http::Answer> changes(const http::Request& request, const http::Target& target);
-  http::Answer edits_route(const http::Request& request, const http::Target& target, std::string& route_name);
+  http::Answer edits_list(const http::Target& target);
+  http::Answer edit_get(std::int64_t id);
+  http::Answer edit_discard(std::int64_t id);
+  http::Answer edit_retry(std::int64_t id);
+  http::Answer edit_resolve(std::int64_t id, const http::Request& request);
   http::Response metrics();
   nlohmann::json changes_json(std::int64_t since, std::int64_t limit, std::int64_t& next);
 

@@ -1,0 +1,112 @@
+#include "http/routes.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <stdexcept>
+
+namespace focus::http {
+namespace {
+
+std::optional<std::int64_t> parse_id(const std::string& text) {
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> PathIds::find(std::string_view name) const {
+  for (const auto& [n, v] : ids_)
+    if (n == name) return v;
+  return std::nullopt;
+}
+
+std::int64_t PathIds::at(std::string_view name) const {
+  if (auto v = find(name)) return *v;
+  throw std::out_of_range("the path names no " + std::string(name));
+}
+
+PathTable::PathTable(const std::vector<RouteSpec>& routes, std::vector<IdSegment> segments)
+    : routes_(routes), segments_(std::move(segments)) {
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    auto compiled = compile(routes_[i].pattern);
+    auto same = [&](const Path& p) {
+      if (p.segments.size() != compiled.size()) return false;
+      for (std::size_t k = 0; k < compiled.size(); ++k)
+        if (p.segments[k].literal != compiled[k].literal || p.segments[k].id != compiled[k].id) return false;
+      return true;
+    };
+    auto it = std::find_if(paths_.begin(), paths_.end(), same);
+    if (it == paths_.end()) it = paths_.insert(paths_.end(), Path{std::move(compiled), {}});
+    it->routes.push_back(i);
+  }
+}
+
+std::vector<PathTable::Segment> PathTable::compile(const std::string& pattern) const {
+  std::vector<Segment> out;
+  std::size_t pos = 0;
+  while (pos < pattern.size()) {
+    auto slash = pattern.find('/', pos);
+    std::string part = pattern.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    pos = slash == std::string::npos ? pattern.size() : slash + 1;
+    if (part.empty()) continue;
+    if (part.front() != '{' || part.back() != '}') {
+      out.push_back({std::move(part), std::nullopt});
+      continue;
+    }
+    const std::string name = part.substr(1, part.size() - 2);
+    auto type = std::find_if(segments_.begin(), segments_.end(), [&](const IdSegment& s) { return s.name == name; });
+    if (type == segments_.end())
+      throw std::invalid_argument("route pattern " + pattern + ": no segment type is named '" + name + "'");
+    out.push_back({{}, static_cast<std::size_t>(type - segments_.begin())});
+  }
+  return out;
+}
+
+PathMatch PathTable::match(std::string_view method, const Target& target) const {
+  PathMatch m;
+  const auto& s = target.segments;
+  std::vector<const Path*> live;
+  for (const auto& p : paths_)
+    if (p.segments.size() == s.size()) live.push_back(&p);
+  for (std::size_t i = 0; i < s.size() && !live.empty(); ++i) {
+    // A literal that equals the segment wins over a capture at the same place.
+    std::vector<const Path*> literal, capture;
+    for (const Path* p : live) {
+      const Segment& seg = p->segments[i];
+      if (!seg.id && seg.literal == s[i]) literal.push_back(p);
+      else if (seg.id && (capture.empty() || capture.front()->segments[i].id == seg.id)) capture.push_back(p);
+    }
+    live = literal.empty() ? std::move(capture) : std::move(literal);
+    if (live.empty() || !live.front()->segments[i].id) continue;
+    const IdSegment& type = segments_[*live.front()->segments[i].id];
+    auto id = parse_id(s[i]);
+    if (!id) {
+      m.status = 400;
+      m.error = type.error + (type.quotes_segment ? ", got '" + s[i] + "'" : "");
+      return m;
+    }
+    m.ids.add(type.name, *id);
+  }
+  if (live.empty()) {
+    m.status = 404;
+    m.error = "no such route: " + target.path;
+    return m;
+  }
+  const Path& path = *live.front();
+  m.path_matched = true;
+  for (std::size_t r : path.routes) {
+    if (routes_[r].method != method) continue;
+    m.route = r;
+    m.label = routes_[r].method + " " + routes_[r].label;
+    return m;
+  }
+  m.label = std::string(method) + " " + routes_[path.routes.front()].label;
+  m.status = 405;
+  m.error = "method " + std::string(method) + " is not allowed on " + target.path;
+  for (std::size_t r : path.routes) m.allow += (m.allow.empty() ? "" : ", ") + routes_[r].method;
+  return m;
+}
+
+}  // namespace focus::http
