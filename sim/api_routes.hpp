@@ -33,7 +33,9 @@ struct ApiRoute {
 class ApiRoutes {
  public:
   ApiRoutes(SimState& state, Seeder& seeder, const FaultSettings& faults, std::int64_t max_per_page)
-      : state_(state), seeder_(seeder), faults_(faults), max_per_page_(max_per_page) {}
+      : state_(state), seeder_(seeder), faults_(faults), max_per_page_(max_per_page) {
+    routes();  // built now, so that an operation without a handler fails at start-up
+  }
 
   static ApiRoute resolve(const std::string& method, const http::Target& target);
 

@@ -271,71 +271,71 @@ asio::awaitable<http::Answer> LocalApi::changes(const http::Request& req, const 
 // /v1/edits
 
 http::Answer LocalApi::edits_list(const http::Target& t) {
-    std::vector<EditState> states;
-    for (const auto* p : t.all("state")) {
-      std::string_view rest = p->value;
-      while (!rest.empty()) {
-        auto comma = rest.find(',');
-        std::string name(rest.substr(0, comma));
-        auto state = store::parse_state(name);
-        if (!state)
-          return json_error(400, "query parameter 'state': unknown state '" + name +
-                                     "' (pending, in_flight, unknown_outcome, conflict, failed, done)");
-        states.push_back(*state);
-        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-      }
+  std::vector<EditState> states;
+  for (const auto* p : t.all("state")) {
+    std::string_view rest = p->value;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      std::string name(rest.substr(0, comma));
+      auto state = store::parse_state(name);
+      if (!state)
+        return json_error(400, "query parameter 'state': unknown state '" + name +
+                                   "' (pending, in_flight, unknown_outcome, conflict, failed, done)");
+      states.push_back(*state);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     }
-    // Paged by id (`after`), and bounded in size too: an edit's body may be
-    // up to a megabyte, so a page stops early once it holds kPageBytes.
-    constexpr std::size_t kPageBytes = 4 * 1024 * 1024;
-    const auto limit = int_param(t, "limit", 1000, 1, 1000);
-    const auto after = int_param(t, "after", 0, 0, std::numeric_limits<std::int64_t>::max());
-    constexpr std::int64_t kChunk = 4;  // edits read from the cache at a time
-    json list = json::array();
-    std::size_t bytes = 0;
-    std::int64_t last = after, taken = 0;
-    bool more = false;
-    while (!more) {
-      const auto want = std::min(kChunk, limit - taken);
-      auto chunk = queue_.list(states, want, last);
-      for (const auto& e : chunk) {
-        if (bytes >= kPageBytes) break;  // the rest of the chunk comes on the next page
-        auto j = e.to_json();
-        bytes += j.dump(-1, ' ', false, json::error_handler_t::replace).size();
-        list.push_back(std::move(j));
-        last = e.id;
-        ++taken;
-      }
-      if (static_cast<std::int64_t>(chunk.size()) < want) break;  // the queue has no more
-      more = bytes >= kPageBytes || taken == limit;  // perhaps more: the client asks again from next_after
+  }
+  // Paged by id (`after`), and bounded in size too: an edit's body may be
+  // up to a megabyte, so a page stops early once it holds kPageBytes.
+  constexpr std::size_t kPageBytes = 4 * 1024 * 1024;
+  const auto limit = int_param(t, "limit", 1000, 1, 1000);
+  const auto after = int_param(t, "after", 0, 0, std::numeric_limits<std::int64_t>::max());
+  constexpr std::int64_t kChunk = 4;  // edits read from the cache at a time
+  json list = json::array();
+  std::size_t bytes = 0;
+  std::int64_t last = after, taken = 0;
+  bool more = false;
+  while (!more) {
+    const auto want = std::min(kChunk, limit - taken);
+    auto chunk = queue_.list(states, want, last);
+    for (const auto& e : chunk) {
+      if (bytes >= kPageBytes) break;  // the rest of the chunk comes on the next page
+      auto j = e.to_json();
+      bytes += j.dump(-1, ' ', false, json::error_handler_t::replace).size();
+      list.push_back(std::move(j));
+      last = e.id;
+      ++taken;
     }
-    return json_answer(200, {{"edits", std::move(list)}, {"next_after", more ? json(last) : json(nullptr)}});
+    if (static_cast<std::int64_t>(chunk.size()) < want) break;  // the queue has no more
+    more = bytes >= kPageBytes || taken == limit;  // perhaps more: the client asks again from next_after
+  }
+  return json_answer(200, {{"edits", std::move(list)}, {"next_after", more ? json(last) : json(nullptr)}});
 }
 
 http::Answer LocalApi::edit_get(std::int64_t id) {
-      auto e = queue_.get(id);
-      if (!e) return json_error(404, "edit " + std::to_string(id) + " does not exist");
-      // One edit comes with what a conflict is judged on: the project as the
-      // edit saw it, and as the server last showed it.
-      json j = e->to_json();
-      j["base"] = e->base ? *e->base : json(nullptr);
-      auto row = mirror_.row(e->workspace, e->project_id);
-      j["server"] = row ? json::parse(row->body) : json(nullptr);
-      return json_answer(200, j);
+  auto e = queue_.get(id);
+  if (!e) return json_error(404, "edit " + std::to_string(id) + " does not exist");
+  // One edit comes with what a conflict is judged on: the project as the
+  // edit saw it, and as the server last showed it.
+  json j = e->to_json();
+  j["base"] = e->base ? *e->base : json(nullptr);
+  auto row = mirror_.row(e->workspace, e->project_id);
+  j["server"] = row ? json::parse(row->body) : json(nullptr);
+  return json_answer(200, j);
 }
 
 http::Answer LocalApi::edit_discard(std::int64_t id) {
-      queue_.discard(id, now_utc());
-      changes_.notify_all();
-      http::Response r;
-      r.status = 204;
-      return r;
+  queue_.discard(id, now_utc());
+  changes_.notify_all();
+  http::Response r;
+  r.status = 204;
+  return r;
 }
 
 http::Answer LocalApi::edit_retry(std::int64_t id) {
-    auto e = queue_.retry(id, now_utc());
-    daemon_.edits_changed();
-    return json_answer(200, e.to_json());
+  auto e = queue_.retry(id, now_utc());
+  daemon_.edits_changed();
+  return json_answer(200, e.to_json());
 }
 
 http::Answer LocalApi::edit_resolve(std::int64_t id, const http::Request& req) {

@@ -61,6 +61,7 @@ asio::awaitable<void> guarded_stream(std::function<asio::awaitable<void>(http::S
 LocalApi::LocalApi(store::Database& db, store::Mirror& mirror, store::EditQueue& queue, const config::Config& config,
                    DaemonLink& daemon, Signal& changes)
     : db_(db), mirror_(mirror), queue_(queue), reads_(db), config_(config), daemon_(daemon), changes_(changes) {
+  routes();  // built now, so that a route without a handler fails at start-up
   if (config.socket.group) {
     auto* gr = ::getgrnam(config.socket.group->c_str());
     if (!gr) throw std::runtime_error("[socket] group: there is no group '" + *config.socket.group + "'");
