@@ -1,21 +1,11 @@
 #include "http/routes.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
-#include <charconv>
 #include <stdexcept>
 
 namespace focus::http {
-namespace {
-
-std::optional<std::int64_t> parse_id(const std::string& text) {
-  std::int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-}  // namespace
-
 std::optional<std::int64_t> PathIds::find(std::string_view name) const {
   for (const auto& [n, v] : ids_)
     if (n == name) return v;
@@ -81,7 +71,7 @@ PathMatch PathTable::match(std::string_view method, const Target& target) const 
     live = literal.empty() ? std::move(capture) : std::move(literal);
     if (live.empty() || !live.front()->segments[i].id) continue;
     const IdSegment& type = segments_[*live.front()->segments[i].id];
-    auto id = parse_id(s[i]);
+    auto id = parse_integer<std::int64_t>(s[i]);
     if (!id) {
       m.status = 400;
       m.error = type.error + (type.quotes_segment ? ", got '" + s[i] + "'" : "");

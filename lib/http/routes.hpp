@@ -36,8 +36,8 @@
 
 namespace focus::http {
 
-// How a {name} segment is checked: an integer (std::int64_t, as written by
-// std::to_chars: no sign but '-', no spaces), or a 400 with `error`.
+// How a {name} segment is checked: an integer (parse_integer in core/text.hpp:
+// an optional '-' and digits, nothing around), or a 400 with `error`.
 struct IdSegment {
   std::string name;            // "project_id", written {project_id} in patterns
   std::string error;           // "project_id must be an integer"
