@@ -69,14 +69,17 @@ const http::Routes<ApiRoutes::Handler>& ApiRoutes::routes() {
       {F::list, [](ApiRoutes& a, C c) { return a.list(c.target, c.ws); }},
       {F::create, [](ApiRoutes& a, C c) {
          Id creator = a.state_.workspace(c.ws).users.front();
-         return json_response(201, a.answer_json(a.state_.create(c.ws, model::decode_project_write(parse_body(c.request)), creator), true));
+         auto write = model::decode_project_write(parse_body(c.request));
+         return json_response(201, a.answer_json(a.state_.create(c.ws, write, creator), true));
        }},
       {F::get, [](ApiRoutes& a, C c) { return json_response(200, a.answer_json(a.state_.get(c.ws, c.id), true)); }},
       {F::update, [](ApiRoutes& a, C c) {
-         return json_response(201, a.answer_json(a.state_.update(c.ws, c.id, model::decode_project_write(parse_body(c.request))), true));
+         auto write = model::decode_project_write(parse_body(c.request));
+         return json_response(201, a.answer_json(a.state_.update(c.ws, c.id, write), true));
        }},
       {F::patch, [](ApiRoutes& a, C c) {
-         return json_response(201, a.answer_json(a.state_.patch(c.ws, c.id, model::decode_project_patch(parse_body(c.request))), true));
+         auto patch = model::decode_project_patch(parse_body(c.request));
+         return json_response(201, a.answer_json(a.state_.patch(c.ws, c.id, patch), true));
        }},
       {F::remove, [](ApiRoutes& a, C c) { return a.state_.remove(c.ws, c.id), no_content(); }},
       {F::archive, [](ApiRoutes& a, C c) { return a.state_.set_archived(c.ws, c.id, true), no_content(); }},
@@ -86,12 +89,15 @@ const http::Routes<ApiRoutes::Handler>& ApiRoutes::routes() {
       {F::unpin, [](ApiRoutes& a, C c) { return a.state_.set_pinned(c.ws, c.id, false), no_content(); }},
       {F::children, [](ApiRoutes& a, C c) { return a.tree(c.target, a.state_.children(c.ws, c.id)); }},
       {F::parents, [](ApiRoutes& a, C c) { return a.tree(c.target, a.state_.parents(c.ws, c.id)); }},
-      {F::members, [](ApiRoutes& a, C c) { return json_response(200, model::encode_project_members(a.state_.members(c.ws, c.id))); }},
+      {F::members, [](ApiRoutes& a, C c) {
+         return json_response(200, model::encode_project_members(a.state_.members(c.ws, c.id)));
+       }},
       {F::members_add, [](ApiRoutes& a, C c) {
          return a.state_.add_members(c.ws, c.id, model::decode_members_add(parse_body(c.request))), no_content();
        }},
       {F::members_role, [](ApiRoutes& a, C c) {
-         return a.state_.change_member_role(c.ws, c.id, model::decode_member_role_change(parse_body(c.request))), no_content();
+         auto change = model::decode_member_role_change(parse_body(c.request));
+         return a.state_.change_member_role(c.ws, c.id, change), no_content();
        }},
       {F::members_remove, [](ApiRoutes& a, C c) {
          return a.state_.remove_member(c.ws, c.id, model::decode_member_removal(parse_body(c.request))), no_content();

@@ -99,7 +99,9 @@ TEST_CASE("the Focus paths: the reference's messages, statuses and Allow") {
   std::vector<Route<upstream::FocusOp>> routes;
   for (const auto& p : upstream::focus_paths()) routes.push_back({p.spec, p.op});
   const Routes<upstream::FocusOp> focus(std::move(routes), upstream::focus_segments());
-  auto at = [&](const std::string& method, const std::string& target) { return focus.match(method, *parse_target(target)); };
+  auto at = [&](const std::string& method, const std::string& target) {
+    return focus.match(method, *parse_target(target));
+  };
   const std::string base = "/api/organizations/1/workspaces/2/projects";
 
   CHECK(focus.handler(at("GET", base)) == upstream::FocusOp::list);
