@@ -54,12 +54,22 @@ std::vector<PathTable::Segment> PathTable::compile(const std::string& pattern) c
   return out;
 }
 
+// The path's frame: every literal segment of the pattern but its last, so
+// that a misspelt "workspaces" is a 404 even when an id before it is no
+// integer, while a last segment (an action: "archive", "retry") is compared
+// only after the ids before it were read.
+bool PathTable::frame_matches(const Path& path, const std::vector<std::string>& segments) {
+  for (std::size_t i = 0; i + 1 < segments.size(); ++i)
+    if (!path.segments[i].id && path.segments[i].literal != segments[i]) return false;
+  return true;
+}
+
 PathMatch PathTable::match(std::string_view method, const Target& target) const {
   PathMatch m;
   const auto& s = target.segments;
   std::vector<const Path*> live;
   for (const auto& p : paths_)
-    if (p.segments.size() == s.size()) live.push_back(&p);
+    if (p.segments.size() == s.size() && frame_matches(p, s)) live.push_back(&p);
   for (std::size_t i = 0; i < s.size() && !live.empty(); ++i) {
     // A literal that equals the segment wins over a capture at the same place.
     std::vector<const Path*> literal, capture;

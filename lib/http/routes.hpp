@@ -16,10 +16,12 @@
 //
 // Patterns are written "/v1/edits/{edit_id}/retry": literal segments, and
 // {name} segments that capture an integer, named in the table's IdSegments.
-// A path is walked left to right over the patterns with as many segments:
-// at each segment a literal that equals it wins, else a capture takes it if
-// it parses, else the capture's message is the answer (400); when nothing
-// is left, 404.
+// A path is matched against the patterns with as many segments whose literal
+// segments, all but the last, it has (none: 404). It is then walked left to
+// right: at each segment a literal that equals it wins, else a capture takes
+// it if it parses, else the capture's message is the answer (400); when
+// nothing is left, 404. So a bad id is a 400 on a path that is otherwise
+// right up to its last segment (its action), and a 404 on one that is not.
 //
 // A table is built once (at start-up) and then only read: any thread.
 // No Beast or Asio here; handlers are whatever the server calls.
@@ -92,6 +94,7 @@ class PathTable {
     std::vector<std::size_t> routes;
   };
   std::vector<Segment> compile(const std::string& pattern) const;
+  static bool frame_matches(const Path& path, const std::vector<std::string>& segments);
 
   std::vector<RouteSpec> routes_;
   std::vector<IdSegment> segments_;

@@ -1,4 +1,4 @@
-// The route table on its own: typed segments, 404 against 405 with Allow,
+// The route table on its own: typed segments, the path's frame, 404 against 405 with Allow,
 // the metrics label, and the Focus paths' table as both servers build it.
 #include "http/routes.hpp"
 #include "upstream/focus_paths.hpp"
@@ -119,6 +119,11 @@ TEST_CASE("the Focus paths: the reference's messages, statuses and Allow") {
   CHECK(bad_project.status == 400);
   CHECK(bad_project.error == "project_id must be an integer, got 'abc'");
   CHECK(at("GET", base + "/3/nonsense").status == 404);
+  // The frame (every literal but the last) first: a misspelt "workspaces" is
+  // a 404 whatever the ids; the action is compared after the ids.
+  CHECK(at("GET", "/api/organizations/x/workspacez/2/projects/3").status == 404);
+  CHECK(at("GET", "/api/organizations/x/workspaces/2/projects/3/nonsense").status == 400);
+  CHECK_FALSE(at("GET", "/api/organizations/1/workspaces/2/projectz/3/archive").ids.find("organization_id"));
   CHECK(at("GET", base + "/3/nonsense").ids.at("organization_id") == 1);
 
   const std::pair<std::string, std::string> allows[] = {
