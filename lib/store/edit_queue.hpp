@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -64,6 +65,9 @@ struct Submitted {
 
 struct EditCounts {
   std::int64_t pending = 0, in_flight = 0, unknown_outcome = 0, conflict = 0, failed = 0, done = 0;
+  std::int64_t& of(EditState state);
+  // Every state's count by its text, for the socket and the metrics.
+  std::map<std::string, std::int64_t> by_text() const;
 };
 
 // How a user settles a conflict (local, remote, body), or an edit whose

@@ -27,7 +27,7 @@ upstream::RetryPolicy edit_backoff(const config::Sync& s) {
 store::WorkspaceKey key_of(upstream::WorkspaceRef ws) { return {ws.organization_id, ws.workspace_id}; }
 
 std::string label(const EditRecord& e) {
-  return "edit " + std::to_string(e.id) + " (" + std::string(model::op_name(e.op)) + " of project " +
+  return "edit " + std::to_string(e.id) + " (" + std::string(to_text(e.op)) + " of project " +
          std::to_string(e.project_id) + ")";
 }
 

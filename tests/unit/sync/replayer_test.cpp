@@ -215,7 +215,7 @@ TEST_CASE("every operation queued offline is visible at once and reaches the ser
   // Watchers learn of every settled edit.
   int settled = 0;
   for (auto& c : w.mirror->changes_since(0, 10000))
-    if (c.kind == "edit" && json::parse(*c.detail)["state"] == "done") ++settled;
+    if (to_text(c.kind) == "edit" && json::parse(*c.detail)["state"] == "done") ++settled;
   CHECK(settled == 12);
 }
 
@@ -550,7 +550,7 @@ TEST_CASE("discarding an edit removes it and its overlay; a discarded create tak
   CHECK(w.named("Abandoned").empty());
   bool logged = false;
   for (auto& c : w.mirror->changes_since(0, 1000))
-    if (c.kind == "edit" && json::parse(*c.detail)["state"] == "discarded") logged = true;
+    if (to_text(c.kind) == "edit" && json::parse(*c.detail)["state"] == "discarded") logged = true;
   CHECK(logged);
 }
 
@@ -745,7 +745,7 @@ TEST_CASE("a refusal whose text is cut mid-character or is not UTF-8 fails the e
     CHECK_NOTHROW((void)e.to_json().dump());
     bool logged = false;
     for (auto& c : w.mirror->changes_since(0, 10000))
-      if (c.kind == "edit" && json::parse(*c.detail)["state"] == "failed") logged = is_valid_utf8(*c.detail);
+      if (to_text(c.kind) == "edit" && json::parse(*c.detail)["state"] == "failed") logged = is_valid_utf8(*c.detail);
     CHECK(logged);
   }
 }
