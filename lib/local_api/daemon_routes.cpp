@@ -370,7 +370,7 @@ http::Answer LocalApi::edits_route(const http::Request& req, const http::Target&
                                        "conflict, {\"created_as\": ID} or {\"send_again\": true} for an unknown outcome"},
                              {"field", "take"}});
   }
-  auto e = queue_.resolve(id, how, now);
+  auto e = queue_.settle_by_user(id, how, now);
   daemon_.edits_changed();
   return json_answer(200, e.to_json());
 }

@@ -94,7 +94,7 @@ http::Answer LocalApi::focus_route(const http::Request& req, const http::Target&
     if (req.method == "POST") return submit(ws, EditOp::create, 0, req);
     return method_not_allowed(req.method, t.path, allowed_methods(action, false));
   }
-  const model::Id project = queue_.resolve_id(ws, *id);
+  const model::Id project = queue_.real_id_for(ws, *id);
   if (req.method == "GET") {
     if (action.empty()) {
       auto body = reads_.get(ws, project);

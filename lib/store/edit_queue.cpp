@@ -36,7 +36,7 @@ EditQueue::EditQueue(Database& db, Mirror& mirror) : db_(db), mirror_(mirror), e
 // ---------------------------------------------------------------------------
 // Reads
 
-Id EditQueue::resolve_id(WorkspaceKey ws, Id id) {
+Id EditQueue::real_id_for(WorkspaceKey ws, Id id) {
   if (id >= 0) return id;
   auto& st = db_.cached("SELECT real_id FROM temporary_ids WHERE organization_id = ? AND workspace_id = ? AND temporary_id = ?");
   st.bind(1, ws.organization_id);
@@ -119,7 +119,7 @@ json EditQueue::normalized(WorkspaceKey ws, EditOp op, const json& body) {
   json out = std::get<json>(std::move(result));
   auto parent = model::referenced_parent(op, out);
   if (parent && *parent < 0) {
-    Id real = resolve_id(ws, *parent);
+    Id real = real_id_for(ws, *parent);
     if (real < 0 && edits_.active_for(ws, real).empty())
       throw EditRejected(400, "parent_project_id",
                          "field 'parent_project_id': " + std::to_string(real) + " is not a project created locally");
@@ -185,7 +185,7 @@ Submitted EditQueue::submit(WorkspaceKey ws, EditOp op, Id project_id, const jso
     e.op = op;
     e.created_at = now;
     if (op != EditOp::create) {
-      e.project_id = resolve_id(ws, project_id);
+      e.project_id = real_id_for(ws, project_id);
       auto current = view(ws, e.project_id);
       check_target(op, e.project_id, current);
       e.base = json::parse(current->body);
@@ -540,9 +540,14 @@ void EditQueue::discard(EditId id, Timestamp now) {
   spdlog::info("edit {} discarded", id);
 }
 
-EditRecord EditQueue::resolve(EditId id, const Resolution& how, Timestamp now) {
+EditRecord EditQueue::settle_by_user(EditId id, const Resolution& how, Timestamp now) {
   if (how.take == Resolution::Take::created_as || how.take == Resolution::Take::send_again)
-    return resolve_outcome(id, how, now);
+    return settle_outcome_by_user(id, how, now);
+  return settle_conflict_by_user(id, how, now);
+}
+
+// The user's word on an edit in conflict: which values it sends.
+EditRecord EditQueue::settle_conflict_by_user(EditId id, const Resolution& how, Timestamp now) {
   return db_.in_transaction([&] {
     auto e = edits_.get(id);
     if (!e) throw EditRejected(404, "", "edit " + std::to_string(id) + " does not exist");
@@ -569,14 +574,14 @@ EditRecord EditQueue::resolve(EditId id, const Resolution& how, Timestamp now) {
         break;
       }
       case Resolution::Take::created_as:
-      case Resolution::Take::send_again: break;  // resolve_outcome's
+      case Resolution::Take::send_again: break;  // settle_outcome_by_user's
     }
     return *edits_.get(id);
   });
 }
 
 // The user's word on an edit the read-back could not settle.
-EditRecord EditQueue::resolve_outcome(EditId id, const Resolution& how, Timestamp now) {
+EditRecord EditQueue::settle_outcome_by_user(EditId id, const Resolution& how, Timestamp now) {
   return db_.in_transaction([&] {
     auto e = edits_.get(id);
     if (!e) throw EditRejected(404, "", "edit " + std::to_string(id) + " does not exist");
