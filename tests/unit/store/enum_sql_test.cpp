@@ -10,18 +10,14 @@
 #include <SQLiteCpp/Statement.h>
 #include <doctest/doctest.h>
 
-#include <filesystem>
 #include <set>
 
 using namespace focus;
 using namespace focus::store;
 
-namespace {
+using test::TempDir;
 
-struct TempDir {
-  std::string path = test::make_temp_dir("focus-enums-");
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+namespace {
 
 std::string collapse_spaces(const std::string& text) {
   std::string out;
