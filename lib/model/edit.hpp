@@ -6,13 +6,13 @@
 //    the canonical wire body or the field that is wrong;
 //  - apply_edit: what an edit makes of a project (the read-your-writes view);
 //  - touched_fields / edit_applied_to: which fields an edit sets, and whether
-//    a project the server shows already carries them (conflicts, read-back).
+//    a project the server shows already carries them (conflicts, read-back);
+//  - EditOp and EditState, stored and served as text: their tables below are
+//    the only place that text is written (core/text_enum.hpp), and the
+//    schema's CHECK lists are tested against them (store/enum_sql.hpp).
 // Bodies are wire JSON (the keys are the Project's own field names). Temporary
-// ids (negative) are accepted wherever a project id may appear. Also the
-// states an edit goes through. The ops and states are stored as text: their
-// tables below are the only place that text is written (see
-// core/text_enum.hpp; the schema's CHECK lists are tested against them, see
-// store/enum_sql.hpp). Pure functions; any thread.
+// ids (negative) are accepted wherever a project id may appear. Pure
+// functions; any thread.
 
 #include "core/text_enum.hpp"
 #include "core/time.hpp"
