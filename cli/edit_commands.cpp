@@ -1,6 +1,8 @@
 // focusctl edits ...
 #include "cli/commands.hpp"
 
+#include "model/edit.hpp"
+
 namespace focus::cli {
 
 using nlohmann::json;
@@ -16,10 +18,21 @@ const std::vector<Column>& edit_columns() {
 
 std::string value_text(const json& v) { return v.is_null() ? "null" : v.dump(); }
 
+std::optional<model::EditOp> op_of(const json& edit) {
+  const auto& op = edit["op"];
+  return op.is_string() ? from_text<model::EditOp>(op.get<std::string>()) : std::nullopt;
+}
+
+std::vector<std::string> state_texts() {
+  std::vector<std::string> out;
+  for (const auto& [state, text] : all_texts<model::EditState>()) out.emplace_back(text);
+  return out;
+}
+
 // Field by field: what the edit saw, what the server has now, what the edit sets.
 void print_diff(Context& ctx, const json& e) {
   json wanted = e["body"];
-  if (e["op"] == "update" || e["op"] == "create") {
+  if (auto op = op_of(e); op == model::EditOp::update || op == model::EditOp::create) {
     json full = json::object();
     for (const char* k : {"name", "auto_compute_estimates", "billable", "pinned", "private", "client_id", "parent_project_id",
                           "color", "description", "start_date", "end_date", "estimated_mins", "fixed_fee", "tag_ids"})
@@ -47,8 +60,8 @@ void print_diff(Context& ctx, const json& e) {
 void add_list_command(CLI::App* edits, Action& action) {
   auto* list = edits->add_subcommand("list", "edits, oldest first");
   auto states = std::make_shared<std::vector<std::string>>();
-  list->add_option("--state", *states, "pending, in_flight, unknown_outcome, conflict, failed, done (repeatable)")
-      ->check(CLI::IsMember({"pending", "in_flight", "unknown_outcome", "conflict", "failed", "done"}));
+  list->add_option("--state", *states, joined_texts<model::EditState>() + " (repeatable)")
+      ->check(CLI::IsMember(state_texts()));
   list->callback([&action, states] {
     action = [states](Context& c) {
       std::string q = "?limit=1000";
@@ -83,7 +96,7 @@ void add_show_command(CLI::App* edits, Action& action) {
       for (const char* k : {"base", "server", "body"}) shown.erase(k);
       shown["body"] = e["body"].dump();
       print_object(c.out(), c.format(), shown);
-      if (e["op"] == "patch" || e["op"] == "update") print_diff(c, e);
+      if (auto op = op_of(e); op == model::EditOp::patch || op == model::EditOp::update) print_diff(c, e);
       return 0;
     };
   });

@@ -4,6 +4,8 @@
 
 #include "core/duration.hpp"
 #include "core/time.hpp"
+#include "model/change_kind.hpp"
+#include "model/edit.hpp"
 
 #include <cmath>
 #include <map>
@@ -45,6 +47,33 @@ std::vector<std::string> keys_of(const json& p, const std::string& by, const std
   return tags;
 }
 
+// The summary row one change counts in (nullptr: none). A kind this
+// focusctl does not know (a newer daemon's) counts as an update.
+const char* summary_row(const json& c, const std::map<long long, json>& current) {
+  using model::ChangeKind;
+  using model::EditState;
+  switch (from_text<ChangeKind>(c["kind"].get<std::string>()).value_or(ChangeKind::update)) {
+    case ChangeKind::insert: return "created";
+    case ChangeKind::remove: return "deleted";
+    case ChangeKind::restore: return "restored";
+    case ChangeKind::edit: {
+      auto state = from_text<EditState>(c["edit"]["state"].get<std::string>());  // or "discarded"
+      if (state == EditState::done) return "edits applied";
+      if (state == EditState::failed) return "edits failed";
+      return nullptr;
+    }
+    case ChangeKind::update: break;
+  }
+  auto fields = c["fields"].get<std::vector<std::string>>();
+  auto has = [&](const char* f) { return std::find(fields.begin(), fields.end(), f) != fields.end(); };
+  if (has("archived_at")) {
+    auto it = current.find(c["project_id"].get<long long>());
+    bool archived_now = it != current.end() && !it->second["archived_at"].is_null();
+    return archived_now ? "archived" : "unarchived";
+  }
+  return has("name") ? "renamed" : "updated";
+}
+
 int run_report(Context& ctx, const std::string& by, const std::string& changes_since) {
   if (!changes_since.empty()) {
     auto d = parse_duration(changes_since);
@@ -61,25 +90,7 @@ int run_report(Context& ctx, const std::string& by, const std::string& changes_s
       for (const auto& c : r["changes"]) {
         auto at = parse_rfc3339(c["at"].get<std::string>());
         if (!at || *at < since) continue;
-        const auto kind = c["kind"].get<std::string>();
-        auto fields = c["fields"].get<std::vector<std::string>>();
-        auto has = [&](const char* f) { return std::find(fields.begin(), fields.end(), f) != fields.end(); };
-        if (kind == "insert") ++counts["created"];
-        else if (kind == "delete") ++counts["deleted"];
-        else if (kind == "restore") ++counts["restored"];
-        else if (kind == "edit") {
-          auto state = c["edit"]["state"].get<std::string>();
-          if (state == "done") ++counts["edits applied"];
-          if (state == "failed") ++counts["edits failed"];
-        } else if (has("archived_at")) {
-          auto it = current.find(c["project_id"].get<long long>());
-          bool archived_now = it != current.end() && !it->second["archived_at"].is_null();
-          ++counts[archived_now ? "archived" : "unarchived"];
-        } else if (has("name")) {
-          ++counts["renamed"];
-        } else {
-          ++counts["updated"];
-        }
+        if (auto row = summary_row(c, current)) ++counts[row];
       }
       if (r["changes"].size() < 1000) break;
       seq = r["next"].get<long long>();

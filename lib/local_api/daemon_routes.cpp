@@ -156,13 +156,7 @@ http::Response LocalApi::status() {
                            {"upstream", daemon_.upstream_state()},
                            {"engine", daemon_.engine()},
                            {"workspaces", workspaces},
-                           {"edits",
-                            {{"pending", c.pending},
-                             {"in_flight", c.in_flight},
-                             {"unknown_outcome", c.unknown_outcome},
-                             {"conflict", c.conflict},
-                             {"failed", c.failed},
-                             {"done", c.done}}},
+                           {"edits", c.by_text()},
                            {"quota", daemon_.quota()},
                            {"changes", {{"last_seq", mirror_.last_change_seq()}}}});
 }
@@ -217,7 +211,7 @@ json LocalApi::changes_json(std::int64_t since, std::int64_t limit, std::int64_t
               {"organization_id", c.workspace.organization_id},
               {"workspace_id", c.workspace.workspace_id},
               {"project_id", c.project_id},
-              {"kind", c.kind},
+              {"kind", to_text(c.kind)},
               {"fields", c.fields},
               {"at", format_rfc3339(c.at)}};
     if (c.detail) j["edit"] = json::parse(*c.detail);
@@ -277,10 +271,10 @@ http::Answer LocalApi::edits_list(const http::Target& t) {
     while (!rest.empty()) {
       auto comma = rest.find(',');
       std::string name(rest.substr(0, comma));
-      auto state = store::parse_state(name);
+      auto state = from_text<EditState>(name);
       if (!state)
-        return json_error(400, "query parameter 'state': unknown state '" + name +
-                                   "' (pending, in_flight, unknown_outcome, conflict, failed, done)");
+        return json_error(400, "query parameter 'state': unknown state '" + name + "' (" +
+                                   joined_texts<EditState>() + ")");
       states.push_back(*state);
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     }
@@ -365,7 +359,7 @@ http::Answer LocalApi::edit_resolve(std::int64_t id, const http::Request& req) {
                                        "conflict, {\"created_as\": ID} or {\"send_again\": true} for an unknown outcome"},
                              {"field", "take"}});
   }
-  auto e = queue_.resolve(id, how, now_utc());
+  auto e = queue_.settle_by_user(id, how, now_utc());
   daemon_.edits_changed();
   return json_answer(200, e.to_json());
 }
@@ -393,13 +387,7 @@ http::Response LocalApi::metrics() {
     render_gauge(out, "focussync_quota_remaining", "Requests left in the quota window, as last seen.",
                  quota["remaining"].get<double>());
   auto c = queue_.counts();
-  render_labelled(out, "focussync_edits", "gauge", "Edits in the queue, by state.", "state",
-                  {{"pending", c.pending},
-                   {"in_flight", c.in_flight},
-                   {"unknown_outcome", c.unknown_outcome},
-                   {"conflict", c.conflict},
-                   {"failed", c.failed},
-                   {"done", c.done}});
+  render_labelled(out, "focussync_edits", "gauge", "Edits in the queue, by state.", "state", c.by_text());
   render_gauge(out, "focussync_changes_logged", "The change log's last sequence number.",
                static_cast<double>(mirror_.last_change_seq()));
   std::map<std::string, std::int64_t> projects;

@@ -68,12 +68,12 @@ store::WorkspaceKey LocalApi::workspace_of(const Call& c) {
   return {c.ids.at("organization_id"), c.ids.at("workspace_id")};
 }
 
-model::Id LocalApi::project_of(const Call& c) { return queue_.resolve_id(workspace_of(c), c.ids.at("project_id")); }
+model::Id LocalApi::project_of(const Call& c) { return queue_.real_id_for(workspace_of(c), c.ids.at("project_id")); }
 
 // The project as a client last saw it (the id asked, or the real one for a
 // temporary id the server has since named).
 http::Response LocalApi::project(store::WorkspaceKey ws, model::Id asked) {
-  auto body = reads_.get(ws, queue_.resolve_id(ws, asked));
+  auto body = reads_.get(ws, queue_.real_id_for(ws, asked));
   if (!body) return json_error(404, "project " + std::to_string(asked) + " does not exist");
   http::Response r;
   r.body = std::move(*body);

@@ -7,7 +7,7 @@ using nlohmann::json;
 namespace {
 
 std::string rule_text(const QueuedEdit& a, const QueuedEdit& b, std::string_view result) {
-  return std::string(op_name(a.op)) + " + " + std::string(op_name(b.op)) + " -> " + std::string(result);
+  return std::string(to_text(a.op)) + " + " + std::string(to_text(b.op)) + " -> " + std::string(result);
 }
 
 // A write body with a patch's values applied (null clears the field).
@@ -24,12 +24,12 @@ bool is_flag_pair(EditOp a, EditOp b, EditOp on, EditOp off) {
 }
 
 Collapse merged(const QueuedEdit& a, const QueuedEdit& b, QueuedEdit result) {
-  auto rule = rule_text(a, b, op_name(result.op));
+  auto rule = rule_text(a, b, to_text(result.op));
   return Collapse{Collapse::Kind::merge, std::move(result), std::move(rule)};
 }
 
 Collapse second_only(const QueuedEdit& a, const QueuedEdit& b) {
-  return Collapse{Collapse::Kind::keep_second, {}, rule_text(a, b, op_name(b.op))};
+  return Collapse{Collapse::Kind::keep_second, {}, rule_text(a, b, to_text(b.op))};
 }
 
 Collapse nothing(const QueuedEdit& a, const QueuedEdit& b) {

@@ -13,26 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-struct OpName {
-  EditOp op;
-  std::string_view name;
-};
-
-constexpr std::array<OpName, 12> kOps{{
-    {EditOp::create, "create"},
-    {EditOp::update, "update"},
-    {EditOp::patch, "patch"},
-    {EditOp::remove, "delete"},
-    {EditOp::archive, "archive"},
-    {EditOp::unarchive, "unarchive"},
-    {EditOp::restore, "restore"},
-    {EditOp::pin, "pin"},
-    {EditOp::unpin, "unpin"},
-    {EditOp::members_add, "members_add"},
-    {EditOp::members_role, "members_role"},
-    {EditOp::members_remove, "members_remove"},
-}};
-
 // The fields a PUT sets, and what each becomes when the body leaves it out.
 const std::vector<std::pair<std::string, json>>& writable_fields() {
   static const std::vector<std::pair<std::string, json>> fields = {
@@ -64,18 +44,6 @@ void drop_stale_references(Project& p) {
 }
 
 }  // namespace
-
-std::string_view op_name(EditOp op) {
-  for (const auto& o : kOps)
-    if (o.op == op) return o.name;
-  return "?";
-}
-
-std::optional<EditOp> parse_op(std::string_view name) {
-  for (const auto& o : kOps)
-    if (o.name == name) return o.op;
-  return std::nullopt;
-}
 
 bool has_body(EditOp op) {
   return op == EditOp::create || op == EditOp::update || op == EditOp::patch || is_members_op(op);
@@ -245,7 +213,7 @@ json yield_fields(EditOp op, json body, const std::vector<std::string>& fields, 
 }
 
 std::optional<Id> referenced_parent(EditOp op, const json& body) {
-  if (op != EditOp::create && op != EditOp::update && op != EditOp::patch) return std::nullopt;
+  if (std::find(kOpsNamingParent.begin(), kOpsNamingParent.end(), op) == kOpsNamingParent.end()) return std::nullopt;
   auto it = body.find("parent_project_id");
   if (it == body.end() || !it->is_number_integer()) return std::nullopt;
   return it->get<Id>();

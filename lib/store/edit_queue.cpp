@@ -2,6 +2,7 @@
 
 #include "core/utf8.hpp"
 #include "model/project_codec.hpp"
+#include "store/enum_sql.hpp"
 #include "store/project_columns.hpp"
 #include "store/project_reads.hpp"
 #include "store/sql_util.hpp"
@@ -35,7 +36,7 @@ EditQueue::EditQueue(Database& db, Mirror& mirror) : db_(db), mirror_(mirror), e
 // ---------------------------------------------------------------------------
 // Reads
 
-Id EditQueue::resolve_id(WorkspaceKey ws, Id id) {
+Id EditQueue::real_id_for(WorkspaceKey ws, Id id) {
   if (id >= 0) return id;
   auto& st = db_.cached("SELECT real_id FROM temporary_ids WHERE organization_id = ? AND workspace_id = ? AND temporary_id = ?");
   st.bind(1, ws.organization_id);
@@ -72,20 +73,30 @@ std::optional<ProjectView> EditQueue::view(WorkspaceKey ws, Id id) {
   return ProjectView{row->body, row->deleted, false};
 }
 
+std::int64_t& EditCounts::of(EditState state) {
+  switch (state) {
+    case EditState::pending: return pending;
+    case EditState::in_flight: return in_flight;
+    case EditState::unknown_outcome: return unknown_outcome;
+    case EditState::conflict: return conflict;
+    case EditState::failed: return failed;
+    case EditState::done: break;
+  }
+  return done;
+}
+
+std::map<std::string, std::int64_t> EditCounts::by_text() const {
+  std::map<std::string, std::int64_t> out;
+  EditCounts counts = *this;  // of() hands out a reference
+  for (const auto& [state, text] : all_texts<EditState>()) out[std::string(text)] = counts.of(state);
+  return out;
+}
+
 EditCounts EditQueue::counts() {
   EditCounts c;
   SQLite::Statement st(db_.sql(), "SELECT state, count(*) FROM edits GROUP BY state");
-  while (st.executeStep()) {
-    auto n = st.getColumn(1).getInt64();
-    switch (parse_state(st.getColumn(0).getString()).value_or(EditState::done)) {
-      case EditState::pending: c.pending = n; break;
-      case EditState::in_flight: c.in_flight = n; break;
-      case EditState::unknown_outcome: c.unknown_outcome = n; break;
-      case EditState::conflict: c.conflict = n; break;
-      case EditState::failed: c.failed = n; break;
-      case EditState::done: c.done = n; break;
-    }
-  }
+  while (st.executeStep())
+    c.of(from_text<EditState>(st.getColumn(0).getString()).value_or(EditState::done)) = st.getColumn(1).getInt64();
   return c;
 }
 
@@ -108,7 +119,7 @@ json EditQueue::normalized(WorkspaceKey ws, EditOp op, const json& body) {
   json out = std::get<json>(std::move(result));
   auto parent = model::referenced_parent(op, out);
   if (parent && *parent < 0) {
-    Id real = resolve_id(ws, *parent);
+    Id real = real_id_for(ws, *parent);
     if (real < 0 && edits_.active_for(ws, real).empty())
       throw EditRejected(400, "parent_project_id",
                          "field 'parent_project_id': " + std::to_string(real) + " is not a project created locally");
@@ -174,7 +185,7 @@ Submitted EditQueue::submit(WorkspaceKey ws, EditOp op, Id project_id, const jso
     e.op = op;
     e.created_at = now;
     if (op != EditOp::create) {
-      e.project_id = resolve_id(ws, project_id);
+      e.project_id = real_id_for(ws, project_id);
       auto current = view(ws, e.project_id);
       check_target(op, e.project_id, current);
       e.base = json::parse(current->body);
@@ -186,7 +197,7 @@ Submitted EditQueue::submit(WorkspaceKey ws, EditOp op, Id project_id, const jso
     auto stored = *edits_.get(id);
     rebuild_overlay(ws, stored.project_id);
     auto shown = view(ws, stored.project_id);
-    spdlog::info("edit {} queued: {} {}", id, model::op_name(op), project_label(stored.project_id));
+    spdlog::info("edit {} queued: {} {}", id, to_text(op), project_label(stored.project_id));
     return Submitted{stored, shown && !shown->deleted ? std::optional<std::string>(shown->body) : std::nullopt};
   });
 }
@@ -250,18 +261,20 @@ void EditQueue::replace_temporary_id(WorkspaceKey ws, Id temporary, Id real) {
   map.exec();
   auto moved = for_workspace(db_.sql(),
                              "UPDATE edits SET project_id = ?4 WHERE organization_id = ?1 AND workspace_id = ?2 "
-                             "AND project_id = ?3 AND state NOT IN ('done', 'failed')",
+                             "AND project_id = ?3 AND state NOT IN " + sql_in(model::kSettledStates),
                              ws);
   moved.bind(3, temporary);
   moved.bind(4, real);
+  bind_enum_values(moved);
   moved.exec();
   // Other projects' edits that name it as their parent.
   auto children = for_workspace(db_.sql(),
                                 "SELECT id, project_id FROM edits WHERE organization_id = ?1 AND workspace_id = ?2 "
-                                "AND state NOT IN ('done', 'failed') AND op IN ('create', 'update', 'patch') "
-                                "AND json_extract(body, '$.parent_project_id') = ?3",
+                                "AND json_extract(body, '$.parent_project_id') = ?3 AND state NOT IN " +
+                                    sql_in(model::kSettledStates) + " AND op IN " + sql_in(model::kOpsNamingParent),
                                 ws);
   children.bind(3, temporary);
+  bind_enum_values(children);
   std::vector<std::pair<EditId, Id>> referencing;
   while (children.executeStep()) referencing.emplace_back(children.getColumn(0).getInt64(), children.getColumn(1).getInt64());
   for (auto [edit_id, child] : referencing) {
@@ -281,12 +294,14 @@ void EditQueue::replace_temporary_id(WorkspaceKey ws, Id temporary, Id real) {
 // as their parent (and, in turn, what depends on those).
 void EditQueue::fail_dependents(WorkspaceKey ws, Id temporary, const std::string& why, Timestamp now) {
   auto st = for_workspace(db_.sql(),
-                          "SELECT id FROM edits WHERE organization_id = ?1 AND workspace_id = ?2 AND state IN "
-                          "('pending', 'unknown_outcome', 'conflict') AND (project_id = ?3 OR "
-                          "(op IN ('create', 'update', 'patch') AND json_extract(body, '$.parent_project_id') = ?3)) "
-                          "ORDER BY id",
+                          "SELECT id FROM edits WHERE organization_id = ?1 AND workspace_id = ?2 AND (project_id = ?3 OR "
+                          "(json_extract(body, '$.parent_project_id') = ?3 AND op IN " + sql_in(model::kOpsNamingParent) +
+                              ")) AND state IN " +
+                              sql_in(std::array{EditState::pending, EditState::unknown_outcome, EditState::conflict}) +
+                              " ORDER BY id",
                           ws);
   st.bind(3, temporary);
+  bind_enum_values(st);
   std::vector<EditId> ids;
   while (st.executeStep()) ids.push_back(st.getColumn(0).getInt64());
   for (EditId id : ids) {
@@ -305,7 +320,7 @@ void EditQueue::fail_dependents(WorkspaceKey ws, Id temporary, const std::string
 
 void EditQueue::log_edit(const EditRecord& e, EditState state, const std::optional<std::string>& error, Timestamp now,
                          std::optional<Id> result_id) {
-  json detail = {{"edit", e.id}, {"op", model::op_name(e.op)}, {"state", state_name(state)}};
+  json detail = {{"edit", e.id}, {"op", to_text(e.op)}, {"state", to_text(state)}};
   if (error) detail["error"] = valid_utf8(*error);  // the server's words, whatever bytes they came in
   if (e.project_id < 0) detail["temporary_id"] = e.project_id;
   Id project = result_id.value_or(e.project_id);
@@ -314,8 +329,10 @@ void EditQueue::log_edit(const EditRecord& e, EditState state, const std::option
 
 std::int64_t EditQueue::recover_in_flight() {
   SQLite::Statement st(db_.sql(),
-                       "UPDATE edits SET state = 'unknown_outcome', last_error = 'focussyncd stopped while it was being "
-                       "sent; it is read back from the server before anything is sent again' WHERE state = 'in_flight'");
+                       "UPDATE edits SET state = " + sql_value(EditState::unknown_outcome) +
+                           ", last_error = 'focussyncd stopped while it was being sent; it is read back from the server "
+                           "before anything is sent again' WHERE state = " + sql_value(EditState::in_flight));
+  bind_enum_values(st);
   return st.exec();
 }
 
@@ -371,7 +388,7 @@ void EditQueue::settle_failed(const EditRecord& e, const std::string& error, Tim
       fail_dependents(e.workspace, e.project_id, "its project's create (edit " + std::to_string(e.id) + ") failed", now);
     rebuild_overlay(e.workspace, e.project_id);
   });
-  spdlog::warn("edit {} ({} {}) failed: {}", e.id, model::op_name(e.op), project_label(e.project_id), valid_utf8(error));
+  spdlog::warn("edit {} ({} {}) failed: {}", e.id, to_text(e.op), project_label(e.project_id), valid_utf8(error));
 }
 
 void EditQueue::settle_conflict(const EditRecord& e, const std::string& description, Timestamp now) {
@@ -379,7 +396,7 @@ void EditQueue::settle_conflict(const EditRecord& e, const std::string& descript
     edits_.set_state(e.id, EditState::conflict, description, std::nullopt);
     log_edit(e, EditState::conflict, description, now);
   });
-  spdlog::warn("edit {} ({} {}) is in conflict: {}", e.id, model::op_name(e.op), project_label(e.project_id), description);
+  spdlog::warn("edit {} ({} {}) is in conflict: {}", e.id, to_text(e.op), project_label(e.project_id), description);
 }
 
 void EditQueue::settle_unknown(const EditRecord& e, const std::string& error) {
@@ -393,7 +410,7 @@ void EditQueue::settle_ambiguous(const EditRecord& e, const std::vector<Id>& can
     edits_.set_candidates(e.id, candidates);
     log_edit(e, EditState::unknown_outcome, why, now);
   });
-  spdlog::warn("edit {} ({} {}): {}", e.id, model::op_name(e.op), project_label(e.project_id), valid_utf8(why));
+  spdlog::warn("edit {} ({} {}): {}", e.id, to_text(e.op), project_label(e.project_id), valid_utf8(why));
 }
 
 std::optional<Id> EditQueue::own_user(Id organization, const std::string& key_id) {
@@ -513,7 +530,8 @@ void EditQueue::discard(EditId id, Timestamp now) {
     if (e->state == EditState::in_flight)
       throw EditRejected(409, "", "edit " + std::to_string(id) + " is being sent; discard it once it settles");
     edits_.remove(id);
-    json detail = {{"edit", id}, {"op", model::op_name(e->op)}, {"state", "discarded"}};
+    // "discarded" is no EditState: the row is gone, only the change log tells.
+    json detail = {{"edit", id}, {"op", to_text(e->op)}, {"state", "discarded"}};
     mirror_.log_edit(e->workspace, e->project_id, detail.dump(), now);
     if (e->op == EditOp::create && e->state != EditState::failed)
       fail_dependents(e->workspace, e->project_id, "its project's create (edit " + std::to_string(id) + ") was discarded", now);
@@ -522,14 +540,19 @@ void EditQueue::discard(EditId id, Timestamp now) {
   spdlog::info("edit {} discarded", id);
 }
 
-EditRecord EditQueue::resolve(EditId id, const Resolution& how, Timestamp now) {
+EditRecord EditQueue::settle_by_user(EditId id, const Resolution& how, Timestamp now) {
   if (how.take == Resolution::Take::created_as || how.take == Resolution::Take::send_again)
-    return resolve_outcome(id, how, now);
+    return settle_outcome_by_user(id, how, now);
+  return settle_conflict_by_user(id, how, now);
+}
+
+// The user's word on an edit in conflict: which values it sends.
+EditRecord EditQueue::settle_conflict_by_user(EditId id, const Resolution& how, Timestamp now) {
   return db_.in_transaction([&] {
     auto e = edits_.get(id);
     if (!e) throw EditRejected(404, "", "edit " + std::to_string(id) + " does not exist");
     if (e->state != EditState::conflict)
-      throw EditRejected(409, "", "edit " + std::to_string(id) + " is " + std::string(state_name(e->state)) +
+      throw EditRejected(409, "", "edit " + std::to_string(id) + " is " + std::string(to_text(e->state)) +
                                       ", not in conflict");
     auto row = mirror_.row(e->workspace, e->project_id);
     if (!row) throw EditRejected(409, "", project_label(e->project_id) + " is no longer known; discard the edit");
@@ -551,19 +574,19 @@ EditRecord EditQueue::resolve(EditId id, const Resolution& how, Timestamp now) {
         break;
       }
       case Resolution::Take::created_as:
-      case Resolution::Take::send_again: break;  // resolve_outcome's
+      case Resolution::Take::send_again: break;  // settle_outcome_by_user's
     }
     return *edits_.get(id);
   });
 }
 
 // The user's word on an edit the read-back could not settle.
-EditRecord EditQueue::resolve_outcome(EditId id, const Resolution& how, Timestamp now) {
+EditRecord EditQueue::settle_outcome_by_user(EditId id, const Resolution& how, Timestamp now) {
   return db_.in_transaction([&] {
     auto e = edits_.get(id);
     if (!e) throw EditRejected(404, "", "edit " + std::to_string(id) + " does not exist");
     if (e->state != EditState::unknown_outcome)
-      throw EditRejected(409, "", "edit " + std::to_string(id) + " is " + std::string(state_name(e->state)) +
+      throw EditRejected(409, "", "edit " + std::to_string(id) + " is " + std::string(to_text(e->state)) +
                                       ", not waiting to learn its outcome");
     if (how.take == Resolution::Take::send_again) {
       edits_.set_retry(id, "sent again at the user's word (" + e->last_error.value_or("outcome unknown") + ")", now, true);
@@ -571,7 +594,7 @@ EditRecord EditQueue::resolve_outcome(EditId id, const Resolution& how, Timestam
       return *edits_.get(id);
     }
     if (e->op != EditOp::create)
-      throw EditRejected(409, "created_as", "edit " + std::to_string(id) + " is a " + std::string(model::op_name(e->op)) +
+      throw EditRejected(409, "created_as", "edit " + std::to_string(id) + " is a " + std::string(to_text(e->op)) +
                                                 ", not a create; use send_again, or retry it after reading the project");
     const Id real = how.created_as;
     if (real <= 0) throw EditRejected(400, "created_as", "created_as must be a project id (a positive integer)");

@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -64,6 +65,9 @@ struct Submitted {
 
 struct EditCounts {
   std::int64_t pending = 0, in_flight = 0, unknown_outcome = 0, conflict = 0, failed = 0, done = 0;
+  std::int64_t& of(EditState state);
+  // Every state's count by its text, for the socket and the metrics.
+  std::map<std::string, std::int64_t> by_text() const;
 };
 
 // How a user settles a conflict (local, remote, body), or an edit whose
@@ -83,8 +87,9 @@ class EditQueue {
   // --- for local tools ---------------------------------------------------
   Submitted submit(WorkspaceKey ws, model::EditOp op, Id project_id, const nlohmann::json& body, Timestamp now);
   std::optional<ProjectView> view(WorkspaceKey ws, Id id);
-  // A temporary id the server has since named, or the id itself.
-  Id resolve_id(WorkspaceKey ws, Id id);
+  // The real id the server has since named for a temporary id, or the id
+  // itself (a real id, or a temporary one whose create has not landed).
+  Id real_id_for(WorkspaceKey ws, Id id);
 
   std::optional<EditRecord> get(EditId id) { return edits_.get(id); }
   std::vector<EditRecord> list(const std::vector<EditState>& states, std::int64_t limit, EditId after = 0) {
@@ -96,10 +101,11 @@ class EditQueue {
   // Drops an edit that is not being sent, and its overlay (a discarded
   // create takes the edits that depend on it along).
   void discard(EditId id, Timestamp now);
-  // Settles a conflict, or (created_as, send_again) an unknown outcome.
-  // Throws EditRejected: 404 no such edit, 409 not in a state that form
-  // settles, 400 a bad body or id.
-  EditRecord resolve(EditId id, const Resolution& how, Timestamp now);
+  // The user's word on an edit (POST /v1/edits/{id}/resolve): settles a
+  // conflict (local, remote, body), or (created_as, send_again) an unknown
+  // outcome. Throws EditRejected: 404 no such edit, 409 not in a state that
+  // form settles, 400 a bad body or id.
+  EditRecord settle_by_user(EditId id, const Resolution& how, Timestamp now);
 
   // --- for the replayer --------------------------------------------------
   // After a restart: an edit left in flight may or may not have reached the
@@ -148,7 +154,8 @@ class EditQueue {
   void rebuild_overlays(WorkspaceKey ws);
 
  private:
-  EditRecord resolve_outcome(EditId id, const Resolution& how, Timestamp now);
+  EditRecord settle_conflict_by_user(EditId id, const Resolution& how, Timestamp now);
+  EditRecord settle_outcome_by_user(EditId id, const Resolution& how, Timestamp now);
   static bool waits_on_another(const EditRecord& edit);
   void check_target(model::EditOp op, Id project_id, const std::optional<ProjectView>& current);
   nlohmann::json normalized(WorkspaceKey ws, model::EditOp op, const nlohmann::json& body);

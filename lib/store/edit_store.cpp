@@ -1,6 +1,7 @@
 #include "store/edit_store.hpp"
 
 #include "core/utf8.hpp"
+#include "store/enum_sql.hpp"
 #include "store/sql_util.hpp"
 
 #include <array>
@@ -12,20 +13,11 @@ using namespace detail;
 
 namespace {
 
-constexpr std::array<std::pair<EditState, std::string_view>, 6> kStates{{
-    {EditState::pending, "pending"},
-    {EditState::in_flight, "in_flight"},
-    {EditState::unknown_outcome, "unknown_outcome"},
-    {EditState::conflict, "conflict"},
-    {EditState::failed, "failed"},
-    {EditState::done, "done"},
-}};
-
 constexpr const char* kColumns =
     "id, organization_id, workspace_id, project_id, op, body, base, state, attempts, last_error, note, created_at, "
     "next_attempt_at, sent_at, settled_at, result_id, candidates";
 
-constexpr const char* kActiveStates = "('pending', 'in_flight', 'unknown_outcome', 'conflict')";
+const std::string kActive = sql_in(model::kActiveStates);
 
 std::optional<Timestamp> optional_time(SQLite::Statement& st, int column) {
   auto us = optional_int(st, column);
@@ -51,13 +43,13 @@ EditRecord read_edit(SQLite::Statement& st) {
   e.id = st.getColumn(0).getInt64();
   e.workspace = {st.getColumn(1).getInt64(), st.getColumn(2).getInt64()};
   e.project_id = st.getColumn(3).getInt64();
-  auto op = model::parse_op(st.getColumn(4).getString());
+  auto op = from_text<model::EditOp>(st.getColumn(4).getString());
   if (!op) unreadable_edit(e.id, "unknown op '" + st.getColumn(4).getString() + "'");
   e.op = *op;
   auto body = optional_text(st, 5);
   e.body = body ? parse_column(e.id, "body", *body) : json(nullptr);
   if (auto base = optional_text(st, 6)) e.base = parse_column(e.id, "base", *base);
-  auto state = parse_state(st.getColumn(7).getString());
+  auto state = from_text<EditState>(st.getColumn(7).getString());
   if (!state) unreadable_edit(e.id, "unknown state '" + st.getColumn(7).getString() + "'");
   e.state = *state;
   e.attempts = st.getColumn(8).getInt64();
@@ -99,26 +91,14 @@ json time_json(const std::optional<Timestamp>& t) { return t ? json(format_rfc33
 
 }  // namespace
 
-std::string_view state_name(EditState state) {
-  for (const auto& [s, name] : kStates)
-    if (s == state) return name;
-  return "?";
-}
-
-std::optional<EditState> parse_state(std::string_view name) {
-  for (const auto& [s, n] : kStates)
-    if (n == name) return s;
-  return std::nullopt;
-}
-
 json EditRecord::to_json() const {
   return {{"id", id},
           {"organization_id", workspace.organization_id},
           {"workspace_id", workspace.workspace_id},
           {"project_id", project_id},
-          {"op", model::op_name(op)},
+          {"op", to_text(op)},
           {"body", body},
-          {"state", state_name(state)},
+          {"state", to_text(state)},
           {"attempts", attempts},
           {"last_error", optional_json(last_error)},
           {"note", optional_json(note)},
@@ -132,12 +112,13 @@ json EditRecord::to_json() const {
 
 EditId EditStore::insert(const EditRecord& e) {
   SQLite::Statement st(db_.sql(),
-                       "INSERT INTO edits (organization_id, workspace_id, project_id, op, body, base, state, created_at, "
-                       "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, 0)");
+                       "INSERT INTO edits (organization_id, workspace_id, project_id, op, body, base, created_at, state, "
+                       "next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, " + sql_value(EditState::pending) + ", 0)");
+  bind_enum_values(st);
   st.bind(1, e.workspace.organization_id);
   st.bind(2, e.workspace.workspace_id);
   st.bind(3, e.project_id);
-  st.bind(4, std::string(model::op_name(e.op)));
+  st.bind(4, std::string(to_text(e.op)));
   if (e.body.is_null()) st.bind(5);
   else st.bind(5, e.body.dump());
   if (e.base) st.bind(6, e.base->dump());
@@ -155,12 +136,11 @@ std::optional<EditRecord> EditStore::get(EditId id) {
 }
 
 std::vector<EditRecord> EditStore::list(const std::vector<EditState>& states, std::int64_t limit, EditId after) {
-  std::string where;
-  for (auto s : states) where += (where.empty() ? "'" : ", '") + std::string(state_name(s)) + "'";
-  SQLite::Statement st(db_.sql(), std::string("SELECT ") + kColumns + " FROM edits WHERE id > ?" +
-                                      (where.empty() ? "" : " AND state IN (" + where + ")") + " ORDER BY id LIMIT ?");
-  st.bind(1, after);
-  st.bind(2, limit);
+  SQLite::Statement st(db_.sql(), std::string("SELECT ") + kColumns + " FROM edits WHERE id > :after" +
+                                      (states.empty() ? "" : " AND state IN " + sql_in(states)) + " ORDER BY id LIMIT :limit");
+  st.bind(":after", after);
+  st.bind(":limit", limit);
+  bind_enum_values(st);
   return read_all(st);
 }
 
@@ -168,17 +148,19 @@ std::vector<EditRecord> EditStore::active_for(WorkspaceKey ws, Id project_id) {
   auto st = for_workspace(db_.sql(),
                           std::string("SELECT ") + kColumns +
                               " FROM edits WHERE organization_id = ? AND workspace_id = ? AND project_id = ? AND state IN " +
-                              kActiveStates + " ORDER BY id",
+                              kActive + " ORDER BY id",
                           ws);
   st.bind(3, project_id);
+  bind_enum_values(st);
   return read_all(st);
 }
 
 std::vector<Id> EditStore::projects_with_active_edits(WorkspaceKey ws) {
   auto st = for_workspace(db_.sql(),
                           std::string("SELECT DISTINCT project_id FROM edits WHERE organization_id = ? AND workspace_id = ? "
-                                      "AND state IN ") + kActiveStates + " ORDER BY project_id",
+                                      "AND state IN ") + kActive + " ORDER BY project_id",
                           ws);
+  bind_enum_values(st);
   std::vector<Id> out;
   while (st.executeStep()) out.push_back(st.getColumn(0).getInt64());
   return out;
@@ -188,17 +170,19 @@ std::vector<EditRecord> EditStore::heads(WorkspaceKey ws) {
   auto st = for_workspace(
       db_.sql(),
       std::string("SELECT ") + kColumns +
-          " FROM edits e WHERE organization_id = ?1 AND workspace_id = ?2 AND state IN ('pending', 'unknown_outcome') "
-          "AND NOT EXISTS (SELECT 1 FROM edits f WHERE f.organization_id = ?1 AND f.workspace_id = ?2 "
-          "AND f.project_id = e.project_id AND f.id < e.id AND f.state IN " + kActiveStates + ") ORDER BY id",
+          " FROM edits e WHERE organization_id = ?1 AND workspace_id = ?2 AND state IN " +
+          sql_in(std::array{EditState::pending, EditState::unknown_outcome}) +
+          " AND NOT EXISTS (SELECT 1 FROM edits f WHERE f.organization_id = ?1 AND f.workspace_id = ?2 "
+          "AND f.project_id = e.project_id AND f.id < e.id AND f.state IN " + kActive + ") ORDER BY id",
       ws);
+  bind_enum_values(st);
   return read_all(st);
 }
 
 void EditStore::set_state(EditId id, EditState state, std::optional<std::string> last_error,
                           std::optional<std::string> note) {
   SQLite::Statement st(db_.sql(), "UPDATE edits SET state = ?, last_error = ?, note = COALESCE(?, note), candidates = NULL WHERE id = ?");
-  st.bind(1, std::string(state_name(state)));
+  st.bind(1, std::string(to_text(state)));
   bind_optional_text(st, 2, stored_text(last_error));
   bind_optional_text(st, 3, stored_text(note));
   st.bind(4, id);
@@ -206,21 +190,25 @@ void EditStore::set_state(EditId id, EditState state, std::optional<std::string>
 }
 
 void EditStore::set_in_flight(EditId id, Timestamp now) {
-  SQLite::Statement st(db_.sql(), "UPDATE edits SET state = 'in_flight', sent_at = ?, attempts = attempts + 1 WHERE id = ?");
-  st.bind(1, micros(now));
-  st.bind(2, id);
+  SQLite::Statement st(db_.sql(), "UPDATE edits SET state = " + sql_value(EditState::in_flight) +
+                                      ", sent_at = :sent_at, attempts = attempts + 1 WHERE id = :id");
+  st.bind(":sent_at", micros(now));
+  st.bind(":id", id);
+  bind_enum_values(st);
   st.exec();
 }
 
 void EditStore::set_retry(EditId id, std::string error, Timestamp next_attempt, bool count_attempt) {
   // An attempt that never left (quota, offline) is not counted: it was not an attempt.
   SQLite::Statement st(db_.sql(),
-                       "UPDATE edits SET state = 'pending', last_error = ?, next_attempt_at = ?, candidates = NULL, "
-                       "attempts = attempts - (CASE WHEN ? THEN 0 ELSE 1 END) WHERE id = ?");
-  st.bind(1, *stored_text(error));
-  st.bind(2, micros(next_attempt));
-  st.bind(3, count_attempt ? 1 : 0);
-  st.bind(4, id);
+                       "UPDATE edits SET state = " + sql_value(EditState::pending) +
+                           ", last_error = :error, next_attempt_at = :next, candidates = NULL, "
+                           "attempts = attempts - (CASE WHEN :counted THEN 0 ELSE 1 END) WHERE id = :id");
+  st.bind(":error", *stored_text(error));
+  st.bind(":next", micros(next_attempt));
+  st.bind(":counted", count_attempt ? 1 : 0);
+  st.bind(":id", id);
+  bind_enum_values(st);
   st.exec();
 }
 
@@ -229,7 +217,7 @@ void EditStore::set_settled(EditId id, EditState state, std::optional<std::strin
   SQLite::Statement st(db_.sql(),
                        "UPDATE edits SET state = ?, last_error = ?, note = COALESCE(?, note), result_id = ?, "
                        "settled_at = ?, candidates = NULL WHERE id = ?");
-  st.bind(1, std::string(state_name(state)));
+  st.bind(1, std::string(to_text(state)));
   bind_optional_text(st, 2, stored_text(last_error));
   bind_optional_text(st, 3, stored_text(note));
   bind_optional(st, 4, result_id);

@@ -21,15 +21,7 @@
 
 namespace focus::store {
 
-enum class EditState { pending, in_flight, unknown_outcome, conflict, failed, done };
-std::string_view state_name(EditState state);
-std::optional<EditState> parse_state(std::string_view name);
-
-// States whose edit still shapes what reads show (its overlay).
-constexpr bool is_active(EditState s) {
-  return s == EditState::pending || s == EditState::in_flight || s == EditState::unknown_outcome ||
-         s == EditState::conflict;
-}
+using model::EditState;  // its text and the active states: model/edit.hpp
 
 using EditId = std::int64_t;
 

@@ -14,6 +14,7 @@
 namespace focus::store {
 namespace {
 
+using model::ChangeKind;
 using nlohmann::json;
 using detail::bind_optional;
 using detail::bind_optional_text;
@@ -110,7 +111,7 @@ std::vector<std::string> changed_fields(const std::string& old_body, const std::
   return out;
 }
 
-void Mirror::log_change(WorkspaceKey ws, Id id, const char* kind, const std::vector<std::string>& fields,
+void Mirror::log_change(WorkspaceKey ws, Id id, ChangeKind kind, const std::vector<std::string>& fields,
                         std::int64_t at, const std::optional<std::string>& detail) {
   if (!log_statement_)
     log_statement_ = std::make_unique<SQLite::Statement>(
@@ -122,7 +123,7 @@ void Mirror::log_change(WorkspaceKey ws, Id id, const char* kind, const std::vec
   st.bind(1, ws.organization_id);
   st.bind(2, ws.workspace_id);
   st.bind(3, id);
-  st.bind(4, kind);
+  st.bind(4, std::string(to_text(kind)));
   st.bind(5, json(fields).dump());
   st.bind(6, at);
   bind_optional_text(st, 7, detail);
@@ -130,7 +131,7 @@ void Mirror::log_change(WorkspaceKey ws, Id id, const char* kind, const std::vec
 }
 
 void Mirror::log_edit(WorkspaceKey ws, Id project_id, const std::string& detail, Timestamp now) {
-  log_change(ws, project_id, "edit", {}, now.time_since_epoch().count(), detail);
+  log_change(ws, project_id, ChangeKind::edit, {}, now.time_since_epoch().count(), detail);
 }
 
 std::optional<StoredProject> Mirror::row(WorkspaceKey ws, Id id) {
@@ -181,7 +182,7 @@ ReconcileOutcome Mirror::apply_staging(WorkspaceKey ws, Timestamp now_time) {
     out.live_before = live_count(ws);
     struct Changed {
       Id id;
-      const char* kind;
+      ChangeKind kind;
       std::vector<std::string> fields;
     };
     std::vector<Changed> changed;
@@ -195,11 +196,11 @@ ReconcileOutcome Mirror::apply_staging(WorkspaceKey ws, Timestamp now_time) {
       while (st.executeStep()) {
         Id id = st.getColumn(0).getInt64();
         if (st.getColumn(3).getInt()) {
-          changed.push_back({id, "insert", {}});
+          changed.push_back({id, ChangeKind::insert, {}});
           ++out.inserted;
         } else {
           bool restored = st.getColumn(4).getInt() != 0;
-          changed.push_back({id, restored ? "restore" : "update",
+          changed.push_back({id, restored ? ChangeKind::restore : ChangeKind::update,
                              changed_fields(st.getColumn(2).getString(), st.getColumn(1).getString())});
           ++(restored ? out.restored : out.updated);
         }
@@ -254,23 +255,23 @@ bool Mirror::confirm_deleted(WorkspaceKey ws, Id id, Timestamp now_time) {
     st.bind(3, ws.workspace_id);
     st.bind(4, id);
     if (st.exec() == 0) return false;
-    log_change(ws, id, "delete", {}, now);
+    log_change(ws, id, ChangeKind::remove, {}, now);
     return true;
   });
 }
 
-std::optional<std::string> Mirror::upsert_one(WorkspaceKey ws, const FetchedProject& f, Timestamp now_time) {
+std::optional<ChangeKind> Mirror::upsert_one(WorkspaceKey ws, const FetchedProject& f, Timestamp now_time) {
   const std::int64_t now = now_time.time_since_epoch().count();
-  return db_.in_transaction([&]() -> std::optional<std::string> {
+  return db_.in_transaction([&]() -> std::optional<ChangeKind> {
     auto old = for_workspace(db_.sql(),
                           "SELECT body, hash, deleted FROM projects WHERE organization_id = ? AND workspace_id = ? AND id = ?", ws);
     old.bind(3, f.project.id);
-    const char* kind = "insert";
+    ChangeKind kind = ChangeKind::insert;
     std::vector<std::string> fields;
     if (old.executeStep()) {
       bool deleted = old.getColumn(2).getInt() != 0;
       if (old.getColumn(1).getString() == f.hash && !deleted) return std::nullopt;
-      kind = deleted ? "restore" : "update";
+      kind = deleted ? ChangeKind::restore : ChangeKind::update;
       fields = changed_fields(old.getColumn(0).getString(), f.body);
     }
     static const std::string sql = "INSERT INTO projects (" + row_columns() +
@@ -293,7 +294,7 @@ std::optional<std::string> Mirror::upsert_one(WorkspaceKey ws, const FetchedProj
       tag.reset();
     }
     log_change(ws, f.project.id, kind, fields, now);
-    return std::string(kind);
+    return kind;
   });
 }
 
@@ -381,7 +382,11 @@ std::vector<Change> Mirror::changes_since(std::int64_t seq, std::int64_t limit) 
     c.seq = st.getColumn(0).getInt64();
     c.workspace = {st.getColumn(1).getInt64(), st.getColumn(2).getInt64()};
     c.project_id = st.getColumn(3).getInt64();
-    c.kind = st.getColumn(4).getString();
+    auto kind = from_text<ChangeKind>(st.getColumn(4).getString());
+    if (!kind)
+      throw StoreError("change " + std::to_string(c.seq) + " in the cache has an unknown kind '" +
+                       st.getColumn(4).getString() + "': the cache was changed by hand or is damaged");
+    c.kind = *kind;
     c.fields = json::parse(st.getColumn(5).getString()).get<std::vector<std::string>>();
     c.at = Timestamp(std::chrono::microseconds(st.getColumn(6).getInt64()));
     c.detail = optional_text(st, 7);

@@ -13,6 +13,7 @@
 // reports it); io_context thread only.
 
 #include "core/time.hpp"
+#include "model/change_kind.hpp"
 #include "model/project.hpp"
 #include "store/database.hpp"
 
@@ -54,10 +55,10 @@ struct Change {
   std::int64_t seq = 0;
   WorkspaceKey workspace;
   Id project_id = 0;
-  std::string kind;  // insert | update | delete | restore | edit
+  model::ChangeKind kind = model::ChangeKind::update;
   std::vector<std::string> fields;
   Timestamp at;
-  std::optional<std::string> detail;  // for "edit": what happened to it (JSON object)
+  std::optional<std::string> detail;  // for ChangeKind::edit: what happened to it (JSON object)
 };
 
 // One stored project: its canonical JSON and whether the server deleted it.
@@ -93,7 +94,7 @@ class Mirror {
   bool confirm_deleted(WorkspaceKey ws, Id id, Timestamp now);
   // The server's current version of one project; logs a change if it differs.
   // Returns the change kind, or nullopt when nothing changed.
-  std::optional<std::string> upsert_one(WorkspaceKey ws, const FetchedProject& project, Timestamp now);
+  std::optional<model::ChangeKind> upsert_one(WorkspaceKey ws, const FetchedProject& project, Timestamp now);
 
   // Logs what happened to a local edit (`detail`: a JSON object).
   void log_edit(WorkspaceKey ws, Id project_id, const std::string& detail, Timestamp now);
@@ -130,7 +131,7 @@ class Mirror {
 
  private:
   ReconcileOutcome apply_staging(WorkspaceKey ws, Timestamp now);
-  void log_change(WorkspaceKey ws, Id id, const char* kind, const std::vector<std::string>& fields, std::int64_t at,
+  void log_change(WorkspaceKey ws, Id id, model::ChangeKind kind, const std::vector<std::string>& fields, std::int64_t at,
                   const std::optional<std::string>& detail = std::nullopt);
   // Prepared once: a first sync logs one change per project, and preparing
   // the statement each time was a fifth of the CPU of an ingest.

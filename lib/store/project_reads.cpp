@@ -1,5 +1,6 @@
 #include "store/project_reads.hpp"
 
+#include "store/enum_sql.hpp"
 #include "store/project_columns.hpp"
 #include "store/sql_util.hpp"
 #include "core/text.hpp"
@@ -445,10 +446,12 @@ std::vector<std::string> ProjectReads::tree_problems(WorkspaceKey ws) {
 }
 
 std::int64_t ProjectReads::pending_edits(WorkspaceKey ws) {
-  auto& st = db_.cached("SELECT count(*) FROM edits WHERE organization_id = ? AND workspace_id = ? "
-                        "AND state IN ('pending', 'in_flight', 'unknown_outcome', 'conflict')");
+  static const std::string sql = "SELECT count(*) FROM edits WHERE organization_id = ? AND workspace_id = ? "
+                                 "AND state IN " + sql_in(model::kActiveStates);
+  auto& st = db_.cached(sql);
   st.bind(1, ws.organization_id);
   st.bind(2, ws.workspace_id);
+  bind_enum_values(st);
   st.executeStep();
   return st.getColumn(0).getInt64();
 }

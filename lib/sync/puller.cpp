@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 namespace focus::sync {
+
+using model::ChangeKind;
 namespace {
 
 store::WorkspaceKey key(upstream::WorkspaceRef ws) { return {ws.organization_id, ws.workspace_id}; }
@@ -106,9 +108,9 @@ boost::asio::awaitable<Result<ProbeReport>> Puller::probe(upstream::WorkspaceRef
     ++newer;
     auto kind = mirror_.upsert_one(key(ws), store::fetched(p), now_utc());
     step("upserted");
-    if (kind == "insert") ++report.inserted;
-    else if (kind == "update") ++report.updated;
-    else if (kind == "restore") ++report.restored;
+    if (kind == ChangeKind::insert) ++report.inserted;
+    else if (kind == ChangeKind::update) ++report.updated;
+    else if (kind == ChangeKind::restore) ++report.restored;
   }
   const auto live = mirror_.live_count(key(ws));
   const auto total = answer->total.value_or(live);
@@ -173,7 +175,7 @@ boost::asio::awaitable<void> Puller::confirm_missing(upstream::WorkspaceRef ws, 
     auto answer = co_await api_.get_project(ws, missing[i]);
     if (answer) {
       auto kind = mirror_.upsert_one(key(ws), store::fetched(std::move(*answer)), now_utc());
-      if (kind == "update") ++report.updated;
+      if (kind == ChangeKind::update) ++report.updated;
       continue;
     }
     if (answer.error().is(Errc::not_found)) {

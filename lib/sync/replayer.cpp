@@ -27,7 +27,7 @@ upstream::RetryPolicy edit_backoff(const config::Sync& s) {
 store::WorkspaceKey key_of(upstream::WorkspaceRef ws) { return {ws.organization_id, ws.workspace_id}; }
 
 std::string label(const EditRecord& e) {
-  return "edit " + std::to_string(e.id) + " (" + std::string(model::op_name(e.op)) + " of project " +
+  return "edit " + std::to_string(e.id) + " (" + std::string(to_text(e.op)) + " of project " +
          std::to_string(e.project_id) + ")";
 }
 
@@ -113,7 +113,7 @@ std::optional<Timestamp> Replayer::next_due(upstream::WorkspaceRef ws) { return 
 
 asio::awaitable<Replayer::Next> Replayer::replay_one(upstream::WorkspaceRef ws, EditRecord e, ReplayReport& report) {
   if (e.state == EditState::unknown_outcome) co_return co_await read_back(ws, e, report);
-  if (!passes_conflict_check(e, report)) co_return Next::go_on;
+  if (!apply_conflict_policy(e, report)) co_return Next::go_on;
   queue_.mark_in_flight(e.id, now_utc());
   step("in_flight");
   auto answer = co_await send(ws, e);
@@ -123,7 +123,7 @@ asio::awaitable<Replayer::Next> Replayer::replay_one(upstream::WorkspaceRef ws, 
   co_return next;
 }
 
-bool Replayer::passes_conflict_check(EditRecord& e, ReplayReport& report) {
+bool Replayer::apply_conflict_policy(EditRecord& e, ReplayReport& report) {
   if ((e.op != EditOp::patch && e.op != EditOp::update) || !e.base) return true;
   auto row = mirror_.row(e.workspace, e.project_id);
   if (!row || row->deleted) return true;  // the server answers 404 and the edit fails with its words

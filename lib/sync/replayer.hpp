@@ -20,7 +20,7 @@
 // project that carries the create's values, or one by this key's user, is
 // it; none: it was not applied; several (or one that is neither): the edit
 // stays unknown_outcome with the candidates, for the user to say which
-// (EditQueue::resolve created_as / send_again), and is not tried again by
+// (EditQueue::settle_by_user: created_as / send_again), and is not tried again by
 // itself, blocking only its own project's later edits.
 //
 // A 4xx that retrying cannot fix fails the edit (and only it, and what
@@ -103,8 +103,12 @@ class Replayer {
   CreateFinding conclude(const store::EditRecord& edit, const CreateCandidates& found, const Window& window) const;
   boost::asio::awaitable<Result<CreateFinding>> find_created(upstream::WorkspaceRef ws, const store::EditRecord& edit);
   boost::asio::awaitable<Sent> send(upstream::WorkspaceRef ws, const store::EditRecord& edit);
-  // Applies the conflict policy; false when the edit must not be sent now.
-  bool passes_conflict_check(store::EditRecord& edit, ReplayReport& report);
+  // Checks a patch or PUT against the mirror and, when another writer moved
+  // a field it touches, applies the conflict policy: manual settles the edit
+  // as in conflict, remote_wins rewrites it (`edit` is then the rewritten
+  // one, or it is done when nothing is left), local_wins sends it as it is.
+  // Answers whether the edit is still to be sent now.
+  bool apply_conflict_policy(store::EditRecord& edit, ReplayReport& report);
   Next settle_answer(const store::EditRecord& edit, const Sent& answer, ReplayReport& report);
   Next settle_error(const store::EditRecord& edit, const Error& error, ReplayReport& report);
   Next read_back_failed(const store::EditRecord& edit, const Error& error, ReplayReport& report);

@@ -109,7 +109,7 @@ boost::asio::awaitable<void> Scheduler::guarded(upstream::WorkspaceRef ws, Track
 void Scheduler::step_threw(upstream::WorkspaceRef ws, Track& track, const std::string& what) {
   const std::string step = current_step_.empty() ? "pass" : current_step_;
   ++step_failures_[step];
-  ++runs_["failed"];
+  ++runs_[RunKind::failed];
   ++track.failures;
   track.not_before = Clock::now() + backoff_.delay(track.failures);
   track.error = step + " failed: " + what;
@@ -135,7 +135,13 @@ void Scheduler::credentials_changed() {
 
 void Scheduler::note_result(const std::optional<Error>& error) {
   last_error_ = error;
-  if (error) ++runs_["failed"];
+  if (error) ++runs_[RunKind::failed];
+}
+
+std::map<std::string, std::int64_t> Scheduler::runs() const {
+  std::map<std::string, std::int64_t> out;
+  for (const auto& [kind, n] : runs_) out[std::string(to_text(kind))] = n;
+  return out;
 }
 
 void Scheduler::failed(upstream::WorkspaceRef ws, Track& track, const Error& error) {
@@ -199,7 +205,7 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
     }
     track.needs_full = false;
     succeeded(track);
-    ++runs_["listing"];
+    ++runs_[RunKind::listing];
     spdlog::info("synced {}/{} (full listing): {} projects, +{} ~{} -{}, {} requests", ws.organization_id,
                  ws.workspace_id, r->projects, r->inserted, r->updated, r->deleted, r->requests);
     replayer_.mirror_changed(ws);
@@ -218,7 +224,7 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
     co_return;
   }
   succeeded(track);
-  ++runs_["probe"];
+  ++runs_[RunKind::probe];
   replayer_.mirror_changed(ws);
   if (!p->order_honoured) track.probe_works = false;
   if (p->needs_full_listing) {

@@ -22,6 +22,7 @@
 // Borrows the Puller, Replayer, QuotaTracker and Mirror; io_context thread only.
 
 #include "config/config.hpp"
+#include "core/text_enum.hpp"
 #include "store/mirror.hpp"
 #include "sync/members_sync.hpp"
 #include "sync/puller.hpp"
@@ -39,6 +40,15 @@
 
 namespace focus::sync {
 
+// What a sync run came to, as counted for the metrics (label "result").
+enum class RunKind { listing, probe, failed };
+inline constexpr TextTable<RunKind, 3> kRunKindTexts{{
+    {RunKind::listing, "listing"},
+    {RunKind::probe, "probe"},
+    {RunKind::failed, "failed"},
+}};
+constexpr const auto& text_table(RunKind) { return kRunKindTexts; }
+
 class Scheduler {
  public:
   using Clock = upstream::QuotaTracker::Clock;
@@ -51,8 +61,8 @@ class Scheduler {
 
   // The last upstream failure, until a sync succeeds again.
   const std::optional<Error>& last_error() const { return last_error_; }
-  // Sync runs so far by result: "listing", "probe", "failed".
-  const std::map<std::string, std::int64_t>& runs() const { return runs_; }
+  // Sync runs so far by result (RunKind's text); a result not seen yet is absent.
+  std::map<std::string, std::int64_t> runs() const;
   // Something outside (a sync asked for, a failure seen elsewhere) tells the
   // scheduler how the upstream answered.
   void note_result(const std::optional<Error>& error);
@@ -107,7 +117,7 @@ class Scheduler {
   std::map<std::pair<model::Id, model::Id>, Track> tracks_;
   upstream::Backoff backoff_;
   std::optional<Error> last_error_;
-  std::map<std::string, std::int64_t> runs_;
+  std::map<RunKind, std::int64_t> runs_;
   std::map<std::string, std::int64_t> step_failures_;
   std::string current_step_;  // for the error boundary's message
   bool stopping_ = false;

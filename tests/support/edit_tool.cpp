@@ -34,7 +34,7 @@ int submit(store::EditQueue& queue) {
     model::Id id = in.contains("project_ref") ? ref("project_ref") : in.value("project_id", model::Id{0});
     json body = in.value("body", json());
     if (in.contains("parent_ref")) body["parent_project_id"] = ref("parent_ref");
-    auto op = model::parse_op(in["op"].get<std::string>()).value();
+    auto op = from_text<model::EditOp>(in["op"].get<std::string>()).value();
     try {
       auto s = queue.submit(ws, op, id, body, now_utc());
       answered.push_back(s.edit.project_id);

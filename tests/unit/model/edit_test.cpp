@@ -47,9 +47,9 @@ TEST_CASE("operation names round-trip, and unknown names are refused") {
   for (auto op : {EditOp::create, EditOp::update, EditOp::patch, EditOp::remove, EditOp::archive, EditOp::unarchive,
                   EditOp::restore, EditOp::pin, EditOp::unpin, EditOp::members_add, EditOp::members_role,
                   EditOp::members_remove})
-    CHECK(parse_op(op_name(op)) == op);
-  CHECK(op_name(EditOp::remove) == "delete");
-  CHECK_FALSE(parse_op("rename").has_value());
+    CHECK(from_text<EditOp>(to_text(op)) == op);
+  CHECK(to_text(EditOp::remove) == "delete");
+  CHECK_FALSE(from_text<EditOp>("rename").has_value());
 }
 
 TEST_CASE("a bad body names the field that is wrong") {

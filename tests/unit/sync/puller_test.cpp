@@ -106,7 +106,7 @@ TEST_CASE("other users' changes are logged once each, with the fields that chang
   std::map<std::string, std::set<model::Id>> by_kind;
   std::map<model::Id, std::vector<std::string>> fields;
   for (const auto& c : w.mirror->changes_since(seq, 100)) {
-    CHECK_MESSAGE(by_kind[c.kind].insert(c.project_id).second, "logged twice: " << c.project_id);
+    CHECK_MESSAGE(by_kind[std::string(to_text(c.kind))].insert(c.project_id).second, "logged twice: " << c.project_id);
     fields[c.project_id] = c.fields;
   }
   CHECK(by_kind["insert"] == ids_of(touched["created"]));
@@ -140,7 +140,7 @@ TEST_CASE("a restored project is logged as a restore") {
   CHECK(report.restored == 1);
   auto changes = w.mirror->changes_since(seq, 10);
   REQUIRE(changes.size() == 1);
-  CHECK(changes[0].kind == "restore");
+  CHECK(to_text(changes[0].kind) == "restore");
   CHECK(changes[0].project_id == gone);
   CHECK(difference(w.local(), w.server()) == "");
 }

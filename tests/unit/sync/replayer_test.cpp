@@ -211,11 +211,11 @@ TEST_CASE("every operation queued offline is visible at once and reaches the ser
   CHECK(w.view(live[1]).value() == w.server(live[1]));
   CHECK(w.queue->view(w.key, patched.edit.project_id)->body == w.mirror->row(w.key, live[1])->body);
   // The temporary id still finds the project.
-  CHECK(w.queue->resolve_id(w.key, created.edit.project_id) == made[0]["id"].get<Id>());
+  CHECK(w.queue->real_id_for(w.key, created.edit.project_id) == made[0]["id"].get<Id>());
   // Watchers learn of every settled edit.
   int settled = 0;
   for (auto& c : w.mirror->changes_since(0, 10000))
-    if (c.kind == "edit" && json::parse(*c.detail)["state"] == "done") ++settled;
+    if (to_text(c.kind) == "edit" && json::parse(*c.detail)["state"] == "done") ++settled;
   CHECK(settled == 12);
 }
 
@@ -320,22 +320,22 @@ TEST_CASE("conflicts: manual waits for the user, who may take local, remote or a
   CHECK(w.edit(other.edit.id).state == EditState::done);
 
   SUBCASE("take local: the edit is sent as it was") {
-    w.queue->resolve(mine.edit.id, {store::Resolution::Take::local, {}}, now_utc());
+    w.queue->settle_by_user(mine.edit.id, {store::Resolution::Take::local, {}}, now_utc());
     w.replay();
     CHECK(w.server(ids[0])["name"] == "Mine");
     CHECK(w.server(ids[0])["description"] == "their note");  // a field the edit never touched is theirs
   }
   SUBCASE("take remote: only the fields not in conflict are sent") {
-    w.queue->resolve(mine.edit.id, {store::Resolution::Take::remote, {}}, now_utc());
+    w.queue->settle_by_user(mine.edit.id, {store::Resolution::Take::remote, {}}, now_utc());
     w.replay();
     CHECK(w.server(ids[0])["name"] == "Theirs");
     CHECK(w.server(ids[0])["billable"] == true);
   }
   SUBCASE("a new body, checked like any other") {
-    CHECK_THROWS_AS(w.queue->resolve(mine.edit.id, {store::Resolution::Take::body, {{"color", "blue"}}}, now_utc()),
+    CHECK_THROWS_AS(w.queue->settle_by_user(mine.edit.id, {store::Resolution::Take::body, {{"color", "blue"}}}, now_utc()),
                     store::EditRejected);
     CHECK(w.edit(mine.edit.id).state == EditState::conflict);  // a rejected resolution changes nothing
-    w.queue->resolve(mine.edit.id, {store::Resolution::Take::body, {{"name", "Both of us"}}}, now_utc());
+    w.queue->settle_by_user(mine.edit.id, {store::Resolution::Take::body, {{"name", "Both of us"}}}, now_utc());
     w.replay();
     CHECK(w.server(ids[0])["name"] == "Both of us");
   }
@@ -550,7 +550,7 @@ TEST_CASE("discarding an edit removes it and its overlay; a discarded create tak
   CHECK(w.named("Abandoned").empty());
   bool logged = false;
   for (auto& c : w.mirror->changes_since(0, 1000))
-    if (c.kind == "edit" && json::parse(*c.detail)["state"] == "discarded") logged = true;
+    if (to_text(c.kind) == "edit" && json::parse(*c.detail)["state"] == "discarded") logged = true;
   CHECK(logged);
 }
 
@@ -613,13 +613,13 @@ TEST_CASE("an ambiguous read-back keeps the create unknown_outcome with its cand
   CHECK_THROWS_AS(w.queue->retry(create.edit.id, now_utc()), store::EditRejected);
 
   SUBCASE("created_as: the create is done as that project, the temporary id swapped everywhere") {
-    CHECK_THROWS_AS(w.queue->resolve(create.edit.id, {store::Resolution::Take::created_as, {}, -5}, now_utc()),
+    CHECK_THROWS_AS(w.queue->settle_by_user(create.edit.id, {store::Resolution::Take::created_as, {}, -5}, now_utc()),
                     store::EditRejected);
-    auto e = w.queue->resolve(create.edit.id, {store::Resolution::Take::created_as, {}, ours}, now_utc());
+    auto e = w.queue->settle_by_user(create.edit.id, {store::Resolution::Take::created_as, {}, ours}, now_utc());
     CHECK(e.state == EditState::done);
     CHECK(e.result_id == ours);
     CHECK(e.candidates.empty());
-    CHECK(w.queue->resolve_id(w.key, create.edit.project_id) == ours);
+    CHECK(w.queue->real_id_for(w.key, create.edit.project_id) == ours);
     CHECK(w.edit(follow_up.edit.id).project_id == ours);
     w.replay();
     CHECK(w.server(ours)["color"] == "#222222");
@@ -627,7 +627,7 @@ TEST_CASE("an ambiguous read-back keeps the create unknown_outcome with its cand
     CHECK(w.route_count("POST /projects") == posts);
   }
   SUBCASE("send_again: pending, sent once more") {
-    auto e = w.queue->resolve(create.edit.id, {store::Resolution::Take::send_again, {}, 0}, now_utc());
+    auto e = w.queue->settle_by_user(create.edit.id, {store::Resolution::Take::send_again, {}, 0}, now_utc());
     CHECK(e.state == EditState::pending);
     CHECK(e.candidates.empty());
     w.replay();
@@ -640,7 +640,7 @@ TEST_CASE("an ambiguous read-back keeps the create unknown_outcome with its cand
     CHECK(w.server(*done.result_id)["color"] == "#222222");
   }
   // Either way a second resolve is refused: it is settled.
-  CHECK_THROWS_AS(w.queue->resolve(create.edit.id, {store::Resolution::Take::send_again, {}, 0}, now_utc()),
+  CHECK_THROWS_AS(w.queue->settle_by_user(create.edit.id, {store::Resolution::Take::send_again, {}, 0}, now_utc()),
                   store::EditRejected);
 }
 
@@ -745,7 +745,7 @@ TEST_CASE("a refusal whose text is cut mid-character or is not UTF-8 fails the e
     CHECK_NOTHROW((void)e.to_json().dump());
     bool logged = false;
     for (auto& c : w.mirror->changes_since(0, 10000))
-      if (c.kind == "edit" && json::parse(*c.detail)["state"] == "failed") logged = is_valid_utf8(*c.detail);
+      if (to_text(c.kind) == "edit" && json::parse(*c.detail)["state"] == "failed") logged = is_valid_utf8(*c.detail);
     CHECK(logged);
   }
 }
