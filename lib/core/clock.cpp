@@ -12,7 +12,7 @@ Timestamp SystemClock::now() const { return now_utc(); }
 
 SteadyTime SystemClock::steady_now() const { return std::chrono::steady_clock::now(); }
 
-const Clock& system_clock() {
+const Clock& SystemClock::instance() {
   static const SystemClock clock;
   return clock;
 }

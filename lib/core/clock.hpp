@@ -7,8 +7,8 @@
 //  - steady_now(): the steady clock. For intervals and deadlines kept in
 //    memory: backoff, the probe interval, quota windows and Retry-After,
 //    which must not jump when someone sets the wall clock.
-// focussyncd passes system_clock(); tests pass a ManualClock, which moves
-// only when told, so quota windows, probe timing and backoff are tested
+// focussyncd passes SystemClock::instance(); tests pass a ManualClock, which
+// moves only when told, so quota windows, probe timing and backoff are tested
 // without sleeping. The engine's parts borrow the Clock; SystemClock may be
 // used from any thread, a ManualClock from its test's thread only.
 
@@ -34,12 +34,12 @@ class Clock {
 // The system's clocks: now_utc() and std::chrono::steady_clock.
 class SystemClock final : public Clock {
  public:
+  // The process's one SystemClock, the default wherever a Clock is borrowed.
+  static const Clock& instance();
+
   Timestamp now() const override;
   SteadyTime steady_now() const override;
 };
-
-// The process's SystemClock, the default wherever a Clock is borrowed.
-const Clock& system_clock();
 
 // A clock for tests: stands still until advanced or set.
 class ManualClock final : public Clock {

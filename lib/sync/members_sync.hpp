@@ -24,7 +24,7 @@ namespace focus::sync {
 class MembersSync {
  public:
   MembersSync(upstream::FocusApi& api, store::Mirror& mirror, const config::Sync& settings,
-              const Clock& clock = system_clock())
+              const Clock& clock = SystemClock::instance())
       : api_(api), mirror_(mirror), settings_(settings), clock_(clock) {}
 
   // How many projects want members now (at most `limit` are looked at).

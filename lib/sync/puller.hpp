@@ -71,7 +71,7 @@ class Puller {
   using StepHook = std::function<void(std::string_view step)>;
 
   Puller(upstream::FocusApi& api, store::Mirror& mirror, const config::Sync& settings,
-         const Clock& clock = system_clock())
+         const Clock& clock = SystemClock::instance())
       : api_(api), mirror_(mirror), settings_(settings), clock_(clock) {}
 
   void on_step(StepHook hook) { on_step_ = std::move(hook); }

@@ -65,7 +65,7 @@ class Replayer {
   using StepHook = std::function<void(std::string_view step)>;
 
   Replayer(upstream::FocusApi& api, store::EditQueue& queue, store::Mirror& mirror, const config::Sync& settings,
-           const Clock& clock = system_clock());
+           const Clock& clock = SystemClock::instance());
 
   void on_step(StepHook hook) { on_step_ = std::move(hook); }
   // Ends a pass after the edit being sent settles (a clean shutdown).

@@ -51,7 +51,7 @@ class Scheduler {
  public:
   Scheduler(Puller& puller, MembersSync& members, Replayer& replayer, upstream::QuotaTracker& quota,
             store::Mirror& mirror, const config::Sync& settings, std::vector<upstream::WorkspaceRef> workspaces,
-            const Clock& clock = system_clock());
+            const Clock& clock = SystemClock::instance());
 
   // One decision per workspace; answers how long to wait before the next pass.
   boost::asio::awaitable<std::chrono::milliseconds> pass();

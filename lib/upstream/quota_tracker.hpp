@@ -25,7 +25,7 @@ namespace focus::upstream {
 
 class QuotaTracker {
  public:
-  explicit QuotaTracker(const Clock& clock = system_clock()) : clock_(clock) {}
+  explicit QuotaTracker(const Clock& clock = SystemClock::instance()) : clock_(clock) {}
 
   // The clock its times are on: who compares with them reads this one.
   const Clock& clock() const { return clock_; }
