@@ -338,7 +338,7 @@ std::vector<Id> Mirror::members_wanted(WorkspaceKey ws, std::optional<Timestamp>
                        "WHERE p.organization_id = ?1 AND p.workspace_id = ?2 AND p.deleted = 0 "
                        "AND (m.project_id IS NULL OR m.fetched_at < p.changed_at OR m.fetched_at < ?3) "
                        "ORDER BY p.changed_at DESC, p.id LIMIT ?4", ws);
-  st.bind(3, detail::micros(older_than).value_or(std::numeric_limits<std::int64_t>::min()));
+  st.bind(3, older_than ? detail::micros(*older_than) : std::numeric_limits<std::int64_t>::min());
   st.bind(4, limit);
   std::vector<Id> out;
   while (st.executeStep()) out.push_back(st.getColumn(0).getInt64());
@@ -444,7 +444,8 @@ void Mirror::record_attempt(WorkspaceKey ws, Timestamp at, std::int64_t requests
                  st.bind(3, detail::micros(at));
                  st.bind(4, requests);
                  bind_optional(st, 5, quota_remaining);
-                 bind_optional(st, 6, detail::micros(quota_resets_at));
+                 if (quota_resets_at) st.bind(6, detail::micros(*quota_resets_at));
+                 else st.bind(6);
                });
 }
 
