@@ -278,8 +278,7 @@ std::string Daemon::status_line() {
   for (const auto& w : p.config.workspaces) {
     store::WorkspaceKey key{w.organization_id, w.workspace_id};
     projects += p.mirror.live_count(key);
-    auto st = p.mirror.sync_state(key);
-    auto at = st.last_success_at ? parse_rfc3339(*st.last_success_at) : std::nullopt;
+    auto at = p.mirror.sync_state(key).last_success_at;
     if (!at) never = true;
     else if (!oldest || *at < *oldest) oldest = at;
   }

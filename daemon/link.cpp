@@ -7,9 +7,8 @@ namespace focus::daemon {
 using nlohmann::json;
 
 std::string Link::upstream_state() {
-  const auto now = upstream::QuotaTracker::Clock::now();
   for (const auto& w : parts_.config.workspaces)
-    if (parts_.quota.blocked_by_quota(w.organization_id, now)) return "quota_exhausted";
+    if (parts_.quota.blocked_by_quota(w.organization_id)) return "quota_exhausted";
   const auto& error = parts_.scheduler.last_error();
   if (!error) return "ok";
   if (error->is(Errc::unauthorized) || error->is(Errc::forbidden)) return "unauthorized";
@@ -22,11 +21,9 @@ std::string Link::upstream_state() {
 
 json Link::quota() {
   if (parts_.config.workspaces.empty()) return {{"remaining", nullptr}, {"resets_at", nullptr}};
-  const auto now = upstream::QuotaTracker::Clock::now();
-  auto snap = parts_.quota.snapshot(parts_.config.workspaces.front().organization_id, now);
+  auto snap = parts_.quota.snapshot(parts_.config.workspaces.front().organization_id);
   json resets = nullptr;
-  if (snap.resets_at)
-    resets = format_rfc3339(now_utc() + std::chrono::duration_cast<std::chrono::microseconds>(*snap.resets_at - now));
+  if (snap.resets_at) resets = format_rfc3339(parts_.quota.clock().wall_time_of(*snap.resets_at));
   return {{"remaining", snap.remaining ? json(*snap.remaining) : json(nullptr)}, {"resets_at", resets}};
 }
 

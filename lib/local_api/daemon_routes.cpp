@@ -44,6 +44,7 @@ bool wants_events(const http::Request& req) {
 }
 
 json text_or_null(const std::optional<std::string>& t) { return t ? json(*t) : json(nullptr); }
+json time_or_null(const std::optional<Timestamp>& t) { return t ? json(format_rfc3339(*t)) : json(nullptr); }
 
 http::Response event_stream_head() {
   http::Response head;
@@ -129,16 +130,15 @@ http::Response LocalApi::status() {
   for (const auto& w : config_.workspaces) {
     store::WorkspaceKey ws{w.organization_id, w.workspace_id};
     auto st = mirror_.sync_state(ws);
-    std::optional<Timestamp> synced;
-    if (st.last_success_at) synced = parse_rfc3339(*st.last_success_at);
+    const auto& synced = st.last_success_at;
     // The engine's own word first: the cache may be what failed to record it.
     auto error = daemon_.workspace_error(ws.organization_id, ws.workspace_id);
     workspaces.push_back({{"organization_id", ws.organization_id},
                           {"workspace_id", ws.workspace_id},
                           {"projects", mirror_.live_count(ws)},
-                          {"last_attempt_at", text_or_null(st.last_attempt_at)},
-                          {"last_success_at", text_or_null(st.last_success_at)},
-                          {"last_full_listing_at", text_or_null(st.last_full_listing_at)},
+                          {"last_attempt_at", time_or_null(st.last_attempt_at)},
+                          {"last_success_at", time_or_null(st.last_success_at)},
+                          {"last_full_listing_at", time_or_null(st.last_full_listing_at)},
                           {"last_error", text_or_null(error ? error : st.last_error)},
                           {"suspect", text_or_null(st.suspect)},
                           {"stale", !synced || now_utc() - *synced > config_.socket.stale_after},

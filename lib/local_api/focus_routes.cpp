@@ -137,9 +137,7 @@ http::Response LocalApi::submit(store::WorkspaceKey ws, EditOp op, model::Id id,
 }
 
 void LocalApi::add_freshness(http::Response& r, store::WorkspaceKey ws) {
-  auto state = mirror_.sync_state(ws);
-  std::optional<Timestamp> synced;
-  if (state.last_success_at) synced = parse_rfc3339(*state.last_success_at);
+  const auto synced = mirror_.sync_state(ws).last_success_at;
   r.set_header("X-Focussync-Synced-At", synced ? format_rfc3339(*synced) : "never");
   r.set_header("X-Focussync-Pending-Edits", std::to_string(reads_.pending_edits(ws)));
   bool stale = !synced || now_utc() - *synced > config_.socket.stale_after;

@@ -131,7 +131,7 @@ void Mirror::log_change(WorkspaceKey ws, Id id, ChangeKind kind, const std::vect
 }
 
 void Mirror::log_edit(WorkspaceKey ws, Id project_id, const std::string& detail, Timestamp now) {
-  log_change(ws, project_id, ChangeKind::edit, {}, now.time_since_epoch().count(), detail);
+  log_change(ws, project_id, ChangeKind::edit, {}, detail::micros(now), detail);
 }
 
 std::optional<StoredProject> Mirror::row(WorkspaceKey ws, Id id) {
@@ -303,7 +303,7 @@ std::vector<std::string> Mirror::bodies_named(WorkspaceKey ws, const std::string
                           "SELECT body FROM projects WHERE organization_id = ? AND workspace_id = ? AND name = ? "
                           "AND created_at >= ? AND deleted = 0 ORDER BY id", ws);
   st.bind(3, name);
-  st.bind(4, since.time_since_epoch().count());
+  st.bind(4, detail::micros(since));
   std::vector<std::string> out;
   while (st.executeStep()) out.push_back(st.getColumn(0).getString());
   return out;
@@ -339,7 +339,7 @@ std::vector<Id> Mirror::members_wanted(WorkspaceKey ws, std::optional<Timestamp>
                        "WHERE p.organization_id = ?1 AND p.workspace_id = ?2 AND p.deleted = 0 "
                        "AND (m.project_id IS NULL OR m.fetched_at < p.changed_at OR m.fetched_at < ?3) "
                        "ORDER BY p.changed_at DESC, p.id LIMIT ?4", ws);
-  st.bind(3, older_than ? older_than->time_since_epoch().count() : std::numeric_limits<std::int64_t>::min());
+  st.bind(3, older_than ? detail::micros(*older_than) : std::numeric_limits<std::int64_t>::min());
   st.bind(4, limit);
   std::vector<Id> out;
   while (st.executeStep()) out.push_back(st.getColumn(0).getInt64());
@@ -351,7 +351,7 @@ void Mirror::save_members(WorkspaceKey ws, Id project_id, const std::string& bod
     auto st = for_workspace(db_.sql(), "INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?, ?)", ws);
     st.bind(3, project_id);
     st.bind(4, body);
-    st.bind(5, now.time_since_epoch().count());
+    st.bind(5, detail::micros(now));
     st.exec();
   });
 }
@@ -388,7 +388,7 @@ std::vector<Change> Mirror::changes_since(std::int64_t seq, std::int64_t limit) 
                        st.getColumn(4).getString() + "': the cache was changed by hand or is damaged");
     c.kind = *kind;
     c.fields = json::parse(st.getColumn(5).getString()).get<std::vector<std::string>>();
-    c.at = Timestamp(std::chrono::microseconds(st.getColumn(6).getInt64()));
+    c.at = detail::from_micros(st.getColumn(6).getInt64());
     c.detail = optional_text(st, 7);
     out.push_back(std::move(c));
   }
@@ -399,6 +399,15 @@ std::int64_t Mirror::last_change_seq() {
   return db_.sql().execAndGet("SELECT COALESCE(max(seq), 0) FROM changes").getInt64();
 }
 
+namespace {
+
+std::optional<Timestamp> optional_time(SQLite::Statement& st, int column) {
+  auto us = optional_int(st, column);
+  return us ? std::optional<Timestamp>(detail::from_micros(*us)) : std::nullopt;
+}
+
+}  // namespace
+
 SyncState Mirror::sync_state(WorkspaceKey ws) {
   auto& st = db_.cached("SELECT last_attempt_at, last_success_at, last_full_listing_at, last_error, project_count, "
                         "per_page_cap, newest_updated_at, suspect, requests_spent, held_missing, quota_remaining, "
@@ -408,18 +417,18 @@ SyncState Mirror::sync_state(WorkspaceKey ws) {
   st.bind(2, ws.workspace_id);
   SyncState s;
   if (!st.executeStep()) return s;
-  s.last_attempt_at = optional_text(st, 0);
-  s.last_success_at = optional_text(st, 1);
-  s.last_full_listing_at = optional_text(st, 2);
+  s.last_attempt_at = optional_time(st, 0);
+  s.last_success_at = optional_time(st, 1);
+  s.last_full_listing_at = optional_time(st, 2);
   s.last_error = optional_text(st, 3);
   s.project_count = optional_int(st, 4);
   s.per_page_cap = optional_int(st, 5);
-  if (auto us = optional_int(st, 6)) s.newest_updated_at = Timestamp(std::chrono::microseconds(*us));
+  s.newest_updated_at = optional_time(st, 6);
   s.suspect = optional_text(st, 7);
   s.requests_spent = st.getColumn(8).getInt64();
   s.held_missing = optional_int(st, 9);
   s.quota_remaining = optional_int(st, 10);
-  s.quota_resets_at = optional_text(st, 11);
+  s.quota_resets_at = optional_time(st, 11);
   s.probe_note = optional_text(st, 12);
   return s;
 }
@@ -434,14 +443,14 @@ void ensure_state_row(SQLite::Database& db, WorkspaceKey ws) {
 
 void Mirror::record_attempt(WorkspaceKey ws, Timestamp at, std::int64_t requests,
                             std::optional<std::int64_t> quota_remaining, std::optional<Timestamp> quota_resets_at) {
-  auto resets = quota_resets_at ? std::optional<std::string>(format_rfc3339(*quota_resets_at)) : std::nullopt;
   update_state(ws,
                "last_attempt_at = ?3, requests_spent = requests_spent + ?4, quota_remaining = ?5, quota_resets_at = ?6",
                [&](SQLite::Statement& st) {
-                 st.bind(3, format_rfc3339(at));
+                 st.bind(3, detail::micros(at));
                  st.bind(4, requests);
                  bind_optional(st, 5, quota_remaining);
-                 bind_optional_text(st, 6, resets);
+                 if (quota_resets_at) st.bind(6, detail::micros(*quota_resets_at));
+                 else st.bind(6);
                });
 }
 
@@ -459,7 +468,7 @@ void Mirror::record_success(WorkspaceKey ws, Timestamp at, bool full_listing, st
                "newest_updated_at = (SELECT max(updated_at) FROM projects p WHERE p.organization_id = ?1 "
                "  AND p.workspace_id = ?2 AND p.deleted = 0)",
                [&](SQLite::Statement& st) {
-                 st.bind(3, format_rfc3339(at));
+                 st.bind(3, detail::micros(at));
                  bind_optional_text(st, 4, suspect);
                  st.bind(5, full_listing ? 1 : 0);
                  bind_optional(st, 6, held_missing);

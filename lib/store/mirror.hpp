@@ -67,14 +67,18 @@ struct StoredProject {
   bool deleted = false;
 };
 
+// What sync_state holds of one workspace. Its times are wall times, stored
+// as microseconds since the epoch like every time in the cache.
 struct SyncState {
-  std::optional<std::string> last_attempt_at, last_success_at, last_full_listing_at, last_error;
+  std::optional<Timestamp> last_attempt_at, last_success_at, last_full_listing_at;
+  std::optional<std::string> last_error;
   std::optional<std::int64_t> project_count, per_page_cap;
   std::optional<Timestamp> newest_updated_at;
   std::optional<std::string> suspect;
   std::optional<std::int64_t> held_missing;
   std::optional<std::int64_t> quota_remaining;
-  std::optional<std::string> quota_resets_at, probe_note;
+  std::optional<Timestamp> quota_resets_at;
+  std::optional<std::string> probe_note;
   std::int64_t requests_spent = 0;
 };
 

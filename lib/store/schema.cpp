@@ -195,6 +195,68 @@ CREATE TABLE own_users (
   PRIMARY KEY (organization_id, key_id)
 ) WITHOUT ROWID;
 )sql",
+      // 5: sync_state's times become microseconds since the epoch, as every
+      // other time in the cache. SQLite cannot change a column's type, so the
+      // table is rebuilt. Each RFC 3339 text ("2026-01-31T09:15:00.123456Z",
+      // as format_rfc3339 wrote it; an offset instead of Z is read too) is
+      // converted exactly: the whole seconds by strftime, the fraction digit
+      // by digit (strftime would keep only milliseconds). A text that is no
+      // such time becomes NULL, as it read before: never.
+      R"sql(
+CREATE TEMP TABLE v5_times AS
+  WITH spelled(text) AS (
+    SELECT last_attempt_at FROM sync_state UNION SELECT last_success_at FROM sync_state
+    UNION SELECT last_full_listing_at FROM sync_state UNION SELECT quota_resets_at FROM sync_state),
+  tails(text, tail) AS (
+    SELECT text, substr(text, 20) FROM spelled
+    WHERE text GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][Tt ][0-9][0-9]:[0-9][0-9]:[0-9][0-9]*'),
+  -- The fraction's digits ('' if none) and the zone after them.
+  parts(text, dotted, digits, zone) AS (
+    SELECT text, tail LIKE '.%',
+      CASE WHEN tail LIKE '.%' THEN substr(tail, 2, length(tail) - 1 - length(ltrim(substr(tail, 2), '0123456789')))
+           ELSE '' END,
+      upper(CASE WHEN tail LIKE '.%' THEN ltrim(substr(tail, 2), '0123456789') ELSE tail END)
+    FROM tails)
+  SELECT text,
+    CAST(strftime('%s', substr(text, 1, 10) || 'T' || substr(text, 12, 8) || zone) AS INTEGER) * 1000000
+      + CAST(substr(digits || '000000', 1, 6) AS INTEGER) AS us
+  FROM parts
+  WHERE (zone = 'Z' OR zone GLOB '[+-][0-9][0-9]:[0-9][0-9]') AND (digits <> '' OR NOT dotted);
+
+CREATE TABLE sync_state_v5 (
+  organization_id     INTEGER NOT NULL,
+  workspace_id        INTEGER NOT NULL,
+  last_attempt_at     INTEGER,  -- microseconds since the epoch, as every time below
+  last_success_at     INTEGER,
+  last_full_listing_at INTEGER,
+  last_error          TEXT,
+  project_count       INTEGER,
+  newest_updated_at   INTEGER,
+  requests_spent      INTEGER NOT NULL DEFAULT 0,
+  per_page_cap        INTEGER,
+  suspect             TEXT,   -- why deletions are being held, or NULL
+  held_missing        INTEGER,  -- how many were missing when they were held
+  quota_remaining     INTEGER,  -- as the last answer said
+  quota_resets_at     INTEGER,
+  probe_note          TEXT,     -- why probes are not trusted, or NULL
+  PRIMARY KEY (organization_id, workspace_id)
+) WITHOUT ROWID;
+INSERT INTO sync_state_v5 (organization_id, workspace_id, last_attempt_at, last_success_at, last_full_listing_at,
+    last_error, project_count, newest_updated_at, requests_spent, per_page_cap, suspect, held_missing,
+    quota_remaining, quota_resets_at, probe_note)
+  SELECT organization_id, workspace_id,
+    (SELECT us FROM v5_times WHERE text = s.last_attempt_at),
+    (SELECT us FROM v5_times WHERE text = s.last_success_at),
+    (SELECT us FROM v5_times WHERE text = s.last_full_listing_at),
+    last_error, project_count, newest_updated_at, requests_spent, per_page_cap, suspect, held_missing,
+    quota_remaining,
+    (SELECT us FROM v5_times WHERE text = s.quota_resets_at),
+    probe_note
+  FROM sync_state s;
+DROP TABLE sync_state;
+ALTER TABLE sync_state_v5 RENAME TO sync_state;
+DROP TABLE v5_times;
+)sql",
   };
   return all;
 }

@@ -8,7 +8,7 @@ namespace focus::sync {
 
 std::optional<Timestamp> MembersSync::refresh_before() const {
   if (settings_.members != config::MembersPolicy::always) return std::nullopt;
-  return now_utc() - std::chrono::duration_cast<std::chrono::microseconds>(settings_.full_listing_max_age);
+  return clock_.now() - std::chrono::duration_cast<std::chrono::microseconds>(settings_.full_listing_max_age);
 }
 
 std::int64_t MembersSync::wanted(upstream::WorkspaceRef ws, std::int64_t limit) {
@@ -29,7 +29,7 @@ boost::asio::awaitable<Result<std::int64_t>> MembersSync::refresh(upstream::Work
       if (answer.error().is(Errc::not_found)) continue;
       co_return answer.error();
     }
-    mirror_.save_members(key, id, model::encode_project_members(*answer).dump(), now_utc());
+    mirror_.save_members(key, id, model::encode_project_members(*answer).dump(), clock_.now());
     ++stored;
   }
   co_return stored;

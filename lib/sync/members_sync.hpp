@@ -4,9 +4,12 @@
 // spend only the requests left over after syncing projects and keeping the
 // reserve. Policy: "changed" fetches members of new and changed projects;
 // "always" also refreshes those older than full_listing_max_age; "never"
-// fetches none. Borrows the FocusApi and Mirror; io_context thread only.
+// fetches none. Time: the borrowed Clock's wall time (when members were
+// stored, and how old they may be, are kept in the cache).
+// Borrows the FocusApi, Mirror and Clock; io_context thread only.
 
 #include "config/config.hpp"
+#include "core/clock.hpp"
 #include "core/result.hpp"
 #include "store/mirror.hpp"
 #include "upstream/focus_api.hpp"
@@ -20,8 +23,9 @@ namespace focus::sync {
 
 class MembersSync {
  public:
-  MembersSync(upstream::FocusApi& api, store::Mirror& mirror, const config::Sync& settings)
-      : api_(api), mirror_(mirror), settings_(settings) {}
+  MembersSync(upstream::FocusApi& api, store::Mirror& mirror, const config::Sync& settings,
+              const Clock& clock = SystemClock::instance())
+      : api_(api), mirror_(mirror), settings_(settings), clock_(clock) {}
 
   // How many projects want members now (at most `limit` are looked at).
   std::int64_t wanted(upstream::WorkspaceRef ws, std::int64_t limit);
@@ -37,6 +41,7 @@ class MembersSync {
   upstream::FocusApi& api_;
   store::Mirror& mirror_;
   const config::Sync& settings_;
+  const Clock& clock_;
 };
 
 }  // namespace focus::sync

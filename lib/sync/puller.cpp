@@ -9,21 +9,19 @@ namespace {
 
 store::WorkspaceKey key(upstream::WorkspaceRef ws) { return {ws.organization_id, ws.workspace_id}; }
 
-// The requests a step spent, and the quota as the last answer left it.
-void record_attempt(store::Mirror& mirror, upstream::FocusApi& api, upstream::WorkspaceRef ws, std::int64_t requests) {
-  auto steady_now = upstream::QuotaTracker::Clock::now();
-  auto snap = api.quota().snapshot(ws.organization_id, steady_now);
-  std::optional<Timestamp> resets;
-  if (snap.resets_at)
-    resets = now_utc() + std::chrono::duration_cast<std::chrono::microseconds>(*snap.resets_at - steady_now);
-  mirror.record_attempt(key(ws), now_utc(), requests, snap.remaining, resets);
-}
-
 // Up to this many missing projects are never "suspect": a workspace of 20
 // that loses 3 is ordinary, not a broken listing.
 constexpr std::int64_t kSuspectFloor = 5;
 
 }  // namespace
+
+void Puller::record_attempt(upstream::WorkspaceRef ws, std::int64_t requests) {
+  auto& quota = api_.quota();
+  auto snap = quota.snapshot(ws.organization_id);
+  std::optional<Timestamp> resets;
+  if (snap.resets_at) resets = quota.clock().wall_time_of(*snap.resets_at);  // on the tracker's clock
+  mirror_.record_attempt(key(ws), clock_.now(), requests, snap.remaining, resets);
+}
 
 boost::asio::awaitable<Result<PullReport>> Puller::full_sync(upstream::WorkspaceRef ws, Progress progress,
                                                             std::function<bool()> may_spend) {
@@ -32,14 +30,14 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(upstream::Workspace
   const std::pair<model::Id, model::Id> id{ws.organization_id, ws.workspace_id};
   // Resume a paused listing unless it is so old that a fresh one is better.
   auto resumed = resume_.find(id);
-  if (resumed == resume_.end() || now_utc() - resumed->second.started > settings_.full_listing_max_age) {
+  if (resumed == resume_.end() || clock_.steady_now() - resumed->second.started > settings_.full_listing_max_age) {
     mirror_.clear_staging(key(ws));
-    resume_[id] = Resume{1, now_utc()};
+    resume_[id] = Resume{1, clock_.steady_now()};
   }
   auto listed = co_await list_into_staging(ws, report, progress, may_spend);
   if (!listed || !*listed) {
     report.requests = api_.counters().sent - sent_before;
-    record_attempt(mirror_, api_, ws, report.requests);
+    record_attempt(ws, report.requests);
     if (!listed) {
       mirror_.record_error(key(ws), listed.error().message);
       co_return listed.error();
@@ -48,7 +46,7 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(upstream::Workspace
     co_return report;
   }
   resume_.erase(id);
-  auto outcome = mirror_.reconcile(key(ws), now_utc());
+  auto outcome = mirror_.reconcile(key(ws), clock_.now());
   step("reconciled");
   report.inserted = outcome.inserted;
   report.updated = outcome.updated;
@@ -68,8 +66,8 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(upstream::Workspace
   }
   report.requests = api_.counters().sent - sent_before;
   report.projects = mirror_.live_count(key(ws));
-  record_attempt(mirror_, api_, ws, report.requests);
-  mirror_.record_success(key(ws), now_utc(), true, report.suspect, held);
+  record_attempt(ws, report.requests);
+  mirror_.record_success(key(ws), clock_.now(), true, report.suspect, held);
   step("recorded");
   co_return report;
 }
@@ -86,7 +84,7 @@ boost::asio::awaitable<Result<ProbeReport>> Puller::probe(upstream::WorkspaceRef
   params.paging.per_page = state.per_page_cap.value_or(settings_.per_page);
   auto answer = co_await api_.list_projects(ws, params);
   report.requests = api_.counters().sent - sent_before;
-  record_attempt(mirror_, api_, ws, report.requests);
+  record_attempt(ws, report.requests);
   if (!answer) {
     mirror_.record_error(key(ws), answer.error().message);
     co_return answer.error();
@@ -106,7 +104,7 @@ boost::asio::awaitable<Result<ProbeReport>> Puller::probe(upstream::WorkspaceRef
     bool news = !state.newest_updated_at || !p.updated_at || *p.updated_at >= *state.newest_updated_at;
     if (!news) break;
     ++newer;
-    auto kind = mirror_.upsert_one(key(ws), store::fetched(p), now_utc());
+    auto kind = mirror_.upsert_one(key(ws), store::fetched(p), clock_.now());
     step("upserted");
     if (kind == ChangeKind::insert) ++report.inserted;
     else if (kind == ChangeKind::update) ++report.updated;
@@ -121,7 +119,7 @@ boost::asio::awaitable<Result<ProbeReport>> Puller::probe(upstream::WorkspaceRef
   else if (total > live)
     report.needs_full_listing = "the server lists " + std::to_string(total - live) + " project(s) the mirror lacks";
   if (!report.needs_full_listing) {
-    mirror_.record_success(key(ws), now_utc(), false, state.suspect, state.held_missing);
+    mirror_.record_success(key(ws), clock_.now(), false, state.suspect, state.held_missing);
     step("recorded");
   }
   co_return report;
@@ -174,12 +172,12 @@ boost::asio::awaitable<void> Puller::confirm_missing(upstream::WorkspaceRef ws, 
   for (std::size_t i = 0; i < missing.size(); ++i) {
     auto answer = co_await api_.get_project(ws, missing[i]);
     if (answer) {
-      auto kind = mirror_.upsert_one(key(ws), store::fetched(std::move(*answer)), now_utc());
+      auto kind = mirror_.upsert_one(key(ws), store::fetched(std::move(*answer)), clock_.now());
       if (kind == ChangeKind::update) ++report.updated;
       continue;
     }
     if (answer.error().is(Errc::not_found)) {
-      if (mirror_.confirm_deleted(key(ws), missing[i], now_utc())) ++report.deleted;
+      if (mirror_.confirm_deleted(key(ws), missing[i], clock_.now())) ++report.deleted;
       step("deleted");
       continue;
     }

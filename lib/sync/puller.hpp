@@ -11,10 +11,16 @@
 // same number again. Offset drift therefore never deletes a project that
 // still exists.
 //
-// Borrows the FocusApi and Mirror; io_context thread only. Fails with the
-// upstream Error (the mirror unchanged when the listing did not complete).
+// Time: the borrowed Clock. Wall time for what the mirror stamps (changes,
+// sync_state); steady time for how long a paused listing may wait to be
+// resumed (an interval kept in memory). The quota's reset, a steady time of
+// the QuotaTracker, is stored as the wall time it falls at.
+//
+// Borrows the FocusApi, Mirror and Clock; io_context thread only. Fails with
+// the upstream Error (the mirror unchanged when the listing did not complete).
 
 #include "config/config.hpp"
+#include "core/clock.hpp"
 #include "core/result.hpp"
 #include "store/mirror.hpp"
 #include "upstream/focus_api.hpp"
@@ -64,8 +70,9 @@ class Puller {
   // process there.
   using StepHook = std::function<void(std::string_view step)>;
 
-  Puller(upstream::FocusApi& api, store::Mirror& mirror, const config::Sync& settings)
-      : api_(api), mirror_(mirror), settings_(settings) {}
+  Puller(upstream::FocusApi& api, store::Mirror& mirror, const config::Sync& settings,
+         const Clock& clock = SystemClock::instance())
+      : api_(api), mirror_(mirror), settings_(settings), clock_(clock) {}
 
   void on_step(StepHook hook) { on_step_ = std::move(hook); }
 
@@ -88,10 +95,12 @@ class Puller {
   // is a TEMP table): a restarted daemon starts the listing again.
   struct Resume {
     std::int64_t next_page = 1;
-    Timestamp started;
+    SteadyTime started;
   };
   boost::asio::awaitable<Result<bool>> list_into_staging(upstream::WorkspaceRef ws, PullReport& report,
                                                          const Progress& progress, const std::function<bool()>& may_spend);
+  // The requests a step spent, and the quota as the last answer left it.
+  void record_attempt(upstream::WorkspaceRef ws, std::int64_t requests);
   boost::asio::awaitable<void> confirm_missing(upstream::WorkspaceRef ws, const std::vector<model::Id>& missing,
                                                PullReport& report);
 
@@ -102,6 +111,7 @@ class Puller {
   upstream::FocusApi& api_;
   store::Mirror& mirror_;
   const config::Sync& settings_;
+  const Clock& clock_;
   std::map<std::pair<model::Id, model::Id>, Resume> resume_;
   StepHook on_step_;
 };

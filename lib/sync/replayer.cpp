@@ -84,18 +84,19 @@ std::optional<bool> members_applied(EditOp op, const json& body, const model::Pr
 
 }  // namespace
 
-Replayer::Replayer(upstream::FocusApi& api, store::EditQueue& queue, store::Mirror& mirror, const config::Sync& settings)
-    : api_(api), queue_(queue), mirror_(mirror), settings_(settings), backoff_(edit_backoff(settings)) {}
+Replayer::Replayer(upstream::FocusApi& api, store::EditQueue& queue, store::Mirror& mirror, const config::Sync& settings,
+                   const Clock& clock)
+    : api_(api), queue_(queue), mirror_(mirror), settings_(settings), clock_(clock), backoff_(edit_backoff(settings)) {}
 
 asio::awaitable<ReplayReport> Replayer::replay(upstream::WorkspaceRef ws, std::function<bool()> may_spend) {
   ReplayReport report;
   const auto key = key_of(ws);
-  report.compacted = static_cast<std::int64_t>(queue_.compact(key, now_utc()).size());
+  report.compacted = static_cast<std::int64_t>(queue_.compact(key, clock_.now()).size());
   const auto sent_before = api_.counters().sent;
   // Every step settles its edit or pushes it past now, so the queue drains;
   // the bound only guards against a bug turning this into a busy loop.
   for (int guard = 0; guard < 100'000; ++guard) {
-    auto ready = queue_.ready(key, now_utc());
+    auto ready = queue_.ready(key, clock_.now());
     if (ready.empty()) break;
     if (stopping_ || (may_spend && !may_spend())) break;
     auto next = co_await replay_one(ws, ready.front(), report);
@@ -107,14 +108,14 @@ asio::awaitable<ReplayReport> Replayer::replay(upstream::WorkspaceRef ws, std::f
 
 void Replayer::mirror_changed(upstream::WorkspaceRef ws) { queue_.rebuild_overlays(key_of(ws)); }
 
-bool Replayer::has_ready(upstream::WorkspaceRef ws) { return !queue_.ready(key_of(ws), now_utc()).empty(); }
+bool Replayer::has_ready(upstream::WorkspaceRef ws) { return !queue_.ready(key_of(ws), clock_.now()).empty(); }
 
 std::optional<Timestamp> Replayer::next_due(upstream::WorkspaceRef ws) { return queue_.next_attempt_at(key_of(ws)); }
 
 asio::awaitable<Replayer::Next> Replayer::replay_one(upstream::WorkspaceRef ws, EditRecord e, ReplayReport& report) {
   if (e.state == EditState::unknown_outcome) co_return co_await read_back(ws, e, report);
   if (!apply_conflict_policy(e, report)) co_return Next::go_on;
-  queue_.mark_in_flight(e.id, now_utc());
+  queue_.mark_in_flight(e.id, clock_.now());
   step("in_flight");
   auto answer = co_await send(ws, e);
   step("answered");
@@ -132,7 +133,7 @@ bool Replayer::apply_conflict_policy(EditRecord& e, ReplayReport& report) {
   if (fields.empty()) return true;
   switch (settings_.conflicts) {
     case config::ConflictPolicy::manual:
-      queue_.settle_conflict(e, describe_conflict(fields, e, server), now_utc());
+      queue_.settle_conflict(e, describe_conflict(fields, e, server), clock_.now());
       ++report.conflicts;
       return false;
     case config::ConflictPolicy::local_wins:
@@ -141,7 +142,7 @@ bool Replayer::apply_conflict_policy(EditRecord& e, ReplayReport& report) {
     case config::ConflictPolicy::remote_wins: {
       spdlog::info("{}: the server's values are kept ({})", label(e), describe_conflict(fields, e, server));
       queue_.rewrite(e, model::yield_fields(e.op, e.body, fields, server), server, "the server's values kept for fields in conflict",
-                     now_utc());
+                     clock_.now());
       auto updated = queue_.get(e.id);
       if (!updated || updated->state != EditState::pending) return false;  // nothing left to send
       e = *updated;
@@ -194,7 +195,7 @@ asio::awaitable<Replayer::Sent> Replayer::send(upstream::WorkspaceRef ws, const 
 
 Replayer::Next Replayer::settle_answer(const EditRecord& e, const Sent& answer, ReplayReport& report) {
   if (!answer) return settle_error(e, answer.error(), report);
-  const auto now = now_utc();
+  const auto now = clock_.now();
   const auto& project = *answer;
   if (e.op == EditOp::create && !project) {
     // Created, but the id is not known: find it before anything else.
@@ -215,7 +216,7 @@ Replayer::Next Replayer::settle_answer(const EditRecord& e, const Sent& answer, 
 }
 
 Replayer::Next Replayer::settle_error(const EditRecord& e, const Error& error, ReplayReport& report) {
-  const auto now = now_utc();
+  const auto now = clock_.now();
   if (error.is(Errc::outcome_unknown)) {
     queue_.settle_unknown(e, error.message);
     spdlog::warn("{}: {}; it is read back before anything is sent again", label(e), error.message);
@@ -366,13 +367,13 @@ asio::awaitable<Result<Replayer::CreateFinding>> Replayer::find_created(upstream
 asio::awaitable<Replayer::Next> Replayer::read_back(upstream::WorkspaceRef ws, const EditRecord& e, ReplayReport& report) {
   const auto key = key_of(ws);
   auto not_applied = [&](const std::string& why) {
-    queue_.settle_retry(e, "proven not applied (" + why + "); sent again", now_utc(), false);
+    queue_.settle_retry(e, "proven not applied (" + why + "); sent again", clock_.now(), false);
     spdlog::info("{}: proven not applied ({}); it is sent again", label(e), why);
     step("settled");
     return Next::go_on;
   };
   auto applied = [&](const std::optional<store::FetchedProject>& server, const std::string& note) {
-    queue_.settle_applied(e, server, std::nullopt, note, now_utc());
+    queue_.settle_applied(e, server, std::nullopt, note, clock_.now());
     ++report.applied;
     spdlog::info("{}: {}", label(e), note);
     step("settled");
@@ -385,7 +386,7 @@ asio::awaitable<Replayer::Next> Replayer::read_back(upstream::WorkspaceRef ws, c
     if (found->made)
       co_return applied(store::fetched(*found->made), "proven applied: found as project " + std::to_string(found->made->id));
     if (!found->ambiguous.empty()) {
-      queue_.settle_ambiguous(e, found->ambiguous, found->why, now_utc());
+      queue_.settle_ambiguous(e, found->ambiguous, found->why, clock_.now());
       step("settled");
       co_return Next::go_on;
     }
@@ -405,7 +406,7 @@ asio::awaitable<Replayer::Next> Replayer::read_back(upstream::WorkspaceRef ws, c
     if (current.error().is(Errc::not_found)) {
       if (e.op == EditOp::remove) co_return applied(std::nullopt, "proven applied: the project is gone");
       if (e.op == EditOp::restore) co_return not_applied("the project is still deleted");
-      queue_.settle_failed(e, "the project no longer exists on the server", now_utc());
+      queue_.settle_failed(e, "the project no longer exists on the server", clock_.now());
       ++report.failed;
       step("settled");
       co_return Next::go_on;
@@ -418,7 +419,7 @@ asio::awaitable<Replayer::Next> Replayer::read_back(upstream::WorkspaceRef ws, c
   else if (e.op != EditOp::remove) done = flag_applied(e.op, *current);
   if (done) co_return applied(server, "proven applied by reading the project back");
   // What the server has now is the base the conflict check needs next.
-  mirror_.upsert_one(key, server, now_utc());
+  mirror_.upsert_one(key, server, clock_.now());
   co_return not_applied("the server's project does not show it");
 }
 
@@ -426,7 +427,7 @@ Replayer::Next Replayer::read_back_failed(const EditRecord& e, const Error& erro
   // A refusal no retry can change: the edit cannot be settled here; it fails
   // with the server's words (and only it).
   if (error.is(Errc::bad_request) || error.is(Errc::forbidden)) {
-    queue_.settle_failed(e, "it may or may not have been applied, and cannot be read back: " + error.message, now_utc());
+    queue_.settle_failed(e, "it may or may not have been applied, and cannot be read back: " + error.message, clock_.now());
     ++report.failed;
     step("settled");
     return Next::go_on;

@@ -27,9 +27,14 @@
 // depends on its create); 5xx and bad answers back it off; quota, rate
 // limits, 401 and an unreachable server stop the pass with the edit pending.
 //
-// Borrows the FocusApi, EditQueue and Mirror; io_context thread only.
+// Time: the borrowed Clock's wall time, for everything it stamps or compares
+// (edits' next attempts and settling times, the create window). A retry's
+// backoff becomes a stored next_attempt_at, so it is wall time too.
+//
+// Borrows the FocusApi, EditQueue, Mirror and Clock; io_context thread only.
 
 #include "config/config.hpp"
+#include "core/clock.hpp"
 #include "store/edit_queue.hpp"
 #include "upstream/focus_api.hpp"
 
@@ -59,7 +64,8 @@ class Replayer {
   // "settled"), in order; focussyncd's crash test kills the process there.
   using StepHook = std::function<void(std::string_view step)>;
 
-  Replayer(upstream::FocusApi& api, store::EditQueue& queue, store::Mirror& mirror, const config::Sync& settings);
+  Replayer(upstream::FocusApi& api, store::EditQueue& queue, store::Mirror& mirror, const config::Sync& settings,
+           const Clock& clock = SystemClock::instance());
 
   void on_step(StepHook hook) { on_step_ = std::move(hook); }
   // Ends a pass after the edit being sent settles (a clean shutdown).
@@ -120,6 +126,7 @@ class Replayer {
   store::EditQueue& queue_;
   store::Mirror& mirror_;
   const config::Sync& settings_;
+  const Clock& clock_;
   upstream::Backoff backoff_;
   StepHook on_step_;
   bool stopping_ = false;

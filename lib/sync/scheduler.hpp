@@ -19,16 +19,24 @@
 // backs off; the other workspaces and later passes go on. pass() itself
 // only throws what the io_context's machinery throws (std::bad_alloc).
 //
-// Borrows the Puller, Replayer, QuotaTracker and Mirror; io_context thread only.
+// What hangs only on time and the quota is decided by its Pacing (see
+// pacing.hpp), on the Clock it is given: steady time for backoff, the probe
+// interval and quota windows; wall time only against times the cache keeps
+// (the last full listing, an edit's next attempt). The Clock must be the
+// QuotaTracker's (the constructor checks).
+//
+// Borrows the Puller, Replayer, QuotaTracker, Mirror and Clock; io_context
+// thread only.
 
 #include "config/config.hpp"
+#include "core/clock.hpp"
 #include "core/text_enum.hpp"
 #include "store/mirror.hpp"
 #include "sync/members_sync.hpp"
+#include "sync/pacing.hpp"
 #include "sync/puller.hpp"
 #include "sync/replayer.hpp"
 #include "upstream/quota_tracker.hpp"
-#include "upstream/retry_policy.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -51,10 +59,9 @@ constexpr const auto& text_table(RunKind) { return kRunKindTexts; }
 
 class Scheduler {
  public:
-  using Clock = upstream::QuotaTracker::Clock;
-
   Scheduler(Puller& puller, MembersSync& members, Replayer& replayer, upstream::QuotaTracker& quota,
-            store::Mirror& mirror, const config::Sync& settings, std::vector<upstream::WorkspaceRef> workspaces);
+            store::Mirror& mirror, const config::Sync& settings, std::vector<upstream::WorkspaceRef> workspaces,
+            const Clock& clock = SystemClock::instance());
 
   // One decision per workspace; answers how long to wait before the next pass.
   boost::asio::awaitable<std::chrono::milliseconds> pass();
@@ -82,40 +89,31 @@ class Scheduler {
   std::optional<std::string> workspace_error(upstream::WorkspaceRef ws) const;
 
  private:
-  struct Track {
-    bool needs_full = true;
-    bool probe_works = true;
-    bool unauthorized = false;
-    int failures = 0;
-    Clock::time_point not_before{};
-    std::optional<Clock::time_point> last_synced;  // last probe or listing that succeeded
-    std::optional<std::string> error;              // see workspace_error()
-  };
   // Runs one step inside its error boundary.
   template <class Step>
   boost::asio::awaitable<void> guarded(upstream::WorkspaceRef ws, Track& track, Step step);
   void step_threw(upstream::WorkspaceRef ws, Track& track, const std::string& what);
   void succeeded(Track& track);
-  boost::asio::awaitable<void> sync_one(upstream::WorkspaceRef ws, Track& track, Clock::duration& wait);
+  boost::asio::awaitable<void> sync_one(upstream::WorkspaceRef ws, Track& track, Duration& wait);
   boost::asio::awaitable<void> replay_edits(upstream::WorkspaceRef ws, Track& track);
-  std::int64_t usable_requests(model::Id organization, Clock::time_point now);
-  std::int64_t remaining_requests(model::Id organization, Clock::time_point now);
+  // What a full listing of `ws` costs now, as Pacing::listing_cost.
   std::int64_t full_listing_cost(upstream::WorkspaceRef ws);
-  std::int64_t window_budget(model::Id organization);
   bool full_listing_due(upstream::WorkspaceRef ws, const Track& track);
   void failed(upstream::WorkspaceRef ws, Track& track, const Error& error);
+  // The waits a pass ends with that no step set: edits and workspaces backing
+  // off come due at their own time; what the window allows is spread out.
+  void due_waits(Duration& wait);
 
-  boost::asio::awaitable<void> refresh_members(upstream::WorkspaceRef ws, Track& track, Clock::duration& wait);
+  boost::asio::awaitable<void> refresh_members(upstream::WorkspaceRef ws, Track& track, Duration& wait);
 
   Puller& puller_;
   MembersSync& members_;
   Replayer& replayer_;
-  upstream::QuotaTracker& quota_;
   store::Mirror& mirror_;
   const config::Sync& settings_;
   std::vector<upstream::WorkspaceRef> workspaces_;
   std::map<std::pair<model::Id, model::Id>, Track> tracks_;
-  upstream::Backoff backoff_;
+  Pacing pacing_;
   std::optional<Error> last_error_;
   std::map<RunKind, std::int64_t> runs_;
   std::map<std::string, std::int64_t> step_failures_;

@@ -82,9 +82,8 @@ AccountCheck check_account(const config::Upstream& upstream, Credentials credent
   io.run();
   if (failure) std::rethrow_exception(failure);
   out.requests = api.counters().sent;
-  const auto now = QuotaTracker::Clock::now();
   for (const auto& w : workspaces)
-    if (auto left = quota.snapshot(w.organization_id, now).remaining) out.quota_left[w.organization_id] = *left;
+    if (auto left = quota.snapshot(w.organization_id).remaining) out.quota_left[w.organization_id] = *left;
   return out;
 }
 

@@ -102,18 +102,17 @@ std::chrono::seconds retry_after(const http::Response& r) {
   return std::chrono::seconds(std::clamp<std::int64_t>(int_header(r, "Retry-After").value_or(1), 1, 2 * 3600));
 }
 
-QuotaNews note_quota(QuotaTracker& quota, model::Id organization, const http::Response& r,
-                     QuotaTracker::Clock::time_point now) {
-  quota.on_headers(organization, int_header(r, "X-Toggl-Quota-Remaining"), int_header(r, "X-Toggl-Quota-Resets-In"), now);
+QuotaNews note_quota(QuotaTracker& quota, model::Id organization, const http::Response& r) {
+  quota.on_headers(organization, int_header(r, "X-Toggl-Quota-Remaining"), int_header(r, "X-Toggl-Quota-Resets-In"));
   QuotaNews news;
   switch (errc_for_status(r.status)) {
     case Errc::quota_exhausted:
       news.resets_in = std::chrono::seconds(int_header(r, "X-Toggl-Quota-Resets-In").value_or(60));
-      quota.on_quota_exhausted(organization, *news.resets_in, now);
+      quota.on_quota_exhausted(organization, *news.resets_in);
       break;
     case Errc::rate_limited:
       news.retry_after = retry_after(r);
-      quota.on_rate_limited(organization, *news.retry_after, now);
+      quota.on_rate_limited(organization, *news.retry_after);
       break;
     default: break;
   }

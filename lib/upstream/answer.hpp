@@ -34,13 +34,12 @@ std::chrono::seconds retry_after(const http::Response& response);
 // What an answer tells the QuotaTracker, told to it: the quota headers of
 // every answer, a 402's reset (X-Toggl-Quota-Resets-In, 60 s if absent) and
 // a 429's Retry-After. Answers those two waits, for the error text and the
-// decision to retry.
+// decision to retry. The waits start at the tracker's clock's now.
 struct QuotaNews {
   std::optional<std::chrono::seconds> resets_in;    // a 402
   std::optional<std::chrono::seconds> retry_after;  // a 429
 };
-QuotaNews note_quota(QuotaTracker& quota, model::Id organization, const http::Response& response,
-                     QuotaTracker::Clock::time_point now);
+QuotaNews note_quota(QuotaTracker& quota, model::Id organization, const http::Response& response);
 
 Result<ProjectPage> decode_page(const std::string& body, bool expect_total);
 Result<model::Project> decode_one(const std::string& body);

@@ -15,7 +15,6 @@
 namespace focus::upstream {
 
 namespace asio = boost::asio;
-using Clock = QuotaTracker::Clock;
 using model::Id;
 using nlohmann::json;
 
@@ -82,7 +81,7 @@ Error failure(const std::string& what, const std::vector<std::string>& secrets, 
   return make_error(code, bounded_text(what + ": " + detail, 1000, [&](std::string t) { return redact(std::move(t), secrets); }));
 }
 
-std::string seconds_text(Clock::duration d) {
+std::string seconds_text(SteadyTime::duration d) {
   return std::to_string(std::chrono::ceil<std::chrono::seconds>(d).count()) + " s";
 }
 
@@ -118,10 +117,10 @@ struct FocusApi::Failed {
 // Known to be refused (the quota is spent, or a 429 asked to wait): the
 // error to fail with at once, sending nothing.
 std::optional<Error> FocusApi::quota_refusal(const Attempt& a) const {
-  const auto now = Clock::now();
-  auto until = quota_.blocked_until(a.org, now);
+  const auto now = quota_.clock().steady_now();
+  auto until = quota_.blocked_until(a.org);
   if (!until) return std::nullopt;
-  bool quota = quota_.blocked_by_quota(a.org, now);
+  bool quota = quota_.blocked_by_quota(a.org);
   return failure(a.what, a.secrets, quota ? Errc::quota_exhausted : Errc::rate_limited,
                  std::string(quota ? "the request quota is spent" : "asked to slow down") + "; not sent, next allowed in " +
                      seconds_text(*until - now));
@@ -152,7 +151,7 @@ detail::QuotaNews FocusApi::note_answer(const Attempt& a, const http::Response& 
                                         std::int64_t elapsed_ms, Timestamp sent_at) {
   ++counters_.by_status[std::to_string(response.status)];
   spdlog::debug("{}{} -> {} in {} ms ({} bytes)", a.what, query, response.status, elapsed_ms, response.body.size());
-  auto news = detail::note_quota(quota_, a.org, response, Clock::now());
+  auto news = detail::note_quota(quota_, a.org, response);
   if (auto date = response.header("Date"))
     if (auto server_now = parse_http_date(*date)) clock_.observe(a.org, *server_now, sent_at, now_utc());
   return news;
@@ -189,10 +188,11 @@ FocusApi::Call<T> FocusApi::run(WorkspaceRef ws, Exchange ex, Decode decode) {
     http::Request request = make_request(ws, ex);
     quota_.on_sent(a.org);
     ++counters_.sent;
-    auto started = Clock::now();
+    // The exchange's real duration, for the log: not the quota's clock.
+    auto started = std::chrono::steady_clock::now();
     const auto sent_at = now_utc();
     auto outcome = co_await client_.send(std::move(request));
-    std::int64_t elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+    std::int64_t elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
 
     Failed failed;
     if (auto* f = std::get_if<http::ClientFailure>(&outcome)) {

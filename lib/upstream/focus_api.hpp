@@ -7,7 +7,9 @@
 //
 // Every request is budgeted through the shared QuotaTracker: when the quota
 // is known to be spent (or a 429 asked to wait) the call fails at once with
-// quota_exhausted / rate_limited and nothing is sent. Reads are retried with
+// quota_exhausted / rate_limited and nothing is sent (by the tracker's Clock;
+// the server clock's readings and the logged durations use the system's
+// clocks, as they measure real exchanges). Reads are retried with
 // backoff and full jitter (5xx, timeouts, network errors, bad payloads, and a
 // 429 whose Retry-After is short); writes are never retried here: a write
 // whose answer was lost fails with outcome_unknown, for the replayer to settle.

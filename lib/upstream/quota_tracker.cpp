@@ -17,7 +17,7 @@ std::chrono::seconds sane_wait(std::int64_t seconds) {
 
 }  // namespace
 
-QuotaTracker::State& QuotaTracker::fresh(model::Id organization, Clock::time_point now) {
+QuotaTracker::State& QuotaTracker::fresh(model::Id organization, SteadyTime now) {
   State& s = states_[organization];
   if (s.resets_at && now >= *s.resets_at) {
     s.remaining.reset();
@@ -29,21 +29,27 @@ QuotaTracker::State& QuotaTracker::fresh(model::Id organization, Clock::time_poi
   return s;
 }
 
-bool QuotaTracker::blocked_by_quota(model::Id organization, Clock::time_point now) {
-  State& s = fresh(organization, now);
+bool QuotaTracker::blocked_by_quota(const State& s) const {
   return s.exhausted_until || (s.remaining && *s.remaining <= 0 && s.resets_at);
 }
 
-std::optional<QuotaTracker::Clock::time_point> QuotaTracker::blocked_until(model::Id organization, Clock::time_point now) {
-  State& s = fresh(organization, now);
-  std::optional<Clock::time_point> until;
-  auto later = [&](std::optional<Clock::time_point> t) {
+std::optional<SteadyTime> QuotaTracker::blocked_until(const State& s) const {
+  std::optional<SteadyTime> until;
+  auto later = [&](std::optional<SteadyTime> t) {
     if (t && (!until || *t > *until)) until = t;
   };
   later(s.exhausted_until);
   later(s.rate_limited_until);
   if (s.remaining && *s.remaining <= 0) later(s.resets_at);
   return until;
+}
+
+bool QuotaTracker::blocked_by_quota(model::Id organization) {
+  return blocked_by_quota(fresh(organization, clock_.steady_now()));
+}
+
+std::optional<SteadyTime> QuotaTracker::blocked_until(model::Id organization) {
+  return blocked_until(fresh(organization, clock_.steady_now()));
 }
 
 void QuotaTracker::on_sent(model::Id organization) {
@@ -53,30 +59,29 @@ void QuotaTracker::on_sent(model::Id organization) {
 }
 
 void QuotaTracker::on_headers(model::Id organization, std::optional<std::int64_t> remaining,
-                              std::optional<std::int64_t> resets_in_seconds, Clock::time_point now) {
+                              std::optional<std::int64_t> resets_in_seconds) {
   State& s = states_[organization];
   if (remaining) {
     s.remaining = std::clamp<std::int64_t>(*remaining, 0, kLargestCount);
     s.limit_estimate = std::max(s.limit_estimate.value_or(0), *s.remaining + s.sent_in_window);
   }
-  if (resets_in_seconds) s.resets_at = now + sane_wait(*resets_in_seconds);
+  if (resets_in_seconds) s.resets_at = clock_.steady_now() + sane_wait(*resets_in_seconds);
 }
 
-void QuotaTracker::on_quota_exhausted(model::Id organization, std::chrono::seconds resets_in, Clock::time_point now) {
+void QuotaTracker::on_quota_exhausted(model::Id organization, std::chrono::seconds resets_in) {
   State& s = states_[organization];
   s.remaining = 0;
-  s.resets_at = now + sane_wait(resets_in.count());
+  s.resets_at = clock_.steady_now() + sane_wait(resets_in.count());
   s.exhausted_until = s.resets_at;
 }
 
-void QuotaTracker::on_rate_limited(model::Id organization, std::chrono::seconds retry_after, Clock::time_point now) {
-  states_[organization].rate_limited_until = now + sane_wait(retry_after.count());
+void QuotaTracker::on_rate_limited(model::Id organization, std::chrono::seconds retry_after) {
+  states_[organization].rate_limited_until = clock_.steady_now() + sane_wait(retry_after.count());
 }
 
-QuotaTracker::Snapshot QuotaTracker::snapshot(model::Id organization, Clock::time_point now) {
-  State& s = fresh(organization, now);
-  return Snapshot{s.remaining, s.resets_at, blocked_until(organization, now), blocked_by_quota(organization, now),
-                  s.limit_estimate, s.sent_in_window};
+QuotaTracker::Snapshot QuotaTracker::snapshot(model::Id organization) {
+  const State& s = fresh(organization, clock_.steady_now());
+  return Snapshot{s.remaining, s.resets_at, blocked_until(s), blocked_by_quota(s), s.limit_estimate, s.sent_in_window};
 }
 
 }  // namespace focus::upstream

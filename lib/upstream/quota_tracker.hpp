@@ -8,7 +8,12 @@
 // at two hours (twice the quota window), so a broken header cannot silence
 // focussync. Shared by the FocusApi and the scheduler; single-threaded
 // (io_context thread).
+//
+// Time: the borrowed Clock's steady time only. Windows, resets and waits are
+// intervals that must not move when the wall clock is set; who needs a reset
+// as a wall time converts it (Clock::wall_time_of).
 
+#include "core/clock.hpp"
 #include "model/project.hpp"
 
 #include <chrono>
@@ -20,12 +25,15 @@ namespace focus::upstream {
 
 class QuotaTracker {
  public:
-  using Clock = std::chrono::steady_clock;
+  explicit QuotaTracker(const Clock& clock = SystemClock::instance()) : clock_(clock) {}
+
+  // The clock its times are on: who compares with them reads this one.
+  const Clock& clock() const { return clock_; }
 
   struct Snapshot {
     std::optional<std::int64_t> remaining;   // unknown until an answer says
-    std::optional<Clock::time_point> resets_at;
-    std::optional<Clock::time_point> blocked_until;  // no request before this
+    std::optional<SteadyTime> resets_at;
+    std::optional<SteadyTime> blocked_until;  // no request before this
     bool exhausted = false;  // blocked by the quota rather than by a 429
     // The window's size as far as answers tell (remaining + what we sent in
     // this window); others' use of the same quota makes it an underestimate.
@@ -35,28 +43,31 @@ class QuotaTracker {
   };
 
   // When a request to `organization` may go again; nullopt: now.
-  std::optional<Clock::time_point> blocked_until(model::Id organization, Clock::time_point now);
-  bool blocked_by_quota(model::Id organization, Clock::time_point now);
+  std::optional<SteadyTime> blocked_until(model::Id organization);
+  bool blocked_by_quota(model::Id organization);
 
   void on_sent(model::Id organization);  // counts down the last known figure
   // Reads the quota headers, if present, of an answer from `organization`.
   void on_headers(model::Id organization, std::optional<std::int64_t> remaining,
-                  std::optional<std::int64_t> resets_in_seconds, Clock::time_point now);
-  void on_quota_exhausted(model::Id organization, std::chrono::seconds resets_in, Clock::time_point now);
-  void on_rate_limited(model::Id organization, std::chrono::seconds retry_after, Clock::time_point now);
+                  std::optional<std::int64_t> resets_in_seconds);
+  void on_quota_exhausted(model::Id organization, std::chrono::seconds resets_in);
+  void on_rate_limited(model::Id organization, std::chrono::seconds retry_after);
 
-  Snapshot snapshot(model::Id organization, Clock::time_point now);
+  Snapshot snapshot(model::Id organization);
 
  private:
   struct State {
     std::optional<std::int64_t> remaining;
-    std::optional<Clock::time_point> resets_at;
-    std::optional<Clock::time_point> exhausted_until;
-    std::optional<Clock::time_point> rate_limited_until;
+    std::optional<SteadyTime> resets_at;
+    std::optional<SteadyTime> exhausted_until;
+    std::optional<SteadyTime> rate_limited_until;
     std::int64_t sent_in_window = 0;
     std::optional<std::int64_t> limit_estimate;
   };
-  State& fresh(model::Id organization, Clock::time_point now);  // forgets a window that has reset
+  State& fresh(model::Id organization, SteadyTime now);  // forgets a window that has reset
+  std::optional<SteadyTime> blocked_until(const State& s) const;
+  bool blocked_by_quota(const State& s) const;
+  const Clock& clock_;
   std::map<model::Id, State> states_;
 };
 

@@ -6,6 +6,7 @@
 // Checks: decoders answer a value or bad_payload (no exception); the error
 // text is one line of valid UTF-8 and bounded length; the tracker never blocks a request
 // for longer than the answer said (nor in the past).
+#include "core/clock.hpp"
 #include "core/utf8.hpp"
 #include "upstream/answer.hpp"
 #include "upstream/quota_tracker.hpp"
@@ -53,10 +54,11 @@ void expect_value_or_bad_payload(const Result<T>& r) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
   http::Response r = read_response(std::string_view(reinterpret_cast<const char*>(data), size));
-  upstream::QuotaTracker quota;
+  const ManualClock clock;  // stands still: `now` is the answer's time throughout
+  upstream::QuotaTracker quota(clock);
   const model::Id org = 1;
-  const auto now = upstream::QuotaTracker::Clock::time_point{} + std::chrono::hours(24 * 365);
-  const auto news = upstream::detail::note_quota(quota, org, r, now);
+  const auto now = clock.steady_now();
+  const auto news = upstream::detail::note_quota(quota, org, r);
   if (news.retry_after && *news.retry_after < std::chrono::seconds(1))
     broken("Retry-After read below a second", std::to_string(news.retry_after->count()));
   if (r.status >= 200 && r.status < 300) {
@@ -69,8 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (text.size() > 300 || text.find('\n') != std::string::npos) broken("server text not one bounded line", text);
     if (!is_valid_utf8(text)) broken("server text not valid UTF-8", text);
   }
-  auto until = quota.blocked_until(org, now);
+  auto until = quota.blocked_until(org);
   if (until && *until < now) broken("blocked until a time in the past", "");
-  (void)quota.snapshot(org, now);
+  (void)quota.snapshot(org);
   return 0;
 }

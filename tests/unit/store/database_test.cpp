@@ -68,6 +68,64 @@ TEST_CASE("migration 2 keeps the change log and its sequence, even past pruned r
   CHECK(db.sql().tableExists("overlay"));
 }
 
+TEST_CASE("migration 5 turns sync_state's RFC 3339 texts into the same instants in microseconds") {
+  TempDir dir;
+  std::string path = dir.path + "/v4.db";
+  const std::vector<std::string> written = {"2026-01-31T09:15:00.123456Z", "2026-01-31T09:15:00Z",
+                                            "1999-12-31T23:59:59.999999Z", "2026-03-29T01:00:00.000001Z"};
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    for (int i = 0; i < 4; ++i) raw.exec(migrations()[i]);
+    raw.exec("PRAGMA user_version = 4");
+    for (std::size_t i = 0; i < written.size(); ++i) {
+      SQLite::Statement st(raw, "INSERT INTO sync_state (organization_id, workspace_id, last_attempt_at, last_success_at, "
+                                "last_full_listing_at, last_error, project_count, newest_updated_at, requests_spent, "
+                                "quota_remaining, quota_resets_at, probe_note) "
+                                "VALUES (1, ?1, ?2, ?2, ?2, 'e', 7, 1769850900123456, 12, 3, ?2, 'n')");
+      st.bind(1, static_cast<std::int64_t>(i + 1));
+      st.bind(2, written[i]);
+      st.exec();
+    }
+    // Other spellings parse_rfc3339 reads, a text that is no time, and none.
+    raw.exec("INSERT INTO sync_state (organization_id, workspace_id, last_attempt_at, last_success_at, "
+             "last_full_listing_at, quota_resets_at) VALUES "
+             "(2, 1, '2026-01-31T11:15:00.5+02:00', '2026-01-31T09:15:00.1234567Z', 'not a time', NULL)");
+  }
+  Database db(path);
+  Mirror mirror(db);
+  for (std::size_t i = 0; i < written.size(); ++i) {
+    auto s = mirror.sync_state({1, static_cast<Id>(i + 1)});
+    const auto expected = parse_rfc3339(written[i]);
+    REQUIRE(expected);
+    CHECK(s.last_attempt_at == expected);
+    CHECK(s.last_success_at == expected);
+    CHECK(s.last_full_listing_at == expected);
+    CHECK(s.quota_resets_at == expected);
+    REQUIRE(s.last_success_at);
+    CHECK(format_rfc3339(*s.last_success_at) == written[i]);  // what /v1/status shows is unchanged
+    CHECK(s.last_error == "e");
+    CHECK(s.project_count == 7);
+    CHECK(s.newest_updated_at == parse_rfc3339("2026-01-31T09:15:00.123456Z"));
+    CHECK(s.requests_spent == 12);
+    CHECK(s.quota_remaining == 3);
+    CHECK(s.probe_note == "n");
+  }
+  auto other = mirror.sync_state({2, 1});
+  CHECK(other.last_attempt_at == parse_rfc3339("2026-01-31T11:15:00.5+02:00"));
+  CHECK(other.last_success_at == parse_rfc3339("2026-01-31T09:15:00.1234567Z"));
+  CHECK_FALSE(other.last_full_listing_at);
+  CHECK_FALSE(other.quota_resets_at);
+  CHECK(db.sql().execAndGet("SELECT typeof(last_success_at) FROM sync_state WHERE organization_id = 1 LIMIT 1")
+            .getString() == "integer");
+  CHECK(db.sql().execAndGet("SELECT count(*) FROM sqlite_temp_master WHERE name = 'v5_times'").getInt() == 0);
+  // Written and read back in microseconds from now on.
+  const auto at = *parse_rfc3339("2026-02-01T00:00:00.000042Z");
+  mirror.record_attempt({3, 3}, at, 1, 5, at + std::chrono::hours(1));
+  auto fresh = mirror.sync_state({3, 3});
+  CHECK(fresh.last_attempt_at == at);
+  CHECK(fresh.quota_resets_at == at + std::chrono::hours(1));
+}
+
 TEST_CASE("a cache from a newer focussync is refused, not damaged") {
   TempDir dir;
   std::string path = dir.path + "/new.db";

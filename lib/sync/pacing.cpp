@@ -1,0 +1,109 @@
+#include "sync/pacing.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace focus::sync {
+namespace {
+
+upstream::RetryPolicy error_backoff(const config::Sync& s) {
+  upstream::RetryPolicy p;
+  p.base = std::chrono::seconds(2);
+  p.cap = std::max<std::chrono::milliseconds>(s.interval, std::chrono::seconds(2));
+  return p;
+}
+
+}  // namespace
+
+Pacing::Pacing(upstream::QuotaTracker& quota, const config::Sync& settings, const Clock& clock, std::uint64_t seed)
+    : quota_(quota), settings_(settings), clock_(clock), backoff_(error_backoff(settings), seed) {}
+
+std::int64_t Pacing::reserve(std::int64_t limit) const {
+  return static_cast<std::int64_t>(std::ceil(settings_.reserve_share * static_cast<double>(limit)));
+}
+
+std::int64_t Pacing::usable_requests(model::Id organization) {
+  auto snap = quota_.snapshot(organization);
+  if (!snap.remaining && !snap.limit_estimate) return kUnlimited;  // no quota seen yet
+  auto limit = snap.limit_estimate.value_or(*snap.remaining);
+  // Remaining unknown after a reset: the new window started with the limit.
+  auto remaining = snap.remaining.value_or(limit - snap.sent_in_window);
+  return std::max<std::int64_t>(remaining - reserve(limit), 0);
+}
+
+std::int64_t Pacing::remaining_requests(model::Id organization) {
+  auto snap = quota_.snapshot(organization);
+  if (!snap.remaining && !snap.limit_estimate) return kUnlimited;
+  auto limit = snap.limit_estimate.value_or(*snap.remaining);
+  return snap.remaining.value_or(limit - snap.sent_in_window);
+}
+
+std::int64_t Pacing::window_budget(model::Id organization) {
+  auto snap = quota_.snapshot(organization);
+  if (!snap.limit_estimate) return kUnlimited;
+  return *snap.limit_estimate - reserve(*snap.limit_estimate);
+}
+
+std::int64_t Pacing::listing_cost(model::Id organization, std::int64_t pages) {
+  return std::min(pages, std::max<std::int64_t>(window_budget(organization), 1));
+}
+
+std::int64_t Pacing::members_budget(model::Id organization, std::int64_t batch) {
+  auto usable = usable_requests(organization);
+  return usable == kUnlimited ? batch : std::min(usable / 2, batch);
+}
+
+std::optional<Duration> Pacing::backoff_left(const Track& track) const {
+  auto now = clock_.steady_now();
+  if (now < track.not_before) return track.not_before - now;
+  return std::nullopt;
+}
+
+std::optional<Duration> Pacing::held_back(const Track& track, model::Id organization) {
+  if (auto left = backoff_left(track)) return left;
+  if (auto until = quota_.blocked_until(organization)) return *until - clock_.steady_now();
+  return std::nullopt;
+}
+
+std::optional<Duration> Pacing::until_probe(const Track& track) const {
+  auto now = clock_.steady_now();
+  if (track.last_synced && now - *track.last_synced < settings_.interval)
+    return *track.last_synced + settings_.interval - now;
+  return std::nullopt;
+}
+
+std::optional<Duration> Pacing::until_reset(model::Id organization) {
+  auto snap = quota_.snapshot(organization);
+  if (!snap.resets_at) return std::nullopt;
+  return *snap.resets_at - clock_.steady_now();
+}
+
+bool Pacing::listing_stale(std::optional<Timestamp> last_full_listing_at) const {
+  return !last_full_listing_at || clock_.now() - *last_full_listing_at >= settings_.full_listing_max_age;
+}
+
+Duration Pacing::until(Timestamp due) const {
+  return std::max(std::chrono::duration_cast<Duration>(due - clock_.now()), Duration::zero());
+}
+
+Duration Pacing::spread(model::Id organization, std::size_t workspaces, Duration wait) {
+  auto snap = quota_.snapshot(organization);
+  auto usable = usable_requests(organization);
+  if (!snap.resets_at || usable == kUnlimited) return wait;
+  auto left = *snap.resets_at - clock_.steady_now();
+  auto spacing = usable > 0 ? left * static_cast<std::int64_t>(workspaces) / usable : left;
+  if (wait > Duration::zero() || usable == 0) return std::max(wait, spacing);
+  return wait;
+}
+
+void Pacing::succeeded(Track& track) {
+  track.failures = 0;
+  track.last_synced = clock_.steady_now();
+}
+
+void Pacing::back_off(Track& track) {
+  ++track.failures;
+  track.not_before = clock_.steady_now() + backoff_.delay(track.failures);
+}
+
+}  // namespace focus::sync

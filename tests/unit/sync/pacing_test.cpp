@@ -1,0 +1,238 @@
+// The scheduler's decisions on a ManualClock (sync::Pacing): the reserve kept
+// for edits, listings in window-sized parts, the members' share, when a
+// workspace is held back and when its next probe is due, the backoff after
+// failures and its cap, and the spreading of what a window still allows.
+// No sleeps, no focus-sim, no cache.
+#include "core/clock.hpp"
+#include "sync/pacing.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace focus;
+using namespace focus::sync;
+using namespace std::chrono;
+
+namespace {
+
+// A pacing over its own clock and tracker, with the default settings
+// (probes every 5 minutes, a listing at most an hour old, 20% reserve).
+struct Paced {
+  ManualClock clock;
+  upstream::QuotaTracker quota{clock};
+  config::Sync settings;
+  Pacing pacing{quota, settings, clock, 1};
+  Track track;
+
+  // An answer said `remaining` of `limit` are left and the window resets in `resets_in`.
+  void window(std::int64_t limit, std::int64_t remaining, seconds resets_in = hours(1)) {
+    for (std::int64_t i = 0; i < limit - remaining; ++i) quota.on_sent(1);
+    quota.on_headers(1, remaining, resets_in.count());
+  }
+  void spend(std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) quota.on_sent(1);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("before the quota is known, sync is not limited by it") {
+  Paced p;
+  CHECK(p.pacing.usable_requests(1) == Pacing::kUnlimited);
+  CHECK(p.pacing.remaining_requests(1) == Pacing::kUnlimited);
+  CHECK(p.pacing.window_budget(1) == Pacing::kUnlimited);
+  CHECK(p.pacing.listing_cost(1, 500) == 500);
+  CHECK(p.pacing.members_budget(1, 50) == 50);
+  CHECK_FALSE(p.pacing.until_reset(1));
+  CHECK(p.pacing.spread(1, 1, minutes(5)) == minutes(5));
+}
+
+TEST_CASE("the reserve: sync stops a share of the window short, which replaying edits may still spend") {
+  Paced p;
+  p.window(100, 100);
+  CHECK(p.pacing.usable_requests(1) == 80);
+  CHECK(p.pacing.remaining_requests(1) == 100);
+  CHECK(p.pacing.window_budget(1) == 80);
+  p.spend(79);
+  CHECK(p.pacing.usable_requests(1) == 1);
+  p.spend(1);
+  CHECK(p.pacing.usable_requests(1) == 0);
+  CHECK(p.pacing.remaining_requests(1) == 20);
+  p.spend(20);
+  CHECK(p.pacing.usable_requests(1) == 0);
+  CHECK(p.pacing.remaining_requests(1) == 0);
+}
+
+TEST_CASE("the reserve is rounded up: a request short rather than one into the edits' share") {
+  Paced p;
+  p.window(31, 31);  // 20% of 31 is 6.2
+  CHECK(p.pacing.usable_requests(1) == 24);
+  CHECK(p.pacing.window_budget(1) == 24);
+  Paced none;
+  none.settings.reserve_share = 0;
+  none.window(30, 30);
+  CHECK(none.pacing.usable_requests(1) == 30);
+}
+
+TEST_CASE("after a reset the new window starts with the whole limit, less what was sent since") {
+  Paced p;
+  p.window(100, 10, seconds(600));
+  CHECK(p.pacing.usable_requests(1) == 0);  // 10 left, 20 kept back
+  p.clock.advance(seconds(600));
+  CHECK(p.pacing.usable_requests(1) == 80);
+  CHECK(p.pacing.remaining_requests(1) == 100);
+  p.spend(5);  // no answer has told the new window yet
+  CHECK(p.pacing.usable_requests(1) == 75);
+  CHECK(p.pacing.remaining_requests(1) == 95);
+}
+
+TEST_CASE("a listing longer than a window can pay for is done in window-sized parts") {
+  Paced p;
+  p.window(30, 30);
+  CHECK(p.pacing.window_budget(1) == 24);
+  CHECK(p.pacing.listing_cost(1, 100) == 24);
+  CHECK(p.pacing.listing_cost(1, 10) == 10);
+  Paced tiny;
+  tiny.settings.reserve_share = 1.0;  // nothing for sync: a part is still one request
+  tiny.window(30, 30);
+  CHECK(tiny.pacing.listing_cost(1, 100) == 1);
+}
+
+TEST_CASE("members get at most half of what sync may still spend, in a bounded batch") {
+  Paced p;
+  p.window(240, 240);
+  CHECK(p.pacing.members_budget(1, 50) == 50);
+  p.spend(240 - 48 - 30);  // 30 usable beyond the reserve of 48
+  CHECK(p.pacing.members_budget(1, 50) == 15);
+  p.spend(29);
+  CHECK(p.pacing.members_budget(1, 50) == 0);
+}
+
+TEST_CASE("probe timing: due at once before any sync, then an interval after each that succeeded") {
+  Paced p;
+  CHECK_FALSE(p.pacing.until_probe(p.track));
+  p.pacing.succeeded(p.track);
+  CHECK(p.pacing.until_probe(p.track) == p.settings.interval);
+  p.clock.advance(minutes(2));
+  CHECK(p.pacing.until_probe(p.track) == p.settings.interval - minutes(2));
+  p.clock.advance(p.settings.interval - minutes(2) - microseconds(1));
+  CHECK(p.pacing.until_probe(p.track) == microseconds(1));
+  p.clock.advance(microseconds(1));
+  CHECK_FALSE(p.pacing.until_probe(p.track));
+  p.pacing.succeeded(p.track);
+  CHECK(p.pacing.until_probe(p.track) == p.settings.interval);
+}
+
+TEST_CASE("a workspace is held back while it backs off, then while its organization's quota is spent or a 429 waits") {
+  Paced p;
+  CHECK_FALSE(p.pacing.held_back(p.track, 1));
+  p.quota.on_headers(1, 0, 600);
+  CHECK(p.pacing.held_back(p.track, 1) == seconds(600));
+  CHECK(p.pacing.until_reset(1) == seconds(600));
+  CHECK_FALSE(p.pacing.held_back(p.track, 2));  // another organization
+  p.pacing.back_off(p.track);
+  auto left = p.pacing.backoff_left(p.track);
+  if (left) CHECK(p.pacing.held_back(p.track, 1) == *left);  // its own backoff first (jitter may make it zero)
+  p.clock.advance(seconds(600));
+  CHECK_FALSE(p.pacing.held_back(p.track, 1));
+  p.quota.on_rate_limited(1, seconds(45));
+  CHECK(p.pacing.held_back(p.track, 1) == seconds(45));
+}
+
+TEST_CASE("backoff after failures: the ceiling doubles from 2 s per failure up to the probe interval") {
+  Paced p;
+  p.settings.interval = minutes(1);
+  for (std::uint64_t seed = 0; seed < 20; ++seed) {
+    Pacing pacing(p.quota, p.settings, p.clock, seed);
+    Track track;
+    for (int failure = 1; failure <= 12; ++failure) {
+      pacing.back_off(track);
+      CHECK(track.failures == failure);
+      auto left = pacing.backoff_left(track).value_or(Duration::zero());
+      CHECK(left <= std::min<Duration>(seconds(2) * (1 << failure), minutes(1)));
+    }
+    pacing.succeeded(track);
+    CHECK(track.failures == 0);
+  }
+  // Late failures spread over the whole capped range.
+  Duration longest{};
+  for (std::uint64_t seed = 0; seed < 100; ++seed) {
+    Pacing pacing(p.quota, p.settings, p.clock, seed);
+    Track track;
+    track.failures = 20;
+    pacing.back_off(track);
+    longest = std::max(longest, pacing.backoff_left(track).value_or(Duration::zero()));
+  }
+  CHECK(longest > seconds(30));
+  CHECK(longest <= minutes(1));
+}
+
+TEST_CASE("backoff is capped at 2 s at least, however short the probe interval") {
+  Paced p;
+  p.settings.interval = milliseconds(100);
+  Duration longest{};
+  for (std::uint64_t seed = 0; seed < 100; ++seed) {
+    Pacing pacing(p.quota, p.settings, p.clock, seed);
+    Track track;
+    track.failures = 20;
+    pacing.back_off(track);
+    longest = std::max(longest, pacing.backoff_left(track).value_or(Duration::zero()));
+  }
+  CHECK(longest > seconds(1));
+  CHECK(longest <= seconds(2));
+}
+
+TEST_CASE("a backoff runs out as time passes") {
+  Paced p;
+  p.track.failures = 5;
+  Duration left{};
+  for (std::uint64_t seed = 0; left == Duration::zero(); ++seed) {  // a draw that is not zero
+    Pacing pacing(p.quota, p.settings, p.clock, seed);
+    p.track.failures = 5;
+    pacing.back_off(p.track);
+    left = pacing.backoff_left(p.track).value_or(Duration::zero());
+  }
+  p.clock.advance(duration_cast<microseconds>(left) / 2);
+  CHECK(p.pacing.backoff_left(p.track));
+  p.clock.advance(duration_cast<microseconds>(left));
+  CHECK_FALSE(p.pacing.backoff_left(p.track));
+}
+
+TEST_CASE("what a window still allows is spread over the time it has left") {
+  Paced p;
+  p.window(100, 100, hours(1));  // 80 usable
+  CHECK(p.pacing.spread(1, 2, minutes(5)) == minutes(5));  // 90 s apart would do: the interval is longer
+  p.spend(76);  // 4 usable
+  CHECK(p.pacing.spread(1, 2, minutes(5)) == minutes(30));  // 2 workspaces x 1 h / 4
+  CHECK(p.pacing.spread(1, 2, Duration::zero()) == Duration::zero());  // due now stays due now
+  p.spend(4);
+  CHECK(p.pacing.spread(1, 2, Duration::zero()) == hours(1));  // nothing usable: wait for the reset
+  p.clock.advance(minutes(20));
+  CHECK(p.pacing.spread(1, 2, Duration::zero()) == minutes(40));
+}
+
+TEST_CASE("stored wall times: a listing goes stale at full_listing_max_age; an edit's next attempt becomes a wait") {
+  Paced p;
+  CHECK(p.pacing.listing_stale(std::nullopt));
+  const auto listed = p.clock.now();
+  CHECK_FALSE(p.pacing.listing_stale(listed));
+  p.clock.advance(p.settings.full_listing_max_age - seconds(1));
+  CHECK_FALSE(p.pacing.listing_stale(listed));
+  p.clock.advance(seconds(1));
+  CHECK(p.pacing.listing_stale(listed));
+
+  CHECK(p.pacing.until(p.clock.now() + seconds(30)) == seconds(30));
+  CHECK(p.pacing.until(p.clock.now() - seconds(30)) == Duration::zero());
+}
+
+TEST_CASE("setting the wall clock moves only what is compared with stored times") {
+  Paced p;
+  p.pacing.succeeded(p.track);
+  p.quota.on_headers(1, 0, 600);
+  const auto listed = p.clock.now();
+  const auto due = p.clock.now() + minutes(10);
+  p.clock.set(p.clock.now() + hours(2));
+  CHECK(p.pacing.until_probe(p.track) == p.settings.interval);
+  CHECK(p.pacing.held_back(p.track, 1) == seconds(600));
+  CHECK(p.pacing.listing_stale(listed));
+  CHECK(p.pacing.until(due) == Duration::zero());
+}

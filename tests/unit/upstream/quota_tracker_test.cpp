@@ -1,0 +1,169 @@
+// The QuotaTracker on a ManualClock: what it learns from answers, when the
+// window resets, what holds requests back (a spent quota until its reset, a
+// 402, a 429's Retry-After), per organization. And the Backoff's growth and
+// cap. No sleeps, no focus-sim.
+#include "core/clock.hpp"
+#include "upstream/quota_tracker.hpp"
+#include "upstream/retry_policy.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace focus;
+using namespace focus::upstream;
+using namespace std::chrono;
+
+TEST_CASE("before any answer the quota is unknown and nothing is held back") {
+  ManualClock clock;
+  QuotaTracker quota(clock);
+  auto snap = quota.snapshot(1);
+  CHECK_FALSE(snap.remaining);
+  CHECK_FALSE(snap.resets_at);
+  CHECK_FALSE(snap.blocked_until);
+  CHECK_FALSE(snap.exhausted);
+  CHECK_FALSE(snap.limit_estimate);
+  CHECK_FALSE(quota.blocked_by_quota(1));
+  quota.on_sent(1);  // sent without knowing: counted, still unknown
+  CHECK(quota.snapshot(1).sent_in_window == 1);
+  CHECK_FALSE(quota.snapshot(1).remaining);
+}
+
+TEST_CASE("answers' headers set the window; sends count it down; the limit is what was left plus what was sent") {
+  ManualClock clock;
+  QuotaTracker quota(clock);
+  quota.on_sent(1);
+  quota.on_headers(1, 29, 3600);
+  auto snap = quota.snapshot(1);
+  CHECK(snap.remaining == 29);
+  CHECK(snap.limit_estimate == 30);
+  REQUIRE(snap.resets_at);
+  CHECK(*snap.resets_at == clock.steady_now() + hours(1));
+  quota.on_sent(1);
+  quota.on_sent(1);
+  CHECK(quota.snapshot(1).remaining == 27);
+  CHECK(quota.snapshot(1).sent_in_window == 3);
+  // An answer without the headers changes nothing it does not say.
+  quota.on_headers(1, std::nullopt, std::nullopt);
+  CHECK(quota.snapshot(1).remaining == 27);
+  CHECK(*quota.snapshot(1).resets_at == *snap.resets_at);
+  // A negative count is read as none left.
+  quota.on_headers(1, -5, std::nullopt);
+  CHECK(quota.snapshot(1).remaining == 0);
+}
+
+TEST_CASE("at the reset the window's figures are forgotten, the limit estimate kept") {
+  ManualClock clock;
+  QuotaTracker quota(clock);
+  for (int i = 0; i < 10; ++i) quota.on_sent(1);
+  quota.on_headers(1, 20, 600);
+  clock.advance(seconds(599));
+  CHECK(quota.snapshot(1).remaining == 20);
+  CHECK(quota.snapshot(1).sent_in_window == 10);
+  clock.advance(seconds(1));
+  auto snap = quota.snapshot(1);
+  CHECK_FALSE(snap.remaining);
+  CHECK_FALSE(snap.resets_at);
+  CHECK(snap.sent_in_window == 0);
+  CHECK(snap.limit_estimate == 30);
+}
+
+TEST_CASE("a spent quota holds requests back until the reset, and then lets them go") {
+  ManualClock clock;
+  QuotaTracker quota(clock);
+  quota.on_headers(1, 1, 900);
+  CHECK_FALSE(quota.blocked_until(1));
+  quota.on_sent(1);  // the last one
+  quota.on_headers(1, 0, 900);
+  REQUIRE(quota.blocked_until(1));
+  CHECK(*quota.blocked_until(1) == clock.steady_now() + seconds(900));
+  CHECK(quota.blocked_by_quota(1));
+  CHECK(quota.snapshot(1).exhausted);
+  clock.advance(seconds(899));
+  CHECK(quota.blocked_by_quota(1));
+  clock.advance(seconds(1));
+  CHECK_FALSE(quota.blocked_until(1));
+  CHECK_FALSE(quota.blocked_by_quota(1));
+}
+
+TEST_CASE("a 402 marks the quota spent until its reset") {
+  ManualClock clock;
+  QuotaTracker quota(clock);
+  quota.on_headers(1, 50, 3600);  // we thought plenty was left: others spent it
+  quota.on_quota_exhausted(1, seconds(120));
+  auto snap = quota.snapshot(1);
+  CHECK(snap.remaining == 0);
+  CHECK(snap.exhausted);
+  CHECK(*snap.blocked_until == clock.steady_now() + seconds(120));
+  CHECK(*snap.resets_at == clock.steady_now() + seconds(120));
+  clock.advance(seconds(120));
+  CHECK_FALSE(quota.blocked_until(1));
+  CHECK_FALSE(quota.snapshot(1).exhausted);
+}
+
+TEST_CASE("a 429 holds requests back for its Retry-After without calling the quota spent") {
+  ManualClock clock;
+  QuotaTracker quota(clock);
+  quota.on_headers(1, 100, 3600);
+  quota.on_rate_limited(1, seconds(30));
+  CHECK(*quota.blocked_until(1) == clock.steady_now() + seconds(30));
+  CHECK_FALSE(quota.blocked_by_quota(1));
+  CHECK_FALSE(quota.snapshot(1).exhausted);
+  clock.advance(seconds(30));
+  CHECK_FALSE(quota.blocked_until(1));
+  CHECK(quota.snapshot(1).remaining == 100);
+}
+
+TEST_CASE("held back by both a 429 and a spent quota: until the later of the two") {
+  ManualClock clock;
+  QuotaTracker quota(clock);
+  quota.on_quota_exhausted(1, seconds(60));
+  quota.on_rate_limited(1, seconds(300));
+  CHECK(*quota.blocked_until(1) == clock.steady_now() + seconds(300));
+  clock.advance(seconds(60));
+  CHECK_FALSE(quota.blocked_by_quota(1));
+  CHECK(*quota.blocked_until(1) == clock.steady_now() + seconds(240));
+}
+
+TEST_CASE("each organization has its own quota") {
+  ManualClock clock;
+  QuotaTracker quota(clock);
+  quota.on_quota_exhausted(1, seconds(600));
+  CHECK(quota.blocked_by_quota(1));
+  CHECK_FALSE(quota.blocked_by_quota(2));
+  CHECK_FALSE(quota.snapshot(2).remaining);
+}
+
+TEST_CASE("a wall clock set back does not move the quota's windows") {
+  ManualClock clock;
+  QuotaTracker quota(clock);
+  quota.on_headers(1, 0, 600);
+  clock.set(clock.now() - hours(3));
+  CHECK(*quota.blocked_until(1) == clock.steady_now() + seconds(600));
+  clock.advance(seconds(600));
+  CHECK_FALSE(quota.blocked_until(1));
+}
+
+TEST_CASE("backoff: full jitter under a ceiling that doubles per attempt, up to the cap") {
+  RetryPolicy policy;
+  policy.base = milliseconds(250);
+  policy.cap = milliseconds(8'000);
+  for (std::uint64_t seed = 0; seed < 50; ++seed) {
+    Backoff backoff(policy, seed);
+    for (int attempt = 0; attempt < 40; ++attempt) {
+      auto d = backoff.delay(attempt);
+      CHECK(d >= milliseconds(0));
+      CHECK(d <= std::min(policy.base * (std::int64_t{1} << std::min(attempt, 20)), policy.cap));
+    }
+  }
+  // The ceiling is reached: over many draws at a late attempt, some wait
+  // longer than half the cap (full jitter spreads them over all of it).
+  Backoff late(policy, 7);
+  milliseconds longest{0};
+  for (int i = 0; i < 200; ++i) longest = std::max(longest, late.delay(30));
+  CHECK(longest > policy.cap / 2);
+  CHECK(longest <= policy.cap);
+}
+
+TEST_CASE("backoff: one seed, one sequence") {
+  Backoff a(RetryPolicy{}, 42), b(RetryPolicy{}, 42);
+  for (int attempt = 0; attempt < 10; ++attempt) CHECK(a.delay(attempt) == b.delay(attempt));
+}
