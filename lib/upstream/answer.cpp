@@ -7,8 +7,10 @@
 #include "model/project_codec.hpp"
 
 #include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 #include <algorithm>
+#include <tuple>
 
 namespace focus::upstream::detail {
 namespace {
@@ -119,29 +121,110 @@ QuotaNews note_quota(QuotaTracker& quota, model::Id organization, const http::Re
   return news;
 }
 
-Result<ProjectPage> decode_page(const std::string& body, bool expect_total) {
+namespace {
+
+// The page's own fields, read the same way whichever parser read the page.
+struct PageFields {
+  std::optional<std::int64_t> page, per_page, total;
+};
+
+Result<ProjectPage> page_from(const PageFields& f, std::size_t listed, bool expect_total) {
+  ProjectPage page;
+  page.page = f.page.value_or(1);
+  page.per_page = f.per_page.value_or(static_cast<std::int64_t>(listed));
+  page.total = f.total;
+  if (expect_total && !page.total) return make_error(Errc::bad_payload, "the list answer has no integer 'total'");
+  return page;
+}
+
+// The fallback: nlohmann reads what simdjson refused (numbers past 64 bits
+// in a field nobody reads, say), with the same rules; no digests.
+Result<ProjectPage> decode_page_slowly(const std::string& body, bool expect_total) {
   auto value = parse(body);
   if (!value) return value.error();
   const json& j = *value;
   if (!j.is_object() || !j.contains("data") || !j["data"].is_array())
     return make_error(Errc::bad_payload, "the answer has no 'data' array");
-  ProjectPage page;
-  auto number = bounded_integer(j, "page", 1, kMaxCount);
-  auto per_page = bounded_integer(j, "per_page", 0, kMaxCount);
-  auto total = bounded_integer(j, "total", 0, kMaxCount);
-  for (const auto* r : {&number, &per_page, &total})
-    if (!*r) return r->error();
-  page.page = number->value_or(1);
-  page.per_page = per_page->value_or(static_cast<std::int64_t>(j["data"].size()));
-  page.total = *total;
-  if (expect_total && !page.total) return make_error(Errc::bad_payload, "the list answer has no integer 'total'");
-  page.data.reserve(j["data"].size());
+  PageFields f;
+  for (auto [key, low, out] : {std::tuple{"page", 1, &f.page}, {"per_page", 0, &f.per_page}, {"total", 0, &f.total}}) {
+    auto v = bounded_integer(j, key, low, kMaxCount);
+    if (!v) return v.error();
+    *out = *v;
+  }
+  auto page = page_from(f, j["data"].size(), expect_total);
+  if (!page) return page;
+  page->data.reserve(j["data"].size());
   try {
-    for (const auto& item : j["data"]) page.data.push_back(checked_project(item));
+    for (const auto& item : j["data"]) page->data.push_back(checked_project(item));
+  } catch (const model::DecodeError& e) {
+    return make_error(Errc::bad_payload, e.what());
+  }
+  page->digests.assign(page->data.size(), std::string());
+  return page;
+}
+
+// bounded_integer's rules on a simdjson value.
+Result<std::optional<std::int64_t>> bounded_integer(simdjson::dom::object o, const char* key, std::int64_t low,
+                                                    std::int64_t high) {
+  simdjson::dom::element v;
+  if (o.at_key(key).get(v) || v.is_null()) return std::optional<std::int64_t>{};
+  auto out_of_range = [&](const std::string& got) {
+    return make_error(Errc::bad_payload, std::string("the answer's '") + key + "' must be an integer from " +
+                                             std::to_string(low) + " to " + std::to_string(high) + ", got " + got);
+  };
+  std::int64_t n = 0;
+  if (v.is_uint64() && !v.is_int64()) return out_of_range(std::to_string(std::uint64_t(v.get_uint64())));
+  if (v.get_int64().get(n)) return out_of_range(bounded_text(simdjson::minify(v), 40));
+  if (n < low || n > high) return out_of_range(std::to_string(n));
+  return std::optional<std::int64_t>{n};
+}
+
+// The listing's project objects as simdjson reads them: each minified and
+// hashed; those `known` recognises are not decoded, the rest are (nlohmann,
+// from the minified text: a second parse of what changed only).
+Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_total, const KnownDigest& known) {
+  simdjson::dom::array data;
+  if (top.at_key("data").get_array().get(data)) return make_error(Errc::bad_payload, "the answer has no 'data' array");
+  PageFields f;
+  for (auto [key, low, out] : {std::tuple{"page", 1, &f.page}, {"per_page", 0, &f.per_page}, {"total", 0, &f.total}}) {
+    auto v = bounded_integer(top, key, low, kMaxCount);
+    if (!v) return v.error();
+    *out = *v;
+  }
+  auto page = page_from(f, data.size(), expect_total);
+  if (!page) return page;
+  try {
+    for (simdjson::dom::element item : data) {
+      std::string text = simdjson::minify(item);
+      std::string digest = model::content_hash(text);
+      std::int64_t id = 0;
+      if (known && item.is_object() && !item["id"].get_int64().get(id) && id > 0 && known(id, digest)) {
+        page->unchanged.push_back(id);
+        continue;
+      }
+      page->data.push_back(checked_project(json::parse(text)));
+      page->digests.push_back(std::move(digest));
+    }
   } catch (const model::DecodeError& e) {
     return make_error(Errc::bad_payload, e.what());
   }
   return page;
+}
+
+}  // namespace
+
+Result<ProjectPage> decode_page(const std::string& body, bool expect_total, const KnownDigest& known) {
+  if (model::nests_deeper_than(body))
+    return make_error(Errc::bad_payload,
+                      "the answer nests deeper than " + std::to_string(model::kMaxJsonDepth) + " levels; not read");
+  // One parser per thread, reused: it keeps its buffers between pages.
+  thread_local simdjson::dom::parser parser;
+  const std::string text = model::repaired_json_text(body);
+  simdjson::dom::element root;
+  if (parser.parse(text).get(root)) return decode_page_slowly(body, expect_total);
+  simdjson::dom::object top;
+  if (root.get_object().get(top)) return make_error(Errc::bad_payload, "the answer has no 'data' array");
+  return decode_page_quickly(top, expect_total, known);
 }
 
 namespace {

@@ -41,7 +41,10 @@ struct QuotaNews {
 };
 QuotaNews note_quota(QuotaTracker& quota, model::Id organization, const http::Response& response);
 
-Result<ProjectPage> decode_page(const std::string& body, bool expect_total);
+// A listing or tree page. Read by simdjson (nlohmann where simdjson refuses
+// the text); a project whose listing digest `known` recognises is listed in
+// `unchanged` and not decoded.
+Result<ProjectPage> decode_page(const std::string& body, bool expect_total, const KnownDigest& known = {});
 Result<model::Project> decode_one(const std::string& body);
 Result<model::ProjectMembers> decode_members(const std::string& body);
 

@@ -32,6 +32,9 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
+#include <string_view>
+
 #include <map>
 #include <optional>
 #include <string>
@@ -48,11 +51,22 @@ struct WorkspaceRef {
   model::Id workspace_id = 0;
 };
 
+// Whether a project listed with this digest is known as it is: then it is
+// not decoded (see ProjectPage::unchanged).
+using KnownDigest = std::function<bool(model::Id id, std::string_view digest)>;
+
 struct ProjectPage {
-  std::vector<model::Project> data;
+  std::vector<model::Project> data;  // decoded, in listing order
+  // data[i]'s listing digest: model::content_hash of the project's object as
+  // listed (simdjson's minified form of it, so whitespace does not count).
+  // Empty where the answer was read by the fallback parser.
+  std::vector<std::string> digests;
+  // Listed, but not decoded: the KnownDigest said their digest is known.
+  std::vector<model::Id> unchanged;
   std::int64_t page = 1;
   std::int64_t per_page = 0;
   std::optional<std::int64_t> total;  // list only
+  std::int64_t listed() const { return static_cast<std::int64_t>(data.size() + unchanged.size()); }
 };
 
 // What was sent, for sync state and metrics.

@@ -153,3 +153,47 @@ TEST_CASE("the server's clock is read from the Date header of its answers") {
   CHECK(reading->uncertainty <= std::chrono::milliseconds(600) + reading->round_trip);
   CHECK_FALSE(up.api->server_clock().reading(2).has_value());  // per organization
 }
+
+TEST_CASE("a listed project whose digest is known is not decoded; whitespace does not change a digest") {
+  const std::string tight = R"({"data":[{"id":5,"name":"a"},{"id":6,"name":"b"}],"page":1,"per_page":2,"total":2})";
+  const std::string loose = "{ \"data\" : [ { \"id\" : 5 , \"name\" : \"a\" },\n {\"id\":6,\n\"name\":\"b\"} ],"
+                            " \"page\":1, \"per_page\":2, \"total\":2 }";
+  auto first = detail::decode_page(tight, true);
+  REQUIRE(first.ok());
+  REQUIRE(first->data.size() == 2);
+  REQUIRE(first->digests.size() == 2);
+  CHECK(first->digests[0] != first->digests[1]);
+  CHECK(first->unchanged.empty());
+  // Known as listed: project 5 is only counted, project 6 (digest unknown) is decoded.
+  std::vector<model::Id> asked;
+  auto known = [&](model::Id id, std::string_view digest) {
+    asked.push_back(id);
+    return id == 5 && digest == first->digests[0];
+  };
+  auto again = detail::decode_page(loose, true, known);
+  REQUIRE(again.ok());
+  CHECK(asked == std::vector<model::Id>{5, 6});
+  CHECK(again->unchanged == std::vector<model::Id>{5});
+  REQUIRE(again->data.size() == 1);
+  CHECK(again->data[0].id == 6);
+  CHECK(again->digests[0] == first->digests[1]);
+  CHECK(again->listed() == 2);
+  // A changed field changes the digest.
+  auto renamed = detail::decode_page(R"({"data":[{"id":5,"name":"A"}],"page":1,"per_page":1,"total":1})", true, known);
+  REQUIRE(renamed.ok());
+  CHECK(renamed->unchanged.empty());
+  CHECK(renamed->data.size() == 1);
+}
+
+TEST_CASE("a page simdjson refuses is read by the fallback with the same rules") {
+  // An integer past 64 bits in a field nobody reads: valid JSON that simdjson will not hold.
+  const std::string big = R"({"data":[{"id":5,"name":"a","x":123456789012345678901234567890}],"page":1,"per_page":1,"total":1})";
+  auto page = detail::decode_page(big, true, [](model::Id, std::string_view) { return true; });
+  REQUIRE_MESSAGE(page.ok(), (page.ok() ? "" : page.error().message));
+  REQUIRE(page->data.size() == 1);  // the fallback has no digests, so nothing counts as known
+  CHECK(page->data[0].name == "a");
+  CHECK(page->digests == std::vector<std::string>{""});
+  auto bad = detail::decode_page(R"({"data":[{"id":77,"name":["x"]}],"page":1,"per_page":1,"total":1,"y":1e999999})", true);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().is(Errc::bad_payload));
+}
