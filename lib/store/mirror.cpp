@@ -7,6 +7,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <limits>
 #include <set>
@@ -24,7 +25,7 @@ using detail::optional_text;
 
 // A mirror row's key and content columns; the indexed columns
 // (project_columns.hpp) follow them.
-constexpr const char* kKeyColumns[] = {"organization_id", "workspace_id", "id", "body", "hash"};
+constexpr const char* kKeyColumns[] = {"organization_id", "workspace_id", "id", "body", "hash", "listing_digest"};
 
 std::string key_columns(const char* prefix) {
   std::string out;
@@ -45,10 +46,14 @@ const std::string& row_parameters() {
 }
 
 // What a newer version of a row replaces; a deleted row comes back to life.
+// A row rewritten only for its listing digest (the server reordered its
+// keys, say) keeps its changed_at: nothing the mirror serves changed.
 const std::string& upsert_clause() {
   static const std::string sql = "ON CONFLICT (organization_id, workspace_id, id) DO UPDATE SET "
-                                 "body = excluded.body, hash = excluded.hash, " +
-                                 detail::column_updates() + ", deleted = 0, changed_at = excluded.changed_at";
+                                 "body = excluded.body, hash = excluded.hash, listing_digest = excluded.listing_digest, " +
+                                 detail::column_updates() +
+                                 ", deleted = 0, changed_at = CASE WHEN projects.hash != excluded.hash OR "
+                                 "projects.deleted = 1 THEN excluded.changed_at ELSE projects.changed_at END";
   return sql;
 }
 
@@ -64,6 +69,8 @@ class RowBinder {
     st_.bind(keys_[2], f.project.id);
     st_.bind(keys_[3], f.body);
     st_.bind(keys_[4], f.hash);
+    if (f.listing_digest.empty()) st_.bind(keys_[5]);
+    else st_.bind(keys_[5], f.listing_digest);
     columns_.bind(f.project);
   }
 
@@ -71,7 +78,7 @@ class RowBinder {
   SQLite::Statement& st_;
   detail::ColumnBinder columns_;
   int keys_[std::size(kKeyColumns)];  // in the order of kKeyColumns, as bind() uses them
-  static_assert(std::size(kKeyColumns) == 5, "bind() binds each key column");
+  static_assert(std::size(kKeyColumns) == 6, "bind() binds each key column");
 };
 
 }  // namespace
@@ -79,20 +86,61 @@ class RowBinder {
 Mirror::Mirror(Database& db) : db_(db) {
   static const std::string create =
       "CREATE TEMP TABLE IF NOT EXISTS staging (organization_id INTEGER NOT NULL, workspace_id INTEGER NOT NULL, "
-      "id INTEGER NOT NULL, body TEXT NOT NULL, hash TEXT NOT NULL, " +
+      "id INTEGER NOT NULL, body TEXT NOT NULL, hash TEXT NOT NULL, listing_digest TEXT, " +
       detail::column_definitions() +
       ", tag_ids TEXT NOT NULL, "  // a JSON array
       "UNIQUE (organization_id, workspace_id, id))";
   db_.sql().exec(create);
+  // The ids a listing showed with a known digest (KnownDigests).
+  db_.sql().exec(
+      "CREATE TEMP TABLE IF NOT EXISTS listed_unchanged (organization_id INTEGER NOT NULL, workspace_id INTEGER NOT "
+      "NULL, id INTEGER NOT NULL, PRIMARY KEY (organization_id, workspace_id, id)) WITHOUT ROWID");
+}
+
+void KnownDigests::add(Id id, std::string_view digest) {
+  if (digest.size() != kDigestSize) return;  // not one of ours: never matches
+  ids_.push_back(id);
+  digests_.append(digest);
+}
+
+bool KnownDigests::matches(Id id, std::string_view digest) const {
+  auto it = std::lower_bound(ids_.begin(), ids_.end(), id);
+  if (it == ids_.end() || *it != id || digest.size() != kDigestSize) return false;
+  return std::string_view(digests_).substr(static_cast<std::size_t>(it - ids_.begin()) * kDigestSize, kDigestSize) ==
+         digest;
+}
+
+KnownDigests Mirror::listing_digests(WorkspaceKey ws) {
+  KnownDigests known;
+  auto st = for_workspace(db_.sql(),
+                          "SELECT id, listing_digest FROM projects WHERE organization_id = ? AND workspace_id = ? "
+                          "AND deleted = 0 AND listing_digest IS NOT NULL ORDER BY id", ws);
+  while (st.executeStep()) known.add(st.getColumn(0).getInt64(), st.getColumn(1).getString());
+  return known;
+}
+
+void Mirror::stage_unchanged(WorkspaceKey ws, const std::vector<Id>& ids) {
+  if (ids.empty()) return;
+  db_.in_relaxed_transaction([&] {
+    auto& st = db_.cached("INSERT OR IGNORE INTO listed_unchanged VALUES (?, ?, ?)");
+    for (Id id : ids) {
+      st.bind(1, ws.organization_id);
+      st.bind(2, ws.workspace_id);
+      st.bind(3, id);
+      st.exec();
+      st.reset();
+    }
+  });
 }
 
 Mirror::~Mirror() = default;
 
-FetchedProject fetched(model::Project project) {
+FetchedProject fetched(model::Project project, std::string listing_digest) {
   FetchedProject f;
   f.body = model::canonical_json(project);
   f.hash = model::content_hash(f.body);
   f.project = std::move(project);
+  f.listing_digest = std::move(listing_digest);
   return f;
 }
 
@@ -149,7 +197,11 @@ std::optional<StoredProject> Mirror::row(WorkspaceKey ws, Id id) {
 // so the change feed never hands out a change a power cut can take back.
 void Mirror::clear_staging(WorkspaceKey ws) {
   db_.in_relaxed_transaction(
-      [&] { for_workspace(db_.sql(), "DELETE FROM staging WHERE organization_id = ? AND workspace_id = ?", ws).exec(); });
+      [&] {
+        for (const char* table : {"staging", "listed_unchanged"})
+          for_workspace(db_.sql(), std::string("DELETE FROM ") + table + " WHERE organization_id = ? AND workspace_id = ?",
+                        ws).exec();
+      });
 }
 
 void Mirror::stage(WorkspaceKey ws, const std::vector<FetchedProject>& page) {
@@ -211,7 +263,9 @@ ReconcileOutcome Mirror::apply_staging(WorkspaceKey ws, Timestamp now_time) {
       static const std::string sql =
           "INSERT INTO projects (" + row_columns() + ", deleted, first_seen_at, changed_at) SELECT " + row_columns() +
           ", 0, :now, :now FROM staging WHERE organization_id = :organization_id AND workspace_id = :workspace_id " +
-          upsert_clause() + " WHERE projects.hash != excluded.hash OR projects.deleted = 1";
+          upsert_clause() +
+          " WHERE projects.hash != excluded.hash OR projects.deleted = 1 OR "
+          "projects.listing_digest IS NOT excluded.listing_digest";
       SQLite::Statement st(db_.sql(), sql);
       st.bind(":organization_id", ws.organization_id);
       st.bind(":workspace_id", ws.workspace_id);
@@ -237,7 +291,8 @@ ReconcileOutcome Mirror::apply_staging(WorkspaceKey ws, Timestamp now_time) {
     auto missing = for_workspace(db_.sql(),
                               "SELECT p.id FROM projects p WHERE p.organization_id = ?1 AND p.workspace_id = ?2 "
                               "AND p.deleted = 0 AND NOT EXISTS (SELECT 1 FROM staging s WHERE s.organization_id = ?1 "
-                              "AND s.workspace_id = ?2 AND s.id = p.id) ORDER BY p.id", ws);
+                              "AND s.workspace_id = ?2 AND s.id = p.id) AND NOT EXISTS (SELECT 1 FROM listed_unchanged u "
+                              "WHERE u.organization_id = ?1 AND u.workspace_id = ?2 AND u.id = p.id) ORDER BY p.id", ws);
     while (missing.executeStep()) out.missing.push_back(missing.getColumn(0).getInt64());
     clear_staging(ws);
     return out;

@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace focus::store {
@@ -42,8 +43,24 @@ struct FetchedProject {
   model::Project project;
   std::string body;
   std::string hash;
+  std::string listing_digest;  // upstream::ProjectPage::digests; empty: unknown (stored as NULL)
 };
-FetchedProject fetched(model::Project project);
+FetchedProject fetched(model::Project project, std::string listing_digest = {});
+
+// The listing digests the mirror holds for a workspace's live projects, by
+// id: a listed project with the same digest is as the mirror has it, so a
+// listing need not decode it. 40 bytes a project; kept for one listing.
+class KnownDigests {
+ public:
+  static constexpr std::size_t kDigestSize = 32;  // model::content_hash's hex text
+  void add(Id id, std::string_view digest);  // in ascending id order
+  bool matches(Id id, std::string_view digest) const;
+  std::size_t size() const { return ids_.size(); }
+
+ private:
+  std::vector<Id> ids_;
+  std::string digests_;  // kDigestSize bytes each, in the order of ids_
+};
 
 struct ReconcileOutcome {
   std::int64_t inserted = 0, updated = 0, restored = 0;
@@ -92,6 +109,9 @@ class Mirror {
 
   void clear_staging(WorkspaceKey ws);
   void stage(WorkspaceKey ws, const std::vector<FetchedProject>& page);  // one transaction
+  // Listed with a known digest: seen (not missing) and left as they are.
+  void stage_unchanged(WorkspaceKey ws, const std::vector<Id>& ids);  // one transaction
+  KnownDigests listing_digests(WorkspaceKey ws);
   ReconcileOutcome reconcile(WorkspaceKey ws, Timestamp now);            // one transaction
   // A candidate the server answered 404 for: marked deleted, change logged.
   // False when it was not live in the mirror.

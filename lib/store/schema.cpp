@@ -257,6 +257,12 @@ DROP TABLE sync_state;
 ALTER TABLE sync_state_v5 RENAME TO sync_state;
 DROP TABLE v5_times;
 )sql",
+      // 6: each project's listing digest (upstream::ProjectPage::digests): a
+      // listing skips decoding a project whose digest is unchanged. NULL
+      // until the next listing shows it.
+      R"sql(
+ALTER TABLE projects ADD COLUMN listing_digest TEXT;
+)sql",
   };
   return all;
 }

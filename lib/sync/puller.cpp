@@ -89,7 +89,7 @@ boost::asio::awaitable<Result<ProbeReport>> Puller::probe(upstream::WorkspaceRef
     mirror_.record_error(key(ws), answer.error().message);
     co_return answer.error();
   }
-  const auto& data = answer->data;
+  auto& data = answer->data;
   for (std::size_t i = 1; i < data.size(); ++i)
     if (data[i - 1].updated_at < data[i].updated_at) {
       report.order_honoured = false;
@@ -100,11 +100,12 @@ boost::asio::awaitable<Result<ProbeReport>> Puller::probe(upstream::WorkspaceRef
   // Everything on the page at or after the newest change we know of is news
   // (or a re-read of it, which changes nothing).
   std::int64_t newer = 0;
-  for (const auto& p : data) {
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    const auto& p = data[i];
     bool news = !state.newest_updated_at || !p.updated_at || *p.updated_at >= *state.newest_updated_at;
     if (!news) break;
     ++newer;
-    auto kind = mirror_.upsert_one(key(ws), store::fetched(p), clock_.now());
+    auto kind = mirror_.upsert_one(key(ws), store::fetched(p, answer->digests[i]), clock_.now());
     step("upserted");
     if (kind == ChangeKind::insert) ++report.inserted;
     else if (kind == ChangeKind::update) ++report.updated;
@@ -136,12 +137,18 @@ boost::asio::awaitable<Result<bool>> Puller::list_into_staging(upstream::Workspa
   params.paging.order_by = {"id"};
   std::int64_t per_page = mirror_.sync_state(key(ws)).per_page_cap.value_or(settings_.per_page);
   std::int64_t expected = 0;
+  // What the mirror holds as last listed: a project listed the same way is
+  // not decoded, staged or compared again (a no-change listing writes no row).
+  const store::KnownDigests digests = mirror_.listing_digests(key(ws));
+  const upstream::KnownDigest known = [&digests](model::Id id, std::string_view digest) {
+    return digests.matches(id, digest);
+  };
   for (std::int64_t page = resume.next_page;; ++page) {
     resume.next_page = page;  // a pause or a failure resumes here
     if (may_spend && !may_spend()) co_return false;
     params.paging.page = page;
     params.paging.per_page = per_page;
-    auto answer = co_await api_.list_projects(ws, params);
+    auto answer = co_await api_.list_projects(ws, params, known);
     if (!answer) co_return answer.error();
     ++report.pages;
     if (answer->per_page > 0 && answer->per_page < per_page) {
@@ -153,15 +160,18 @@ boost::asio::awaitable<Result<bool>> Puller::list_into_staging(upstream::Workspa
     }
     std::vector<store::FetchedProject> fetched;
     fetched.reserve(answer->data.size());
-    for (auto& p : answer->data) fetched.push_back(store::fetched(std::move(p)));
+    for (std::size_t i = 0; i < answer->data.size(); ++i)
+      fetched.push_back(store::fetched(std::move(answer->data[i]), std::move(answer->digests[i])));
     mirror_.stage(key(ws), fetched);
+    mirror_.stage_unchanged(key(ws), answer->unchanged);
+    report.unchanged += static_cast<std::int64_t>(answer->unchanged.size());
     step("staged");
     // Both are range-checked at decode (total within 0..1e9); the page count
     // is still computed without a sum or product that could overflow.
     const std::int64_t total = answer->total.value_or(0);
     expected = per_page > 0 ? total / per_page + (total % per_page != 0 ? 1 : 0) : 0;
     if (progress) progress(report.pages, expected);
-    if (static_cast<std::int64_t>(fetched.size()) < per_page || page >= expected) co_return true;
+    if (answer->listed() < per_page || page >= expected) co_return true;
   }
 }
 

@@ -44,6 +44,7 @@ struct PullReport {
   std::int64_t inserted = 0, updated = 0, deleted = 0, restored = 0;
   std::int64_t requests = 0;       // sent to the server by this pull
   std::int64_t pages = 0;
+  std::int64_t unchanged = 0;  // listed as last listed: not decoded (ProjectPage::unchanged)
   std::int64_t held_deletions = 0;  // candidates not (yet) confirmed
   std::optional<std::string> suspect;
 };

@@ -229,9 +229,12 @@ FocusApi::Call<FocusApi::MaybeProject> FocusApi::run_write(WorkspaceRef ws, Exch
   co_return co_await run<MaybeProject>(ws, std::move(ex), decode_write_answer);
 }
 
-FocusApi::Call<ProjectPage> FocusApi::list_projects(WorkspaceRef ws, const ListParams& params) {
+FocusApi::Call<ProjectPage> FocusApi::list_projects(WorkspaceRef ws, const ListParams& params, KnownDigest known) {
   Exchange ex{"GET", "", to_query(params), std::nullopt, false};
-  co_return co_await run<ProjectPage>(ws, std::move(ex), decode_list);
+  if (!known) co_return co_await run<ProjectPage>(ws, std::move(ex), decode_list);
+  // `known` lives in this coroutine's frame for as long as run() decodes.
+  auto decode = [&known](const http::Response& r) { return detail::decode_page(r.body, true, known); };
+  co_return co_await run<ProjectPage>(ws, std::move(ex), decode);
 }
 
 FocusApi::Call<model::Project> FocusApi::get_project(WorkspaceRef ws, Id id) {

@@ -83,7 +83,9 @@ class FocusApi {
 
   FocusApi(http::Client& client, Credentials credentials, QuotaTracker& quota, RetryPolicy retry = {});
 
-  Call<ProjectPage> list_projects(WorkspaceRef ws, const ListParams& params);
+  // With `known`, a listed project whose digest it recognises is not decoded
+  // (ProjectPage::unchanged).
+  Call<ProjectPage> list_projects(WorkspaceRef ws, const ListParams& params, KnownDigest known = {});
   Call<model::Project> get_project(WorkspaceRef ws, model::Id id);
   Call<MaybeProject> create_project(WorkspaceRef ws, const model::ProjectWrite& body);
   Call<MaybeProject> update_project(WorkspaceRef ws, model::Id id, const model::ProjectWrite& body);
