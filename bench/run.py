@@ -199,7 +199,7 @@ def bench_durability_edits(count, runs):
 
 
 def bench_ingest(n, runs):
-    first, again, changed, base = [], [], [], []
+    first, again, changed, base, base_again = [], [], [], [], []
     for r in range(runs):
         sim = SimProcess("--projects", str(n), "--seed", "5", "--no-gzip", "--api-key", KEY)
         w = Workdir(sim)
@@ -211,8 +211,10 @@ def bench_ingest(n, runs):
             assert r.status == 200, r.body
             changed.append(once(w)[:3])
             db = os.path.join(w.dir, "baseline.db")
-            base.append(run_measured([sys.executable, os.path.join(ROOT, "bench", "baseline_sync.py"),
-                                      f"http://127.0.0.1:{sim.port}/api", w.key, "1", "1", db])[:3])
+            script = [sys.executable, os.path.join(ROOT, "bench", "baseline_sync.py"),
+                      f"http://127.0.0.1:{sim.port}/api", w.key, "1", "1", db]
+            base.append(run_measured(script)[:3])
+            base_again.append(run_measured(script)[:3])  # the script's rerun: it rewrites every row
         finally:
             w.close()
             sim.stop()
@@ -230,6 +232,8 @@ def bench_ingest(n, runs):
         "one_percent_wall_s": med(changed, 0), "one_percent_cpu_s": med(changed, 1),
         "baseline_wall_s": med(base, 0), "baseline_cpu_s": med(base, 1), "baseline_peak_rss_mb": med(base, 2),
         "baseline_projects_per_cpu_s": theirs,
+        "baseline_rerun_cpu_s": med(base_again, 1),
+        "no_change_vs_baseline_rerun": med(again, 1) / med(base_again, 1),
         "ratio_vs_baseline": ours / theirs,
     }
 
@@ -361,7 +365,7 @@ def table(results):
     rows = [
         ("GET project by id, p50 (1 client)", f"{s['get_by_id']['p50_us']:.0f} µs",
          f"echo {s['get_by_id_floor']['p50_us']:.0f} µs", s["get_by_id"]["p50_us"] / s["get_by_id_floor"]["p50_us"],
-         "≤ 3× echo", s["get_by_id"]["p50_us"] <= 3 * s["get_by_id_floor"]["p50_us"]),
+         "≤ 1.5× echo", s["get_by_id"]["p50_us"] <= 1.5 * s["get_by_id_floor"]["p50_us"]),
         ("GET project by id, p99", f"{s['get_by_id']['p99_us']:.0f} µs", f"echo {s['get_by_id_floor']['p99_us']:.0f} µs",
          s["get_by_id"]["p99_us"] / s["get_by_id_floor"]["p99_us"], "", None),
         ("filtered list page of 50, p50", f"{s['filtered_list']['p50_us']:.0f} µs",
@@ -369,15 +373,17 @@ def table(results):
          s["filtered_list"]["p50_us"] / s["filtered_list_floor"]["p50_us"], "", None),
         ("filtered list page of 50, p99", f"{s['filtered_list']['p99_us']:.0f} µs",
          f"echo {s['filtered_list_floor']['p99_us']:.0f} µs",
-         s["filtered_list"]["p99_us"] / s["filtered_list_floor"]["p99_us"], "≤ 2 ms", s["filtered_list"]["p99_us"] <= 2000),
+         s["filtered_list"]["p99_us"] / s["filtered_list_floor"]["p99_us"], "≤ 1 ms", s["filtered_list"]["p99_us"] <= 1000),
         ("GET by id, 16 keep-alive clients", f"{s['throughput_16']['rps']:.0f} req/s",
          f"echo {s['throughput_16_floor']['rps']:.0f} req/s", s["throughput_16"]["rps"] / s["throughput_16_floor"]["rps"],
-         "≥ 30,000 req/s", s["throughput_16"]["rps"] >= 30000),
+         "≥ 0.5× echo", s["throughput_16"]["rps"] >= 0.5 * s["throughput_16_floor"]["rps"]),
         (f"first sync of {i['projects']:,} projects", f"{i['first_sync_wall_s']:.1f} s wall, {i['first_sync_cpu_s']:.1f} s CPU",
          f"Python {i['baseline_wall_s']:.1f} s wall, {i['baseline_cpu_s']:.1f} s CPU", None, "", None),
         ("ingest, projects per CPU-second", f"{i['projects_per_cpu_s']:,.0f}",
          f"Python {i['baseline_projects_per_cpu_s']:,.0f}", i["ratio_vs_baseline"], "≥ 3× Python", i["ratio_vs_baseline"] >= 3),
-        ("resync, nothing changed", f"{i['no_change_wall_s']:.1f} s wall, {i['no_change_cpu_s']:.1f} s CPU", "", None, "", None),
+        ("resync, nothing changed", f"{i['no_change_wall_s']:.2f} s wall, {i['no_change_cpu_s']:.2f} s CPU",
+         f"Python rerun {i['baseline_rerun_cpu_s']:.2f} s CPU", i["no_change_vs_baseline_rerun"], "≤ 0.1× Python's rerun",
+         i["no_change_vs_baseline_rerun"] <= 0.1),
         ("resync, 1 % changed", f"{i['one_percent_wall_s']:.1f} s wall, {i['one_percent_cpu_s']:.1f} s CPU", "", None, "", None),
         ("peak RSS during the first sync", f"{i['first_sync_peak_rss_mb']:.1f} MB",
          f"Python {i['baseline_peak_rss_mb']:.1f} MB", None, "≤ 64 MB", i["first_sync_peak_rss_mb"] <= 64),
