@@ -34,13 +34,13 @@ struct SetupOptions {
   bool force = false;
 };
 
-std::optional<upstream::WorkspaceRef> parse_workspace(const std::string& text) {
+std::optional<WorkspaceKey> parse_workspace(const std::string& text) {
   auto slash = text.find('/');
   if (slash == std::string::npos) return std::nullopt;
   auto org = parse_integer(std::string_view(text).substr(0, slash));
   auto ws = parse_integer(std::string_view(text).substr(slash + 1));
   if (!org || !ws || *org <= 0 || *ws <= 0) return std::nullopt;
-  return upstream::WorkspaceRef{*org, *ws};
+  return WorkspaceKey{*org, *ws};
 }
 
 bool on_terminal() { return ::isatty(STDIN_FILENO) == 1; }
@@ -70,7 +70,7 @@ std::string read_hidden_line(const std::string& prompt) {
   return trimmed(line);
 }
 
-std::vector<upstream::WorkspaceRef> ask_workspaces(const SetupOptions& o) {
+std::vector<WorkspaceKey> ask_workspaces(const SetupOptions& o) {
   std::vector<std::string> texts = o.workspaces;
   if (texts.empty() && on_terminal()) {
     std::cerr << "The workspaces to mirror, as ORGANIZATION_ID/WORKSPACE_ID (the numbers in the Focus API paths\n"
@@ -86,7 +86,7 @@ std::vector<upstream::WorkspaceRef> ask_workspaces(const SetupOptions& o) {
     }
   }
   if (texts.empty()) throw CommandFailed("name at least one workspace: --workspace ORG/WS (repeat it for more)");
-  std::vector<upstream::WorkspaceRef> out;
+  std::vector<WorkspaceKey> out;
   for (const auto& t : texts) {
     auto w = parse_workspace(t);
     if (!w) throw CommandFailed("--workspace '" + t + "' is not ORG/WS with positive ids, like 123/4567");
@@ -152,7 +152,7 @@ std::string toml_string(const std::string& text) {
   return out + "\"";
 }
 
-std::string config_text(const SetupOptions& o, const fs::path& key_file, const std::vector<upstream::WorkspaceRef>& ws) {
+std::string config_text(const SetupOptions& o, const fs::path& key_file, const std::vector<WorkspaceKey>& ws) {
   std::string text =
       "# Written by `focusctl setup`. Every other key, with its default and what it does:\n"
       "# `focussyncd --print-example-config`. Check this file with `focussyncd --check-config`\n"

@@ -71,7 +71,7 @@ int check_config(const config::Config& config, bool online, std::ostream& out, s
       << config.upstream.base_url << " using the " << credentials->describe() << ", cache at " << config.cache_path
       << ", socket at " << config.socket.path << "\n";
   if (!online) return 0;
-  std::vector<upstream::WorkspaceRef> refs;
+  std::vector<WorkspaceKey> refs;
   for (const auto& w : config.workspaces) refs.push_back({w.organization_id, w.workspace_id});
   auto check = upstream::check_account(config.upstream, std::move(*credentials), refs);
   out << upstream::describe(check);

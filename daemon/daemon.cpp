@@ -64,7 +64,7 @@ asio::awaitable<CycleReport> Daemon::run_cycle(std::function<void(const nlohmann
   };
   CycleReport report;
   for (const auto& w : p.config.workspaces) {
-    upstream::WorkspaceRef ref{w.organization_id, w.workspace_id};
+    WorkspaceKey ref{w.organization_id, w.workspace_id};
     const std::string name = std::to_string(ref.organization_id) + "/" + std::to_string(ref.workspace_id);
     CycleReport::Workspace entry{ref, std::nullopt, std::nullopt, std::nullopt};
     tell({{"workspace", name}, {"phase", "listing"}, {"pages", 0}});

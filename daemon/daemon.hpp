@@ -7,6 +7,7 @@
 // message for the person who started it; a failed cycle is a value in its
 // report. Owns everything it builds; main thread (the io_context's) only.
 
+#include "model/workspace.hpp"
 #include "config/config.hpp"
 #include "sync/puller.hpp"
 #include "sync/replayer.hpp"
@@ -28,7 +29,7 @@ namespace focus::daemon {
 
 struct CycleReport {
   struct Workspace {
-    upstream::WorkspaceRef ref;
+    WorkspaceKey ref;
     std::optional<sync::PullReport> pull;  // nullopt when it failed
     std::optional<sync::ReplayReport> replay;  // after a pull that succeeded
     std::optional<std::string> error;

@@ -3,6 +3,7 @@
 // loop) and link.cpp (what the socket asks of it). Owned by Daemon; the
 // io_context thread only.
 
+#include "model/workspace.hpp"
 #include "core/signal.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/engine_watch.hpp"
@@ -118,8 +119,8 @@ struct Daemon::Parts {
     return 2 * c.upstream.timeout + 2 * upstream::RetryPolicy{}.cap;
   }
 
-  static std::vector<upstream::WorkspaceRef> workspace_refs(const config::Config& c) {
-    std::vector<upstream::WorkspaceRef> out;
+  static std::vector<WorkspaceKey> workspace_refs(const config::Config& c) {
+    std::vector<WorkspaceKey> out;
     for (const auto& w : c.workspaces) out.push_back({w.organization_id, w.workspace_id});
     return out;
   }

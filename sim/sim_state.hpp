@@ -8,6 +8,7 @@
 
 #include "model/members.hpp"
 #include "model/project.hpp"
+#include "model/workspace.hpp"
 #include "model/project_write.hpp"
 #include "upstream/list_query.hpp"
 
@@ -31,11 +32,7 @@ using upstream::parse_paging;
 
 using model::Id;
 
-struct WorkspaceKey {
-  Id organization_id = 0;
-  Id workspace_id = 0;
-  auto operator<=>(const WorkspaceKey&) const = default;
-};
+using model::WorkspaceKey;
 
 struct Workspace {
   WorkspaceKey key;

@@ -7,6 +7,7 @@
 // any thread.
 
 #include "model/project.hpp"
+#include "model/workspace.hpp"
 
 #include <chrono>
 #include <optional>
@@ -45,10 +46,6 @@ struct Upstream {
   std::chrono::milliseconds timeout{60'000};  // total per request
 };
 
-struct Workspace {
-  model::Id organization_id = 0;
-  model::Id workspace_id = 0;
-};
 
 enum class MembersPolicy { changed, always, never };
 
@@ -81,7 +78,7 @@ struct Socket {
 struct Config {
   std::string source;  // the file it came from
   Upstream upstream;
-  std::vector<Workspace> workspaces;
+  std::vector<model::WorkspaceKey> workspaces;
   Sync sync;
   std::string cache_path;   // default $XDG_DATA_HOME/focussync/cache.db
   Socket socket;

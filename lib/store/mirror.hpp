@@ -15,6 +15,7 @@
 #include "core/time.hpp"
 #include "model/change_kind.hpp"
 #include "model/project.hpp"
+#include "model/workspace.hpp"
 #include "store/database.hpp"
 
 #include <SQLiteCpp/Statement.h>
@@ -31,11 +32,7 @@ namespace focus::store {
 
 using model::Id;
 
-struct WorkspaceKey {
-  Id organization_id = 0;
-  Id workspace_id = 0;
-  auto operator<=>(const WorkspaceKey&) const = default;
-};
+using model::WorkspaceKey;
 
 // One project as fetched: its decoded form (for the indexed columns) and its
 // canonical JSON and hash, computed once.

@@ -11,16 +11,16 @@ std::optional<Timestamp> MembersSync::refresh_before() const {
   return clock_.now() - std::chrono::duration_cast<std::chrono::microseconds>(settings_.full_listing_max_age);
 }
 
-std::int64_t MembersSync::wanted(upstream::WorkspaceRef ws, std::int64_t limit) {
+std::int64_t MembersSync::wanted(WorkspaceKey ws, std::int64_t limit) {
   if (settings_.members == config::MembersPolicy::never) return 0;
   return static_cast<std::int64_t>(
-      mirror_.members_wanted({ws.organization_id, ws.workspace_id}, refresh_before(), limit).size());
+      mirror_.members_wanted(ws, refresh_before(), limit).size());
 }
 
-boost::asio::awaitable<Result<std::int64_t>> MembersSync::refresh(upstream::WorkspaceRef ws, std::int64_t budget,
+boost::asio::awaitable<Result<std::int64_t>> MembersSync::refresh(WorkspaceKey ws, std::int64_t budget,
                                                                   std::function<bool()> may_spend) {
   if (settings_.members == config::MembersPolicy::never || budget <= 0) co_return std::int64_t{0};
-  const store::WorkspaceKey key{ws.organization_id, ws.workspace_id};
+  const WorkspaceKey& key = ws;
   std::int64_t stored = 0;
   for (auto id : mirror_.members_wanted(key, refresh_before(), budget)) {
     if (may_spend && !may_spend()) break;

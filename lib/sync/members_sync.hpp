@@ -8,6 +8,7 @@
 // stored, and how old they may be, are kept in the cache).
 // Borrows the FocusApi, Mirror and Clock; io_context thread only.
 
+#include "model/workspace.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
@@ -28,12 +29,12 @@ class MembersSync {
       : api_(api), mirror_(mirror), settings_(settings), clock_(clock) {}
 
   // How many projects want members now (at most `limit` are looked at).
-  std::int64_t wanted(upstream::WorkspaceRef ws, std::int64_t limit);
+  std::int64_t wanted(WorkspaceKey ws, std::int64_t limit);
   // Fetches up to `budget` members lists, asking `may_spend` before each
   // request (the quota may turn out smaller than the budget assumed); answers
   // how many were stored. A project that vanished (404) is skipped; any
   // other error ends the batch.
-  boost::asio::awaitable<Result<std::int64_t>> refresh(upstream::WorkspaceRef ws, std::int64_t budget,
+  boost::asio::awaitable<Result<std::int64_t>> refresh(WorkspaceKey ws, std::int64_t budget,
                                                        std::function<bool()> may_spend = {});
 
  private:

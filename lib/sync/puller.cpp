@@ -7,46 +7,43 @@ namespace focus::sync {
 using model::ChangeKind;
 namespace {
 
-store::WorkspaceKey key(upstream::WorkspaceRef ws) { return {ws.organization_id, ws.workspace_id}; }
-
 // Up to this many missing projects are never "suspect": a workspace of 20
 // that loses 3 is ordinary, not a broken listing.
 constexpr std::int64_t kSuspectFloor = 5;
 
 }  // namespace
 
-void Puller::record_attempt(upstream::WorkspaceRef ws, std::int64_t requests) {
+void Puller::record_attempt(WorkspaceKey ws, std::int64_t requests) {
   auto& quota = api_.quota();
   auto snap = quota.snapshot(ws.organization_id);
   std::optional<Timestamp> resets;
   if (snap.resets_at) resets = quota.clock().wall_time_of(*snap.resets_at);  // on the tracker's clock
-  mirror_.record_attempt(key(ws), clock_.now(), requests, snap.remaining, resets);
+  mirror_.record_attempt(ws, clock_.now(), requests, snap.remaining, resets);
 }
 
-boost::asio::awaitable<Result<PullReport>> Puller::full_sync(upstream::WorkspaceRef ws, Progress progress,
+boost::asio::awaitable<Result<PullReport>> Puller::full_sync(WorkspaceKey ws, Progress progress,
                                                             std::function<bool()> may_spend) {
   PullReport report;
   const auto sent_before = api_.counters().sent;
-  const std::pair<model::Id, model::Id> id{ws.organization_id, ws.workspace_id};
   // Resume a paused listing unless it is so old that a fresh one is better.
-  auto resumed = resume_.find(id);
+  auto resumed = resume_.find(ws);
   if (resumed == resume_.end() || clock_.steady_now() - resumed->second.started > settings_.full_listing_max_age) {
-    mirror_.clear_staging(key(ws));
-    resume_[id] = Resume{1, clock_.steady_now()};
+    mirror_.clear_staging(ws);
+    resume_[ws] = Resume{1, clock_.steady_now()};
   }
   auto listed = co_await list_into_staging(ws, report, progress, may_spend);
   if (!listed || !*listed) {
     report.requests = api_.counters().sent - sent_before;
     record_attempt(ws, report.requests);
     if (!listed) {
-      mirror_.record_error(key(ws), listed.error().message);
+      mirror_.record_error(ws, listed.error().message);
       co_return listed.error();
     }
     report.paused = true;
     co_return report;
   }
-  resume_.erase(id);
-  auto outcome = mirror_.reconcile(key(ws), clock_.now());
+  resume_.erase(ws);
+  auto outcome = mirror_.reconcile(ws, clock_.now());
   step("reconciled");
   report.inserted = outcome.inserted;
   report.updated = outcome.updated;
@@ -55,7 +52,7 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(upstream::Workspace
   const bool mass = missing > kSuspectFloor && missing > settings_.delete_guard_share * static_cast<double>(outcome.live_before);
   // A mass disappearance is believed only when two listings in a row agree.
   std::optional<std::int64_t> held;
-  if (mass && mirror_.sync_state(key(ws)).held_missing != missing) {
+  if (mass && mirror_.sync_state(ws).held_missing != missing) {
     held = missing;
     report.suspect = std::to_string(missing) + " of " + std::to_string(outcome.live_before) +
                      " projects are missing from the listing; their deletion is held until the next listing agrees";
@@ -65,17 +62,17 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(upstream::Workspace
     co_await confirm_missing(ws, outcome.missing, report);
   }
   report.requests = api_.counters().sent - sent_before;
-  report.projects = mirror_.live_count(key(ws));
+  report.projects = mirror_.live_count(ws);
   record_attempt(ws, report.requests);
-  mirror_.record_success(key(ws), clock_.now(), true, report.suspect, held);
+  mirror_.record_success(ws, clock_.now(), true, report.suspect, held);
   step("recorded");
   co_return report;
 }
 
-boost::asio::awaitable<Result<ProbeReport>> Puller::probe(upstream::WorkspaceRef ws) {
+boost::asio::awaitable<Result<ProbeReport>> Puller::probe(WorkspaceKey ws) {
   ProbeReport report;
   const auto sent_before = api_.counters().sent;
-  const auto state = mirror_.sync_state(key(ws));
+  const auto state = mirror_.sync_state(ws);
   upstream::ListParams params;
   params.archived = upstream::ArchivedFilter::all;
   params.include_rates = true;
@@ -86,7 +83,7 @@ boost::asio::awaitable<Result<ProbeReport>> Puller::probe(upstream::WorkspaceRef
   report.requests = api_.counters().sent - sent_before;
   record_attempt(ws, report.requests);
   if (!answer) {
-    mirror_.record_error(key(ws), answer.error().message);
+    mirror_.record_error(ws, answer.error().message);
     co_return answer.error();
   }
   auto& data = answer->data;
@@ -94,7 +91,7 @@ boost::asio::awaitable<Result<ProbeReport>> Puller::probe(upstream::WorkspaceRef
     if (data[i - 1].updated_at < data[i].updated_at) {
       report.order_honoured = false;
       report.needs_full_listing = "the server did not order the probe by updated_at; using full listings";
-      mirror_.record_probe_note(key(ws), report.needs_full_listing);
+      mirror_.record_probe_note(ws, report.needs_full_listing);
       co_return report;
     }
   // Everything on the page at or after the newest change we know of is news
@@ -105,13 +102,13 @@ boost::asio::awaitable<Result<ProbeReport>> Puller::probe(upstream::WorkspaceRef
     bool news = !state.newest_updated_at || !p.updated_at || *p.updated_at >= *state.newest_updated_at;
     if (!news) break;
     ++newer;
-    auto kind = mirror_.upsert_one(key(ws), store::fetched(p, answer->digests[i]), clock_.now());
+    auto kind = mirror_.upsert_one(ws, store::fetched(p, answer->digests[i]), clock_.now());
     step("upserted");
     if (kind == ChangeKind::insert) ++report.inserted;
     else if (kind == ChangeKind::update) ++report.updated;
     else if (kind == ChangeKind::restore) ++report.restored;
   }
-  const auto live = mirror_.live_count(key(ws));
+  const auto live = mirror_.live_count(ws);
   const auto total = answer->total.value_or(live);
   if (newer == static_cast<std::int64_t>(data.size()) && total > newer)
     report.needs_full_listing = "more projects changed than one probe page holds";
@@ -120,26 +117,26 @@ boost::asio::awaitable<Result<ProbeReport>> Puller::probe(upstream::WorkspaceRef
   else if (total > live)
     report.needs_full_listing = "the server lists " + std::to_string(total - live) + " project(s) the mirror lacks";
   if (!report.needs_full_listing) {
-    mirror_.record_success(key(ws), clock_.now(), false, state.suspect, state.held_missing);
+    mirror_.record_success(ws, clock_.now(), false, state.suspect, state.held_missing);
     step("recorded");
   }
   co_return report;
 }
 
 // Answers true when the listing is complete, false when it paused.
-boost::asio::awaitable<Result<bool>> Puller::list_into_staging(upstream::WorkspaceRef ws, PullReport& report,
+boost::asio::awaitable<Result<bool>> Puller::list_into_staging(WorkspaceKey ws, PullReport& report,
                                                                const Progress& progress,
                                                                const std::function<bool()>& may_spend) {
-  Resume& resume = resume_[{ws.organization_id, ws.workspace_id}];
+  Resume& resume = resume_[ws];
   upstream::ListParams params;
   params.archived = upstream::ArchivedFilter::all;
   params.include_rates = true;
   params.paging.order_by = {"id"};
-  std::int64_t per_page = mirror_.sync_state(key(ws)).per_page_cap.value_or(settings_.per_page);
+  std::int64_t per_page = mirror_.sync_state(ws).per_page_cap.value_or(settings_.per_page);
   std::int64_t expected = 0;
   // What the mirror holds as last listed: a project listed the same way is
   // not decoded, staged or compared again (a no-change listing writes no row).
-  const store::KnownDigests digests = mirror_.listing_digests(key(ws));
+  const store::KnownDigests digests = mirror_.listing_digests(ws);
   const upstream::KnownDigest known = [&digests](model::Id id, std::string_view digest) {
     return digests.matches(id, digest);
   };
@@ -155,15 +152,15 @@ boost::asio::awaitable<Result<bool>> Puller::list_into_staging(upstream::Workspa
       // The server serves fewer per page than asked; offsets follow its size.
       spdlog::info("workspace {}/{}: the server caps per_page at {}", ws.organization_id, ws.workspace_id,
                    answer->per_page);
-      mirror_.record_per_page_cap(key(ws), answer->per_page);
+      mirror_.record_per_page_cap(ws, answer->per_page);
       per_page = answer->per_page;
     }
     std::vector<store::FetchedProject> fetched;
     fetched.reserve(answer->data.size());
     for (std::size_t i = 0; i < answer->data.size(); ++i)
       fetched.push_back(store::fetched(std::move(answer->data[i]), std::move(answer->digests[i])));
-    mirror_.stage(key(ws), fetched);
-    mirror_.stage_unchanged(key(ws), answer->unchanged);
+    mirror_.stage(ws, fetched);
+    mirror_.stage_unchanged(ws, answer->unchanged);
     report.unchanged += static_cast<std::int64_t>(answer->unchanged.size());
     step("staged");
     // Both are range-checked at decode (total within 0..1e9); the page count
@@ -177,17 +174,17 @@ boost::asio::awaitable<Result<bool>> Puller::list_into_staging(upstream::Workspa
 
 // Each candidate is asked for by id. Stops quietly when the quota (or any
 // other failure) says so: the rest stay candidates for the next run.
-boost::asio::awaitable<void> Puller::confirm_missing(upstream::WorkspaceRef ws, const std::vector<model::Id>& missing,
+boost::asio::awaitable<void> Puller::confirm_missing(WorkspaceKey ws, const std::vector<model::Id>& missing,
                                                      PullReport& report) {
   for (std::size_t i = 0; i < missing.size(); ++i) {
     auto answer = co_await api_.get_project(ws, missing[i]);
     if (answer) {
-      auto kind = mirror_.upsert_one(key(ws), store::fetched(std::move(*answer)), clock_.now());
+      auto kind = mirror_.upsert_one(ws, store::fetched(std::move(*answer)), clock_.now());
       if (kind == ChangeKind::update) ++report.updated;
       continue;
     }
     if (answer.error().is(Errc::not_found)) {
-      if (mirror_.confirm_deleted(key(ws), missing[i], clock_.now())) ++report.deleted;
+      if (mirror_.confirm_deleted(ws, missing[i], clock_.now())) ++report.deleted;
       step("deleted");
       continue;
     }

@@ -19,6 +19,7 @@
 // Borrows the FocusApi, Mirror and Clock; io_context thread only. Fails with
 // the upstream Error (the mirror unchanged when the listing did not complete).
 
+#include "model/workspace.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
@@ -80,7 +81,7 @@ class Puller {
   // `may_spend` is asked before each page; when it says no, the listing
   // pauses (PullReport::paused) and a later call resumes it from the next
   // page, so a workspace larger than one quota window can still be listed.
-  boost::asio::awaitable<Result<PullReport>> full_sync(upstream::WorkspaceRef ws, Progress progress = {},
+  boost::asio::awaitable<Result<PullReport>> full_sync(WorkspaceKey ws, Progress progress = {},
                                                        std::function<bool()> may_spend = {});
 
   // One request: page 1 of every project, newest updated_at first. Every
@@ -89,7 +90,7 @@ class Puller {
   // it alone. A smaller total than the mirror's (a delete), a page of
   // nothing but news (overflow) or an order that is not really descending
   // ask for a full listing instead.
-  boost::asio::awaitable<Result<ProbeReport>> probe(upstream::WorkspaceRef ws);
+  boost::asio::awaitable<Result<ProbeReport>> probe(WorkspaceKey ws);
 
  private:
   // A listing in progress: where to continue. Kept in memory only (staging
@@ -98,11 +99,11 @@ class Puller {
     std::int64_t next_page = 1;
     SteadyTime started;
   };
-  boost::asio::awaitable<Result<bool>> list_into_staging(upstream::WorkspaceRef ws, PullReport& report,
+  boost::asio::awaitable<Result<bool>> list_into_staging(WorkspaceKey ws, PullReport& report,
                                                          const Progress& progress, const std::function<bool()>& may_spend);
   // The requests a step spent, and the quota as the last answer left it.
-  void record_attempt(upstream::WorkspaceRef ws, std::int64_t requests);
-  boost::asio::awaitable<void> confirm_missing(upstream::WorkspaceRef ws, const std::vector<model::Id>& missing,
+  void record_attempt(WorkspaceKey ws, std::int64_t requests);
+  boost::asio::awaitable<void> confirm_missing(WorkspaceKey ws, const std::vector<model::Id>& missing,
                                                PullReport& report);
 
   void step(std::string_view what) {
@@ -113,7 +114,7 @@ class Puller {
   store::Mirror& mirror_;
   const config::Sync& settings_;
   const Clock& clock_;
-  std::map<std::pair<model::Id, model::Id>, Resume> resume_;
+  std::map<WorkspaceKey, Resume> resume_;
   StepHook on_step_;
 };
 

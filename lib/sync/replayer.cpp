@@ -24,7 +24,6 @@ upstream::RetryPolicy edit_backoff(const config::Sync& s) {
   return p;
 }
 
-store::WorkspaceKey key_of(upstream::WorkspaceRef ws) { return {ws.organization_id, ws.workspace_id}; }
 
 std::string label(const EditRecord& e) {
   return "edit " + std::to_string(e.id) + " (" + std::string(to_text(e.op)) + " of project " +
@@ -88,9 +87,9 @@ Replayer::Replayer(upstream::FocusApi& api, store::EditQueue& queue, store::Mirr
                    const Clock& clock)
     : api_(api), queue_(queue), mirror_(mirror), settings_(settings), clock_(clock), backoff_(edit_backoff(settings)) {}
 
-asio::awaitable<ReplayReport> Replayer::replay(upstream::WorkspaceRef ws, std::function<bool()> may_spend) {
+asio::awaitable<ReplayReport> Replayer::replay(WorkspaceKey ws, std::function<bool()> may_spend) {
   ReplayReport report;
-  const auto key = key_of(ws);
+  const auto key = ws;
   report.compacted = static_cast<std::int64_t>(queue_.compact(key, clock_.now()).size());
   const auto sent_before = api_.counters().sent;
   // Every step settles its edit or pushes it past now, so the queue drains;
@@ -106,13 +105,13 @@ asio::awaitable<ReplayReport> Replayer::replay(upstream::WorkspaceRef ws, std::f
   co_return report;
 }
 
-void Replayer::mirror_changed(upstream::WorkspaceRef ws) { queue_.rebuild_overlays(key_of(ws)); }
+void Replayer::mirror_changed(WorkspaceKey ws) { queue_.rebuild_overlays(ws); }
 
-bool Replayer::has_ready(upstream::WorkspaceRef ws) { return !queue_.ready(key_of(ws), clock_.now()).empty(); }
+bool Replayer::has_ready(WorkspaceKey ws) { return !queue_.ready(ws, clock_.now()).empty(); }
 
-std::optional<Timestamp> Replayer::next_due(upstream::WorkspaceRef ws) { return queue_.next_attempt_at(key_of(ws)); }
+std::optional<Timestamp> Replayer::next_due(WorkspaceKey ws) { return queue_.next_attempt_at(ws); }
 
-asio::awaitable<Replayer::Next> Replayer::replay_one(upstream::WorkspaceRef ws, EditRecord e, ReplayReport& report) {
+asio::awaitable<Replayer::Next> Replayer::replay_one(WorkspaceKey ws, EditRecord e, ReplayReport& report) {
   if (e.state == EditState::unknown_outcome) co_return co_await read_back(ws, e, report);
   if (!apply_conflict_policy(e, report)) co_return Next::go_on;
   queue_.mark_in_flight(e.id, clock_.now());
@@ -152,7 +151,7 @@ bool Replayer::apply_conflict_policy(EditRecord& e, ReplayReport& report) {
   return true;
 }
 
-asio::awaitable<Replayer::Sent> Replayer::send(upstream::WorkspaceRef ws, const EditRecord& e) {
+asio::awaitable<Replayer::Sent> Replayer::send(WorkspaceKey ws, const EditRecord& e) {
   auto as_sent = [](Result<void> r) -> Sent {
     if (!r) return r.error();
     return std::optional<model::Project>{};
@@ -329,7 +328,7 @@ Replayer::CreateFinding Replayer::conclude(const EditRecord& e, const CreateCand
 // The mirror is asked first: a listing since the crash may already hold the
 // project, and then the question costs no request (only with the server's
 // clock measured: an unmeasured window is too wide to trust without asking).
-asio::awaitable<Result<Replayer::CreateFinding>> Replayer::find_created(upstream::WorkspaceRef ws, const EditRecord& e) {
+asio::awaitable<Result<Replayer::CreateFinding>> Replayer::find_created(WorkspaceKey ws, const EditRecord& e) {
   const auto window = create_window(e);
   const auto name = e.body.value("name", std::string());
   std::vector<model::Project> known;
@@ -364,8 +363,8 @@ asio::awaitable<Result<Replayer::CreateFinding>> Replayer::find_created(upstream
   co_return conclude(e, listed, listed_window);
 }
 
-asio::awaitable<Replayer::Next> Replayer::read_back(upstream::WorkspaceRef ws, const EditRecord& e, ReplayReport& report) {
-  const auto key = key_of(ws);
+asio::awaitable<Replayer::Next> Replayer::read_back(WorkspaceKey ws, const EditRecord& e, ReplayReport& report) {
+  const auto key = ws;
   auto not_applied = [&](const std::string& why) {
     queue_.settle_retry(e, "proven not applied (" + why + "); sent again", clock_.now(), false);
     spdlog::info("{}: proven not applied ({}); it is sent again", label(e), why);

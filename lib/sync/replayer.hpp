@@ -33,6 +33,7 @@
 //
 // Borrows the FocusApi, EditQueue, Mirror and Clock; io_context thread only.
 
+#include "model/workspace.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "store/edit_queue.hpp"
@@ -72,20 +73,20 @@ class Replayer {
   void stop() { stopping_ = true; }
 
   // `may_spend` is asked before each request; a no ends the pass quietly.
-  boost::asio::awaitable<ReplayReport> replay(upstream::WorkspaceRef ws, std::function<bool()> may_spend = {});
+  boost::asio::awaitable<ReplayReport> replay(WorkspaceKey ws, std::function<bool()> may_spend = {});
 
   // The mirror of `ws` changed (a listing or probe): the overlays follow.
-  void mirror_changed(upstream::WorkspaceRef ws);
+  void mirror_changed(WorkspaceKey ws);
   // Whether an edit of `ws` could be sent now, and when the next one can.
-  bool has_ready(upstream::WorkspaceRef ws);
-  std::optional<Timestamp> next_due(upstream::WorkspaceRef ws);
+  bool has_ready(WorkspaceKey ws);
+  std::optional<Timestamp> next_due(WorkspaceKey ws);
 
  private:
   enum class Next { go_on, stop };
   using Sent = Result<std::optional<model::Project>>;
 
-  boost::asio::awaitable<Next> replay_one(upstream::WorkspaceRef ws, store::EditRecord edit, ReplayReport& report);
-  boost::asio::awaitable<Next> read_back(upstream::WorkspaceRef ws, const store::EditRecord& edit, ReplayReport& report);
+  boost::asio::awaitable<Next> replay_one(WorkspaceKey ws, store::EditRecord edit, ReplayReport& report);
+  boost::asio::awaitable<Next> read_back(WorkspaceKey ws, const store::EditRecord& edit, ReplayReport& report);
   // The projects a lost create may have made, by what the server shows.
   struct CreateCandidates {
     std::vector<model::Project> exact;   // every value the create set
@@ -107,8 +108,8 @@ class Replayer {
   Window create_window(const store::EditRecord& edit) const;
   CreateCandidates created_among(const store::EditRecord& edit, const std::vector<model::Project>& projects);
   CreateFinding conclude(const store::EditRecord& edit, const CreateCandidates& found, const Window& window) const;
-  boost::asio::awaitable<Result<CreateFinding>> find_created(upstream::WorkspaceRef ws, const store::EditRecord& edit);
-  boost::asio::awaitable<Sent> send(upstream::WorkspaceRef ws, const store::EditRecord& edit);
+  boost::asio::awaitable<Result<CreateFinding>> find_created(WorkspaceKey ws, const store::EditRecord& edit);
+  boost::asio::awaitable<Sent> send(WorkspaceKey ws, const store::EditRecord& edit);
   // Checks a patch or PUT against the mirror and, when another writer moved
   // a field it touches, applies the conflict policy: manual settles the edit
   // as in conflict, remote_wins rewrites it (`edit` is then the rewritten

@@ -10,7 +10,7 @@
 namespace focus::sync {
 
 Scheduler::Scheduler(Puller& puller, MembersSync& members, Replayer& replayer, upstream::QuotaTracker& quota,
-                     store::Mirror& mirror, const config::Sync& settings, std::vector<upstream::WorkspaceRef> workspaces,
+                     store::Mirror& mirror, const config::Sync& settings, std::vector<WorkspaceKey> workspaces,
                      const Clock& clock)
     : puller_(puller),
       members_(members),
@@ -23,23 +23,22 @@ Scheduler::Scheduler(Puller& puller, MembersSync& members, Replayer& replayer, u
   if (&clock != &quota.clock()) throw std::invalid_argument("the scheduler and its QuotaTracker need the same Clock");
 }
 
-std::int64_t Scheduler::full_listing_cost(upstream::WorkspaceRef ws) {
-  store::WorkspaceKey key{ws.organization_id, ws.workspace_id};
-  auto per_page = mirror_.sync_state(key).per_page_cap.value_or(settings_.per_page);
-  return pacing_.listing_cost(ws.organization_id, mirror_.live_count(key) / std::max<std::int64_t>(per_page, 1) + 1);
+std::int64_t Scheduler::full_listing_cost(WorkspaceKey ws) {
+  auto per_page = mirror_.sync_state(ws).per_page_cap.value_or(settings_.per_page);
+  return pacing_.listing_cost(ws.organization_id, mirror_.live_count(ws) / std::max<std::int64_t>(per_page, 1) + 1);
 }
 
-bool Scheduler::full_listing_due(upstream::WorkspaceRef ws, const Track& track) {
+bool Scheduler::full_listing_due(WorkspaceKey ws, const Track& track) {
   if (track.needs_full || !track.probe_works) return true;
-  return pacing_.listing_stale(mirror_.sync_state({ws.organization_id, ws.workspace_id}).last_full_listing_at);
+  return pacing_.listing_stale(mirror_.sync_state(ws).last_full_listing_at);
 }
 
 bool Scheduler::may_spend_on_listing(model::Id organization) {
   return !stopping_ && pacing_.usable_requests(organization) > 0;
 }
 
-std::optional<std::string> Scheduler::workspace_error(upstream::WorkspaceRef ws) const {
-  auto it = tracks_.find({ws.organization_id, ws.workspace_id});
+std::optional<std::string> Scheduler::workspace_error(WorkspaceKey ws) const {
+  auto it = tracks_.find(ws);
   if (it == tracks_.end()) return std::nullopt;
   return it->second.error;
 }
@@ -55,7 +54,7 @@ void Scheduler::succeeded(Track& track) {
 // answered) but backs the workspace off like a failure, so a step that
 // throws every time does not spin.
 template <class Step>
-boost::asio::awaitable<void> Scheduler::guarded(upstream::WorkspaceRef ws, Track& track, Step step) {
+boost::asio::awaitable<void> Scheduler::guarded(WorkspaceKey ws, Track& track, Step step) {
   std::exception_ptr thrown;
   try {
     co_await step();
@@ -65,7 +64,7 @@ boost::asio::awaitable<void> Scheduler::guarded(upstream::WorkspaceRef ws, Track
   if (thrown) step_threw(ws, track, exception_text(thrown));
 }
 
-void Scheduler::step_threw(upstream::WorkspaceRef ws, Track& track, const std::string& what) {
+void Scheduler::step_threw(WorkspaceKey ws, Track& track, const std::string& what) {
   const std::string step = current_step_.empty() ? "pass" : current_step_;
   ++step_failures_[step];
   ++runs_[RunKind::failed];
@@ -74,7 +73,7 @@ void Scheduler::step_threw(upstream::WorkspaceRef ws, Track& track, const std::s
   spdlog::error("workspace {}/{}: the {} step failed: {} (attempt {}; backing off, the other workspaces go on)",
                 ws.organization_id, ws.workspace_id, step, what, track.failures);
   try {
-    mirror_.record_error({ws.organization_id, ws.workspace_id}, *track.error);
+    mirror_.record_error(ws, *track.error);
   } catch (const std::exception& e) {
     // The cache may be what failed; the in-memory error still reaches /v1/status.
     spdlog::warn("workspace {}/{}: the error could not be recorded in the cache: {}", ws.organization_id,
@@ -102,7 +101,7 @@ std::map<std::string, std::int64_t> Scheduler::runs() const {
   return out;
 }
 
-void Scheduler::failed(upstream::WorkspaceRef ws, Track& track, const Error& error) {
+void Scheduler::failed(WorkspaceKey ws, Track& track, const Error& error) {
   note_result(error);
   track.error = error.message;
   if (error.is(Errc::unauthorized)) {
@@ -117,7 +116,7 @@ void Scheduler::failed(upstream::WorkspaceRef ws, Track& track, const Error& err
                track.failures);
 }
 
-boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Track& track, Duration& wait) {
+boost::asio::awaitable<void> Scheduler::sync_one(WorkspaceKey ws, Track& track, Duration& wait) {
   const auto org = ws.organization_id;
   if (track.unauthorized) co_return;
   if (auto held = pacing_.held_back(track, org)) {
@@ -190,7 +189,7 @@ boost::asio::awaitable<void> Scheduler::sync_one(upstream::WorkspaceRef ws, Trac
   if (!p->needs_full_listing) co_await replay_edits(ws, track);
 }
 
-boost::asio::awaitable<void> Scheduler::replay_edits(upstream::WorkspaceRef ws, Track& track) {
+boost::asio::awaitable<void> Scheduler::replay_edits(WorkspaceKey ws, Track& track) {
   if (stopping_ || !replayer_.has_ready(ws)) co_return;
   current_step_ = "replay";
   auto org = ws.organization_id;
@@ -204,7 +203,7 @@ boost::asio::awaitable<void> Scheduler::replay_edits(upstream::WorkspaceRef ws, 
 
 // Members are the last thing the quota is spent on, a small batch per pass,
 // and only once the workspace's projects are in sync.
-boost::asio::awaitable<void> Scheduler::refresh_members(upstream::WorkspaceRef ws, Track& track, Duration& wait) {
+boost::asio::awaitable<void> Scheduler::refresh_members(WorkspaceKey ws, Track& track, Duration& wait) {
   constexpr std::int64_t kBatch = 50;
   const auto org = ws.organization_id;
   if (track.needs_full || track.unauthorized || pacing_.held_back(track, org)) co_return;
@@ -227,7 +226,7 @@ boost::asio::awaitable<std::chrono::milliseconds> Scheduler::pass() {
   Duration wait = settings_.interval;
   for (const auto& ws : workspaces_) {
     if (stopping_) break;
-    auto& track = tracks_[{ws.organization_id, ws.workspace_id}];
+    auto& track = tracks_[ws];
     // Named locals: GCC 12 mishandles lambdas built inside a co_await expression.
     auto sync_step = [&]() { return sync_one(ws, track, wait); };
     auto members_step = [&]() { return refresh_members(ws, track, wait); };
@@ -258,7 +257,7 @@ void Scheduler::due_waits(Duration& wait) {
     try {
       due = replayer_.next_due(ws);
     } catch (const std::exception& e) {
-      step_threw(ws, tracks_[{ws.organization_id, ws.workspace_id}], e.what());
+      step_threw(ws, tracks_[ws], e.what());
     }
     if (due) wait = std::min(wait, pacing_.until(*due));
   }

@@ -28,6 +28,7 @@
 // Borrows the Puller, Replayer, QuotaTracker, Mirror and Clock; io_context
 // thread only.
 
+#include "model/workspace.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/text_enum.hpp"
@@ -60,7 +61,7 @@ constexpr const auto& text_table(RunKind) { return kRunKindTexts; }
 class Scheduler {
  public:
   Scheduler(Puller& puller, MembersSync& members, Replayer& replayer, upstream::QuotaTracker& quota,
-            store::Mirror& mirror, const config::Sync& settings, std::vector<upstream::WorkspaceRef> workspaces,
+            store::Mirror& mirror, const config::Sync& settings, std::vector<WorkspaceKey> workspaces,
             const Clock& clock = SystemClock::instance());
 
   // One decision per workspace; answers how long to wait before the next pass.
@@ -86,33 +87,33 @@ class Scheduler {
   const std::map<std::string, std::int64_t>& step_failures() const { return step_failures_; }
   // What went wrong in a workspace's last step, until one succeeds again
   // (an upstream error or an exception), with its step named.
-  std::optional<std::string> workspace_error(upstream::WorkspaceRef ws) const;
+  std::optional<std::string> workspace_error(WorkspaceKey ws) const;
 
  private:
   // Runs one step inside its error boundary.
   template <class Step>
-  boost::asio::awaitable<void> guarded(upstream::WorkspaceRef ws, Track& track, Step step);
-  void step_threw(upstream::WorkspaceRef ws, Track& track, const std::string& what);
+  boost::asio::awaitable<void> guarded(WorkspaceKey ws, Track& track, Step step);
+  void step_threw(WorkspaceKey ws, Track& track, const std::string& what);
   void succeeded(Track& track);
-  boost::asio::awaitable<void> sync_one(upstream::WorkspaceRef ws, Track& track, Duration& wait);
-  boost::asio::awaitable<void> replay_edits(upstream::WorkspaceRef ws, Track& track);
+  boost::asio::awaitable<void> sync_one(WorkspaceKey ws, Track& track, Duration& wait);
+  boost::asio::awaitable<void> replay_edits(WorkspaceKey ws, Track& track);
   // What a full listing of `ws` costs now, as Pacing::listing_cost.
-  std::int64_t full_listing_cost(upstream::WorkspaceRef ws);
-  bool full_listing_due(upstream::WorkspaceRef ws, const Track& track);
-  void failed(upstream::WorkspaceRef ws, Track& track, const Error& error);
+  std::int64_t full_listing_cost(WorkspaceKey ws);
+  bool full_listing_due(WorkspaceKey ws, const Track& track);
+  void failed(WorkspaceKey ws, Track& track, const Error& error);
   // The waits a pass ends with that no step set: edits and workspaces backing
   // off come due at their own time; what the window allows is spread out.
   void due_waits(Duration& wait);
 
-  boost::asio::awaitable<void> refresh_members(upstream::WorkspaceRef ws, Track& track, Duration& wait);
+  boost::asio::awaitable<void> refresh_members(WorkspaceKey ws, Track& track, Duration& wait);
 
   Puller& puller_;
   MembersSync& members_;
   Replayer& replayer_;
   store::Mirror& mirror_;
   const config::Sync& settings_;
-  std::vector<upstream::WorkspaceRef> workspaces_;
-  std::map<std::pair<model::Id, model::Id>, Track> tracks_;
+  std::vector<WorkspaceKey> workspaces_;
+  std::map<WorkspaceKey, Track> tracks_;
   Pacing pacing_;
   std::optional<Error> last_error_;
   std::map<RunKind, std::int64_t> runs_;

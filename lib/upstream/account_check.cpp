@@ -9,12 +9,12 @@
 namespace focus::upstream {
 namespace {
 
-std::string ids(const WorkspaceRef& w) {
+std::string ids(const WorkspaceKey& w) {
   return std::to_string(w.organization_id) + "/" + std::to_string(w.workspace_id);
 }
 
 // What an Error means to the person holding the key.
-std::string in_words(const WorkspaceRef& w, const Error& e, bool& lasting) {
+std::string in_words(const WorkspaceKey& w, const Error& e, bool& lasting) {
   lasting = e.is(Errc::unauthorized) || e.is(Errc::not_found) || e.is(Errc::forbidden);
   if (e.is(Errc::unauthorized))
     return "the API key was refused (401 Unauthorized): it is wrong, expired or revoked; make a new one in Toggl Focus "
@@ -30,7 +30,7 @@ std::string in_words(const WorkspaceRef& w, const Error& e, bool& lasting) {
   return "the server could not be asked (" + e.message + ")";
 }
 
-boost::asio::awaitable<void> run(FocusApi& api, const std::vector<WorkspaceRef>& workspaces, AccountCheck& out) {
+boost::asio::awaitable<void> run(FocusApi& api, const std::vector<WorkspaceKey>& workspaces, AccountCheck& out) {
   ListParams one;
   one.paging.page = 1;
   one.paging.per_page = 1;
@@ -63,7 +63,7 @@ bool AccountCheck::lasting_problem() const {
 }
 
 AccountCheck check_account(const config::Upstream& upstream, Credentials credentials,
-                           const std::vector<WorkspaceRef>& workspaces) {
+                           const std::vector<WorkspaceKey>& workspaces) {
   boost::asio::io_context io;
   http::ClientOptions options;
   options.base_url = upstream.base_url;

@@ -10,6 +10,7 @@
 // io_context and blocks until done; call it from a thread with no other
 // io_context running. The credentials never appear in what it answers.
 
+#include "model/workspace.hpp"
 #include "config/config.hpp"
 #include "upstream/credentials.hpp"
 #include "upstream/focus_api.hpp"
@@ -23,7 +24,7 @@
 namespace focus::upstream {
 
 struct WorkspaceVerdict {
-  WorkspaceRef workspace;
+  WorkspaceKey workspace;
   bool ok = false;
   std::optional<std::int64_t> active_projects;  // the list's total, when ok
   std::string problem;                          // in words, when not ok
@@ -41,7 +42,7 @@ struct AccountCheck {
 };
 
 AccountCheck check_account(const config::Upstream& upstream, Credentials credentials,
-                           const std::vector<WorkspaceRef>& workspaces);
+                           const std::vector<WorkspaceKey>& workspaces);
 
 // One line per workspace and the cost, for people.
 std::string describe(const AccountCheck& check);

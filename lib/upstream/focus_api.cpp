@@ -28,7 +28,7 @@ struct FocusApi::Exchange {
 
 namespace {
 
-std::string projects_path(WorkspaceRef ws) {
+std::string projects_path(WorkspaceKey ws) {
   return "/organizations/" + std::to_string(ws.organization_id) + "/workspaces/" + std::to_string(ws.workspace_id) +
          "/projects";
 }
@@ -126,7 +126,7 @@ std::optional<Error> FocusApi::quota_refusal(const Attempt& a) const {
                      seconds_text(*until - now));
 }
 
-http::Request FocusApi::make_request(WorkspaceRef ws, const Exchange& ex) const {
+http::Request FocusApi::make_request(WorkspaceKey ws, const Exchange& ex) const {
   http::Request request{ex.method, projects_path(ws) + ex.path + ex.query, {}, ex.body.value_or("")};
   request.headers.push_back({"Authorization", credentials_.authorization_header()});
   request.headers.push_back({"Accept", "application/json"});
@@ -179,7 +179,7 @@ FocusApi::Failed FocusApi::judge_status(const http::Response& response, const de
 // pass of the loop is one attempt; cancel() stops it before the next send and
 // cuts short the pause before a retry.
 template <class T, class Decode>
-FocusApi::Call<T> FocusApi::run(WorkspaceRef ws, Exchange ex, Decode decode) {
+FocusApi::Call<T> FocusApi::run(WorkspaceKey ws, Exchange ex, Decode decode) {
   Attempt a{ws.organization_id, ex.method + " " + projects_path(ws) + ex.path, credentials_.secrets()};
   for (;; ++a.number) {
     if (cancelled_) co_return failure(a.what, a.secrets, Errc::network, "not sent: focussyncd is stopping");
@@ -217,19 +217,19 @@ FocusApi::Call<T> FocusApi::run(WorkspaceRef ws, Exchange ex, Decode decode) {
 
 // GCC 12 destroys some temporaries twice when they are built in the same
 // expression as a co_await; every call below therefore names its Exchange.
-FocusApi::Call<void> FocusApi::run_no_body(WorkspaceRef ws, Exchange ex) {
+FocusApi::Call<void> FocusApi::run_no_body(WorkspaceKey ws, Exchange ex) {
   ex.write = true;
   auto r = co_await run<Unit>(ws, std::move(ex), ignore_body);
   if (!r) co_return r.error();
   co_return Result<void>{};
 }
 
-FocusApi::Call<FocusApi::MaybeProject> FocusApi::run_write(WorkspaceRef ws, Exchange ex) {
+FocusApi::Call<FocusApi::MaybeProject> FocusApi::run_write(WorkspaceKey ws, Exchange ex) {
   ex.write = true;
   co_return co_await run<MaybeProject>(ws, std::move(ex), decode_write_answer);
 }
 
-FocusApi::Call<ProjectPage> FocusApi::list_projects(WorkspaceRef ws, const ListParams& params, KnownDigest known) {
+FocusApi::Call<ProjectPage> FocusApi::list_projects(WorkspaceKey ws, const ListParams& params, KnownDigest known) {
   Exchange ex{"GET", "", to_query(params), std::nullopt, false};
   if (!known) co_return co_await run<ProjectPage>(ws, std::move(ex), decode_list);
   // `known` lives in this coroutine's frame for as long as run() decodes.
@@ -237,64 +237,64 @@ FocusApi::Call<ProjectPage> FocusApi::list_projects(WorkspaceRef ws, const ListP
   co_return co_await run<ProjectPage>(ws, std::move(ex), decode);
 }
 
-FocusApi::Call<model::Project> FocusApi::get_project(WorkspaceRef ws, Id id) {
+FocusApi::Call<model::Project> FocusApi::get_project(WorkspaceKey ws, Id id) {
   Exchange ex{"GET", id_path(id), "", std::nullopt, false};
   co_return co_await run<model::Project>(ws, std::move(ex), decode_project_answer);
 }
 
-FocusApi::Call<FocusApi::MaybeProject> FocusApi::create_project(WorkspaceRef ws, const model::ProjectWrite& body) {
+FocusApi::Call<FocusApi::MaybeProject> FocusApi::create_project(WorkspaceKey ws, const model::ProjectWrite& body) {
   Exchange ex{"POST", "", "", model::encode_project_write(body).dump(), true};
   co_return co_await run_write(ws, std::move(ex));
 }
 
-FocusApi::Call<FocusApi::MaybeProject> FocusApi::update_project(WorkspaceRef ws, Id id, const model::ProjectWrite& body) {
+FocusApi::Call<FocusApi::MaybeProject> FocusApi::update_project(WorkspaceKey ws, Id id, const model::ProjectWrite& body) {
   Exchange ex{"PUT", id_path(id), "", model::encode_project_write(body).dump(), true};
   co_return co_await run_write(ws, std::move(ex));
 }
 
-FocusApi::Call<FocusApi::MaybeProject> FocusApi::patch_project(WorkspaceRef ws, Id id, const model::ProjectPatch& body) {
+FocusApi::Call<FocusApi::MaybeProject> FocusApi::patch_project(WorkspaceKey ws, Id id, const model::ProjectPatch& body) {
   Exchange ex{"PATCH", id_path(id), "", model::encode_project_patch(body).dump(), true};
   co_return co_await run_write(ws, std::move(ex));
 }
 
-FocusApi::Call<void> FocusApi::delete_project(WorkspaceRef ws, Id id) { return action(ws, "DELETE", id, ""); }
-FocusApi::Call<void> FocusApi::archive_project(WorkspaceRef ws, Id id) { return action(ws, "PATCH", id, "archive"); }
-FocusApi::Call<void> FocusApi::unarchive_project(WorkspaceRef ws, Id id) { return action(ws, "PATCH", id, "unarchive"); }
-FocusApi::Call<void> FocusApi::restore_project(WorkspaceRef ws, Id id) { return action(ws, "PATCH", id, "restore"); }
-FocusApi::Call<void> FocusApi::pin_project(WorkspaceRef ws, Id id) { return action(ws, "POST", id, "pinned"); }
-FocusApi::Call<void> FocusApi::unpin_project(WorkspaceRef ws, Id id) { return action(ws, "DELETE", id, "pinned"); }
+FocusApi::Call<void> FocusApi::delete_project(WorkspaceKey ws, Id id) { return action(ws, "DELETE", id, ""); }
+FocusApi::Call<void> FocusApi::archive_project(WorkspaceKey ws, Id id) { return action(ws, "PATCH", id, "archive"); }
+FocusApi::Call<void> FocusApi::unarchive_project(WorkspaceKey ws, Id id) { return action(ws, "PATCH", id, "unarchive"); }
+FocusApi::Call<void> FocusApi::restore_project(WorkspaceKey ws, Id id) { return action(ws, "PATCH", id, "restore"); }
+FocusApi::Call<void> FocusApi::pin_project(WorkspaceKey ws, Id id) { return action(ws, "POST", id, "pinned"); }
+FocusApi::Call<void> FocusApi::unpin_project(WorkspaceKey ws, Id id) { return action(ws, "DELETE", id, "pinned"); }
 
-FocusApi::Call<void> FocusApi::action(WorkspaceRef ws, std::string method, Id id, std::string what) {
+FocusApi::Call<void> FocusApi::action(WorkspaceKey ws, std::string method, Id id, std::string what) {
   Exchange ex{std::move(method), id_path(id, what), "", std::nullopt, true};
   co_return co_await run_no_body(ws, std::move(ex));
 }
 
-FocusApi::Call<ProjectPage> FocusApi::project_children(WorkspaceRef ws, Id id, const PageParams& params) {
+FocusApi::Call<ProjectPage> FocusApi::project_children(WorkspaceKey ws, Id id, const PageParams& params) {
   Exchange ex{"GET", id_path(id, "children"), to_query(params), std::nullopt, false};
   co_return co_await run<ProjectPage>(ws, std::move(ex), decode_tree);
 }
 
-FocusApi::Call<ProjectPage> FocusApi::project_parents(WorkspaceRef ws, Id id, const PageParams& params) {
+FocusApi::Call<ProjectPage> FocusApi::project_parents(WorkspaceKey ws, Id id, const PageParams& params) {
   Exchange ex{"GET", id_path(id, "parents"), to_query(params), std::nullopt, false};
   co_return co_await run<ProjectPage>(ws, std::move(ex), decode_tree);
 }
 
-FocusApi::Call<model::ProjectMembers> FocusApi::list_members(WorkspaceRef ws, Id id) {
+FocusApi::Call<model::ProjectMembers> FocusApi::list_members(WorkspaceKey ws, Id id) {
   Exchange ex{"GET", id_path(id, "members"), "", std::nullopt, false};
   co_return co_await run<model::ProjectMembers>(ws, std::move(ex), decode_members_answer);
 }
 
-FocusApi::Call<void> FocusApi::add_members(WorkspaceRef ws, Id id, const model::MembersAdd& body) {
+FocusApi::Call<void> FocusApi::add_members(WorkspaceKey ws, Id id, const model::MembersAdd& body) {
   Exchange ex{"POST", id_path(id, "members"), "", model::encode_members_add(body).dump(), true};
   co_return co_await run_no_body(ws, std::move(ex));
 }
 
-FocusApi::Call<void> FocusApi::set_member_role(WorkspaceRef ws, Id id, const model::MemberRoleChange& body) {
+FocusApi::Call<void> FocusApi::set_member_role(WorkspaceKey ws, Id id, const model::MemberRoleChange& body) {
   Exchange ex{"PUT", id_path(id, "members"), "", model::encode_member_role_change(body).dump(), true};
   co_return co_await run_no_body(ws, std::move(ex));
 }
 
-FocusApi::Call<void> FocusApi::remove_member(WorkspaceRef ws, Id id, const model::MemberRemoval& body) {
+FocusApi::Call<void> FocusApi::remove_member(WorkspaceKey ws, Id id, const model::MemberRemoval& body) {
   Exchange ex{"DELETE", id_path(id, "members"), "", model::encode_member_removal(body).dump(), true};
   co_return co_await run_no_body(ws, std::move(ex));
 }

@@ -23,6 +23,7 @@
 #include "http/client.hpp"
 #include "model/members.hpp"
 #include "model/project.hpp"
+#include "model/workspace.hpp"
 #include "model/project_write.hpp"
 #include "upstream/credentials.hpp"
 #include "upstream/list_params.hpp"
@@ -46,10 +47,7 @@ namespace detail {
 struct QuotaNews;  // upstream/answer.hpp
 }
 
-struct WorkspaceRef {
-  model::Id organization_id = 0;
-  model::Id workspace_id = 0;
-};
+using model::WorkspaceKey;
 
 // Whether a project listed with this digest is known as it is: then it is
 // not decoded (see ProjectPage::unchanged).
@@ -85,23 +83,23 @@ class FocusApi {
 
   // With `known`, a listed project whose digest it recognises is not decoded
   // (ProjectPage::unchanged).
-  Call<ProjectPage> list_projects(WorkspaceRef ws, const ListParams& params, KnownDigest known = {});
-  Call<model::Project> get_project(WorkspaceRef ws, model::Id id);
-  Call<MaybeProject> create_project(WorkspaceRef ws, const model::ProjectWrite& body);
-  Call<MaybeProject> update_project(WorkspaceRef ws, model::Id id, const model::ProjectWrite& body);
-  Call<MaybeProject> patch_project(WorkspaceRef ws, model::Id id, const model::ProjectPatch& body);
-  Call<void> delete_project(WorkspaceRef ws, model::Id id);
-  Call<void> archive_project(WorkspaceRef ws, model::Id id);
-  Call<void> unarchive_project(WorkspaceRef ws, model::Id id);
-  Call<void> restore_project(WorkspaceRef ws, model::Id id);
-  Call<void> pin_project(WorkspaceRef ws, model::Id id);
-  Call<void> unpin_project(WorkspaceRef ws, model::Id id);
-  Call<ProjectPage> project_children(WorkspaceRef ws, model::Id id, const PageParams& params);
-  Call<ProjectPage> project_parents(WorkspaceRef ws, model::Id id, const PageParams& params);
-  Call<model::ProjectMembers> list_members(WorkspaceRef ws, model::Id id);
-  Call<void> add_members(WorkspaceRef ws, model::Id id, const model::MembersAdd& body);
-  Call<void> set_member_role(WorkspaceRef ws, model::Id id, const model::MemberRoleChange& body);
-  Call<void> remove_member(WorkspaceRef ws, model::Id id, const model::MemberRemoval& body);
+  Call<ProjectPage> list_projects(WorkspaceKey ws, const ListParams& params, KnownDigest known = {});
+  Call<model::Project> get_project(WorkspaceKey ws, model::Id id);
+  Call<MaybeProject> create_project(WorkspaceKey ws, const model::ProjectWrite& body);
+  Call<MaybeProject> update_project(WorkspaceKey ws, model::Id id, const model::ProjectWrite& body);
+  Call<MaybeProject> patch_project(WorkspaceKey ws, model::Id id, const model::ProjectPatch& body);
+  Call<void> delete_project(WorkspaceKey ws, model::Id id);
+  Call<void> archive_project(WorkspaceKey ws, model::Id id);
+  Call<void> unarchive_project(WorkspaceKey ws, model::Id id);
+  Call<void> restore_project(WorkspaceKey ws, model::Id id);
+  Call<void> pin_project(WorkspaceKey ws, model::Id id);
+  Call<void> unpin_project(WorkspaceKey ws, model::Id id);
+  Call<ProjectPage> project_children(WorkspaceKey ws, model::Id id, const PageParams& params);
+  Call<ProjectPage> project_parents(WorkspaceKey ws, model::Id id, const PageParams& params);
+  Call<model::ProjectMembers> list_members(WorkspaceKey ws, model::Id id);
+  Call<void> add_members(WorkspaceKey ws, model::Id id, const model::MembersAdd& body);
+  Call<void> set_member_role(WorkspaceKey ws, model::Id id, const model::MemberRoleChange& body);
+  Call<void> remove_member(WorkspaceKey ws, model::Id id, const model::MemberRemoval& body);
 
   // New credentials (a reload): every later request uses them.
   void set_credentials(Credentials credentials) { credentials_ = std::move(credentials); }
@@ -123,17 +121,17 @@ class FocusApi {
   struct Attempt;
   struct Failed;
   template <class T, class Decode>
-  Call<T> run(WorkspaceRef ws, Exchange exchange, Decode decode);
+  Call<T> run(WorkspaceKey ws, Exchange exchange, Decode decode);
   // The parts of run that judge one attempt (see focus_api.cpp).
   std::optional<Error> quota_refusal(const Attempt& attempt) const;
-  http::Request make_request(WorkspaceRef ws, const Exchange& exchange) const;
+  http::Request make_request(WorkspaceKey ws, const Exchange& exchange) const;
   Failed judge_failure(const http::ClientFailure& failure, const Attempt& attempt, bool write, std::int64_t elapsed_ms);
   detail::QuotaNews note_answer(const Attempt& attempt, const http::Response& response, const std::string& query,
                                 std::int64_t elapsed_ms, Timestamp sent_at);
   Failed judge_status(const http::Response& response, const detail::QuotaNews& news, const Attempt& attempt);
-  Call<void> run_no_body(WorkspaceRef ws, Exchange exchange);
-  Call<MaybeProject> run_write(WorkspaceRef ws, Exchange exchange);
-  Call<void> action(WorkspaceRef ws, std::string method, model::Id id, std::string what);
+  Call<void> run_no_body(WorkspaceKey ws, Exchange exchange);
+  Call<MaybeProject> run_write(WorkspaceKey ws, Exchange exchange);
+  Call<void> action(WorkspaceKey ws, std::string method, model::Id id, std::string what);
 
   http::Client& client_;
   Credentials credentials_;

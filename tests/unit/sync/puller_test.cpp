@@ -48,7 +48,7 @@ struct World : SyncParts {
     return out;
   }
 
-  upstream::WorkspaceRef ws{1, 1};
+  WorkspaceKey ws{1, 1};
 };
 
 // "" when equal, else the first difference, for a readable failure.

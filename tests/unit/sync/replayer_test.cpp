@@ -121,7 +121,7 @@ struct World : SyncParts {
     return out;
   }
 
-  upstream::WorkspaceRef ws{1, 1};
+  WorkspaceKey ws{1, 1};
   store::WorkspaceKey key{1, 1};
   int warmups = 0;
 };

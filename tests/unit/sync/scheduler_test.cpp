@@ -20,7 +20,7 @@ struct Engine : SyncParts {
   explicit Engine(std::vector<std::string> sim_args)
       : SyncParts({std::move(sim_args), quick_settings(), std::nullopt, std::nullopt, "focus-sched-"}) {
     scheduler = std::make_unique<sync::Scheduler>(*puller, *members, *replayer, quota, *mirror, settings,
-                                                  std::vector<upstream::WorkspaceRef>{{1, 1}, {1, 2}});
+                                                  std::vector<WorkspaceKey>{{1, 1}, {1, 2}});
   }
   static config::Sync quick_settings() {
     config::Sync s;

@@ -43,7 +43,7 @@ TEST_CASE("400 carries the server's text; 404 for an unknown workspace") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().is(Errc::bad_request));
   CHECK(r.error().message == "POST /organizations/1/workspaces/1/projects: 400: field 'name' must not be blank");
-  auto missing = up(up.api->list_projects(WorkspaceRef{1, 99}, {}));
+  auto missing = up(up.api->list_projects(WorkspaceKey{1, 99}, {}));
   CHECK(missing.error().is(Errc::not_found));
 }
 

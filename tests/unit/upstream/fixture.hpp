@@ -1,6 +1,7 @@
 #pragma once
 // A FocusApi wired to a real focus-sim process, for the upstream tests.
 
+#include "model/workspace.hpp"
 #include "support/sim_process.hpp"
 #include "upstream/focus_api.hpp"
 
@@ -34,7 +35,7 @@ struct Upstream {
   upstream::QuotaTracker quota;
   std::unique_ptr<http::Client> client;
   std::unique_ptr<upstream::FocusApi> api;
-  upstream::WorkspaceRef ws{1, 1};
+  WorkspaceKey ws{1, 1};
 };
 
 }  // namespace focus::test
