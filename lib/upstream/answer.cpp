@@ -202,7 +202,11 @@ Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_t
         page->unchanged.push_back(id);
         continue;
       }
-      page->data.push_back(checked_project(json::parse(text)));
+      // simdjson wrote `text`, so nlohmann reads it; if it ever did not, the
+      // page is a bad answer with a message, not an exception out of the step.
+      json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+      if (value.is_discarded()) return make_error(Errc::bad_payload, "a listed project could not be read back");
+      page->data.push_back(checked_project(value));
       page->digests.push_back(std::move(digest));
     }
   } catch (const model::DecodeError& e) {
