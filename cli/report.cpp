@@ -74,57 +74,77 @@ const char* summary_row(const json& c, const std::map<long long, json>& current)
   return has("name") ? "renamed" : "updated";
 }
 
-int run_report(Context& ctx, const std::string& by, const std::string& changes_since) {
-  if (!changes_since.empty()) {
-    auto d = parse_duration(changes_since);
-    if (!d) throw CommandFailed("--changes-since: '" + changes_since + "' is not a duration like \"1d\" or \"12h\"");
-    const auto since = now_utc() - std::chrono::duration_cast<std::chrono::microseconds>(*d);
-    std::map<long long, json> current;
-    for (auto& p : ctx.list_all("?archived=", -1)) current[p["id"].get<long long>()] = p;
-    std::map<std::string, long long> counts = {{"created", 0}, {"deleted", 0}, {"restored", 0}, {"archived", 0},
-                                               {"unarchived", 0}, {"renamed", 0}, {"updated", 0}, {"edits applied", 0},
-                                               {"edits failed", 0}};
-    long long seq = 0;
-    for (;;) {
-      auto r = ctx.call("GET", "/v1/changes?limit=1000&since=" + std::to_string(seq)).body;
-      for (const auto& c : r["changes"]) {
-        auto at = parse_rfc3339(c["at"].get<std::string>());
-        if (!at || *at < since) continue;
-        if (auto row = summary_row(c, current)) ++counts[row];
-      }
-      if (r["changes"].size() < 1000) break;
-      seq = r["next"].get<long long>();
-    }
-    std::vector<json> rows;
-    for (const char* k : {"created", "renamed", "updated", "archived", "unarchived", "deleted", "restored", "edits applied",
-                          "edits failed"})
-      rows.push_back({{"change", k}, {"count", counts[k]}});
-    print_rows(ctx.out(), ctx.format(), {{"change", "change"}, {"count", "count", true}}, rows);
-    return 0;
-  }
+// The rows of the change summary, in the order people read them.
+constexpr const char* kSummaryRows[] = {"created",    "renamed", "updated",  "archived",     "unarchived",
+                                        "deleted",    "restored", "edits applied", "edits failed"};
 
+// focusctl report --changes-since D: how many changes of each kind the
+// change log holds from the last D.
+int run_change_summary(Context& ctx, const std::string& changes_since) {
+  auto d = parse_duration(changes_since);
+  if (!d) throw CommandFailed("--changes-since: '" + changes_since + "' is not a duration like \"1d\" or \"12h\"");
+  const auto since = now_utc() - std::chrono::duration_cast<std::chrono::microseconds>(*d);
+  std::map<long long, json> current;
+  for (auto& p : ctx.list_all("?archived=", -1)) current[p["id"].get<long long>()] = p;
+  std::map<std::string, long long> counts;
+  for (const char* row : kSummaryRows) counts[row] = 0;
+  long long seq = 0;
+  for (;;) {
+    auto r = ctx.call("GET", "/v1/changes?limit=1000&since=" + std::to_string(seq)).body;
+    for (const auto& c : r["changes"]) {
+      auto at = parse_rfc3339(c["at"].get<std::string>());
+      if (!at || *at < since) continue;
+      if (auto row = summary_row(c, current)) ++counts[row];
+    }
+    if (r["changes"].size() < 1000) break;
+    seq = r["next"].get<long long>();
+  }
+  std::vector<json> rows;
+  for (const char* k : kSummaryRows) rows.push_back({{"change", k}, {"count", counts[k]}});
+  print_rows(ctx.out(), ctx.format(), {{"change", "change"}, {"count", "count", true}}, rows);
+  return 0;
+}
+
+void add_to_group(Group& g, const json& p) {
+  ++g.projects;
+  ++(p["archived_at"].is_null() ? g.active : g.archived);
+  double tracked = p["total_tracked_time"].get<double>() / 3600;
+  g.tracked_h += tracked;
+  if (p["estimated_mins"].is_number()) {
+    double estimated = p["estimated_mins"].get<double>() / 60;
+    g.estimated_h += estimated;
+    if (tracked > estimated) {
+      ++g.over_estimate;
+      g.over.push_back(p["name"].get<std::string>());
+    }
+  }
+  g.billable_value += billable_value(p);
+}
+
+std::map<std::string, Group> group_projects(Context& ctx, const std::string& by) {
   auto projects = ctx.list_all("?archived=&include_rates=true", -1);
   std::map<long long, std::string> names;
   for (const auto& p : projects) names[p["id"].get<long long>()] = p["name"].get<std::string>();
   std::map<std::string, Group> groups;
-  for (const auto& p : projects) {
-    for (const auto& key : keys_of(p, by, names)) {
-      auto& g = groups[key];
-      ++g.projects;
-      ++(p["archived_at"].is_null() ? g.active : g.archived);
-      double tracked = p["total_tracked_time"].get<double>() / 3600;
-      g.tracked_h += tracked;
-      if (p["estimated_mins"].is_number()) {
-        double estimated = p["estimated_mins"].get<double>() / 60;
-        g.estimated_h += estimated;
-        if (tracked > estimated) {
-          ++g.over_estimate;
-          g.over.push_back(p["name"].get<std::string>());
-        }
-      }
-      g.billable_value += billable_value(p);
+  for (const auto& p : projects)
+    for (const auto& key : keys_of(p, by, names)) add_to_group(groups[key], p);
+  return groups;
+}
+
+void print_over_estimate(std::ostream& out, const std::map<std::string, Group>& groups) {
+  bool any = false;
+  for (const auto& [key, g] : groups)
+    for (const auto& name : g.over) {
+      if (!any) out << "\nover their estimate:\n";
+      any = true;
+      out << "  " << key << ": " << name << "\n";
     }
-  }
+}
+
+// focusctl report --by K: one row of figures per group.
+int run_group_report(Context& ctx, const std::string& by) {
+  const auto groups = group_projects(ctx, by);
+  const bool structured = ctx.format() == Format::json || ctx.format() == Format::ndjson;
   std::vector<json> rows;
   for (const auto& [key, g] : groups) {
     json row = {{by, key},
@@ -135,7 +155,7 @@ int run_report(Context& ctx, const std::string& by, const std::string& changes_s
                 {"tracked_hours", round2(g.tracked_h)},
                 {"over_estimate", g.over_estimate},
                 {"billable_value", round2(g.billable_value)}};
-    if (ctx.format() == Format::json || ctx.format() == Format::ndjson) row["over_estimate_projects"] = g.over;
+    if (structured) row["over_estimate_projects"] = g.over;
     rows.push_back(row);
   }
   std::vector<Column> cols = {{by, by},
@@ -146,18 +166,14 @@ int run_report(Context& ctx, const std::string& by, const std::string& changes_s
                               {"tracked_hours", "tracked h", true},
                               {"over_estimate", "over est.", true},
                               {"billable_value", "billable", true}};
-  if (ctx.format() == Format::json || ctx.format() == Format::ndjson) cols.push_back({"over_estimate_projects", "over"});
+  if (structured) cols.push_back({"over_estimate_projects", "over"});
   print_rows(ctx.out(), ctx.format(), cols, rows);
-  if (ctx.format() == Format::table) {
-    bool any = false;
-    for (const auto& [key, g] : groups)
-      for (const auto& name : g.over) {
-        if (!any) ctx.out() << "\nover their estimate:\n";
-        any = true;
-        ctx.out() << "  " << key << ": " << name << "\n";
-      }
-  }
+  if (ctx.format() == Format::table) print_over_estimate(ctx.out(), groups);
   return 0;
+}
+
+int run_report(Context& ctx, const std::string& by, const std::string& changes_since) {
+  return changes_since.empty() ? run_group_report(ctx, by) : run_change_summary(ctx, changes_since);
 }
 
 }  // namespace

@@ -14,11 +14,11 @@ void for_each_object(const JsonReader& r, std::string_view key, Each each) {
   auto v = r.find(key);
   if (!v || v->is_null()) return;
   if (!v->is_array()) r.type_error(key, *v, "array of objects");
-  for (std::size_t i = 0; i < v->size(); ++i) {
+  v->for_each_element([&](std::size_t i, const detail::NlohmannValue& item) {
     std::string item_key = std::string(key) + "[" + std::to_string(i) + "]";
-    if (!(*v)[i].is_object()) r.type_error(item_key, (*v)[i], "object");
-    each(JsonReader((*v)[i], r.what(), item_key + "."));
-  }
+    if (!item.is_object()) r.type_error(item_key, item, "object");
+    each(JsonReader(item, r.what(), item_key + "."));
+  });
 }
 
 std::optional<FieldProblem> positive(std::string_view field, std::optional<Id> id) {

@@ -139,33 +139,42 @@ boost::asio::awaitable<void> Scheduler::sync_one(WorkspaceKey ws, Track& track, 
     co_return;
   }
   if (full_due && usable >= cost) {
-    current_step_ = "listing";
-    std::function<bool()> may_spend = [this, org] { return !stopping_ && pacing_.usable_requests(org) > 0; };
-    Progress no_progress;
-    auto r = co_await puller_.full_sync(ws, std::move(no_progress), std::move(may_spend));
-    if (!r) {
-      failed(ws, track, r.error());
-      co_return;
-    }
-    if (r->paused) {
-      track.needs_full = true;
-      spdlog::info("workspace {}/{}: full listing paused at the quota reserve; it continues in the next window",
-                   ws.organization_id, ws.workspace_id);
-      co_return;
-    }
-    track.needs_full = false;
-    succeeded(track);
-    ++runs_[RunKind::listing];
-    spdlog::info("synced {}/{} (full listing): {} projects, +{} ~{} -{}, {} requests", ws.organization_id,
-                 ws.workspace_id, r->projects, r->inserted, r->updated, r->deleted, r->requests);
-    replayer_.mirror_changed(ws);
-    co_await replay_edits(ws, track);
+    co_await listing_step(ws, track);
     co_return;
   }
   if (usable < 1) {
     if (auto reset = pacing_.until_reset(org)) wait = std::min(wait, *reset);
     co_return;
   }
+  co_await probe_step(ws, track);
+}
+
+boost::asio::awaitable<void> Scheduler::listing_step(WorkspaceKey ws, Track& track) {
+  const auto org = ws.organization_id;
+  current_step_ = "listing";
+  std::function<bool()> may_spend = [this, org] { return !stopping_ && pacing_.usable_requests(org) > 0; };
+  Progress no_progress;
+  auto r = co_await puller_.full_sync(ws, std::move(no_progress), std::move(may_spend));
+  if (!r) {
+    failed(ws, track, r.error());
+    co_return;
+  }
+  if (r->paused) {
+    track.needs_full = true;
+    spdlog::info("workspace {}/{}: full listing paused at the quota reserve; it continues in the next window",
+                 ws.organization_id, ws.workspace_id);
+    co_return;
+  }
+  track.needs_full = false;
+  succeeded(track);
+  ++runs_[RunKind::listing];
+  spdlog::info("synced {}/{} (full listing): {} projects, +{} ~{} -{}, {} requests", ws.organization_id,
+               ws.workspace_id, r->projects, r->inserted, r->updated, r->deleted, r->requests);
+  replayer_.mirror_changed(ws);
+  co_await replay_edits(ws, track);
+}
+
+boost::asio::awaitable<void> Scheduler::probe_step(WorkspaceKey ws, Track& track) {
   current_step_ = "probe";
   auto p = co_await puller_.probe(ws);
   if (!p) {

@@ -95,7 +95,11 @@ class Scheduler {
   boost::asio::awaitable<void> guarded(WorkspaceKey ws, Track& track, Step step);
   void step_threw(WorkspaceKey ws, Track& track, const std::string& what);
   void succeeded(Track& track);
+  // One turn for one workspace: a full listing, a probe, or nothing yet
+  // (wait is lowered to when something will be due).
   boost::asio::awaitable<void> sync_one(WorkspaceKey ws, Track& track, Duration& wait);
+  boost::asio::awaitable<void> listing_step(WorkspaceKey ws, Track& track);
+  boost::asio::awaitable<void> probe_step(WorkspaceKey ws, Track& track);
   boost::asio::awaitable<void> replay_edits(WorkspaceKey ws, Track& track);
   // What a full listing of `ws` costs now, as Pacing::listing_cost.
   std::int64_t full_listing_cost(WorkspaceKey ws);

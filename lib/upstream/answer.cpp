@@ -5,9 +5,10 @@
 #include "model/decode_error.hpp"
 #include "model/json_limits.hpp"
 #include "model/project_codec.hpp"
+#include "model/project_decode.hpp"
+#include "upstream/simdjson_value.hpp"
 
 #include <nlohmann/json.hpp>
-#include <simdjson.h>
 
 #include <algorithm>
 #include <tuple>
@@ -60,8 +61,9 @@ std::optional<std::string> bad_ids(const model::Project& p) {
   return std::nullopt;
 }
 
-model::Project checked_project(const json& v) {
-  auto p = model::decode_project(v);
+template <class Value>
+model::Project checked_project(const Value& v) {
+  auto p = model::detail::decode_project_value(v);
   if (auto why = bad_ids(p)) throw model::DecodeError("id", *why);
   return p;
 }
@@ -137,9 +139,11 @@ Result<ProjectPage> page_from(const PageFields& f, std::size_t listed, bool expe
   return page;
 }
 
+}  // namespace
+
 // The fallback: nlohmann reads what simdjson refused (numbers past 64 bits
 // in a field nobody reads, say), with the same rules; no digests.
-Result<ProjectPage> decode_page_slowly(const std::string& body, bool expect_total) {
+Result<ProjectPage> decode_page_by_nlohmann(const std::string& body, bool expect_total) {
   auto value = parse(body);
   if (!value) return value.error();
   const json& j = *value;
@@ -155,13 +159,15 @@ Result<ProjectPage> decode_page_slowly(const std::string& body, bool expect_tota
   if (!page) return page;
   page->data.reserve(j["data"].size());
   try {
-    for (const auto& item : j["data"]) page->data.push_back(checked_project(item));
+    for (const auto& item : j["data"]) page->data.push_back(checked_project(model::detail::NlohmannValue(item)));
   } catch (const model::DecodeError& e) {
     return make_error(Errc::bad_payload, e.what());
   }
   page->digests.assign(page->data.size(), std::string());
   return page;
 }
+
+namespace {
 
 // bounded_integer's rules on a simdjson value.
 Result<std::optional<std::int64_t>> bounded_integer(simdjson::dom::object o, const char* key, std::int64_t low,
@@ -180,8 +186,8 @@ Result<std::optional<std::int64_t>> bounded_integer(simdjson::dom::object o, con
 }
 
 // The listing's project objects as simdjson reads them: each minified and
-// hashed; those `known` recognises are not decoded, the rest are (nlohmann,
-// from the minified text: a second parse of what changed only).
+// hashed; those `known` recognises are not decoded, the rest are decoded
+// straight from simdjson's document.
 Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_total, const KnownDigest& known) {
   simdjson::dom::array data;
   if (top.at_key("data").get_array().get(data)) return make_error(Errc::bad_payload, "the answer has no 'data' array");
@@ -197,15 +203,15 @@ Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_t
     for (simdjson::dom::element item : data) {
       std::string text = simdjson::minify(item);
       std::string digest = model::content_hash(text);
-      std::int64_t id = 0;
-      if (known && item.is_object() && !item["id"].get_int64().get(id) && id > 0 && known(id, digest)) {
-        page->unchanged.push_back(id);
-        continue;
+      const SimdjsonValue value(item);
+      if (known && value.is_object()) {
+        auto id = value.find("id");
+        if (id && id->type() == model::detail::JsonType::integer && id->get_int64() > 0 &&
+            known(id->get_int64(), digest)) {
+          page->unchanged.push_back(id->get_int64());
+          continue;
+        }
       }
-      // simdjson wrote `text`, so nlohmann reads it; if it ever did not, the
-      // page is a bad answer with a message, not an exception out of the step.
-      json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
-      if (value.is_discarded()) return make_error(Errc::bad_payload, "a listed project could not be read back");
       page->data.push_back(checked_project(value));
       page->digests.push_back(std::move(digest));
     }
@@ -225,7 +231,7 @@ Result<ProjectPage> decode_page(const std::string& body, bool expect_total, cons
   thread_local simdjson::dom::parser parser;
   const std::string text = model::repaired_json_text(body);
   simdjson::dom::element root;
-  if (parser.parse(text).get(root)) return decode_page_slowly(body, expect_total);
+  if (parser.parse(text).get(root)) return decode_page_by_nlohmann(body, expect_total);
   simdjson::dom::object top;
   if (root.get_object().get(top)) return make_error(Errc::bad_payload, "the answer has no 'data' array");
   return decode_page_quickly(top, expect_total, known);
@@ -248,7 +254,7 @@ auto decode_with(const std::string& body, Decode decode) -> Result<decltype(deco
 }  // namespace
 
 Result<model::Project> decode_one(const std::string& body) {
-  return decode_with(body, [](const json& v) { return checked_project(v); });
+  return decode_with(body, [](const json& v) { return checked_project(model::detail::NlohmannValue(v)); });
 }
 
 Result<model::ProjectMembers> decode_members(const std::string& body) {

@@ -45,6 +45,9 @@ QuotaNews note_quota(QuotaTracker& quota, model::Id organization, const http::Re
 // the text); a project whose listing digest `known` recognises is listed in
 // `unchanged` and not decoded.
 Result<ProjectPage> decode_page(const std::string& body, bool expect_total, const KnownDigest& known = {});
+// The same page read by nlohmann alone, with the same rules and no digests:
+// decode_page's fallback, and the reference its tests and fuzzer hold it to.
+Result<ProjectPage> decode_page_by_nlohmann(const std::string& body, bool expect_total);
 Result<model::Project> decode_one(const std::string& body);
 Result<model::ProjectMembers> decode_members(const std::string& body);
 

@@ -197,3 +197,48 @@ TEST_CASE("a page simdjson refuses is read by the fallback with the same rules")
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().is(Errc::bad_payload));
 }
+
+namespace {
+
+// What two decoders made of one page, comparable: the projects, or the error.
+std::string outcome(const Result<ProjectPage>& r) {
+  if (!r) return "error: " + r.error().message;
+  std::string out = "page " + std::to_string(r->page) + "/" + std::to_string(r->per_page) + " total " +
+                    (r->total ? std::to_string(*r->total) : "-");
+  for (const auto& p : r->data) out += "\n" + model::canonical_json(p);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("simdjson and nlohmann read every page alike: the same projects, or the same error") {
+  const std::vector<std::string> projects = {
+      R"({"id":5,"name":"a","tag_ids":[1,2],"tags":[{"id":1,"name":"x","color":"#fff"}],"client":{"id":3,"name":"c"}})",
+      R"({"id":5,"id":6,"name":"last of duplicates wins"})",
+      R"({"id":7,"name":"dup","name":"second"})",
+      R"({"id":8,"fixed_fee":{"amount":12,"currency":"EUR"},"rate":{"hourly_rate":1e2,"project_id":18446744073709551615}})",
+      R"({"id":9,"unknown":{"deep":[1,2.50,"\u00e9\ud83c\udf89",null,true]},"zz":18446744073709551615})",
+      R"({"id":10,"name":"esc \" \\ \/ \b\f\n\r\t \u0001 \u007f"})",
+      R"({"id":11,"archived_at":"2026-01-01T10:00:00+02:00","start_date":"2026-02-03"})",
+      R"({"id":12,"estimated_mins":1.5})",
+      R"({"id":13,"tag_ids":[1,"2"]})",
+      R"({"id":14,"tags":[{"id":1},7]})",
+      R"({"id":15,"permissions":["a",null]})",
+      R"({"id":16,"client":"acme"})",
+      R"({"id":17,"archived_at":"yesterday"})",
+      R"({"id":18,"parent_project_id":18446744073709551615})",
+      R"({"id":19,"billable":1})",
+      R"({"id":20,"total_tracked_time":-5,"toggl_user_id":null})",
+      R"({"id":-1})",
+      R"({"id":9223372036854775807,"name":"max"})",
+      R"({"name":"no id"})",
+      R"([1,2])",
+      R"("text")",
+      "{\"id\":21,\"name\":\"bad \xff\xfe utf-8\"}",
+  };
+  for (const auto& project : projects) {
+    const std::string body = R"({"data":[)" + project + R"(],"page":1,"per_page":50,"total":1})";
+    CAPTURE(body);
+    CHECK(outcome(detail::decode_page(body, true)) == outcome(detail::decode_page_by_nlohmann(body, true)));
+  }
+}

@@ -1,0 +1,64 @@
+#pragma once
+// Internal to lib/upstream's page decoder (answer.cpp): a simdjson DOM
+// element as the model's decoders read values (model/json_value.hpp), so a
+// listed project is decoded straight from the page simdjson parsed, by the
+// same rules as a body nlohmann parsed. A handle into the parser's document:
+// valid until that parser parses again.
+
+#include "model/json_value.hpp"
+
+#include <simdjson.h>
+
+namespace focus::upstream::detail {
+
+class SimdjsonValue {
+ public:
+  explicit SimdjsonValue(simdjson::dom::element e) : e_(e) {}
+
+  model::detail::JsonType type() const {
+    using T = simdjson::dom::element_type;
+    using J = model::detail::JsonType;
+    switch (e_.type()) {
+      case T::NULL_VALUE: return J::null;
+      case T::BOOL: return J::boolean;
+      case T::INT64: return J::integer;
+      case T::UINT64: return J::big_unsigned;  // simdjson uses it only past INT64_MAX
+      case T::DOUBLE: return J::number;
+      case T::STRING: return J::string;
+      case T::ARRAY: return J::array;
+      case T::OBJECT: return J::object;
+    }
+    return J::null;
+  }
+  bool is_null() const { return e_.is_null(); }
+  bool is_object() const { return e_.is_object(); }
+  bool is_array() const { return e_.is_array(); }
+  bool get_bool() const { return bool(e_.get_bool()); }
+  std::int64_t get_int64() const { return std::int64_t(e_.get_int64()); }
+  std::uint64_t get_uint64() const { return std::uint64_t(e_.get_uint64()); }
+  double get_double() const { return double(e_.get_double()); }
+  std::string_view get_string() const { return std::string_view(e_.get_string()); }
+  std::size_t size() const { return simdjson::dom::array(e_.get_array()).size(); }
+  template <class F>
+  void for_each_element(F&& f) const {
+    std::size_t i = 0;
+    for (auto item : simdjson::dom::array(e_.get_array())) f(i++, SimdjsonValue(item));
+  }
+  // The last member named `key`, as nlohmann keeps the last of duplicates.
+  std::optional<SimdjsonValue> find(std::string_view key) const {
+    std::optional<SimdjsonValue> found;
+    for (auto field : simdjson::dom::object(e_.get_object()))
+      if (field.key == key) found = SimdjsonValue(field.value);
+    return found;
+  }
+  template <class F>
+  void for_each_member(F&& f) const {
+    for (auto field : simdjson::dom::object(e_.get_object())) f(field.key, SimdjsonValue(field.value));
+  }
+  nlohmann::json to_json() const { return nlohmann::json::parse(simdjson::minify(e_)); }
+
+ private:
+  simdjson::dom::element e_;
+};
+
+}  // namespace focus::upstream::detail
