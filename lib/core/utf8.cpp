@@ -1,5 +1,8 @@
 #include "core/utf8.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 #include <boost/locale/utf.hpp>
 
 namespace focus {
@@ -53,9 +56,43 @@ std::string valid_utf8(std::string_view text) {
 }
 
 bool is_valid_utf8(std::string_view text) {
-  bool ok = true;
-  walk(text, [](std::string_view) { return true; }, [&] { return ok = false; });
-  return ok;
+  // Most text is ASCII: it is checked eight bytes at a time, and each other
+  // character by the rules of RFC 3629 (no overlong forms, no surrogates,
+  // nothing past U+10FFFF), as walk() reads them.
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  auto continuation = [](unsigned char c) { return (c & 0xC0) == 0x80; };
+  while (p < end) {
+    if (end - p >= 8) {
+      std::uint64_t word;
+      std::memcpy(&word, p, 8);
+      if (!(word & 0x8080808080808080ULL)) {
+        p += 8;
+        continue;
+      }
+    }
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    const std::ptrdiff_t left = end - p;
+    if (c >= 0xC2 && c < 0xE0) {
+      if (left < 2 || !continuation(p[1])) return false;
+      p += 2;
+    } else if (c >= 0xE0 && c < 0xF0) {
+      const unsigned char low = c == 0xE0 ? 0xA0 : 0x80, high = c == 0xED ? 0x9F : 0xBF;
+      if (left < 3 || p[1] < low || p[1] > high || !continuation(p[2])) return false;
+      p += 3;
+    } else if (c >= 0xF0 && c < 0xF5) {
+      const unsigned char low = c == 0xF0 ? 0x90 : 0x80, high = c == 0xF4 ? 0x8F : 0xBF;
+      if (left < 4 || p[1] < low || p[1] > high || !continuation(p[2]) || !continuation(p[3])) return false;
+      p += 4;
+    } else {
+      return false;  // a continuation byte first, an overlong lead (C0, C1) or past F4
+    }
+  }
+  return true;
 }
 
 std::string_view cut_utf8(std::string_view text, std::size_t max_bytes) {

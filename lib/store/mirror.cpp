@@ -81,6 +81,19 @@ class RowBinder {
   static_assert(std::size(kKeyColumns) == 6, "bind() binds each key column");
 };
 
+// Whether `table`, keyed by (organization_id, workspace_id, ...), holds no
+// row of another workspace: its first and last keys are `ws` (or it is empty).
+bool holds_only(SQLite::Database& db, const std::string& table, WorkspaceKey ws) {
+  for (const char* order : {"", " DESC"}) {
+    SQLite::Statement st(db, "SELECT organization_id, workspace_id FROM " + table + " ORDER BY organization_id" +
+                                 order + ", workspace_id" + order + " LIMIT 1");
+    if (st.executeStep() &&
+        (st.getColumn(0).getInt64() != ws.organization_id || st.getColumn(1).getInt64() != ws.workspace_id))
+      return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Mirror::Mirror(Database& db) : db_(db) {
@@ -196,12 +209,14 @@ std::optional<StoredProject> Mirror::row(WorkspaceKey ws, Id id) {
 // rewrites). Everything that reaches the mirror or the change log is synced,
 // so the change feed never hands out a change a power cut can take back.
 void Mirror::clear_staging(WorkspaceKey ws) {
-  db_.in_relaxed_transaction(
-      [&] {
-        for (const char* table : {"staging", "listed_unchanged"})
-          for_workspace(db_.sql(), std::string("DELETE FROM ") + table + " WHERE organization_id = ? AND workspace_id = ?",
-                        ws).exec();
-      });
+  db_.in_relaxed_transaction([&] {
+    for (const std::string table : {"staging", "listed_unchanged"}) {
+      // A table that holds only this workspace is emptied whole: SQLite
+      // truncates it instead of deleting row by row.
+      if (holds_only(db_.sql(), table, ws)) db_.sql().exec("DELETE FROM " + table);
+      else for_workspace(db_.sql(), "DELETE FROM " + table + " WHERE organization_id = ? AND workspace_id = ?", ws).exec();
+    }
+  });
 }
 
 void Mirror::stage(WorkspaceKey ws, const std::vector<FetchedProject>& page) {
@@ -232,71 +247,80 @@ ReconcileOutcome Mirror::apply_staging(WorkspaceKey ws, Timestamp now_time) {
   return db_.in_transaction([&] {
     ReconcileOutcome out;
     out.live_before = live_count(ws);
-    struct Changed {
-      Id id;
-      ChangeKind kind;
-      std::vector<std::string> fields;
-    };
-    std::vector<Changed> changed;
-    {
-      auto st = for_workspace(db_.sql(),
-                           "SELECT s.id, s.body, p.body, p.id IS NULL, COALESCE(p.deleted, 0) FROM staging s "
-                           "LEFT JOIN projects p ON p.organization_id = s.organization_id "
-                           "AND p.workspace_id = s.workspace_id AND p.id = s.id "
-                           "WHERE s.organization_id = ? AND s.workspace_id = ? "
-                           "AND (p.id IS NULL OR p.hash != s.hash OR p.deleted = 1)", ws);
-      while (st.executeStep()) {
-        Id id = st.getColumn(0).getInt64();
-        if (st.getColumn(3).getInt()) {
-          changed.push_back({id, ChangeKind::insert, {}});
-          ++out.inserted;
-        } else {
-          bool restored = st.getColumn(4).getInt() != 0;
-          changed.push_back({id, restored ? ChangeKind::restore : ChangeKind::update,
-                             changed_fields(st.getColumn(2).getString(), st.getColumn(1).getString())});
-          ++(restored ? out.restored : out.updated);
-        }
-      }
-    }
-    {
-      // Only rows that differ are written: a listing with no change writes none.
-      static const std::string sql =
-          "INSERT INTO projects (" + row_columns() + ", deleted, first_seen_at, changed_at) SELECT " + row_columns() +
-          ", 0, :now, :now FROM staging WHERE organization_id = :organization_id AND workspace_id = :workspace_id " +
-          upsert_clause() +
-          " WHERE projects.hash != excluded.hash OR projects.deleted = 1 OR "
-          "projects.listing_digest IS NOT excluded.listing_digest";
-      SQLite::Statement st(db_.sql(), sql);
-      st.bind(":organization_id", ws.organization_id);
-      st.bind(":workspace_id", ws.workspace_id);
-      st.bind(":now", now);
-      st.exec();
-    }
-    SQLite::Statement drop_tags(db_.sql(),
-                                "DELETE FROM project_tags WHERE organization_id = ? AND workspace_id = ? AND project_id = ?");
-    SQLite::Statement add_tags(db_.sql(),
-                               "INSERT OR IGNORE INTO project_tags SELECT s.organization_id, s.workspace_id, s.id, j.value "
-                               "FROM staging s, json_each(s.tag_ids) j "
-                               "WHERE s.organization_id = ? AND s.workspace_id = ? AND s.id = ?");
-    for (const auto& c : changed) {
-      for (auto* st : {&drop_tags, &add_tags}) {
-        st->bind(1, ws.organization_id);
-        st->bind(2, ws.workspace_id);
-        st->bind(3, c.id);
-        st->exec();
-        st->reset();
-      }
-      log_change(ws, c.id, c.kind, c.fields, now);
-    }
-    auto missing = for_workspace(db_.sql(),
-                              "SELECT p.id FROM projects p WHERE p.organization_id = ?1 AND p.workspace_id = ?2 "
-                              "AND p.deleted = 0 AND NOT EXISTS (SELECT 1 FROM staging s WHERE s.organization_id = ?1 "
-                              "AND s.workspace_id = ?2 AND s.id = p.id) AND NOT EXISTS (SELECT 1 FROM listed_unchanged u "
-                              "WHERE u.organization_id = ?1 AND u.workspace_id = ?2 AND u.id = p.id) ORDER BY p.id", ws);
-    while (missing.executeStep()) out.missing.push_back(missing.getColumn(0).getInt64());
+    const auto changes = staged_changes(ws, out);  // before the rows are written: it compares with them
+    write_staged_rows(ws, now);
+    retag_staged_rows(ws);
+    for (const auto& c : changes) log_change(ws, c.id, c.kind, c.fields, now);
+    out.missing = missing_from_listing(ws);
     clear_staging(ws);
     return out;
   });
+}
+
+std::vector<Mirror::StagedChange> Mirror::staged_changes(WorkspaceKey ws, ReconcileOutcome& out) {
+  std::vector<StagedChange> changes;
+  auto st = for_workspace(db_.sql(),
+                          "SELECT s.id, s.body, p.body, p.id IS NULL, COALESCE(p.deleted, 0) FROM staging s "
+                          "LEFT JOIN projects p ON p.organization_id = s.organization_id "
+                          "AND p.workspace_id = s.workspace_id AND p.id = s.id "
+                          "WHERE s.organization_id = ? AND s.workspace_id = ? "
+                          "AND (p.id IS NULL OR p.hash != s.hash OR p.deleted = 1)",
+                          ws);
+  while (st.executeStep()) {
+    const Id id = st.getColumn(0).getInt64();
+    if (st.getColumn(3).getInt()) {
+      changes.push_back({id, ChangeKind::insert, {}});
+      ++out.inserted;
+      continue;
+    }
+    const bool restored = st.getColumn(4).getInt() != 0;
+    changes.push_back({id, restored ? ChangeKind::restore : ChangeKind::update,
+                       changed_fields(st.getColumn(2).getString(), st.getColumn(1).getString())});
+    ++(restored ? out.restored : out.updated);
+  }
+  return changes;
+}
+
+void Mirror::write_staged_rows(WorkspaceKey ws, std::int64_t now) {
+  // Only rows that differ are written: a listing with no change writes none.
+  static const std::string sql =
+      "INSERT INTO projects (" + row_columns() + ", deleted, first_seen_at, changed_at) SELECT " + row_columns() +
+      ", 0, :now, :now FROM staging WHERE organization_id = :organization_id AND workspace_id = :workspace_id " +
+      upsert_clause() +
+      " WHERE projects.hash != excluded.hash OR projects.deleted = 1 OR "
+      "projects.listing_digest IS NOT excluded.listing_digest";
+  SQLite::Statement st(db_.sql(), sql);
+  st.bind(":organization_id", ws.organization_id);
+  st.bind(":workspace_id", ws.workspace_id);
+  st.bind(":now", now);
+  st.exec();
+}
+
+// The tags of every staged project, rewritten in two statements (a staged
+// row whose content did not change gets the same tags back).
+void Mirror::retag_staged_rows(WorkspaceKey ws) {
+  for_workspace(db_.sql(),
+                "DELETE FROM project_tags WHERE organization_id = ?1 AND workspace_id = ?2 AND project_id IN "
+                "(SELECT id FROM staging WHERE organization_id = ?1 AND workspace_id = ?2)",
+                ws)
+      .exec();
+  for_workspace(db_.sql(),
+                "INSERT OR IGNORE INTO project_tags SELECT s.organization_id, s.workspace_id, s.id, j.value "
+                "FROM staging s, json_each(s.tag_ids) j WHERE s.organization_id = ?1 AND s.workspace_id = ?2",
+                ws)
+      .exec();
+}
+
+std::vector<Id> Mirror::missing_from_listing(WorkspaceKey ws) {
+  std::vector<Id> missing;
+  auto st = for_workspace(db_.sql(),
+                          "SELECT p.id FROM projects p WHERE p.organization_id = ?1 AND p.workspace_id = ?2 "
+                          "AND p.deleted = 0 AND NOT EXISTS (SELECT 1 FROM staging s WHERE s.organization_id = ?1 "
+                          "AND s.workspace_id = ?2 AND s.id = p.id) AND NOT EXISTS (SELECT 1 FROM listed_unchanged u "
+                          "WHERE u.organization_id = ?1 AND u.workspace_id = ?2 AND u.id = p.id) ORDER BY p.id",
+                          ws);
+  while (st.executeStep()) missing.push_back(st.getColumn(0).getInt64());
+  return missing;
 }
 
 bool Mirror::confirm_deleted(WorkspaceKey ws, Id id, Timestamp now_time) {

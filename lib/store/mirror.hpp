@@ -151,7 +151,17 @@ class Mirror {
   void record_per_page_cap(WorkspaceKey ws, std::int64_t cap);
 
  private:
+  // The parts of reconcile, in its one transaction.
+  struct StagedChange {
+    Id id;
+    model::ChangeKind kind;
+    std::vector<std::string> fields;
+  };
   ReconcileOutcome apply_staging(WorkspaceKey ws, Timestamp now);
+  std::vector<StagedChange> staged_changes(WorkspaceKey ws, ReconcileOutcome& out);  // counts them in `out`
+  void write_staged_rows(WorkspaceKey ws, std::int64_t now);
+  void retag_staged_rows(WorkspaceKey ws);
+  std::vector<Id> missing_from_listing(WorkspaceKey ws);
   void log_change(WorkspaceKey ws, Id id, model::ChangeKind kind, const std::vector<std::string>& fields, std::int64_t at,
                   const std::optional<std::string>& detail = std::nullopt);
   // Prepared once: a first sync logs one change per project, and preparing

@@ -84,3 +84,22 @@ TEST_CASE("bounded text: one readable line, at most N bytes, secrets redacted be
   CHECK(cut.find("s3cr") == std::string::npos);
   CHECK(cut == std::string(20, 'x') + "*** and...");
 }
+
+TEST_CASE("is_valid_utf8 agrees with the decoder on every one- and two-byte text, and on three- and four-byte leads") {
+  // The oracle: a text is valid when the replacing decoder gives it back unchanged.
+  auto agrees = [](const std::string& s) { return is_valid_utf8(s) == (valid_utf8(s) == s); };
+  int disagreements = 0;
+  for (int a = 0; a < 256; ++a)
+    for (int b = 0; b < 256; ++b) {
+      const std::string pair{static_cast<char>(a), static_cast<char>(b)};
+      // Alone, after a run of ASCII the fast path skips, and cut short.
+      for (const std::string& s : {pair, std::string("abcdefgh") + pair + "ij", pair.substr(0, 1)})
+        if (!agrees(s)) ++disagreements;
+      for (int lead : {0xE0, 0xE1, 0xED, 0xEF, 0xF0, 0xF1, 0xF4, 0xF5}) {
+        const std::string three{static_cast<char>(lead), static_cast<char>(a), static_cast<char>(b)};
+        if (!agrees(three) || !agrees(three + "\x80") || !agrees(three + "\xBF") || !agrees("12345678" + three + "z"))
+          ++disagreements;
+      }
+    }
+  CHECK(disagreements == 0);
+}
