@@ -7,7 +7,10 @@ measured in the same run, as a markdown table (stdout) and JSON (--out).
   * ingest: focussyncd --once mirroring N projects from focus-sim (wall,
     CPU, peak RSS, projects per CPU-second), a rerun with no change, a rerun
     with 1 % changed; baseline: bench/baseline_sync.py, the standard-library
-    script a user would write, paging the same listing into SQLite;
+    script a user would write, paging the same listing into SQLite; and a
+    floor: sqlite3 alone inserting the rows focussyncd stored into the same
+    schema (its table and indexes), which no ingest into it can beat;
+  * the common size: first sync and no-change resync of 1,000 projects;
   * socket latency, keep-alive, one client: GET a project by id, a filtered
     list page of 50; floor: focus-bench-echo answering the same sizes;
   * throughput with 16 keep-alive clients, against the echo floor;
@@ -198,13 +201,59 @@ def bench_durability_edits(count, runs):
             **{f"{mode}_syncs_per_edit": v for mode, v in syncs.items()}}
 
 
+def sqlite_floor(cache):
+    """CPU seconds sqlite3 alone takes to insert the rows focussyncd stored,
+    into the same schema (its table and every index), in one transaction:
+    what any ingest into this schema costs before a byte is decoded."""
+    src = sqlite3.connect(cache)
+    table = src.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'projects'").fetchone()[0]
+    indexes = [r[0] for r in src.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'projects' "
+                                         "AND sql IS NOT NULL")]
+    rows = src.execute("SELECT * FROM projects").fetchall()
+    src.close()
+    path = cache + ".floor"
+    dst = sqlite3.connect(path)
+    dst.execute("PRAGMA journal_mode = WAL")
+    dst.execute(table)
+    for sql in indexes:
+        dst.execute(sql)
+    started = time.process_time()
+    with dst:
+        dst.executemany(f"INSERT INTO projects VALUES ({', '.join('?' * len(rows[0]))})", rows)
+    cpu = time.process_time() - started
+    dst.close()
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path + suffix)
+    return cpu
+
+
+def bench_small(n, runs):
+    """The common size: a first sync and a no-change resync of n projects."""
+    first, again = [], []
+    for _ in range(runs):
+        sim = SimProcess("--projects", str(n), "--seed", "6", "--no-gzip", "--api-key", KEY)
+        w = Workdir(sim)
+        try:
+            first.append(once(w)[:3])
+            again.append(once(w)[:3])
+        finally:
+            w.close()
+            sim.stop()
+    return {"projects": n, "first_sync_wall_s": statistics.median(r[0] for r in first),
+            "first_sync_cpu_s": statistics.median(r[1] for r in first),
+            "no_change_wall_s": statistics.median(r[0] for r in again),
+            "no_change_cpu_s": statistics.median(r[1] for r in again)}
+
+
 def bench_ingest(n, runs):
-    first, again, changed, base, base_again = [], [], [], [], []
+    first, again, changed, base, base_again, floor = [], [], [], [], [], []
     for r in range(runs):
         sim = SimProcess("--projects", str(n), "--seed", "5", "--no-gzip", "--api-key", KEY)
         w = Workdir(sim)
         try:
             first.append(once(w)[:3])
+            floor.append(sqlite_floor(w.cache))
             again.append(once(w)[:3])
             # Other users change 1 %; the simulator takes a while to pick them at this size.
             r = sim.request("POST", "/_sim/mutate", body={"updates": max(1, n // 100)}, auth=None, timeout=600)
@@ -235,6 +284,8 @@ def bench_ingest(n, runs):
         "baseline_rerun_cpu_s": med(base_again, 1),
         "no_change_vs_baseline_rerun": med(again, 1) / med(base_again, 1),
         "ratio_vs_baseline": ours / theirs,
+        "sqlite_floor_cpu_s": statistics.median(floor),
+        "sqlite_floor_projects_per_cpu_s": n / statistics.median(floor),
     }
 
 
@@ -381,10 +432,14 @@ def table(results):
          f"Python {i['baseline_wall_s']:.1f} s wall, {i['baseline_cpu_s']:.1f} s CPU", None, "", None),
         ("ingest, projects per CPU-second", f"{i['projects_per_cpu_s']:,.0f}",
          f"Python {i['baseline_projects_per_cpu_s']:,.0f}", i["ratio_vs_baseline"], "≥ 3× Python", i["ratio_vs_baseline"] >= 3),
+        ("ingest floor: sqlite3 inserting the same rows into the same schema", f"{i['sqlite_floor_projects_per_cpu_s']:,.0f} per CPU-s",
+         f"Python {i['baseline_projects_per_cpu_s']:,.0f}", i["sqlite_floor_projects_per_cpu_s"] / i["baseline_projects_per_cpu_s"],
+         "", None),
         ("resync, nothing changed", f"{i['no_change_wall_s']:.2f} s wall, {i['no_change_cpu_s']:.2f} s CPU",
          f"Python rerun {i['baseline_rerun_cpu_s']:.2f} s CPU", i["no_change_vs_baseline_rerun"], "≤ 0.1× Python's rerun",
          i["no_change_vs_baseline_rerun"] <= 0.1),
         ("resync, 1 % changed", f"{i['one_percent_wall_s']:.1f} s wall, {i['one_percent_cpu_s']:.1f} s CPU", "", None, "", None),
+        *small_rows(results.get("small")),
         ("peak RSS during the first sync", f"{i['first_sync_peak_rss_mb']:.1f} MB",
          f"Python {i['baseline_peak_rss_mb']:.1f} MB", None, "≤ 64 MB", i["first_sync_peak_rss_mb"] <= 64),
         (f"RSS idle, {i['projects']:,} cached", f"{s['idle_rss_mb']:.1f} MB", "", None, "≤ 20 MB", s["idle_rss_mb"] <= 20),
@@ -394,6 +449,16 @@ def table(results):
         rows.extend(quota_economy.rows(q))
     rows.extend(durability_rows(results.get("durability")))
     return render(rows)
+
+
+def small_rows(small):
+    if not small:
+        return []
+    n = f"{small['projects']:,}"
+    return [(f"first sync, {n}-project workspace", f"{small['first_sync_wall_s']:.2f} s wall, "
+             f"{small['first_sync_cpu_s']:.2f} s CPU", "", None, "", None),
+            (f"resync, {n}-project workspace, nothing changed", f"{small['no_change_wall_s']:.2f} s wall, "
+             f"{small['no_change_cpu_s']:.2f} s CPU", "", None, "", None)]
 
 
 def render(rows):
@@ -415,6 +480,7 @@ def main():
     results = {"mode": "quick" if args.quick else "full", "cores": os.cpu_count()}
     if not args.durability_only:
         results["ingest"] = bench_ingest(n, runs)
+        results["small"] = bench_small(1_000, runs)
         results["socket"] = bench_socket(n, args.quick)
     sizes, druns, dedits = ([20_000], 1, 300) if args.quick else ([20_000, 100_000], 3, 1000)
     results["durability"] = {"ingest": bench_durability_ingest(sizes, druns), "edits": bench_durability_edits(dedits, druns)}

@@ -66,18 +66,10 @@ class BasicJsonReader {
     return string_value(*v, key);
   }
   std::optional<Timestamp> optional_time(std::string_view key) const {
-    auto text = optional_string(key);
-    if (!text) return std::nullopt;
-    auto t = parse_rfc3339(*text);
-    if (!t) fail(key, "is not an RFC 3339 date-time: '" + *text + "'");
-    return t;
+    return optional_text_as(key, parse_rfc3339, "an RFC 3339 date-time");
   }
   std::optional<Date> optional_date(std::string_view key) const {
-    auto text = optional_string(key);
-    if (!text) return std::nullopt;
-    auto d = parse_date(*text);
-    if (!d) fail(key, "is not a date (YYYY-MM-DD): '" + *text + "'");
-    return d;
+    return optional_text_as(key, parse_date, "a date (YYYY-MM-DD)");
   }
   std::optional<std::vector<Id>> optional_id_array(std::string_view key) const {
     auto v = find(key);
@@ -129,6 +121,17 @@ class BasicJsonReader {
   }
 
  private:
+  // A string field read by `parse` (which answers nullopt for a bad text).
+  template <class Parse>
+  auto optional_text_as(std::string_view key, Parse parse, std::string_view expected) const
+      -> decltype(parse(std::string_view())) {
+    auto text = optional_string(key);
+    if (!text) return std::nullopt;
+    auto parsed = parse(*text);
+    if (!parsed) fail(key, "is not " + std::string(expected) + ": '" + *text + "'");
+    return parsed;
+  }
+
   Value object_;
   std::string what_;
   std::string path_;

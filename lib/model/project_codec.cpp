@@ -5,6 +5,7 @@
 
 #include <openssl/evp.h>
 
+#include <memory>
 #include <stdexcept>
 
 namespace focus::model {
@@ -21,9 +22,16 @@ Project decode_project(std::string_view json_text) {
 }
 
 std::string content_hash(std::string_view canonical) {
+  // The digest is fetched once and the context kept per thread: OpenSSL 3
+  // looks the algorithm up again on every EVP_sha256() digest otherwise,
+  // which cost as much as hashing a project.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (EVP_Digest(canonical.data(), canonical.size(), digest, &length, EVP_sha256(), nullptr) != 1)
+  if (!sha256 || !ctx || EVP_DigestInit_ex2(ctx.get(), sha256, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), canonical.data(), canonical.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1)
     throw std::runtime_error("content_hash: SHA-256 failed");
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
