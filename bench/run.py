@@ -2,7 +2,7 @@
 """focussync's benchmarks: each figure against a floor or a baseline
 measured in the same run, as a markdown table (stdout) and JSON (--out).
 
-    bench/run.py [--quick] [--out FILE]
+    bench/run.py [--quick] [--out FILE] [--ingest-only] [--runs N]
 
   * ingest: focussyncd --once mirroring N projects from focus-sim (wall,
     CPU, peak RSS, projects per CPU-second), a rerun with no change, a rerun
@@ -428,6 +428,21 @@ def table(results):
         ("GET by id, 16 keep-alive clients", f"{s['throughput_16']['rps']:.0f} req/s",
          f"echo {s['throughput_16_floor']['rps']:.0f} req/s", s["throughput_16"]["rps"] / s["throughput_16_floor"]["rps"],
          "≥ 0.5× echo", s["throughput_16"]["rps"] >= 0.5 * s["throughput_16_floor"]["rps"]),
+        *ingest_rows(i),
+        *small_rows(results.get("small")),
+        ("peak RSS during the first sync", f"{i['first_sync_peak_rss_mb']:.1f} MB",
+         f"Python {i['baseline_peak_rss_mb']:.1f} MB", None, "≤ 64 MB", i["first_sync_peak_rss_mb"] <= 64),
+        (f"RSS idle, {i['projects']:,} cached", f"{s['idle_rss_mb']:.1f} MB", "", None, "≤ 20 MB", s["idle_rss_mb"] <= 20),
+        ("wake-ups per second, idle", f"{s['idle_wakeups_per_s']:.1f}", "", None, "", None),
+    ]
+    for q in results.get("quota", []):
+        rows.extend(quota_economy.rows(q))
+    rows.extend(durability_rows(results.get("durability")))
+    return render(rows)
+
+
+def ingest_rows(i):
+    return [
         (f"first sync of {i['projects']:,} projects", f"{i['first_sync_wall_s']:.1f} s wall, {i['first_sync_cpu_s']:.1f} s CPU",
          f"Python {i['baseline_wall_s']:.1f} s wall, {i['baseline_cpu_s']:.1f} s CPU", None, "", None),
         ("ingest, projects per CPU-second", f"{i['projects_per_cpu_s']:,.0f}",
@@ -439,16 +454,7 @@ def table(results):
          f"Python rerun {i['baseline_rerun_cpu_s']:.2f} s CPU", i["no_change_vs_baseline_rerun"], "≤ 0.1× Python's rerun",
          i["no_change_vs_baseline_rerun"] <= 0.1),
         ("resync, 1 % changed", f"{i['one_percent_wall_s']:.1f} s wall, {i['one_percent_cpu_s']:.1f} s CPU", "", None, "", None),
-        *small_rows(results.get("small")),
-        ("peak RSS during the first sync", f"{i['first_sync_peak_rss_mb']:.1f} MB",
-         f"Python {i['baseline_peak_rss_mb']:.1f} MB", None, "≤ 64 MB", i["first_sync_peak_rss_mb"] <= 64),
-        (f"RSS idle, {i['projects']:,} cached", f"{s['idle_rss_mb']:.1f} MB", "", None, "≤ 20 MB", s["idle_rss_mb"] <= 20),
-        ("wake-ups per second, idle", f"{s['idle_wakeups_per_s']:.1f}", "", None, "", None),
     ]
-    for q in results.get("quota", []):
-        rows.extend(quota_economy.rows(q))
-    rows.extend(durability_rows(results.get("durability")))
-    return render(rows)
 
 
 def small_rows(small):
@@ -474,8 +480,16 @@ def main():
     parser.add_argument("--quick", action="store_true", help="10,000 projects, one run (what scripts/test runs)")
     parser.add_argument("--out", help="write the figures as JSON here")
     parser.add_argument("--durability-only", action="store_true", help="only the cost of the durability contract")
+    parser.add_argument("--ingest-only", action="store_true",
+                        help="only the ingest rows (first sync, resyncs, the Python baseline and the sqlite3 floor)")
+    parser.add_argument("--runs", type=int, help="runs of each ingest figure (default: 1 quick, 3 full)")
     args = parser.parse_args()
     n, runs = (10_000, 1) if args.quick else (100_000, 3)
+    runs = args.runs or runs
+    if args.ingest_only:
+        print(f"focussync ingest: {n:,} projects, {runs} run(s)", flush=True)
+        print(render(ingest_rows(bench_ingest(n, runs))))
+        return
     print(f"focussync benchmarks: {n:,} projects, {runs} run(s) each, on {os.cpu_count()} cores", flush=True)
     results = {"mode": "quick" if args.quick else "full", "cores": os.cpu_count()}
     if not args.durability_only:
