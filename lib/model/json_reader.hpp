@@ -12,7 +12,6 @@
 #include "model/json_value.hpp"
 #include "model/project.hpp"
 
-#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -108,7 +107,6 @@ class BasicJsonReader {
     return BasicJsonReader(*find(key), what_, path_ + std::string(key) + ".");
   }
   const std::string& what() const { return what_; }
-  const Value& value() const { return object_; }
 
   [[noreturn]] void fail(std::string_view key, std::string_view problem) const {
     std::string field = path_ + std::string(key);

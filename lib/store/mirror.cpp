@@ -81,6 +81,15 @@ class RowBinder {
   static_assert(std::size(kKeyColumns) == 6, "bind() binds each key column");
 };
 
+// The staged rows that differ from the mirror (new there, changed, or
+// deleted there), as a join and a WHERE after "FROM staging s ...";
+// parameters ?1 and ?2 are the workspace. True only until the staged rows
+// are written.
+const std::string kDiffersFromMirror =
+    "LEFT JOIN projects p ON p.organization_id = s.organization_id AND p.workspace_id = s.workspace_id "
+    "AND p.id = s.id WHERE s.organization_id = ?1 AND s.workspace_id = ?2 "
+    "AND (p.id IS NULL OR p.hash != s.hash OR p.deleted = 1)";
+
 // Whether `table`, keyed by (organization_id, workspace_id, ...), holds no
 // row of another workspace: its first and last keys are `ws` (or it is empty).
 bool holds_only(SQLite::Database& db, const std::string& table, WorkspaceKey ws) {
@@ -247,9 +256,11 @@ ReconcileOutcome Mirror::apply_staging(WorkspaceKey ws, Timestamp now_time) {
   return db_.in_transaction([&] {
     ReconcileOutcome out;
     out.live_before = live_count(ws);
-    const auto changes = staged_changes(ws, out);  // before the rows are written: it compares with them
+    // These two compare the staged rows with the mirror: before the rows are written.
+    const auto changes = staged_changes(ws, out);
+    untag_changed_rows(ws);
     write_staged_rows(ws, now);
-    retag_staged_rows(ws);
+    tag_staged_rows(ws);  // after: a tag names a row of projects
     for (const auto& c : changes) log_change(ws, c.id, c.kind, c.fields, now);
     out.missing = missing_from_listing(ws);
     clear_staging(ws);
@@ -259,13 +270,9 @@ ReconcileOutcome Mirror::apply_staging(WorkspaceKey ws, Timestamp now_time) {
 
 std::vector<Mirror::StagedChange> Mirror::staged_changes(WorkspaceKey ws, ReconcileOutcome& out) {
   std::vector<StagedChange> changes;
-  auto st = for_workspace(db_.sql(),
-                          "SELECT s.id, s.body, p.body, p.id IS NULL, COALESCE(p.deleted, 0) FROM staging s "
-                          "LEFT JOIN projects p ON p.organization_id = s.organization_id "
-                          "AND p.workspace_id = s.workspace_id AND p.id = s.id "
-                          "WHERE s.organization_id = ? AND s.workspace_id = ? "
-                          "AND (p.id IS NULL OR p.hash != s.hash OR p.deleted = 1)",
-                          ws);
+  auto st = for_workspace(
+      db_.sql(), "SELECT s.id, s.body, p.body, p.id IS NULL, COALESCE(p.deleted, 0) FROM staging s " + kDiffersFromMirror,
+      ws);
   while (st.executeStep()) {
     const Id id = st.getColumn(0).getInt64();
     if (st.getColumn(3).getInt()) {
@@ -296,14 +303,19 @@ void Mirror::write_staged_rows(WorkspaceKey ws, std::int64_t now) {
   st.exec();
 }
 
-// The tags of every staged project, rewritten in two statements (a staged
-// row whose content did not change gets the same tags back).
-void Mirror::retag_staged_rows(WorkspaceKey ws) {
+// The tags of a listing, in one statement each way for the whole listing:
+// those of the projects that changed are dropped before the rows are
+// written, and every staged project's are added after. A project that did
+// not change still has its tags, so OR IGNORE leaves them as they are.
+void Mirror::untag_changed_rows(WorkspaceKey ws) {
   for_workspace(db_.sql(),
                 "DELETE FROM project_tags WHERE organization_id = ?1 AND workspace_id = ?2 AND project_id IN "
-                "(SELECT id FROM staging WHERE organization_id = ?1 AND workspace_id = ?2)",
+                "(SELECT s.id FROM staging s " + kDiffersFromMirror + ")",
                 ws)
       .exec();
+}
+
+void Mirror::tag_staged_rows(WorkspaceKey ws) {
   for_workspace(db_.sql(),
                 "INSERT OR IGNORE INTO project_tags SELECT s.organization_id, s.workspace_id, s.id, j.value "
                 "FROM staging s, json_each(s.tag_ids) j WHERE s.organization_id = ?1 AND s.workspace_id = ?2",

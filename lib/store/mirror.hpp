@@ -160,7 +160,8 @@ class Mirror {
   ReconcileOutcome apply_staging(WorkspaceKey ws, Timestamp now);
   std::vector<StagedChange> staged_changes(WorkspaceKey ws, ReconcileOutcome& out);  // counts them in `out`
   void write_staged_rows(WorkspaceKey ws, std::int64_t now);
-  void retag_staged_rows(WorkspaceKey ws);
+  void untag_changed_rows(WorkspaceKey ws);  // before write_staged_rows
+  void tag_staged_rows(WorkspaceKey ws);     // after it
   std::vector<Id> missing_from_listing(WorkspaceKey ws);
   void log_change(WorkspaceKey ws, Id id, model::ChangeKind kind, const std::vector<std::string>& fields, std::int64_t at,
                   const std::optional<std::string>& detail = std::nullopt);

@@ -5,6 +5,7 @@
 // same rules as a body nlohmann parsed. A handle into the parser's document:
 // valid until that parser parses again.
 
+#include "model/decode_error.hpp"
 #include "model/json_value.hpp"
 
 #include <simdjson.h>
@@ -55,7 +56,13 @@ class SimdjsonValue {
   void for_each_member(F&& f) const {
     for (auto field : simdjson::dom::object(e_.get_object())) f(field.key, SimdjsonValue(field.value));
   }
-  nlohmann::json to_json() const { return nlohmann::json::parse(simdjson::minify(e_)); }
+  // simdjson's minified text, read by nlohmann; should that ever fail, the
+  // project is refused with a message rather than an exception of nlohmann's.
+  nlohmann::json to_json() const {
+    auto j = nlohmann::json::parse(simdjson::minify(e_), nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) throw model::DecodeError("", "a listed project's unknown field could not be read back");
+    return j;
+  }
 
  private:
   simdjson::dom::element e_;

@@ -9,8 +9,10 @@
 #include "sync/members_sync.hpp"
 #include "sync/puller.hpp"
 
+#include <SQLiteCpp/Statement.h>
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -157,6 +159,48 @@ TEST_CASE("other users' changes are logged once each, with the fields that chang
   auto again = w.mirror->last_change_seq();
   w.pull();
   CHECK(w.mirror->last_change_seq() == again);
+}
+
+namespace {
+
+// The tag table as the mirror keeps it, and the tags the server's projects carry.
+std::map<model::Id, std::set<model::Id>> local_tags(World& w) {
+  std::map<model::Id, std::set<model::Id>> out;
+  SQLite::Statement st(w.db->sql(), "SELECT project_id, tag_id FROM project_tags WHERE organization_id = 1 AND workspace_id = 1");
+  while (st.executeStep()) out[st.getColumn(0).getInt64()].insert(st.getColumn(1).getInt64());
+  return out;
+}
+
+std::map<model::Id, std::set<model::Id>> server_tags(World& w) {
+  std::map<model::Id, std::set<model::Id>> out;
+  for (const auto& [id, p] : w.server())
+    if (!p.tag_ids.empty()) out[id] = std::set<model::Id>(p.tag_ids.begin(), p.tag_ids.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the tag table follows the listing: new tags, removed tags, and projects left alone") {
+  World w({"--projects", "120", "--seed", "4"});
+  w.pull();
+  REQUIRE(local_tags(w) == server_tags(w));
+  // Another user retags two projects: one gets new tags, one loses all of its own.
+  auto live = w.server();
+  auto tagged = std::find_if(live.begin(), live.end(), [](auto& e) { return !e.second.tag_ids.empty(); });
+  REQUIRE(tagged != live.end());
+  const model::Id cleared = tagged->first;
+  const model::Id retagged = std::next(live.begin())->first == cleared ? live.begin()->first : std::next(live.begin())->first;
+  const auto new_tags = tagged->second.tag_ids;  // tags the workspace has
+  model::ProjectPatch clear, retag;
+  clear.tag_ids = model::PatchField<std::vector<model::Id>>::of({});
+  retag.tag_ids = model::PatchField<std::vector<model::Id>>::of(new_tags);
+  REQUIRE(run(w.io, w.api->patch_project(w.ws, cleared, clear)).ok());
+  REQUIRE(run(w.io, w.api->patch_project(w.ws, retagged, retag)).ok());
+  w.pull();
+  auto tags = local_tags(w);
+  CHECK_FALSE(tags.contains(cleared));
+  CHECK(tags[retagged] == std::set<model::Id>(new_tags.begin(), new_tags.end()));
+  CHECK(local_tags(w) == server_tags(w));
 }
 
 TEST_CASE("a restored project is logged as a restore") {
