@@ -172,8 +172,9 @@ namespace {
 // bounded_integer's rules on a simdjson value.
 Result<std::optional<std::int64_t>> bounded_integer(simdjson::dom::object o, const char* key, std::int64_t low,
                                                     std::int64_t high) {
-  simdjson::dom::element v;
-  if (o.at_key(key).get(v) || v.is_null()) return std::optional<std::int64_t>{};
+  auto member = last_member(o, key);
+  if (!member || member->is_null()) return std::optional<std::int64_t>{};
+  simdjson::dom::element v = *member;
   auto out_of_range = [&](const std::string& got) {
     return make_error(Errc::bad_payload, std::string("the answer's '") + key + "' must be an integer from " +
                                              std::to_string(low) + " to " + std::to_string(high) + ", got " + got);
@@ -189,8 +190,9 @@ Result<std::optional<std::int64_t>> bounded_integer(simdjson::dom::object o, con
 // hashed; those `known` recognises are not decoded, the rest are decoded
 // straight from simdjson's document.
 Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_total, const KnownDigest& known) {
+  auto listed = last_member(top, "data");
   simdjson::dom::array data;
-  if (top.at_key("data").get_array().get(data)) return make_error(Errc::bad_payload, "the answer has no 'data' array");
+  if (!listed || listed->get_array().get(data)) return make_error(Errc::bad_payload, "the answer has no 'data' array");
   PageFields f;
   for (auto [key, low, out] : {std::tuple{"page", 1, &f.page}, {"per_page", 0, &f.per_page}, {"total", 0, &f.total}}) {
     auto v = bounded_integer(top, key, low, kMaxCount);

@@ -12,6 +12,15 @@
 
 namespace focus::upstream::detail {
 
+// The last member of `o` named `key`, as nlohmann keeps the last of
+// duplicates (simdjson's at_key finds the first).
+inline std::optional<simdjson::dom::element> last_member(simdjson::dom::object o, std::string_view key) {
+  std::optional<simdjson::dom::element> found;
+  for (auto field : o)
+    if (field.key == key) found = field.value;
+  return found;
+}
+
 class SimdjsonValue {
  public:
   explicit SimdjsonValue(simdjson::dom::element e) : e_(e) {}
@@ -45,12 +54,10 @@ class SimdjsonValue {
     std::size_t i = 0;
     for (auto item : simdjson::dom::array(e_.get_array())) f(i++, SimdjsonValue(item));
   }
-  // The last member named `key`, as nlohmann keeps the last of duplicates.
   std::optional<SimdjsonValue> find(std::string_view key) const {
-    std::optional<SimdjsonValue> found;
-    for (auto field : simdjson::dom::object(e_.get_object()))
-      if (field.key == key) found = SimdjsonValue(field.value);
-    return found;
+    auto found = last_member(simdjson::dom::object(e_.get_object()), key);
+    if (!found) return std::nullopt;
+    return SimdjsonValue(*found);
   }
   template <class F>
   void for_each_member(F&& f) const {

@@ -242,3 +242,23 @@ TEST_CASE("simdjson and nlohmann read every page alike: the same projects, or th
     CHECK(outcome(detail::decode_page(body, true)) == outcome(detail::decode_page_by_nlohmann(body, true)));
   }
 }
+
+TEST_CASE("a page's own fields named twice are read as nlohmann reads them: the last one counts") {
+  const std::vector<std::string> pages = {
+      R"({"data":[{"id":5}],"data":2,"per_page":2,"total":2})",
+      R"({"data":3,"data":[{"id":5}],"total":1})",
+      R"({"data":[{"id":5}],"data":[{"id":6},{"id":7}],"total":2})",
+      R"({"data":[],"page":-1,"page":2,"total":0})",
+      R"({"data":[],"page":2,"page":-1,"total":0})",
+      R"({"data":[],"total":0,"total":null})",
+      R"({"data":[],"total":"x","total":0})",
+  };
+  for (const auto& body : pages) {
+    CAPTURE(body);
+    CHECK(outcome(detail::decode_page(body, true)) == outcome(detail::decode_page_by_nlohmann(body, true)));
+  }
+  auto read = detail::decode_page(R"({"data":[{"id":5}],"data":[{"id":6},{"id":7}],"total":2})", true);
+  REQUIRE(read);
+  REQUIRE(read->data.size() == 2);
+  CHECK(read->data[0].id == 6);
+}
