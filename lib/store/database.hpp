@@ -1,6 +1,7 @@
 #pragma once
 // The cache file: one SQLite database in WAL mode, opened with busy_timeout
-// and foreign keys on, checked with PRAGMA quick_check, and brought to the
+// and foreign keys on, checked with PRAGMA quick_check when its last owner
+// did not close it cleanly (the lock file says so), and brought to the
 // current schema by versioned migrations (PRAGMA user_version), each in its
 // own transaction. A lock file beside it (flock) makes a second process
 // refuse to open the same cache. The store is the only place SQL lives.
@@ -101,6 +102,8 @@ class Database {
   void prepare_folder();
   void make_files_private();
   void lock();
+  void open_locked();  // everything after the lock
+  void quick_check();
   void migrate();
   void before_write();
   [[noreturn]] void write_failed(const SQLite::Exception& e);
@@ -117,6 +120,7 @@ class Database {
   bool relaxed_ = false;   // the connection is at NORMAL now
   bool relaxing_ = false;  // inside in_relaxed_transaction
   int lock_fd_ = -1;
+  std::string last_owner_;  // the lock file's text when we took it: a pid, or kClosedCleanly
   std::unique_ptr<SQLite::Database> db_;
   std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> statements_;  // after db_: closed first
   std::int64_t analyzed_rows_ = -1;

@@ -7,6 +7,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sys/stat.h>
@@ -141,6 +142,45 @@ TEST_CASE("a file that is not a database is refused with a clear message") {
   std::string path = dir.path + "/junk.db";
   std::ofstream(path) << std::string(8192, 'x');
   CHECK_THROWS_WITH_AS(Database{path}, doctest::Contains("cannot open the cache"), StoreError);
+}
+
+TEST_CASE("a damaged cache left open by a killed process is refused with what to do") {
+  TempDir dir;
+  const std::string path = dir.path + "/cache.db";
+  {
+    Database db(path);
+    db.sql().exec("CREATE TABLE filler(n INTEGER PRIMARY KEY, body BLOB)");
+    db.sql().exec("WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < 2000) "
+                  "INSERT INTO filler SELECT n, randomblob(500) FROM k");
+  }
+  REQUIRE_FALSE(std::filesystem::exists(path + "-wal"));  // closed cleanly: SQLite removed it
+  {
+    // A page in the middle of the table, overwritten as a bad disk might.
+    const auto size = std::filesystem::file_size(path);
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / 2 / 4096 * 4096));
+    f << std::string(4096, '\xee');
+  }
+  int ready[2];
+  REQUIRE(pipe(ready) == 0);
+  pid_t child = fork();
+  if (child == 0) {
+    close(ready[0]);
+    Database db(path);
+    [[maybe_unused]] auto w = write(ready[1], "x", 1);
+    pause();
+    _exit(0);
+  }
+  close(ready[1]);
+  char byte = 0;
+  REQUIRE(read(ready[0], &byte, 1) == 1);
+  close(ready[0]);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  REQUIRE(std::filesystem::exists(path + "-wal"));  // what the killed process left behind
+  CHECK_THROWS_WITH_AS(Database{path}, doctest::Contains("is damaged"), StoreError);
+  CHECK_THROWS_WITH_AS(Database{path}, doctest::Contains("move it away and the next sync rebuilds it"), StoreError);
 }
 
 TEST_CASE("an edit row changed by hand: an unknown op or state is refused, a body that is not JSON is named") {
