@@ -130,34 +130,40 @@ auto any = [](const model::Project&) { return true; };
 
 }  // namespace
 
-TEST_CASE("every operation queued offline is visible at once and reaches the server once it is back") {
-  World w;
-  w.pull();
-  auto live = w.mirror_ids([](const model::Project& p) { return !p.archived_at && !p.pinned; });
-  REQUIRE(live.size() >= 8);
-  auto archived = w.mirror_ids([](const model::Project& p) { return p.archived_at.has_value(); });
-  REQUIRE(!archived.empty());
-  // One project pinned and one deleted by someone else, so unpin and restore have targets.
-  w.other_user_patch(live[7], {{"pinned", true}});
-  auto gone = w.sim.control("POST", "mutate", {{"deletes", 1}})["deleted"][0].get<Id>();
-  w.pull();
-  REQUIRE(w.mirror->row(w.key, gone)->deleted);
+// One of each operation, queued while the server is unreachable, against
+// targets prepared on the server: live, archived, pinned by someone else and
+// deleted by someone else.
+struct EveryOperationOffline {
+  explicit EveryOperationOffline(World& w) : w(w) {
+    w.pull();
+    live = w.mirror_ids([](const model::Project& p) { return !p.archived_at && !p.pinned; });
+    REQUIRE(live.size() >= 8);
+    archived = w.mirror_ids([](const model::Project& p) { return p.archived_at.has_value(); });
+    REQUIRE(!archived.empty());
+    // One project pinned and one deleted by someone else, so unpin and restore have targets.
+    w.other_user_patch(live[7], {{"pinned", true}});
+    gone = w.sim.control("POST", "mutate", {{"deletes", 1}})["deleted"][0].get<Id>();
+    w.pull();
+    REQUIRE(w.mirror->row(w.key, gone)->deleted);
+  }
 
-  w.offline(true);
-  auto created = w.submit(EditOp::create, 0, {{"name", "Offline project"}, {"color", "#abcdef"}});
-  auto put = w.submit(EditOp::update, live[0], {{"name", "Replaced"}, {"billable", true}});
-  auto patched = w.submit(EditOp::patch, live[1], {{"description", "written on a train"}});
-  w.submit(EditOp::remove, live[2]);
-  w.submit(EditOp::archive, live[3]);
-  w.submit(EditOp::unarchive, archived[0]);
-  w.submit(EditOp::restore, gone);
-  w.submit(EditOp::pin, live[4]);
-  w.submit(EditOp::unpin, live[7]);
-  w.submit(EditOp::members_add, live[5], {{"user_ids", {1520, 1521}}, {"role_id", 2}});
-  w.submit(EditOp::members_role, live[5], {{"user_id", 1520}, {"role_id", 3}});
-  w.submit(EditOp::members_remove, live[5], {{"user_id", 1521}});
+  void queue_one_of_each() {
+    w.offline(true);
+    created = w.submit(EditOp::create, 0, {{"name", "Offline project"}, {"color", "#abcdef"}});
+    put = w.submit(EditOp::update, live[0], {{"name", "Replaced"}, {"billable", true}});
+    patched = w.submit(EditOp::patch, live[1], {{"description", "written on a train"}});
+    w.submit(EditOp::remove, live[2]);
+    w.submit(EditOp::archive, live[3]);
+    w.submit(EditOp::unarchive, archived[0]);
+    w.submit(EditOp::restore, gone);
+    w.submit(EditOp::pin, live[4]);
+    w.submit(EditOp::unpin, live[7]);
+    w.submit(EditOp::members_add, live[5], {{"user_ids", {1520, 1521}}, {"role_id", 2}});
+    w.submit(EditOp::members_role, live[5], {{"user_id", 1520}, {"role_id", 3}});
+    w.submit(EditOp::members_remove, live[5], {{"user_id", 1521}});
+  }
 
-  {  // reads show every edit at once
+  void check_reads_show_every_edit() {
     CHECK(created.edit.project_id < 0);
     REQUIRE(created.project);
     CHECK(json::parse(*created.project)["id"] == created.edit.project_id);
@@ -172,6 +178,45 @@ TEST_CASE("every operation queued offline is visible at once and reaches the ser
     CHECK(w.view(live[7]).value()["pinned"] == false);
   }
 
+  // Returns the server's id of the one project the create made.
+  Id check_server_has_every_edit() {
+    auto made = w.named("Offline project");
+    REQUIRE(made.size() == 1);  // exactly once, even though the first try was cut off
+    CHECK(made[0]["color"] == "#abcdef");
+    CHECK(w.edit(created.edit.id).result_id == made[0]["id"].get<Id>());
+    CHECK(w.server(live[0])["name"] == "Replaced");
+    CHECK(w.server(live[0])["color"].is_null());  // PUT resets what it leaves out
+    CHECK(w.server(live[1])["description"] == "written on a train");
+    CHECK_FALSE(w.server(live[2])["deleted_at"].is_null());
+    CHECK_FALSE(w.server(live[3])["archived_at"].is_null());
+    CHECK(w.server(archived[0])["archived_at"].is_null());
+    CHECK(w.server(gone)["deleted_at"].is_null());
+    CHECK(w.server(live[4])["pinned"] == true);
+    CHECK(w.server(live[7])["pinned"] == false);
+    json state = w.sim.control("GET", "state");
+    json members = state["members"][std::to_string(live[5])]["user_ids"];
+    bool has_1520 = false, has_1521 = false;
+    for (auto& m : members) {
+      if (m["user_id"] == 1520) has_1520 = m["manager"] == false;  // added as manager, then made a member
+      if (m["user_id"] == 1521) has_1521 = true;
+    }
+    CHECK(has_1520);
+    CHECK_FALSE(has_1521);
+    return made[0]["id"].get<Id>();
+  }
+
+  World& w;
+  std::vector<Id> live, archived;
+  Id gone = 0;
+  store::Submitted created, put, patched;
+};
+
+TEST_CASE("every operation queued offline is visible at once and reaches the server once it is back") {
+  World w;
+  EveryOperationOffline ops(w);
+  ops.queue_one_of_each();
+  ops.check_reads_show_every_edit();
+
   auto offline_report = w.replay();
   CHECK(offline_report.stopped.has_value());  // the server is unreachable: nothing settles
   CHECK(w.queue->counts().done == 0);
@@ -182,36 +227,15 @@ TEST_CASE("every operation queued offline is visible at once and reaches the ser
   auto counts = w.queue->counts();
   CHECK(counts.pending + counts.unknown_outcome + counts.in_flight + counts.conflict + counts.failed == 0);
   CHECK(counts.done == 12);
-
-  auto made = w.named("Offline project");
-  REQUIRE(made.size() == 1);  // exactly once, even though the first try was cut off
-  CHECK(made[0]["color"] == "#abcdef");
-  CHECK(w.edit(created.edit.id).result_id == made[0]["id"].get<Id>());
-  CHECK(w.server(live[0])["name"] == "Replaced");
-  CHECK(w.server(live[0])["color"].is_null());  // PUT resets what it leaves out
-  CHECK(w.server(live[1])["description"] == "written on a train");
-  CHECK_FALSE(w.server(live[2])["deleted_at"].is_null());
-  CHECK_FALSE(w.server(live[3])["archived_at"].is_null());
-  CHECK(w.server(archived[0])["archived_at"].is_null());
-  CHECK(w.server(gone)["deleted_at"].is_null());
-  CHECK(w.server(live[4])["pinned"] == true);
-  CHECK(w.server(live[7])["pinned"] == false);
-  json state = w.sim.control("GET", "state");
-  json members = state["members"][std::to_string(live[5])]["user_ids"];
-  bool has_1520 = false, has_1521 = false;
-  for (auto& m : members) {
-    if (m["user_id"] == 1520) has_1520 = m["manager"] == false;  // added as manager, then made a member
-    if (m["user_id"] == 1521) has_1521 = true;
-  }
-  CHECK(has_1520);
-  CHECK_FALSE(has_1521);
+  const Id made = ops.check_server_has_every_edit();
 
   // Reads now come from the mirror, with the server's values: no overlay is left.
+  const auto& live = ops.live;
   for (Id id : {live[0], live[1], live[3], live[4]}) CHECK_FALSE(w.queue->view(w.key, id)->from_overlay);
   CHECK(w.view(live[1]).value() == w.server(live[1]));
-  CHECK(w.queue->view(w.key, patched.edit.project_id)->body == w.mirror->row(w.key, live[1])->body);
+  CHECK(w.queue->view(w.key, ops.patched.edit.project_id)->body == w.mirror->row(w.key, live[1])->body);
   // The temporary id still finds the project.
-  CHECK(w.queue->real_id_for(w.key, created.edit.project_id) == made[0]["id"].get<Id>());
+  CHECK(w.queue->real_id_for(w.key, ops.created.edit.project_id) == made);
   // Watchers learn of every settled edit.
   int settled = 0;
   for (auto& c : w.mirror->changes_since(0, 10000))
@@ -580,21 +604,37 @@ TEST_CASE("another user's same-named create in the window is not claimed; the ed
   CHECK_FALSE(w.server(*settled.result_id)["deleted_at"].is_null());
 }
 
+// A create whose answer was lost while another user made a project of the
+// same name and body: the read-back finds two candidates.
+struct AmbiguousCreate {
+  explicit AmbiguousCreate(World& w) : w(w) {
+    w.pull();
+    auto ids = w.mirror_ids(any);
+    w.faults({{"drop_rate", 1}});  // applied, the answer lost
+    create = w.submit(EditOp::create, 0, {{"name", "Twin"}, {"billable", true}});
+    w.replay();
+    REQUIRE(w.edit(create.edit.id).state == EditState::unknown_outcome);
+    follow_up = w.submit(EditOp::patch, create.edit.project_id, {{"color", "#222222"}});
+    w.faults({{"drop_rate", 0}});
+    ours = w.named("Twin").at(0)["id"].get<Id>();
+    theirs = w.other_user_create({{"name", "Twin"}, {"billable", true}});
+    elsewhere = w.submit(EditOp::patch, ids[0], {{"name", "Not held up"}});
+    posts = w.route_count("POST /projects");
+  }
+
+  World& w;
+  store::Submitted create, follow_up, elsewhere;
+  Id ours = 0, theirs = 0;
+  std::int64_t posts = 0;
+};
+
 TEST_CASE("an ambiguous read-back keeps the create unknown_outcome with its candidates until the user settles it") {
   World w;  // a fresh key: its user is not known yet
-  w.pull();
-  auto ids = w.mirror_ids(any);
-  w.faults({{"drop_rate", 1}});  // applied, the answer lost
-  auto create = w.submit(EditOp::create, 0, {{"name", "Twin"}, {"billable", true}});
-  w.replay();
-  REQUIRE(w.edit(create.edit.id).state == EditState::unknown_outcome);
-  auto follow_up = w.submit(EditOp::patch, create.edit.project_id, {{"color", "#222222"}});
-  w.faults({{"drop_rate", 0}});
-  const Id ours = w.named("Twin").at(0)["id"].get<Id>();
-  const Id theirs = w.other_user_create({{"name", "Twin"}, {"billable", true}});
-  auto elsewhere = w.submit(EditOp::patch, ids[0], {{"name", "Not held up"}});
-
-  const auto posts = w.route_count("POST /projects");
+  AmbiguousCreate twin(w);
+  const auto& create = twin.create;
+  const auto& follow_up = twin.follow_up;
+  const Id ours = twin.ours, theirs = twin.theirs;
+  const auto posts = twin.posts;
   w.replay();
   auto waiting = w.edit(create.edit.id);
   CHECK(waiting.state == EditState::unknown_outcome);
@@ -604,7 +644,7 @@ TEST_CASE("an ambiguous read-back keeps the create unknown_outcome with its cand
   CHECK(waiting.last_error->find("--created-as") != std::string::npos);
   CHECK(waiting.to_json()["candidates"].size() == 2);
   CHECK(w.route_count("POST /projects") == posts);            // no duplicate made
-  CHECK(w.edit(elsewhere.edit.id).state == EditState::done);  // other projects' edits go on
+  CHECK(w.edit(twin.elsewhere.edit.id).state == EditState::done);  // other projects' edits go on
   CHECK(w.edit(follow_up.edit.id).state == EditState::pending);
   // It is not read back again and again: no request, and nothing due.
   CHECK_FALSE(w.replayer->has_ready(w.ws));
