@@ -137,11 +137,22 @@ http::Response LocalApi::submit(store::WorkspaceKey ws, EditOp op, model::Id id,
 }
 
 void LocalApi::add_freshness(http::Response& r, store::WorkspaceKey ws) {
-  const auto synced = mirror_.sync_state(ws).last_success_at;
-  r.set_header("X-Focussync-Synced-At", synced ? format_rfc3339(*synced) : "never");
-  r.set_header("X-Focussync-Pending-Edits", std::to_string(reads_.pending_edits(ws)));
-  bool stale = !synced || now_utc() - *synced > config_.socket.stale_after;
+  const Freshness& f = freshness(ws);
+  r.set_header("X-Focussync-Synced-At", f.synced_text);
+  r.set_header("X-Focussync-Pending-Edits", f.pending_text);
+  bool stale = !f.synced || now_utc() - *f.synced > config_.socket.stale_after;
   if (stale) r.set_header("X-Focussync-Stale", "true");
+}
+
+const LocalApi::Freshness& LocalApi::freshness(store::WorkspaceKey ws) {
+  auto [it, added] = freshness_.try_emplace(ws);
+  Freshness& f = it->second;
+  if (!added && f.commits == db_.commits()) return f;
+  f.commits = db_.commits();
+  f.synced = mirror_.sync_state(ws).last_success_at;
+  f.synced_text = f.synced ? format_rfc3339(*f.synced) : "never";
+  f.pending_text = std::to_string(reads_.pending_edits(ws));
+  return f;
 }
 
 }  // namespace focus::local_api

@@ -60,7 +60,14 @@ asio::awaitable<void> guarded_stream(std::function<asio::awaitable<void>(http::S
 
 LocalApi::LocalApi(store::Database& db, store::Mirror& mirror, store::EditQueue& queue, const config::Config& config,
                    DaemonLink& daemon, Signal& changes)
-    : db_(db), mirror_(mirror), queue_(queue), reads_(db), config_(config), daemon_(daemon), changes_(changes) {
+    : db_(db),
+      mirror_(mirror),
+      queue_(queue),
+      reads_(db),
+      config_(config),
+      daemon_(daemon),
+      changes_(changes),
+      own_uid_(::geteuid()) {
   routes();  // built now, so that a route without a handler fails at start-up
   if (config.socket.group) {
     auto* gr = ::getgrnam(config.socket.group->c_str());
@@ -71,7 +78,7 @@ LocalApi::LocalApi(store::Database& db, store::Mirror& mirror, store::EditQueue&
 }
 
 bool LocalApi::admits(const http::PeerCredentials& peer) const {
-  if (peer.uid == ::geteuid() || peer.uid == 0) return true;
+  if (peer.uid == own_uid_ || peer.uid == 0) return true;
   if (!group_) return false;
   if (peer.gid == *group_) return true;
   auto name = user_name(peer.uid);

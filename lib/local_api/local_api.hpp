@@ -28,6 +28,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json_fwd.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,6 +77,16 @@ class LocalApi {
   http::Response members(store::WorkspaceKey ws, model::Id id);
   http::Response submit(store::WorkspaceKey ws, model::EditOp op, model::Id id, const http::Request& request);
   void add_freshness(http::Response& response, store::WorkspaceKey ws);
+  // What the freshness headers say of a workspace, read from the cache once
+  // per commit rather than on every request (two queries, each a read
+  // transaction and its file locks).
+  struct Freshness {
+    std::uint64_t commits = 0;  // Database::commits() when it was read
+    std::optional<Timestamp> synced;
+    std::string synced_text;  // the header's value
+    std::string pending_text;
+  };
+  const Freshness& freshness(store::WorkspaceKey ws);
 
   // Daemon routes (daemon_routes.cpp)
   static std::vector<http::Route<Handler>> daemon_routes();
@@ -102,6 +113,8 @@ class LocalApi {
   Metrics metrics_;
   std::optional<gid_t> group_;
   std::vector<std::string> group_members_;
+  uid_t own_uid_;  // geteuid() once: a system call on every request otherwise
+  std::map<store::WorkspaceKey, Freshness> freshness_;
 };
 
 }  // namespace focus::local_api

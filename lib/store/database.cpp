@@ -169,6 +169,7 @@ void Database::open_locked() {
     if (!durable_) spdlog::warn("FOCUSSYNC_UNSAFE_SYNCHRONOUS_NORMAL is set: acknowledged edits are not synced to disk");
     set_synchronous(durable_);
     db_->exec("PRAGMA foreign_keys = ON");
+    ::sqlite3_commit_hook(db_->getHandle(), &Database::count_commit, this);
     if (check_first) quick_check();
     struct stat st {};
     if (::stat(path_.c_str(), &st) == 0) file_identity_ = std::make_pair(st.st_dev, st.st_ino);
@@ -176,6 +177,11 @@ void Database::open_locked() {
     throw StoreError("cannot open the cache '" + path_ + "': " + e.what());
   }
   migrate();
+}
+
+int Database::count_commit(void* self) {
+  ++static_cast<Database*>(self)->commits_;
+  return 0;  // let it commit
 }
 
 void Database::quick_check() {

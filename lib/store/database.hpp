@@ -27,6 +27,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -93,6 +94,12 @@ class Database {
   // (the WAL would only grow). Called when a unit of work ends (a socket
   // request, an engine pass), when no kept statement is being stepped.
   void end_reads();
+  // How many transactions this connection has committed (counted by
+  // SQLite's commit hook, autocommits included). The daemon is the cache's
+  // only writer, so a value read from the cache stays true while this
+  // number stays the same: readers cache what they ask on every request
+  // (the freshness headers) against it.
+  std::uint64_t commits() const { return commits_; }
   // Refreshes the planner's statistics (ANALYZE) when the projects table
   // grew or shrank a lot since they were taken, so filtered reads use the
   // right index.
@@ -104,6 +111,7 @@ class Database {
   void lock();
   void open_locked();  // everything after the lock
   void quick_check();
+  static int count_commit(void* self);  // SQLite's commit hook
   void migrate();
   void before_write();
   [[noreturn]] void write_failed(const SQLite::Exception& e);
@@ -124,6 +132,7 @@ class Database {
   std::unique_ptr<SQLite::Database> db_;
   std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> statements_;  // after db_: closed first
   std::int64_t analyzed_rows_ = -1;
+  std::uint64_t commits_ = 0;
 };
 
 // Why a cache at `cache_path` could not be opened for this user's reasons

@@ -339,6 +339,28 @@ class Writes(unittest.TestCase):
         d.wait_edits_settled()
         self.assertIsNone({p["id"]: p for p in sim.state()["projects"]}[gone]["deleted_at"])
 
+    def test_freshness_headers_follow_edits_and_syncs(self):
+        # The daemon keeps these figures in memory between commits: each
+        # read must still say what the cache says at that moment.
+        d, sim, a = self.d, self.sim, self.plain
+        first = d.get(f"{BASE}/{a[0]}")
+        self.assertEqual(first.header("X-Focussync-Pending-Edits"), "0")
+        sim.control("PUT", "faults", {"offline": True})
+        for n, project in enumerate(a[:3], start=1):
+            self.assertEqual(d.request("PATCH", f"{BASE}/{project}", {"description": f"edit {n}"}).status, 201)
+            self.assertEqual(d.get(f"{BASE}/{a[5]}").header("X-Focussync-Pending-Edits"), str(n))
+            self.assertEqual(d.get(BASE).header("X-Focussync-Pending-Edits"), str(n))
+        sim.control("PUT", "faults", {"offline": False})
+        d.wait_edits_settled()
+        self.assertEqual(d.get(f"{BASE}/{a[5]}").header("X-Focussync-Pending-Edits"), "0")
+        synced = first.header("X-Focussync-Synced-At")
+        deadline = time.monotonic() + 20  # the daemon syncs every second
+        while d.get(f"{BASE}/{a[5]}").header("X-Focussync-Synced-At") == synced:
+            self.assertLess(time.monotonic(), deadline, "Synced-At never moved on: " + d.output())
+            time.sleep(0.1)
+        self.assertEqual(d.get(f"{BASE}/{a[5]}").header("X-Focussync-Synced-At"),
+                         d.get("/v1/status").json()["workspaces"][0]["last_success_at"])
+
     def test_invalid_writes_are_refused_and_nothing_is_queued(self):
         d = self.d
         before = d.get("/v1/status").json()["edits"]
