@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <set>
 
@@ -113,10 +114,6 @@ Mirror::Mirror(Database& db) : db_(db) {
       ", tag_ids TEXT NOT NULL, "  // a JSON array
       "UNIQUE (organization_id, workspace_id, id))";
   db_.sql().exec(create);
-  // The ids a listing showed with a known digest (KnownDigests).
-  db_.sql().exec(
-      "CREATE TEMP TABLE IF NOT EXISTS listed_unchanged (organization_id INTEGER NOT NULL, workspace_id INTEGER NOT "
-      "NULL, id INTEGER NOT NULL, PRIMARY KEY (organization_id, workspace_id, id)) WITHOUT ROWID");
 }
 
 void KnownDigests::add(Id id, std::string_view digest) {
@@ -139,20 +136,6 @@ KnownDigests Mirror::listing_digests(WorkspaceKey ws) {
                           "AND deleted = 0 AND listing_digest IS NOT NULL ORDER BY id", ws);
   while (st.executeStep()) known.add(st.getColumn(0).getInt64(), st.getColumn(1).getString());
   return known;
-}
-
-void Mirror::stage_unchanged(WorkspaceKey ws, const std::vector<Id>& ids) {
-  if (ids.empty()) return;
-  db_.in_relaxed_transaction([&] {
-    auto& st = db_.cached("INSERT OR IGNORE INTO listed_unchanged VALUES (?, ?, ?)");
-    for (Id id : ids) {
-      st.bind(1, ws.organization_id);
-      st.bind(2, ws.workspace_id);
-      st.bind(3, id);
-      st.exec();
-      st.reset();
-    }
-  });
 }
 
 Mirror::~Mirror() = default;
@@ -219,12 +202,10 @@ std::optional<StoredProject> Mirror::row(WorkspaceKey ws, Id id) {
 // so the change feed never hands out a change a power cut can take back.
 void Mirror::clear_staging(WorkspaceKey ws) {
   db_.in_relaxed_transaction([&] {
-    for (const std::string table : {"staging", "listed_unchanged"}) {
-      // A table that holds only this workspace is emptied whole: SQLite
-      // truncates it instead of deleting row by row.
-      if (holds_only(db_.sql(), table, ws)) db_.sql().exec("DELETE FROM " + table);
-      else for_workspace(db_.sql(), "DELETE FROM " + table + " WHERE organization_id = ? AND workspace_id = ?", ws).exec();
-    }
+    // A table that holds only this workspace is emptied whole: SQLite
+    // truncates it instead of deleting row by row.
+    if (holds_only(db_.sql(), "staging", ws)) db_.sql().exec("DELETE FROM staging");
+    else for_workspace(db_.sql(), "DELETE FROM staging WHERE organization_id = ? AND workspace_id = ?", ws).exec();
   });
 }
 
@@ -245,13 +226,13 @@ void Mirror::stage(WorkspaceKey ws, const std::vector<FetchedProject>& page) {
   });
 }
 
-ReconcileOutcome Mirror::reconcile(WorkspaceKey ws, Timestamp now_time) {
-  auto outcome = apply_staging(ws, now_time);
+ReconcileOutcome Mirror::reconcile(WorkspaceKey ws, Timestamp now_time, std::vector<Id> listed_unchanged) {
+  auto outcome = apply_staging(ws, now_time, std::move(listed_unchanged));
   db_.refresh_statistics();
   return outcome;
 }
 
-ReconcileOutcome Mirror::apply_staging(WorkspaceKey ws, Timestamp now_time) {
+ReconcileOutcome Mirror::apply_staging(WorkspaceKey ws, Timestamp now_time, std::vector<Id> listed_unchanged) {
   const std::int64_t now = now_time.time_since_epoch().count();
   return db_.in_transaction([&] {
     ReconcileOutcome out;
@@ -262,7 +243,7 @@ ReconcileOutcome Mirror::apply_staging(WorkspaceKey ws, Timestamp now_time) {
     write_staged_rows(ws, now);
     tag_staged_rows(ws);  // after: a tag names a row of projects
     for (const auto& c : changes) log_change(ws, c.id, c.kind, c.fields, now);
-    out.missing = missing_from_listing(ws);
+    out.missing = missing_from_listing(ws, std::move(listed_unchanged));
     clear_staging(ws);
     return out;
   });
@@ -323,15 +304,24 @@ void Mirror::tag_staged_rows(WorkspaceKey ws) {
       .exec();
 }
 
-std::vector<Id> Mirror::missing_from_listing(WorkspaceKey ws) {
-  std::vector<Id> missing;
-  auto st = for_workspace(db_.sql(),
-                          "SELECT p.id FROM projects p WHERE p.organization_id = ?1 AND p.workspace_id = ?2 "
-                          "AND p.deleted = 0 AND NOT EXISTS (SELECT 1 FROM staging s WHERE s.organization_id = ?1 "
-                          "AND s.workspace_id = ?2 AND s.id = p.id) AND NOT EXISTS (SELECT 1 FROM listed_unchanged u "
-                          "WHERE u.organization_id = ?1 AND u.workspace_id = ?2 AND u.id = p.id) ORDER BY p.id",
-                          ws);
-  while (st.executeStep()) missing.push_back(st.getColumn(0).getInt64());
+// Live in the mirror, and neither staged nor listed unchanged. Set
+// arithmetic on sorted ids in memory: the live ids come from an index alone
+// (projects_live), where asking SQLite to exclude a listing's worth of
+// unchanged ids cost a row written per id and a lookup per row.
+std::vector<Id> Mirror::missing_from_listing(WorkspaceKey ws, std::vector<Id> listed) {
+  auto ids = [&](const std::string& sql) {
+    std::vector<Id> out;
+    auto st = for_workspace(db_.sql(), sql, ws);
+    while (st.executeStep()) out.push_back(st.getColumn(0).getInt64());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const auto live = ids("SELECT id FROM projects WHERE organization_id = ? AND workspace_id = ? AND deleted = 0");
+  const auto staged = ids("SELECT id FROM staging WHERE organization_id = ? AND workspace_id = ?");
+  std::sort(listed.begin(), listed.end());
+  std::vector<Id> not_staged, missing;
+  std::set_difference(live.begin(), live.end(), staged.begin(), staged.end(), std::back_inserter(not_staged));
+  std::set_difference(not_staged.begin(), not_staged.end(), listed.begin(), listed.end(), std::back_inserter(missing));
   return missing;
 }
 

@@ -106,10 +106,11 @@ class Mirror {
 
   void clear_staging(WorkspaceKey ws);
   void stage(WorkspaceKey ws, const std::vector<FetchedProject>& page);  // one transaction
-  // Listed with a known digest: seen (not missing) and left as they are.
-  void stage_unchanged(WorkspaceKey ws, const std::vector<Id>& ids);  // one transaction
   KnownDigests listing_digests(WorkspaceKey ws);
-  ReconcileOutcome reconcile(WorkspaceKey ws, Timestamp now);            // one transaction
+  // Applies the staged listing. `listed_unchanged`: the ids the listing
+  // showed with a known digest (KnownDigests), seen and left as they are,
+  // so never missing; the caller keeps them, not a table.
+  ReconcileOutcome reconcile(WorkspaceKey ws, Timestamp now, std::vector<Id> listed_unchanged = {});  // one transaction
   // A candidate the server answered 404 for: marked deleted, change logged.
   // False when it was not live in the mirror.
   bool confirm_deleted(WorkspaceKey ws, Id id, Timestamp now);
@@ -157,12 +158,12 @@ class Mirror {
     model::ChangeKind kind;
     std::vector<std::string> fields;
   };
-  ReconcileOutcome apply_staging(WorkspaceKey ws, Timestamp now);
+  ReconcileOutcome apply_staging(WorkspaceKey ws, Timestamp now, std::vector<Id> listed_unchanged);
   std::vector<StagedChange> staged_changes(WorkspaceKey ws, ReconcileOutcome& out);  // counts them in `out`
   void write_staged_rows(WorkspaceKey ws, std::int64_t now);
   void untag_changed_rows(WorkspaceKey ws);  // before write_staged_rows
   void tag_staged_rows(WorkspaceKey ws);     // after it
-  std::vector<Id> missing_from_listing(WorkspaceKey ws);
+  std::vector<Id> missing_from_listing(WorkspaceKey ws, std::vector<Id> listed_unchanged);
   void log_change(WorkspaceKey ws, Id id, model::ChangeKind kind, const std::vector<std::string>& fields, std::int64_t at,
                   const std::optional<std::string>& detail = std::nullopt);
   // Prepared once: a first sync logs one change per project, and preparing

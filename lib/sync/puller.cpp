@@ -29,7 +29,7 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(WorkspaceKey ws, Pr
   auto resumed = resume_.find(ws);
   if (resumed == resume_.end() || clock_.steady_now() - resumed->second.started > settings_.full_listing_max_age) {
     mirror_.clear_staging(ws);
-    resume_[ws] = Resume{1, clock_.steady_now()};
+    resume_[ws] = Resume{1, clock_.steady_now(), {}};
   }
   auto listed = co_await list_into_staging(ws, report, progress, may_spend);
   if (!listed || !*listed) {
@@ -42,8 +42,8 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(WorkspaceKey ws, Pr
     report.paused = true;
     co_return report;
   }
+  auto outcome = mirror_.reconcile(ws, clock_.now(), std::move(resume_[ws].unchanged));
   resume_.erase(ws);
-  auto outcome = mirror_.reconcile(ws, clock_.now());
   step("reconciled");
   report.inserted = outcome.inserted;
   report.updated = outcome.updated;
@@ -160,7 +160,7 @@ boost::asio::awaitable<Result<bool>> Puller::list_into_staging(WorkspaceKey ws, 
     for (std::size_t i = 0; i < answer->data.size(); ++i)
       fetched.push_back(store::fetched(std::move(answer->data[i]), std::move(answer->digests[i])));
     mirror_.stage(ws, fetched);
-    mirror_.stage_unchanged(ws, answer->unchanged);
+    resume.unchanged.insert(resume.unchanged.end(), answer->unchanged.begin(), answer->unchanged.end());
     report.unchanged += static_cast<std::int64_t>(answer->unchanged.size());
     step("staged");
     // Both are range-checked at decode (total within 0..1e9); the page count

@@ -98,6 +98,7 @@ class Puller {
   struct Resume {
     std::int64_t next_page = 1;
     SteadyTime started;
+    std::vector<model::Id> unchanged;  // listed with a known digest so far: not staged
   };
   boost::asio::awaitable<Result<bool>> list_into_staging(WorkspaceKey ws, PullReport& report,
                                                          const Progress& progress, const std::function<bool()>& may_spend);
