@@ -263,6 +263,13 @@ DROP TABLE v5_times;
       R"sql(
 ALTER TABLE projects ADD COLUMN listing_digest TEXT;
 )sql",
+      // 7: the digests a listing compares with, read from an index alone. A
+      // listing reads every live project's (id, digest); from the table
+      // that was a row lookup per project among kilobyte bodies. (Not a
+      // partial index WHERE deleted = 0: SQLite would not see it as covering.)
+      R"sql(
+CREATE INDEX projects_listing_digests ON projects (organization_id, workspace_id, deleted, id, listing_digest);
+)sql",
   };
   return all;
 }
