@@ -210,6 +210,7 @@ void Mirror::clear_staging(WorkspaceKey ws) {
 }
 
 void Mirror::stage(WorkspaceKey ws, const std::vector<FetchedProject>& page) {
+  if (page.empty()) return;  // a page listed unchanged: no transaction to open
   db_.in_relaxed_transaction([&] {
     // INSERT OR REPLACE: a project served twice (offset drift) is kept once.
     static const std::string sql =

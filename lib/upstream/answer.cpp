@@ -186,10 +186,53 @@ Result<std::optional<std::int64_t>> bounded_integer(simdjson::dom::object o, con
   return std::optional<std::int64_t>{n};
 }
 
-// The listing's project objects as simdjson reads them: each minified and
-// hashed; those `known` recognises are not decoded, the rest are decoded
-// straight from simdjson's document.
-Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_total, const KnownDigest& known) {
+// The raw text of each project object of the page's last "data" array, as
+// the server sent it. A server
+// that writes compact JSON, as the Focus API and focus-sim do, sends each
+// project as its minified text, so its digest is known without minifying.
+// Empty when the page cannot be read this way (an element that is not an
+// object, say): the caller minifies then.
+// `text` must have SIMDJSON_PADDING bytes of capacity past its size.
+std::vector<std::string_view> raw_items(const std::string& text) {
+  thread_local simdjson::ondemand::parser parser;
+  std::vector<std::string_view> items;
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object top;
+  if (parser.iterate(text.data(), text.size(), text.capacity()).get(doc) || doc.get_object().get(top)) return {};
+  for (auto field : top) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return {};
+    if (key != "data") continue;
+    items.clear();  // the last one counts, as for every reader of the page
+    simdjson::ondemand::array listed;
+    if (field.value().get_array().get(listed)) continue;
+    for (auto element : listed) {
+      simdjson::ondemand::object project;
+      std::string_view raw;
+      if (element.get_object().get(project) || project.raw_json().get(raw)) return {};
+      while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t'))
+        raw.remove_suffix(1);
+      items.push_back(raw);
+    }
+  }
+  return items;
+}
+
+// The listed project's id, when it is one a digest can be known for.
+std::optional<model::Id> listed_id(const SimdjsonValue& value) {
+  if (!value.is_object()) return std::nullopt;
+  auto id = value.find("id");
+  if (!id || id->type() != model::detail::JsonType::integer || id->get_int64() <= 0) return std::nullopt;
+  return id->get_int64();
+}
+
+// The listing's project objects as simdjson reads them, each given the
+// digest of its minified text; those `known` recognises are not decoded,
+// the rest are decoded straight from simdjson's document. `raw`: the same
+// objects as sent (raw_items), tried first, so that a compact page needs
+// no minifying of what did not change; ignored unless it lists them all.
+Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_total, const KnownDigest& known,
+                                        const std::vector<std::string_view>& raw) {
   auto listed = last_member(top, "data");
   simdjson::dom::array data;
   if (!listed || listed->get_array().get(data)) return make_error(Errc::bad_payload, "the answer has no 'data' array");
@@ -201,18 +244,22 @@ Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_t
   }
   auto page = page_from(f, data.size(), expect_total);
   if (!page) return page;
+  const bool use_raw = known && raw.size() == data.size();
+  std::size_t index = 0;
   try {
     for (simdjson::dom::element item : data) {
-      std::string text = simdjson::minify(item);
-      std::string digest = model::content_hash(text);
       const SimdjsonValue value(item);
-      if (known && value.is_object()) {
-        auto id = value.find("id");
-        if (id && id->type() == model::detail::JsonType::integer && id->get_int64() > 0 &&
-            known(id->get_int64(), digest)) {
-          page->unchanged.push_back(id->get_int64());
-          continue;
-        }
+      const auto id = known ? listed_id(value) : std::nullopt;
+      const std::string_view sent = use_raw ? raw[index] : std::string_view();
+      ++index;
+      if (id && !sent.empty() && known(*id, model::content_hash(sent))) {
+        page->unchanged.push_back(*id);
+        continue;
+      }
+      std::string digest = model::content_hash(simdjson::minify(item));
+      if (id && known(*id, digest)) {
+        page->unchanged.push_back(*id);
+        continue;
       }
       page->data.push_back(checked_project(value));
       page->digests.push_back(std::move(digest));
@@ -231,12 +278,13 @@ Result<ProjectPage> decode_page(const std::string& body, bool expect_total, cons
                       "the answer nests deeper than " + std::to_string(model::kMaxJsonDepth) + " levels; not read");
   // One parser per thread, reused: it keeps its buffers between pages.
   thread_local simdjson::dom::parser parser;
-  const std::string text = model::repaired_json_text(body);
+  std::string text = model::repaired_json_text(body);
+  text.reserve(text.size() + simdjson::SIMDJSON_PADDING);  // both parsers read it in place
   simdjson::dom::element root;
   if (parser.parse(text).get(root)) return decode_page_by_nlohmann(body, expect_total);
   simdjson::dom::object top;
   if (root.get_object().get(top)) return make_error(Errc::bad_payload, "the answer has no 'data' array");
-  return decode_page_quickly(top, expect_total, known);
+  return decode_page_quickly(top, expect_total, known, known ? raw_items(text) : std::vector<std::string_view>());
 }
 
 namespace {

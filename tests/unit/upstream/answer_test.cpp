@@ -12,6 +12,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 using namespace focus;
 using namespace focus::test;
 using namespace focus::upstream;
@@ -172,6 +174,9 @@ TEST_CASE("a listed project whose digest is known is not decoded; whitespace doe
   };
   auto again = detail::decode_page(loose, true, known);
   REQUIRE(again.ok());
+  // Each project is looked up (once by the text as sent, once minified,
+  // when the text as sent is not the minified one).
+  asked.erase(std::unique(asked.begin(), asked.end()), asked.end());
   CHECK(asked == std::vector<model::Id>{5, 6});
   CHECK(again->unchanged == std::vector<model::Id>{5});
   REQUIRE(again->data.size() == 1);
@@ -183,6 +188,46 @@ TEST_CASE("a listed project whose digest is known is not decoded; whitespace doe
   REQUIRE(renamed.ok());
   CHECK(renamed->unchanged.empty());
   CHECK(renamed->data.size() == 1);
+}
+
+TEST_CASE("a compact page is matched by the text as sent; any other spelling of the same project still matches") {
+  const std::string tight = R"({"data":[{"id":5,"name":"a","extra":1.5},{"id":6,"name":"b"}],"page":1,"per_page":2,"total":2})";
+  auto first = detail::decode_page(tight, true);
+  REQUIRE(first.ok());
+  REQUIRE(first->digests.size() == 2);
+  std::vector<std::string> looked_up;
+  auto known = [&](model::Id id, std::string_view digest) {
+    looked_up.emplace_back(digest);
+    return digest == first->digests[static_cast<std::size_t>(id - 5)];
+  };
+  auto again = detail::decode_page(tight, true, known);
+  REQUIRE(again.ok());
+  CHECK(again->unchanged == std::vector<model::Id>{5, 6});
+  CHECK(again->data.empty());
+  CHECK(looked_up == first->digests);  // found at the first look: nothing minified
+  // The same projects spelt otherwise: an escaped letter, whitespace, a
+  // number written with an exponent. The digest is of the minified text,
+  // so they are still unchanged.
+  const std::string spelt = "{\"data\":[{\"id\":5,\"name\":\"\\u0061\",\"extra\":15e-1} ,\n"
+                            " {\"id\":6, \"name\":\"b\"}],\"page\":1,\"per_page\":2,\"total\":2}";
+  auto respelt = detail::decode_page(spelt, true, known);
+  REQUIRE(respelt.ok());
+  CHECK(respelt->unchanged == std::vector<model::Id>{5, 6});
+  CHECK(respelt->data.empty());
+  // The text as sent is looked up first: a digest of exactly those bytes is
+  // found without minifying them (which would spell the name "a").
+  const std::string as_sent = R"({"id":5,"name":"\u0061","extra":15e-1})";
+  auto only_as_sent = [&](model::Id, std::string_view digest) { return digest == model::content_hash(as_sent); };
+  auto raw = detail::decode_page(R"({"data":[)" + as_sent + R"(],"page":1,"per_page":1,"total":1})", true, only_as_sent);
+  REQUIRE(raw.ok());
+  CHECK(raw->unchanged == std::vector<model::Id>{5});
+  // A real change is decoded, whichever way it is spelt.
+  auto changed = detail::decode_page(R"({"data":[{"id":5,"name":"\u0062","extra":1.5}],"page":1,"per_page":1,"total":1})",
+                                     true, known);
+  REQUIRE(changed.ok());
+  CHECK(changed->unchanged.empty());
+  REQUIRE(changed->data.size() == 1);
+  CHECK(changed->data[0].name == "b");
 }
 
 TEST_CASE("a page simdjson refuses is read by the fallback with the same rules") {
