@@ -144,6 +144,8 @@ void LocalApi::add_freshness(http::Response& r, store::WorkspaceKey ws) {
   if (stale) r.set_header("X-Focussync-Stale", "true");
 }
 
+// A socket request runs outside any transaction (its writes commit before
+// it answers), so what is read here is committed.
 const LocalApi::Freshness& LocalApi::freshness(store::WorkspaceKey ws) {
   auto [it, added] = freshness_.try_emplace(ws);
   Freshness& f = it->second;

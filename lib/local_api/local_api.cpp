@@ -96,7 +96,7 @@ bool LocalApi::configured(store::WorkspaceKey ws) const {
 asio::awaitable<http::Answer> LocalApi::handle(http::Request request, http::PeerCredentials peer) {
   const auto started = std::chrono::steady_clock::now();
   std::string route = "unknown";
-  http::Answer answer = json_error(500, "internal error");
+  http::Answer answer;  // every branch below sets it
   if (!admits(peer)) {
     spdlog::warn("socket: refused a request from uid {} (pid {}): not this daemon's user, root or the socket group",
                  peer.uid, peer.pid);

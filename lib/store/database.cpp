@@ -146,7 +146,7 @@ Database::Database(const std::string& path) : path_(path) {
     // A cache refused here is not held: the next try, in this process or
     // another, opens it afresh (and checks it again: kClosedCleanly was not
     // written).
-    statements_.clear();
+    forget_statements();
     db_.reset();
     close(lock_fd_);
     lock_fd_ = -1;
@@ -193,7 +193,7 @@ void Database::quick_check() {
 }
 
 Database::~Database() {
-  statements_.clear();  // every statement finalized before the connection closes
+  forget_statements();  // every statement finalized before the connection closes
   db_.reset();
   if (lock_fd_ < 0) return;
   [[maybe_unused]] auto t = ftruncate(lock_fd_, 0);
@@ -223,10 +223,14 @@ void Database::lock() {
 
 SQLite::Statement& Database::cached(const std::string& sql) {
   auto& slot = statements_[sql];
-  if (!slot) slot = std::make_unique<SQLite::Statement>(*db_, sql);
-  slot->reset();
-  slot->clearBindings();
-  return *slot;
+  if (!slot.statement) slot.statement = std::make_unique<SQLite::Statement>(*db_, sql);
+  if (!slot.handed_out) {
+    slot.handed_out = true;
+    handed_out_.push_back(&slot);
+  }
+  slot.statement->reset();
+  slot.statement->clearBindings();
+  return *slot.statement;
 }
 
 StorageProblem Database::check_file() {
@@ -258,8 +262,17 @@ void Database::write_failed(const SQLite::Exception& e) {
   throw StorageFailure(problem, health.ok() ? std::string(e.what()) : health.status().message);
 }
 
+void Database::forget_statements() {
+  handed_out_.clear();
+  statements_.clear();
+}
+
 void Database::end_reads() {
-  for (auto& [sql, statement] : statements_) statement->reset();
+  for (Kept* kept : handed_out_) {
+    kept->statement->reset();
+    kept->handed_out = false;
+  }
+  handed_out_.clear();
 }
 
 void Database::refresh_statistics() {
@@ -272,7 +285,7 @@ void Database::refresh_statistics() {
   if (change < 500 || change * 4 < analyzed_rows_) return;
   db_->exec("ANALYZE");
   analyzed_rows_ = rows;
-  statements_.clear();  // plans are made at prepare time
+  forget_statements();  // plans are made at prepare time
 }
 
 // A connection's synchronous level may change between transactions; the

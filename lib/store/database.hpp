@@ -130,7 +130,13 @@ class Database {
   int lock_fd_ = -1;
   std::string last_owner_;  // the lock file's text when we took it: a pid, or kClosedCleanly
   std::unique_ptr<SQLite::Database> db_;
-  std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> statements_;  // after db_: closed first
+  struct Kept {
+    std::unique_ptr<SQLite::Statement> statement;
+    bool handed_out = false;  // since the last end_reads
+  };
+  std::unordered_map<std::string, Kept> statements_;  // after db_: closed first
+  std::vector<Kept*> handed_out_;  // what end_reads resets, not every kept statement (map nodes do not move)
+  void forget_statements();        // all of them, with handed_out_
   std::int64_t analyzed_rows_ = -1;
   std::uint64_t commits_ = 0;
 };

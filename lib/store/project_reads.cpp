@@ -27,15 +27,18 @@ const std::string& visible_columns() {
 
 // Every live project of workspace (?1, ?2) as reads see it. Without pending
 // edits this is the projects table alone, so its indexes serve the query.
-std::string visible_source(bool with_overlay) {
-  std::string mirror = "SELECT " + visible_columns() +
-                       ", NULL AS tag_ids FROM projects p WHERE p.organization_id = ?1 AND p.workspace_id = ?2 "
-                       "AND p.deleted = 0";
-  if (!with_overlay) return "(" + mirror + ")";
-  return "(" + mirror +
-         " AND NOT EXISTS (SELECT 1 FROM overlay o WHERE o.organization_id = ?1 AND o.workspace_id = ?2 AND o.id = p.id)"
-         " UNION ALL SELECT " + visible_columns() +
-         ", tag_ids FROM overlay o WHERE o.organization_id = ?1 AND o.workspace_id = ?2 AND o.deleted = 0)";
+// Built once: a read by id is asked for thousands of times a second.
+const std::string& visible_source(bool with_overlay) {
+  static const std::string mirror = "SELECT " + visible_columns() +
+                                    ", NULL AS tag_ids FROM projects p WHERE p.organization_id = ?1 AND "
+                                    "p.workspace_id = ?2 AND p.deleted = 0";
+  static const std::string alone = "(" + mirror + ")";
+  static const std::string with_edits =
+      "(" + mirror +
+      " AND NOT EXISTS (SELECT 1 FROM overlay o WHERE o.organization_id = ?1 AND o.workspace_id = ?2 AND o.id = p.id)"
+      " UNION ALL SELECT " + visible_columns() +
+      ", tag_ids FROM overlay o WHERE o.organization_id = ?1 AND o.workspace_id = ?2 AND o.deleted = 0)";
+  return with_overlay ? with_edits : alone;
 }
 
 std::string id_list(const std::vector<Id>& ids) {
@@ -100,11 +103,20 @@ void bind_query(SQLite::Statement& st, WorkspaceKey ws, const model::ListQuery& 
 
 }  // namespace
 
+// Asked again only after a commit: only this daemon writes the overlay.
+// Inside a transaction the answer is not kept: a rollback would undo it
+// without a commit to say so.
 bool ProjectReads::has_overlay(WorkspaceKey ws) {
+  const bool in_transaction = db_.transaction_open();
+  auto it = overlay_known_.find(ws);
+  if (!in_transaction && it != overlay_known_.end() && it->second.first == db_.commits()) return it->second.second;
   auto& st = db_.cached("SELECT 1 FROM overlay WHERE organization_id = ? AND workspace_id = ? LIMIT 1");
   st.bind(1, ws.organization_id);
   st.bind(2, ws.workspace_id);
-  return st.executeStep();
+  const bool found = st.executeStep();
+  st.reset();
+  if (!in_transaction) overlay_known_[ws] = {db_.commits(), found};
+  return found;
 }
 
 BodyPage ProjectReads::list(WorkspaceKey ws, const model::ListQuery& q) {
@@ -138,9 +150,13 @@ BodyPage ProjectReads::list(WorkspaceKey ws, const model::ListQuery& q) {
 // shows "rate": null, as the Focus API does. SQLite's json_replace edits the
 // one member and keeps every other byte of the stored body as it is.
 std::optional<std::string> ProjectReads::body(WorkspaceKey ws, Id id, Rate rate) {
-  const char* column = rate == Rate::as_stored ? "body" : "json_replace(body, '$.rate', NULL)";
-  auto& one = db_.cached(std::string("SELECT ") + column + " FROM " + visible_source(has_overlay(ws)) +
-                         " AS v WHERE id = ?3");
+  auto select = [](Rate r, bool with_overlay) {
+    const char* column = r == Rate::as_stored ? "body" : "json_replace(body, '$.rate', NULL)";
+    return std::string("SELECT ") + column + " FROM " + visible_source(with_overlay) + " AS v WHERE id = ?3";
+  };
+  static const std::string kSelect[2][2] = {{select(Rate::as_stored, false), select(Rate::as_stored, true)},
+                                            {select(Rate::blanked, false), select(Rate::blanked, true)}};
+  auto& one = db_.cached(kSelect[rate == Rate::as_stored ? 0 : 1][has_overlay(ws) ? 1 : 0]);
   one.bind(1, ws.organization_id);
   one.bind(2, ws.workspace_id);
   one.bind(3, id);

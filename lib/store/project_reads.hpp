@@ -77,6 +77,7 @@ class ProjectReads {
   bool has_overlay(WorkspaceKey ws);
   Database& db_;
   std::map<WorkspaceKey, TreeState> trees_;
+  std::map<WorkspaceKey, std::pair<std::uint64_t, bool>> overlay_known_;  // Database::commits() then, and the answer
 };
 
 }  // namespace focus::store
