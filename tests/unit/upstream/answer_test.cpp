@@ -116,6 +116,19 @@ TEST_CASE("nesting past the depth limit is refused before it is parsed") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().is(Errc::bad_payload));
   CHECK(r.error().message.find("deeper than 64") != std::string::npos);
+  // At the limit and one past it, in a listed project, whichever parser reads the page.
+  auto nested = [](int levels) {
+    return R"({"data":[{"id":1,"extra":)" + deep(levels - 3) + "}],\"page\":1,\"per_page\":1,\"total\":1}";
+  };
+  REQUIRE_FALSE(model::nests_deeper_than(nested(64)));
+  REQUIRE(model::nests_deeper_than(nested(65)));
+  auto at_limit = detail::decode_page(nested(64), true);
+  REQUIRE_MESSAGE(at_limit.ok(), (at_limit.ok() ? "" : at_limit.error().message));
+  CHECK(at_limit->data.at(0).id == 1);
+  CHECK(at_limit->digests.at(0).size() == 32);  // read by simdjson: the quick path
+  auto past = detail::decode_page(nested(65), true, [](model::Id, std::string_view) { return true; });
+  REQUIRE_FALSE(past.ok());
+  CHECK(past.error().message.find("deeper than 64") != std::string::npos);
   CHECK_FALSE(detail::decode_one(R"({"id":1,"x":)" + deep(70) + "}").ok());
   CHECK_FALSE(detail::decode_members(deep(200)).ok());
   CHECK(detail::server_text(answer(400, deep(100'000))).size() <= 300);
