@@ -47,13 +47,25 @@ std::vector<std::string> keys_of(const json& p, const std::string& by, const std
   return tags;
 }
 
+// An insert's row. The mirror seeing a project is not its creation: the
+// first mirroring of a workspace ("initial" in the change log) is its own
+// row, and any other insert counts as created only when the project's
+// created_at falls in the window (one since deleted cannot say: it counts).
+const char* insert_row(const json& c, const std::map<long long, json>& current, Timestamp since) {
+  if (c.value("initial", false)) return "first seen (initial mirror)";
+  auto it = current.find(c["project_id"].get<long long>());
+  if (it == current.end() || !it->second["created_at"].is_string()) return "created";
+  auto created = parse_rfc3339(it->second["created_at"].get<std::string>());
+  return !created || *created >= since ? "created" : nullptr;
+}
+
 // The summary row one change counts in (nullptr: none). A kind this
 // focusctl does not know (a newer daemon's) counts as an update.
-const char* summary_row(const json& c, const std::map<long long, json>& current) {
+const char* summary_row(const json& c, const std::map<long long, json>& current, Timestamp since) {
   using model::ChangeKind;
   using model::EditState;
   switch (from_text<ChangeKind>(c["kind"].get<std::string>()).value_or(ChangeKind::update)) {
-    case ChangeKind::insert: return "created";
+    case ChangeKind::insert: return insert_row(c, current, since);
     case ChangeKind::remove: return "deleted";
     case ChangeKind::restore: return "restored";
     case ChangeKind::edit: {
@@ -75,8 +87,9 @@ const char* summary_row(const json& c, const std::map<long long, json>& current)
 }
 
 // The rows of the change summary, in the order people read them.
-constexpr const char* kSummaryRows[] = {"created",    "renamed", "updated",  "archived",     "unarchived",
-                                        "deleted",    "restored", "edits applied", "edits failed"};
+constexpr const char* kSummaryRows[] = {"created",  "first seen (initial mirror)", "renamed",       "updated",
+                                        "archived", "unarchived", "deleted", "restored", "edits applied",
+                                        "edits failed"};
 
 // focusctl report --changes-since D: how many changes of each kind the
 // change log holds from the last D.
@@ -94,7 +107,7 @@ int run_change_summary(Context& ctx, const std::string& changes_since) {
     for (const auto& c : r["changes"]) {
       auto at = parse_rfc3339(c["at"].get<std::string>());
       if (!at || *at < since) continue;
-      if (auto row = summary_row(c, current)) ++counts[row];
+      if (auto row = summary_row(c, current, since)) ++counts[row];
     }
     if (r["changes"].size() < 1000) break;
     seq = r["next"].get<long long>();

@@ -215,6 +215,7 @@ json LocalApi::changes_json(std::int64_t since, std::int64_t limit, std::int64_t
               {"fields", c.fields},
               {"at", format_rfc3339(c.at)}};
     if (c.detail) j["edit"] = json::parse(*c.detail);
+    if (c.initial) j["initial"] = true;  // first seen as the workspace was first mirrored, not created
     list.push_back(std::move(j));
     next = c.seq;
   }

@@ -165,12 +165,12 @@ std::vector<std::string> changed_fields(const std::string& old_body, const std::
 }
 
 void Mirror::log_change(WorkspaceKey ws, Id id, ChangeKind kind, const std::vector<std::string>& fields,
-                        std::int64_t at, const std::optional<std::string>& detail) {
+                        std::int64_t at, const std::optional<std::string>& detail, bool initial) {
   if (!log_statement_)
     log_statement_ = std::make_unique<SQLite::Statement>(
         db_.sql(),
-        "INSERT INTO changes (organization_id, workspace_id, project_id, kind, fields, at, detail) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)");
+        "INSERT INTO changes (organization_id, workspace_id, project_id, kind, fields, at, detail, initial) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   auto& st = *log_statement_;
   st.reset();
   st.bind(1, ws.organization_id);
@@ -180,6 +180,7 @@ void Mirror::log_change(WorkspaceKey ws, Id id, ChangeKind kind, const std::vect
   st.bind(5, json(fields).dump());
   st.bind(6, at);
   bind_optional_text(st, 7, detail);
+  st.bind(8, initial ? 1 : 0);
   st.exec();
 }
 
@@ -243,7 +244,8 @@ ReconcileOutcome Mirror::apply_staging(WorkspaceKey ws, Timestamp now_time, std:
     untag_changed_rows(ws);
     write_staged_rows(ws, now);
     tag_staged_rows(ws);  // after: a tag names a row of projects
-    for (const auto& c : changes) log_change(ws, c.id, c.kind, c.fields, now);
+    for (const auto& c : changes) log_change(ws, c.id, c.kind, c.fields, now, std::nullopt, c.initial);
+    forget_staged_predictions(ws);
     out.missing = missing_from_listing(ws, std::move(listed_unchanged));
     clear_staging(ws);
     return out;
@@ -251,6 +253,9 @@ ReconcileOutcome Mirror::apply_staging(WorkspaceKey ws, Timestamp now_time, std:
 }
 
 std::vector<Mirror::StagedChange> Mirror::staged_changes(WorkspaceKey ws, ReconcileOutcome& out) {
+  // A workspace the mirror holds nothing of is being mirrored for the first
+  // time: its projects are first seen, not created.
+  const bool first_mirroring = !holds_any_row(ws);
   std::vector<StagedChange> changes;
   auto st = for_workspace(
       db_.sql(), "SELECT s.id, s.body, p.body, p.id IS NULL, COALESCE(p.deleted, 0) FROM staging s " + kDiffersFromMirror,
@@ -258,16 +263,49 @@ std::vector<Mirror::StagedChange> Mirror::staged_changes(WorkspaceKey ws, Reconc
   while (st.executeStep()) {
     const Id id = st.getColumn(0).getInt64();
     if (st.getColumn(3).getInt()) {
-      changes.push_back({id, ChangeKind::insert, {}});
+      changes.push_back({id, ChangeKind::insert, {}, first_mirroring});
       ++out.inserted;
       continue;
     }
     const bool restored = st.getColumn(4).getInt() != 0;
-    changes.push_back({id, restored ? ChangeKind::restore : ChangeKind::update,
-                       changed_fields(st.getColumn(2).getString(), st.getColumn(1).getString())});
+    auto fields = changed_fields(st.getColumn(2).getString(), st.getColumn(1).getString());
+    if (!restored) {
+      settle_predictions(ws, id, fields);
+      if (fields.empty()) continue;  // only the server's values for what an edit predicted
+    }
+    changes.push_back({id, restored ? ChangeKind::restore : ChangeKind::update, std::move(fields)});
     ++(restored ? out.restored : out.updated);
   }
   return changes;
+}
+
+bool Mirror::holds_any_row(WorkspaceKey ws) {
+  return for_workspace(db_.sql(), "SELECT 1 FROM projects WHERE organization_id = ? AND workspace_id = ? LIMIT 1", ws)
+      .executeStep();
+}
+
+void Mirror::settle_predictions(WorkspaceKey ws, Id id, std::vector<std::string>& fields) {
+  auto& st = db_.cached(
+      "DELETE FROM predicted_fields WHERE organization_id = ? AND workspace_id = ? AND project_id = ? RETURNING fields");
+  st.bind(1, ws.organization_id);
+  st.bind(2, ws.workspace_id);
+  st.bind(3, id);
+  if (!st.executeStep()) return;
+  const auto predicted = json::parse(st.getColumn(0).getString()).get<std::vector<std::string>>();
+  st.reset();  // the row is deleted at the first step; done with the statement
+  std::erase_if(fields, [&](const std::string& f) {
+    return std::find(predicted.begin(), predicted.end(), f) != predicted.end();
+  });
+}
+
+// A listed project's values are the server's: what an edit predicted of it
+// is settled, whether or not the listing changed it.
+void Mirror::forget_staged_predictions(WorkspaceKey ws) {
+  for_workspace(db_.sql(),
+                "DELETE FROM predicted_fields WHERE organization_id = ?1 AND workspace_id = ?2 AND project_id IN "
+                "(SELECT id FROM staging WHERE organization_id = ?1 AND workspace_id = ?2)",
+                ws)
+      .exec();
 }
 
 void Mirror::write_staged_rows(WorkspaceKey ws, std::int64_t now) {
@@ -345,39 +383,79 @@ bool Mirror::confirm_deleted(WorkspaceKey ws, Id id, Timestamp now_time) {
 std::optional<ChangeKind> Mirror::upsert_one(WorkspaceKey ws, const FetchedProject& f, Timestamp now_time) {
   const std::int64_t now = now_time.time_since_epoch().count();
   return db_.in_transaction([&]() -> std::optional<ChangeKind> {
-    auto old = for_workspace(db_.sql(),
-                          "SELECT body, hash, deleted FROM projects WHERE organization_id = ? AND workspace_id = ? AND id = ?", ws);
-    old.bind(3, f.project.id);
-    ChangeKind kind = ChangeKind::insert;
     std::vector<std::string> fields;
-    if (old.executeStep()) {
-      bool deleted = old.getColumn(2).getInt() != 0;
-      if (old.getColumn(1).getString() == f.hash && !deleted) return std::nullopt;
-      kind = deleted ? ChangeKind::restore : ChangeKind::update;
-      fields = changed_fields(old.getColumn(0).getString(), f.body);
+    auto kind = write_one(ws, f, now, fields);
+    if (!kind) return std::nullopt;
+    if (*kind == ChangeKind::update) {
+      settle_predictions(ws, f.project.id, fields);
+      if (fields.empty()) return std::nullopt;  // only the server's values for what an edit predicted
     }
-    static const std::string sql = "INSERT INTO projects (" + row_columns() +
-                                   ", deleted, first_seen_at, changed_at) VALUES (" + row_parameters() +
-                                   ", 0, :now, :now) " + upsert_clause();
-    auto& write = db_.cached(sql);  // kept: preparing it was most of the cost of one upsert
-    RowBinder(write).bind(ws, f);
-    write.bind(":now", now);
-    write.exec();
-    auto drop = for_workspace(db_.sql(), "DELETE FROM project_tags WHERE organization_id = ? AND workspace_id = ? AND project_id = ?", ws);
-    drop.bind(3, f.project.id);
-    drop.exec();
-    SQLite::Statement tag(db_.sql(), "INSERT OR IGNORE INTO project_tags VALUES (?, ?, ?, ?)");
-    for (Id t : f.project.tag_ids) {
-      tag.bind(1, ws.organization_id);
-      tag.bind(2, ws.workspace_id);
-      tag.bind(3, f.project.id);
-      tag.bind(4, t);
-      tag.exec();
-      tag.reset();
-    }
-    log_change(ws, f.project.id, kind, fields, now);
+    log_change(ws, f.project.id, *kind, fields, now);
     return kind;
   });
+}
+
+void Mirror::apply_prediction(WorkspaceKey ws, const FetchedProject& predicted, std::int64_t edit_id, Timestamp now_time) {
+  const std::int64_t now = now_time.time_since_epoch().count();
+  db_.in_transaction([&] {
+    std::vector<std::string> fields;
+    auto kind = write_one(ws, predicted, now, fields);
+    if (!kind) return;
+    log_change(ws, predicted.project.id, *kind, fields, now, json{{"edit", edit_id}}.dump());
+    // Added to what an earlier edit predicted and no listing has settled yet.
+    auto st = for_workspace(db_.sql(),
+                            "SELECT fields FROM predicted_fields WHERE organization_id = ? AND workspace_id = ? "
+                            "AND project_id = ?",
+                            ws);
+    st.bind(3, predicted.project.id);
+    if (st.executeStep())
+      for (auto& f : json::parse(st.getColumn(0).getString()).get<std::vector<std::string>>()) fields.push_back(f);
+    std::sort(fields.begin(), fields.end());
+    fields.erase(std::unique(fields.begin(), fields.end()), fields.end());
+    auto save = for_workspace(db_.sql(), "INSERT OR REPLACE INTO predicted_fields VALUES (?, ?, ?, ?, ?)", ws);
+    save.bind(3, predicted.project.id);
+    save.bind(4, json(fields).dump());
+    save.bind(5, edit_id);
+    save.exec();
+  });
+}
+
+// Writes the server's (or a predicted) version of one project and its tags:
+// the change kind and the fields that differ, or nullopt when the stored
+// row is the same.
+std::optional<ChangeKind> Mirror::write_one(WorkspaceKey ws, const FetchedProject& f, std::int64_t now,
+                                            std::vector<std::string>& fields) {
+  auto old = for_workspace(db_.sql(),
+                           "SELECT body, hash, deleted FROM projects WHERE organization_id = ? AND workspace_id = ? AND id = ?",
+                           ws);
+  old.bind(3, f.project.id);
+  ChangeKind kind = ChangeKind::insert;
+  if (old.executeStep()) {
+    bool deleted = old.getColumn(2).getInt() != 0;
+    if (old.getColumn(1).getString() == f.hash && !deleted) return std::nullopt;
+    kind = deleted ? ChangeKind::restore : ChangeKind::update;
+    fields = changed_fields(old.getColumn(0).getString(), f.body);
+  }
+  static const std::string sql = "INSERT INTO projects (" + row_columns() +
+                                 ", deleted, first_seen_at, changed_at) VALUES (" + row_parameters() +
+                                 ", 0, :now, :now) " + upsert_clause();
+  auto& write = db_.cached(sql);  // kept: preparing it was most of the cost of one upsert
+  RowBinder(write).bind(ws, f);
+  write.bind(":now", now);
+  write.exec();
+  auto drop = for_workspace(db_.sql(), "DELETE FROM project_tags WHERE organization_id = ? AND workspace_id = ? AND project_id = ?", ws);
+  drop.bind(3, f.project.id);
+  drop.exec();
+  SQLite::Statement tag(db_.sql(), "INSERT OR IGNORE INTO project_tags VALUES (?, ?, ?, ?)");
+  for (Id t : f.project.tag_ids) {
+    tag.bind(1, ws.organization_id);
+    tag.bind(2, ws.workspace_id);
+    tag.bind(3, f.project.id);
+    tag.bind(4, t);
+    tag.exec();
+    tag.reset();
+  }
+  return kind;
 }
 
 std::vector<std::string> Mirror::bodies_named(WorkspaceKey ws, const std::string& name, Timestamp since) {
@@ -454,7 +532,7 @@ void Mirror::members_stale(WorkspaceKey ws, Id project_id) {
 
 std::vector<Change> Mirror::changes_since(std::int64_t seq, std::int64_t limit) {
   SQLite::Statement st(db_.sql(),
-                       "SELECT seq, organization_id, workspace_id, project_id, kind, fields, at, detail FROM changes "
+                       "SELECT seq, organization_id, workspace_id, project_id, kind, fields, at, detail, initial FROM changes "
                        "WHERE seq > ? ORDER BY seq LIMIT ?");
   st.bind(1, seq);
   st.bind(2, limit);
@@ -472,6 +550,7 @@ std::vector<Change> Mirror::changes_since(std::int64_t seq, std::int64_t limit) 
     c.fields = json::parse(st.getColumn(5).getString()).get<std::vector<std::string>>();
     c.at = detail::from_micros(st.getColumn(6).getInt64());
     c.detail = optional_text(st, 7);
+    c.initial = st.getColumn(8).getInt() != 0;
     out.push_back(std::move(c));
   }
   return out;

@@ -73,6 +73,7 @@ struct Change {
   std::vector<std::string> fields;
   Timestamp at;
   std::optional<std::string> detail;  // for ChangeKind::edit: what happened to it (JSON object)
+  bool initial = false;  // an insert of the workspace's first mirroring: first seen, not created
 };
 
 // One stored project: its canonical JSON and whether the server deleted it.
@@ -118,6 +119,12 @@ class Mirror {
   // Returns the change kind, or nullopt when nothing changed.
   std::optional<model::ChangeKind> upsert_one(WorkspaceKey ws, const FetchedProject& project, Timestamp now);
 
+  // A replayed edit answered without a body: the mirror takes `predicted`
+  // (the stored project with the edit applied) and logs the change once,
+  // for the edit. The fields it predicted are remembered, so the listing
+  // that brings the server's own values for them logs nothing more for them.
+  void apply_prediction(WorkspaceKey ws, const FetchedProject& predicted, std::int64_t edit_id, Timestamp now);
+
   // Logs what happened to a local edit (`detail`: a JSON object).
   void log_edit(WorkspaceKey ws, Id project_id, const std::string& detail, Timestamp now);
 
@@ -157,6 +164,7 @@ class Mirror {
     Id id;
     model::ChangeKind kind;
     std::vector<std::string> fields;
+    bool initial = false;
   };
   ReconcileOutcome apply_staging(WorkspaceKey ws, Timestamp now, std::vector<Id> listed_unchanged);
   std::vector<StagedChange> staged_changes(WorkspaceKey ws, ReconcileOutcome& out);  // counts them in `out`
@@ -164,8 +172,15 @@ class Mirror {
   void untag_changed_rows(WorkspaceKey ws);  // before write_staged_rows
   void tag_staged_rows(WorkspaceKey ws);     // after it
   std::vector<Id> missing_from_listing(WorkspaceKey ws, std::vector<Id> listed_unchanged);
+  bool holds_any_row(WorkspaceKey ws);  // deleted ones too
+  // Server values for `fields` of project `id`: drops those an edit predicted
+  // (they are its doing) and forgets the prediction; `fields` is what is left.
+  void settle_predictions(WorkspaceKey ws, Id id, std::vector<std::string>& fields);
+  void forget_staged_predictions(WorkspaceKey ws);
+  std::optional<model::ChangeKind> write_one(WorkspaceKey ws, const FetchedProject& f, std::int64_t now,
+                                             std::vector<std::string>& fields);
   void log_change(WorkspaceKey ws, Id id, model::ChangeKind kind, const std::vector<std::string>& fields, std::int64_t at,
-                  const std::optional<std::string>& detail = std::nullopt);
+                  const std::optional<std::string>& detail = std::nullopt, bool initial = false);
   // Prepared once: a first sync logs one change per project, and preparing
   // the statement each time was a fifth of the CPU of an ingest.
   std::unique_ptr<SQLite::Statement> log_statement_;

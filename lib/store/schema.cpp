@@ -270,6 +270,23 @@ ALTER TABLE projects ADD COLUMN listing_digest TEXT;
       R"sql(
 CREATE INDEX projects_listing_digests ON projects (organization_id, workspace_id, deleted, id, listing_digest);
 )sql",
+      // 8: honest change accounting. An insert logged while a workspace was
+      // mirrored for the first time is marked `initial`: the mirror first saw
+      // the project, nobody created it. Older caches keep their inserts as
+      // they were. And the fields the mirror predicted when a replayed edit
+      // was answered without a body, so that the next listing's server values
+      // for them are the edit's doing, not another user's update.
+      R"sql(
+ALTER TABLE changes ADD COLUMN initial INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE predicted_fields (
+  organization_id INTEGER NOT NULL,
+  workspace_id    INTEGER NOT NULL,
+  project_id      INTEGER NOT NULL,
+  fields          TEXT NOT NULL,     -- a JSON array of top-level field names
+  edit_id         INTEGER NOT NULL,  -- the last edit that predicted them
+  PRIMARY KEY (organization_id, workspace_id, project_id)
+) WITHOUT ROWID;
+)sql",
   };
   return all;
 }

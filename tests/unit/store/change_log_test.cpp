@@ -1,0 +1,127 @@
+// The change log tells the truth (issue 18): what the mirror merely saw for
+// the first time is not "created", and an edit answered without a body is
+// one change, not that change and then another user's update when the
+// listing brings the server's own timestamps. A real SQLite file.
+#include "model/edit.hpp"
+#include "model/project_codec.hpp"
+#include "store/database.hpp"
+#include "store/edit_queue.hpp"
+#include "store/mirror.hpp"
+#include "support/sim_process.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+using namespace focus;
+using namespace focus::store;
+using nlohmann::json;
+
+namespace {
+
+struct TempDir {
+  std::string path = test::make_temp_dir("focus-changes-");
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+const WorkspaceKey kWs{1, 1}, kOther{1, 2};
+
+FetchedProject project(WorkspaceKey ws, Id id, json extra = json::object()) {
+  json body = {{"id", id},
+               {"name", "project " + std::to_string(id)},
+               {"workspace_id", ws.workspace_id},
+               {"active", true},
+               {"created_at", "2024-03-01T10:00:00Z"},
+               {"updated_at", "2024-03-01T10:00:00Z"}};
+  body.update(extra);
+  return fetched(model::decode_project(std::string_view(body.dump())));
+}
+
+void list(Mirror& mirror, WorkspaceKey ws, const std::vector<FetchedProject>& projects) {
+  mirror.clear_staging(ws);
+  mirror.stage(ws, projects);
+  mirror.reconcile(ws, now_utc());
+}
+
+std::vector<Change> changes_after(Mirror& mirror, std::int64_t seq) { return mirror.changes_since(seq, 1000); }
+
+}  // namespace
+
+TEST_CASE("a workspace's first mirroring logs first-seen inserts; a project created later is a plain insert") {
+  TempDir dir;
+  Database db(dir.path + "/cache.db");
+  Mirror mirror(db);
+  list(mirror, kWs, {project(kWs, 1), project(kWs, 2)});
+  auto first = changes_after(mirror, 0);
+  REQUIRE(first.size() == 2);
+  for (const auto& c : first) {
+    CHECK(c.kind == model::ChangeKind::insert);
+    CHECK(c.initial);
+  }
+  const auto seq = mirror.last_change_seq();
+  list(mirror, kWs, {project(kWs, 1), project(kWs, 2), project(kWs, 3)});
+  auto later = changes_after(mirror, seq);
+  REQUIRE(later.size() == 1);
+  CHECK(later[0].project_id == 3);
+  CHECK_FALSE(later[0].initial);
+
+  // A workspace configured later is mirrored for the first time too.
+  list(mirror, kOther, {project(kOther, 10)});
+  auto other = changes_after(mirror, mirror.last_change_seq() - 1);
+  REQUIRE(other.size() == 1);
+  CHECK(other[0].initial);
+
+  // A workspace whose projects were all deleted is not new: what comes back is not first seen.
+  mirror.confirm_deleted(kOther, 10, now_utc());
+  list(mirror, kOther, {project(kOther, 11)});
+  auto back = changes_after(mirror, mirror.last_change_seq() - 1);
+  REQUIRE(back.size() == 1);
+  CHECK_FALSE(back[0].initial);
+}
+
+TEST_CASE("an archive answered without a body is logged once: the listing's server times are the edit's, not an update") {
+  TempDir dir;
+  Database db(dir.path + "/cache.db");
+  Mirror mirror(db);
+  EditQueue queue(db, mirror);
+  list(mirror, kWs, {project(kWs, 1), project(kWs, 2)});
+  auto made = queue.submit(kWs, model::EditOp::archive, 1, json::object(), now_utc());
+  auto archived = queue.submit(kWs, model::EditOp::archive, 2, json::object(), now_utc());
+  const auto before = mirror.last_change_seq();
+  queue.settle_applied(*queue.get(made.edit.id), std::nullopt, std::nullopt, "answered 204", now_utc());
+  queue.settle_applied(*queue.get(archived.edit.id), std::nullopt, std::nullopt, "answered 204", now_utc());
+
+  // What the replay logs: for each edit, the predicted update (naming the edit) and the edit's settlement.
+  auto replayed = changes_after(mirror, before);
+  REQUIRE(replayed.size() == 4);
+  CHECK(replayed[0].kind == model::ChangeKind::update);
+  CHECK(replayed[0].fields == std::vector<std::string>{"active", "archived_at", "updated_at"});
+  CHECK(json::parse(replayed[0].detail.value())["edit"] == made.edit.id);
+  CHECK(replayed[1].kind == model::ChangeKind::edit);
+
+  // The server's own times for the archive (they differ from the mirror's
+  // prediction), and on project 2 a rename by another user as well.
+  const auto seq = mirror.last_change_seq();
+  const json server_archive = {{"active", false},
+                               {"archived_at", "2026-12-02T08:00:00.5Z"},
+                               {"updated_at", "2026-12-02T08:00:00.5Z"}};
+  json renamed = server_archive;
+  renamed["name"] = "renamed upstream";
+  list(mirror, kWs, {project(kWs, 1, server_archive), project(kWs, 2, renamed)});
+  auto listed = changes_after(mirror, seq);
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].project_id == 2);
+  CHECK(listed[0].fields == std::vector<std::string>{"name"});
+  // The mirror holds the server's values.
+  CHECK(json::parse(mirror.row(kWs, 1)->body)["archived_at"] == "2026-12-02T08:00:00.500000Z");
+
+  // The prediction is settled: a later change by another user to the same field is logged.
+  const auto settled = mirror.last_change_seq();
+  list(mirror, kWs, {project(kWs, 1, {{"active", false}, {"archived_at", "2026-12-03T08:00:00Z"},
+                                       {"updated_at", "2026-12-03T08:00:00Z"}}),
+                     project(kWs, 2, renamed)});
+  auto after = changes_after(mirror, settled);
+  REQUIRE(after.size() == 1);
+  CHECK(after[0].fields == std::vector<std::string>{"archived_at", "updated_at"});
+}
