@@ -17,13 +17,9 @@
 using namespace focus;
 using namespace focus::store;
 using nlohmann::json;
+using test::TempDir;
 
 namespace {
-
-struct TempDir {
-  std::string path = test::make_temp_dir("focus-changes-");
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 const WorkspaceKey kWs{1, 1}, kOther{1, 2};
 
