@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace focus::http::detail {
 
@@ -31,6 +32,32 @@ inline boost::beast::http::response<boost::beast::http::string_body> to_beast(Re
   res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;
+}
+
+// Statuses whose answers carry no body and no Content-Length (RFC 9110).
+inline bool has_no_body(int status) { return (status >= 100 && status < 200) || status == 204 || status == 304; }
+
+// The status line and header block of an answer, as to_beast and Beast's
+// serializer would write them, built as one text: a read answered from the
+// cache spent a tenth of its CPU in the serializer and its nine pieces. One
+// difference: no "Content-Length: 0" on a 204 or 304 (RFC 9110 8.6). The
+// handlers never set Content-Length, Content-Type or Connection themselves.
+inline std::string response_head(const Response& r, unsigned version, bool keep_alive) {
+  std::string head = version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  head += std::to_string(r.status);
+  head += ' ';
+  head += boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(r.status));
+  head += "\r\n";
+  auto field = [&head](std::string_view name, std::string_view value) {
+    head.append(name).append(": ").append(value).append("\r\n");
+  };
+  for (const auto& h : r.headers) field(h.name, h.value);
+  if (!r.body.empty() || r.status != 204) field("Content-Type", r.content_type);
+  if (version == 10 && keep_alive) field("Connection", "keep-alive");
+  if (version != 10 && !keep_alive) field("Connection", "close");
+  if (!has_no_body(r.status)) field("Content-Length", std::to_string(r.body.size()));
+  head += "\r\n";
+  return head;
 }
 
 // The answer to a request that could not be read.
