@@ -469,6 +469,37 @@ class ChangeFeed(unittest.TestCase):
         self.assertEqual(set(c) - {"edit"}, {"seq", "organization_id", "workspace_id", "project_id", "kind", "fields", "at"})
         self.assertEqual(result["reply"]["next"], changes[-1]["seq"])
 
+    def test_first_mirroring_is_marked_and_a_replayed_archive_is_one_change(self):
+        # Issue 18: the first sync's inserts are "initial", a later one is not;
+        # an archive answered 204 is logged once, as the edit's, and the next
+        # listing's server times for it are not another user's update.
+        d = self.d
+        first = d.get("/v1/changes?since=0&limit=1000").json()
+        inserts = [c for c in first["changes"] if c["kind"] == "insert"]
+        live = [p for p in self.sim.state()["projects"] if p["deleted_at"] is None]
+        self.assertEqual(len(inserts), len(live))
+        self.assertTrue(all(c.get("initial") is True for c in inserts))
+        self.sim.control("POST", "mutate", {"creates": 1})
+        self.assertEqual(d.request("POST", "/v1/sync?wait=1").json()["inserted"], 1)
+        later = d.get(f"/v1/changes?since={first['next']}").json()["changes"]
+        self.assertEqual([c["kind"] for c in later], ["insert"])
+        self.assertNotIn("initial", later[0])
+
+        target = next(p["id"] for p in live if p["archived_at"] is None)
+        before = d.get("/v1/changes?since=0&limit=1000").json()["next"]
+        self.assertEqual(d.request("PATCH", f"{BASE}/{target}/archive").status, 204)
+        d.wait_edits_settled()
+        self.assertEqual(d.request("POST", "/v1/sync?wait=1").status, 200)
+        logged = [c for c in d.get(f"/v1/changes?since={before}&limit=1000").json()["changes"]
+                  if c["project_id"] == target]
+        self.assertEqual([c["kind"] for c in logged], ["update", "edit"], logged)
+        self.assertIn("archived_at", logged[0]["fields"])
+        self.assertIn("edit", logged[0])  # the update names its edit
+        self.assertEqual(logged[1]["edit"]["state"], "done")
+        # The mirror now holds the server's own archive time.
+        self.assertEqual(d.get(f"{BASE}/{target}").json()["archived_at"],
+                         next(p for p in self.sim.state()["projects"] if p["id"] == target)["archived_at"])
+
     def test_event_stream_delivers_changes_as_they_happen(self):
         d = self.d
         last = d.get("/v1/changes?since=0&limit=1000").json()["next"]
