@@ -173,10 +173,17 @@ const std::vector<Column>& change_columns() {
 
 json change_row(json c) {
   c["workspace"] = workspace_name(c);
-  if (c.contains("edit")) {
-    const auto& e = c["edit"];
-    c["edit"] = "edit " + std::to_string(e["edit"].get<long long>()) + " " + e["op"].get<std::string>() + ": " +
-                e["state"].get<std::string>() + (e.contains("error") ? " (" + e["error"].get<std::string>() + ")" : "");
+  // An edit's settlement names its op, state and error; the update a
+  // replayed edit made names the edit and its op. Whatever a newer daemon
+  // adds or leaves out, the row says what it has.
+  if (c.contains("edit") && c["edit"].is_object()) {
+    const json e = c["edit"];
+    std::string text = "edit";
+    if (e.contains("edit") && e["edit"].is_number_integer()) text += " " + std::to_string(e["edit"].get<long long>());
+    if (e.contains("op") && e["op"].is_string()) text += " " + e["op"].get<std::string>();
+    if (e.contains("state") && e["state"].is_string()) text += ": " + e["state"].get<std::string>();
+    if (e.contains("error") && e["error"].is_string()) text += " (" + e["error"].get<std::string>() + ")";
+    c["edit"] = text;
   }
   return c;
 }

@@ -370,7 +370,7 @@ void EditQueue::settle_applied(const EditRecord& e, const std::optional<FetchedP
         bool deleted = row->deleted;
         model::apply_edit(p, deleted, e.op, e.body, now);
         if (deleted) mirror_.confirm_deleted(e.workspace, e.project_id, now);
-        else mirror_.apply_prediction(e.workspace, fetched(std::move(p)), e.id, now);
+        else mirror_.apply_prediction(e.workspace, fetched(std::move(p)), e.id, e.op, now);
       }
     }
     if (model::is_members_op(e.op)) mirror_.members_stale(e.workspace, e.project_id);

@@ -395,13 +395,14 @@ std::optional<ChangeKind> Mirror::upsert_one(WorkspaceKey ws, const FetchedProje
   });
 }
 
-void Mirror::apply_prediction(WorkspaceKey ws, const FetchedProject& predicted, std::int64_t edit_id, Timestamp now_time) {
+void Mirror::apply_prediction(WorkspaceKey ws, const FetchedProject& predicted, std::int64_t edit_id, model::EditOp op,
+                              Timestamp now_time) {
   const std::int64_t now = now_time.time_since_epoch().count();
   db_.in_transaction([&] {
     std::vector<std::string> fields;
     auto kind = write_one(ws, predicted, now, fields);
     if (!kind) return;
-    log_change(ws, predicted.project.id, *kind, fields, now, json{{"edit", edit_id}}.dump());
+    log_change(ws, predicted.project.id, *kind, fields, now, json{{"edit", edit_id}, {"op", to_text(op)}}.dump());
     // Added to what an earlier edit predicted and no listing has settled yet.
     auto st = for_workspace(db_.sql(),
                             "SELECT fields FROM predicted_fields WHERE organization_id = ? AND workspace_id = ? "

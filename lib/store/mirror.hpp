@@ -14,6 +14,7 @@
 
 #include "core/time.hpp"
 #include "model/change_kind.hpp"
+#include "model/edit.hpp"
 #include "model/project.hpp"
 #include "model/workspace.hpp"
 #include "store/database.hpp"
@@ -121,9 +122,10 @@ class Mirror {
 
   // A replayed edit answered without a body: the mirror takes `predicted`
   // (the stored project with the edit applied) and logs the change once,
-  // for the edit. The fields it predicted are remembered, so the listing
+  // for the edit: its detail is {"edit": ID, "op": OP}. The fields it predicted are remembered, so the listing
   // that brings the server's own values for them logs nothing more for them.
-  void apply_prediction(WorkspaceKey ws, const FetchedProject& predicted, std::int64_t edit_id, Timestamp now);
+  void apply_prediction(WorkspaceKey ws, const FetchedProject& predicted, std::int64_t edit_id, model::EditOp op,
+                        Timestamp now);
 
   // Logs what happened to a local edit (`detail`: a JSON object).
   void log_edit(WorkspaceKey ws, Id project_id, const std::string& detail, Timestamp now);

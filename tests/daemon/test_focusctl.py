@@ -7,6 +7,7 @@ import datetime
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -123,6 +124,15 @@ class Focusctl(SyncedDaemonCase):
         self.ok("sync", "--wait")  # the mirror learns the members change
         listed = self.ok("members", "list", str(live[6]["id"]), fmt="csv").csv()
         self.assertIn("1521", [r["id"] for r in listed if r["kind"] == "user"])
+        # The change log names the edits: the archive (answered without a
+        # body) as the update it made, and each edit's settlement.
+        for fmt in ("table", "json"):
+            self.ok("changes", fmt=fmt)
+        changes = [c for c in self.ok("changes", fmt="json").json() if c["project_id"] == live[3]["id"]]
+        edits = [c["edit"] for c in changes if c.get("edit")]
+        self.assertTrue(any(c["kind"] == "update" and re.match(r"^edit \d+ archive$", c.get("edit") or "")
+                            for c in changes), changes)
+        self.assertTrue(any(re.match(r"^edit \d+ archive: done$", e) for e in edits), edits)
         self.ok("members", "set-role", str(live[6]["id"]), "--user", "1521", "--role", "2")
         self.wait_settled()
         members = self.sim.state()["members"][str(live[6]["id"])]["user_ids"]
