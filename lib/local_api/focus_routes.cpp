@@ -147,14 +147,15 @@ void LocalApi::add_freshness(http::Response& r, store::WorkspaceKey ws) {
 // A socket request runs outside any transaction (its writes commit before
 // it answers), so what is read here is committed.
 const LocalApi::Freshness& LocalApi::freshness(store::WorkspaceKey ws) {
-  auto [it, added] = freshness_.try_emplace(ws);
-  Freshness& f = it->second;
-  if (!added && f.commits == db_.commits()) return f;
+  if (auto it = freshness_.find(ws); it != freshness_.end() && it->second.commits == db_.commits()) return it->second;
+  // Read whole before it is kept: a read that throws (a busy or failing
+  // disk) leaves nothing behind to be served until the next commit.
+  Freshness f;
   f.commits = db_.commits();
   f.synced = mirror_.sync_state(ws).last_success_at;
   f.synced_text = f.synced ? format_rfc3339(*f.synced) : "never";
   f.pending_text = std::to_string(reads_.pending_edits(ws));
-  return f;
+  return freshness_[ws] = std::move(f);
 }
 
 }  // namespace focus::local_api

@@ -270,7 +270,7 @@ std::vector<Mirror::StagedChange> Mirror::staged_changes(WorkspaceKey ws, Reconc
     const bool restored = st.getColumn(4).getInt() != 0;
     auto fields = changed_fields(st.getColumn(2).getString(), st.getColumn(1).getString());
     if (!restored) {
-      settle_predictions(ws, id, fields);
+      settle_predictions(ws, id, st.getColumn(2).getString(), st.getColumn(1).getString(), fields);
       if (fields.empty()) continue;  // only the server's values for what an edit predicted
     }
     changes.push_back({id, restored ? ChangeKind::restore : ChangeKind::update, std::move(fields)});
@@ -284,7 +284,8 @@ bool Mirror::holds_any_row(WorkspaceKey ws) {
       .executeStep();
 }
 
-void Mirror::settle_predictions(WorkspaceKey ws, Id id, std::vector<std::string>& fields) {
+void Mirror::settle_predictions(WorkspaceKey ws, Id id, const std::string& predicted_body,
+                                const std::string& server_body, std::vector<std::string>& fields) {
   auto& st = db_.cached(
       "DELETE FROM predicted_fields WHERE organization_id = ? AND workspace_id = ? AND project_id = ? RETURNING fields");
   st.bind(1, ws.organization_id);
@@ -293,8 +294,16 @@ void Mirror::settle_predictions(WorkspaceKey ws, Id id, std::vector<std::string>
   if (!st.executeStep()) return;
   const auto predicted = json::parse(st.getColumn(0).getString()).get<std::vector<std::string>>();
   st.reset();  // the row is deleted at the first step; done with the statement
+  // Only a time the server stamped where the edit predicted one (both set)
+  // is the edit's doing; any other difference in a predicted field is
+  // somebody's change (a colleague unarchiving what we archived, say).
+  const json before = json::parse(predicted_body, nullptr, false), after = json::parse(server_body, nullptr, false);
+  auto set = [](const json& body, const std::string& f) {
+    return body.is_object() && body.contains(f) && !body[f].is_null();
+  };
   std::erase_if(fields, [&](const std::string& f) {
-    return std::find(predicted.begin(), predicted.end(), f) != predicted.end();
+    const bool was_predicted = std::find(predicted.begin(), predicted.end(), f) != predicted.end();
+    return was_predicted && f.ends_with("_at") && set(before, f) && set(after, f);
   });
 }
 
@@ -384,10 +393,11 @@ std::optional<ChangeKind> Mirror::upsert_one(WorkspaceKey ws, const FetchedProje
   const std::int64_t now = now_time.time_since_epoch().count();
   return db_.in_transaction([&]() -> std::optional<ChangeKind> {
     std::vector<std::string> fields;
-    auto kind = write_one(ws, f, now, fields);
+    std::string old_body;
+    auto kind = write_one(ws, f, now, fields, old_body);
     if (!kind) return std::nullopt;
     if (*kind == ChangeKind::update) {
-      settle_predictions(ws, f.project.id, fields);
+      settle_predictions(ws, f.project.id, old_body, f.body, fields);
       if (fields.empty()) return std::nullopt;  // only the server's values for what an edit predicted
     }
     log_change(ws, f.project.id, *kind, fields, now);
@@ -400,7 +410,8 @@ void Mirror::apply_prediction(WorkspaceKey ws, const FetchedProject& predicted, 
   const std::int64_t now = now_time.time_since_epoch().count();
   db_.in_transaction([&] {
     std::vector<std::string> fields;
-    auto kind = write_one(ws, predicted, now, fields);
+    std::string old_body;
+    auto kind = write_one(ws, predicted, now, fields, old_body);
     if (!kind) return;
     log_change(ws, predicted.project.id, *kind, fields, now, json{{"edit", edit_id}, {"op", to_text(op)}}.dump());
     // Added to what an earlier edit predicted and no listing has settled yet.
@@ -425,7 +436,7 @@ void Mirror::apply_prediction(WorkspaceKey ws, const FetchedProject& predicted, 
 // the change kind and the fields that differ, or nullopt when the stored
 // row is the same.
 std::optional<ChangeKind> Mirror::write_one(WorkspaceKey ws, const FetchedProject& f, std::int64_t now,
-                                            std::vector<std::string>& fields) {
+                                            std::vector<std::string>& fields, std::string& old_body) {
   auto old = for_workspace(db_.sql(),
                            "SELECT body, hash, deleted FROM projects WHERE organization_id = ? AND workspace_id = ? AND id = ?",
                            ws);
@@ -435,7 +446,8 @@ std::optional<ChangeKind> Mirror::write_one(WorkspaceKey ws, const FetchedProjec
     bool deleted = old.getColumn(2).getInt() != 0;
     if (old.getColumn(1).getString() == f.hash && !deleted) return std::nullopt;
     kind = deleted ? ChangeKind::restore : ChangeKind::update;
-    fields = changed_fields(old.getColumn(0).getString(), f.body);
+    old_body = old.getColumn(0).getString();
+    fields = changed_fields(old_body, f.body);
   }
   static const std::string sql = "INSERT INTO projects (" + row_columns() +
                                  ", deleted, first_seen_at, changed_at) VALUES (" + row_parameters() +

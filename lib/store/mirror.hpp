@@ -175,12 +175,15 @@ class Mirror {
   void tag_staged_rows(WorkspaceKey ws);     // after it
   std::vector<Id> missing_from_listing(WorkspaceKey ws, std::vector<Id> listed_unchanged);
   bool holds_any_row(WorkspaceKey ws);  // deleted ones too
-  // Server values for `fields` of project `id`: drops those an edit predicted
-  // (they are its doing) and forgets the prediction; `fields` is what is left.
-  void settle_predictions(WorkspaceKey ws, Id id, std::vector<std::string>& fields);
+  // The server's version of project `id` after the mirror held a predicted
+  // one: drops from `fields` the times the server stamped for what an edit
+  // predicted (they are its doing), keeps every other change, and forgets
+  // the prediction; `fields` is what is left to log.
+  void settle_predictions(WorkspaceKey ws, Id id, const std::string& predicted_body, const std::string& server_body,
+                          std::vector<std::string>& fields);
   void forget_staged_predictions(WorkspaceKey ws);
   std::optional<model::ChangeKind> write_one(WorkspaceKey ws, const FetchedProject& f, std::int64_t now,
-                                             std::vector<std::string>& fields);
+                                             std::vector<std::string>& fields, std::string& old_body);
   void log_change(WorkspaceKey ws, Id id, model::ChangeKind kind, const std::vector<std::string>& fields, std::int64_t at,
                   const std::optional<std::string>& detail = std::nullopt, bool initial = false);
   // Prepared once: a first sync logs one change per project, and preparing

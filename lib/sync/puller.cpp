@@ -42,7 +42,9 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(WorkspaceKey ws, Pr
     report.paused = true;
     co_return report;
   }
-  auto outcome = mirror_.reconcile(ws, clock_.now(), std::move(resume_[ws].unchanged));
+  // A copy: should the reconcile fail (a full disk, say), its rollback keeps
+  // the staging, and the next pass resumes with these ids still known.
+  auto outcome = mirror_.reconcile(ws, clock_.now(), resume_[ws].unchanged);
   resume_.erase(ws);
   step("reconciled");
   report.inserted = outcome.inserted;

@@ -26,14 +26,16 @@ LAMBDA = re.compile(r"\]\s*\([^)]*\)")
 NOT_A_BODY = re.compile(r"\b(namespace|class|struct|enum|union)\b[^;{}()]*$|extern \"C\"\s*$")
 
 
+# Raw strings, comments, strings and character literals, matched in one
+# left-to-right pass, so that a "//" inside a string is not a comment and a
+# quote inside a comment is not a string.
+LITERAL = re.compile(r'R"(\w*)\((?:.|\n)*?\)\1"|/\*(?:.|\n)*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'')
+
+
 def blank_literals(text):
-    def keep_lines(m):
-        return "\n" * m.group(0).count("\n")
-    text = re.sub(r'R"(\w*)\((.|\n)*?\)\1"', lambda m: '""' + keep_lines(m), text)
-    text = re.sub(r"/\*(.|\n)*?\*/", keep_lines, text)
-    text = re.sub(r"//[^\n]*", "", text)
-    text = re.sub(r'"(\\.|[^"\\\n])*"', '""', text)
-    return re.sub(r"'(\\.|[^'\\\n])*'", "''", text)
+    """Each literal and comment becomes empty, keeping its line breaks."""
+    return LITERAL.sub(lambda m: '""' + "\n" * m.group(0).count("\n") if m.group(0)[0] in "R\"'" else
+                       "\n" * m.group(0).count("\n"), text)
 
 
 def function_name(before):

@@ -19,6 +19,7 @@ with tempfile.TemporaryDirectory() as root:
     os.makedirs(os.path.join(root, "lib"))
     with open(os.path.join(root, "lib", "a.cpp"), "w") as f:
         f.write('namespace n {\nconst char* text() {  // {{\n  return R"x(}})}})x" "}}";\n}\n')
+        f.write('const char* url() { return "http://example.com/{"; }  /* "{ */\n')
         f.write("int too_long(int x) const {\n" + body(61) + "}\n")
         f.write("int just_fits() {\n" + body(60) + "}\n")
         f.write("struct Big {\n" + body(61) + "};\n")

@@ -121,3 +121,22 @@ TEST_CASE("an archive answered without a body is logged once: the listing's serv
   REQUIRE(after.size() == 1);
   CHECK(after[0].fields == std::vector<std::string>{"archived_at", "updated_at"});
 }
+
+TEST_CASE("a colleague who undoes a predicted edit before the listing is logged: only the server's own stamps are the edit's") {
+  TempDir dir;
+  Database db(dir.path + "/cache.db");
+  Mirror mirror(db);
+  EditQueue queue(db, mirror);
+  list(mirror, kWs, {project(kWs, 1)});
+  auto archive = queue.submit(kWs, model::EditOp::archive, 1, json::object(), now_utc());
+  queue.settle_applied(*queue.get(archive.edit.id), std::nullopt, std::nullopt, "answered 204", now_utc());
+  // Before the next listing another user unarchived it: the server shows it
+  // active again, with a later updated_at.
+  const auto seq = mirror.last_change_seq();
+  list(mirror, kWs, {project(kWs, 1, {{"active", true}, {"archived_at", nullptr}, {"updated_at", "2026-12-04T09:00:00Z"}})});
+  auto listed = changes_after(mirror, seq);
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].kind == model::ChangeKind::update);
+  CHECK(listed[0].fields == std::vector<std::string>{"active", "archived_at"});  // updated_at: a stamp on both sides
+  CHECK(json::parse(mirror.row(kWs, 1)->body)["archived_at"].is_null());
+}
