@@ -253,9 +253,11 @@ ReconcileOutcome Mirror::apply_staging(WorkspaceKey ws, Timestamp now_time, std:
 }
 
 std::vector<Mirror::StagedChange> Mirror::staged_changes(WorkspaceKey ws, ReconcileOutcome& out) {
-  // A workspace the mirror holds nothing of is being mirrored for the first
-  // time: its projects are first seen, not created.
-  const bool first_mirroring = !holds_any_row(ws);
+  // A workspace never listed in full, of which the mirror holds nothing, is
+  // being mirrored for the first time: its projects are first seen, not
+  // created. (An empty workspace once listed is not: its first project is
+  // a real create.)
+  const bool first_mirroring = !sync_state(ws).last_full_listing_at && !holds_any_row(ws);
   std::vector<StagedChange> changes;
   auto st = for_workspace(
       db_.sql(), "SELECT s.id, s.body, p.body, p.id IS NULL, COALESCE(p.deleted, 0) FROM staging s " + kDiffersFromMirror,

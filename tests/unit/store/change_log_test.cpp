@@ -34,10 +34,12 @@ FetchedProject project(WorkspaceKey ws, Id id, json extra = json::object()) {
   return fetched(model::decode_project(std::string_view(body.dump())));
 }
 
+// A full listing as the puller records it.
 void list(Mirror& mirror, WorkspaceKey ws, const std::vector<FetchedProject>& projects) {
   mirror.clear_staging(ws);
   mirror.stage(ws, projects);
   mirror.reconcile(ws, now_utc());
+  mirror.record_success(ws, now_utc(), true, std::nullopt, std::nullopt);
 }
 
 std::vector<Change> changes_after(Mirror& mirror, std::int64_t seq) { return mirror.changes_since(seq, 1000); }
@@ -74,6 +76,18 @@ TEST_CASE("a workspace's first mirroring logs first-seen inserts; a project crea
   auto back = changes_after(mirror, mirror.last_change_seq() - 1);
   REQUIRE(back.size() == 1);
   CHECK_FALSE(back[0].initial);
+}
+
+TEST_CASE("an empty workspace, once listed, is not new: its first project is created, not first seen") {
+  TempDir dir;
+  Database db(dir.path + "/cache.db");
+  Mirror mirror(db);
+  list(mirror, kWs, {});
+  list(mirror, kWs, {project(kWs, 1)});
+  auto changes = changes_after(mirror, 0);
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].kind == model::ChangeKind::insert);
+  CHECK_FALSE(changes[0].initial);
 }
 
 TEST_CASE("an archive answered without a body is logged once: the listing's server times are the edit's, not an update") {
