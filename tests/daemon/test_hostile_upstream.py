@@ -241,6 +241,12 @@ class HostileUpstream(unittest.TestCase):
 
     def finish(self):
         """The watcher saw nothing wrong; SIGTERM stops the process in time, exit 0."""
+        # A case can be over before the watcher has polled a few times (the
+        # daemon settles a read-back in milliseconds): give it the chance,
+        # so that "answered only N polls" means a status that did not answer.
+        deadline = time.monotonic() + 5
+        while self.watcher.polls <= 3 and time.monotonic() < deadline and self.watcher.is_alive():
+            time.sleep(0.05)
         self.watcher.stop()
         self.problems += self.watcher.problems[:5]
         if os.environ.get("FOCUS_HOSTILE_LOG"):  # to see what the daemon made of each fault
