@@ -25,8 +25,8 @@ Reply Context::call(const std::string& method, const std::string& target, const 
   return r;
 }
 
-std::string Context::projects_path() {
-  if (!resolved_) {
+std::string Context::workspace_text() {
+  if (!workspace_resolved_) {
     std::string ws = workspace_.value_or("");
     if (ws.empty()) {
       auto status = call("GET", "/v1/status").body;
@@ -34,11 +34,26 @@ std::string Context::projects_path() {
       ws = std::to_string(status["workspaces"][0]["organization_id"].get<long long>()) + "/" +
            std::to_string(status["workspaces"][0]["workspace_id"].get<long long>());
     }
-    auto slash = ws.find('/');
-    if (slash == std::string::npos) throw CommandFailed("--workspace must be ORG/WS, like 1/42");
-    resolved_ = "/api/organizations/" + ws.substr(0, slash) + "/workspaces/" + ws.substr(slash + 1) + "/projects";
+    if (ws.find('/') == std::string::npos) throw CommandFailed("--workspace must be ORG/WS, like 1/42");
+    workspace_resolved_ = ws;
   }
-  return *resolved_;
+  return *workspace_resolved_;
+}
+
+std::string Context::projects_path() {
+  const std::string ws = workspace_text();
+  const auto slash = ws.find('/');
+  return "/api/organizations/" + ws.substr(0, slash) + "/workspaces/" + ws.substr(slash + 1) + "/projects";
+}
+
+json Context::workspace_status() {
+  const std::string ws = workspace_text();
+  auto status = call("GET", "/v1/status").body;
+  for (const auto& w : status["workspaces"])
+    if (std::to_string(w["organization_id"].get<long long>()) + "/" + std::to_string(w["workspace_id"].get<long long>()) ==
+        ws)
+      return w;
+  throw CommandFailed("focussyncd does not mirror workspace " + ws);
 }
 
 std::vector<json> Context::list_all(const std::string& query, std::int64_t limit) {

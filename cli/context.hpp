@@ -38,6 +38,10 @@ class Context {
   // "/api/organizations/O/workspaces/W/projects" for the chosen workspace
   // (--workspace, else the first the daemon mirrors).
   std::string projects_path();
+  // "ORG/WS": --workspace, else the first workspace the daemon mirrors.
+  std::string workspace_text();
+  // That workspace's entry in /v1/status (synced-at, stale, counts).
+  nlohmann::json workspace_status();
   // Every page of a Focus list query ("" or "?...") up to `limit` (-1: all).
   std::vector<nlohmann::json> list_all(const std::string& query, std::int64_t limit);
 
@@ -50,7 +54,7 @@ class Context {
   SocketClient& client_;
   Format format_;
   std::optional<std::string> workspace_;
-  std::optional<std::string> resolved_;
+  std::optional<std::string> workspace_resolved_;
 };
 
 // "2h", "35m", "12s" ago, for people.

@@ -41,8 +41,8 @@ int main(int argc, char** argv) {
   std::string format_name = "table";
   std::optional<std::string> workspace;
   app.add_option("--socket", socket_path, "focussyncd's socket")->envname("FOCUSSYNC_SOCKET")->capture_default_str();
-  app.add_option("--format", format_name, "table, json, ndjson or csv")
-      ->check(CLI::IsMember({"table", "json", "ndjson", "csv"}))
+  app.add_option("--format", format_name, "table, json, ndjson or csv (and html, for report)")
+      ->check(CLI::IsMember({"table", "json", "ndjson", "csv", "html"}))
       ->capture_default_str();
   app.add_option("--workspace", workspace, "ORG/WS (default: the first one focussyncd mirrors)");
   app.set_version_flag("--version", "focusctl " FOCUSSYNC_VERSION);
@@ -66,6 +66,12 @@ int main(int argc, char** argv) {
   }
   if (!action) {
     std::cerr << "focusctl: say what to do (see focusctl --help)\n";
+    return 2;
+  }
+  // Refused before anything runs, so a write never happens for want of a
+  // way to print its answer.
+  if (format_name == "html" && !app.got_subcommand("report")) {
+    std::cerr << "focusctl: --format html is for `focusctl report` only (other commands: table, json, ndjson or csv)\n";
     return 2;
   }
   SocketClient client(socket_path);

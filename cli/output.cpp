@@ -4,14 +4,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <ostream>
+#include <stdexcept>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 namespace focus::cli {
 
 using nlohmann::json;
-
-namespace {
 
 std::string cell_text(const json& v) {
   if (v.is_null()) return "";
@@ -29,6 +28,8 @@ std::string cell_text(const json& v) {
   }
   return v.dump();
 }
+
+namespace {
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
@@ -119,6 +120,7 @@ std::optional<Format> parse_format(const std::string& name) {
   if (name == "json") return Format::json;
   if (name == "ndjson") return Format::ndjson;
   if (name == "csv") return Format::csv;
+  if (name == "html") return Format::html;
   return std::nullopt;
 }
 
@@ -162,10 +164,14 @@ void print_rows(std::ostream& out, Format format, const std::vector<Column>& col
       }
       return;
     }
+    case Format::html:
+      break;
   }
+  throw std::logic_error("print_rows: HTML is written by focusctl report alone");
 }
 
 void print_object(std::ostream& out, Format format, const json& object) {
+  if (format == Format::html) throw std::logic_error("print_object: HTML is written by focusctl report alone");
   if (format == Format::json) {
     out << object.dump(2) << "\n";
     return;

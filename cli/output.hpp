@@ -3,6 +3,7 @@
 // (fitted to the terminal's width, long cells cut with an ellipsis, bold
 // headers only on a terminal and without NO_COLOR), or as JSON, NDJSON or CSV
 // (RFC 4180, a header row, the columns in a stable order) for scripts.
+// Asked to print HTML, they throw std::logic_error.
 // Plain functions; one thread.
 
 #include <nlohmann/json.hpp>
@@ -14,7 +15,9 @@
 
 namespace focus::cli {
 
-enum class Format { table, json, ndjson, csv };
+// html is focusctl report's alone (report.hpp writes it); main refuses it
+// for any other command before the command runs.
+enum class Format { table, json, ndjson, csv, html };
 std::optional<Format> parse_format(const std::string& name);
 
 struct Column {
@@ -26,6 +29,10 @@ struct Column {
 // Each row is a JSON object; a column's cell is row[key] (missing: empty).
 void print_rows(std::ostream& out, Format format, const std::vector<Column>& columns,
                 const std::vector<nlohmann::json>& rows);
+
+// How a cell reads in a table, CSV or a report's HTML table: "" for null,
+// yes/no, numbers with a fraction to two decimals, lists comma-separated.
+std::string cell_text(const nlohmann::json& value);
 
 // One object: `key: value` lines for a table, the object itself otherwise.
 void print_object(std::ostream& out, Format format, const nlohmann::json& object);

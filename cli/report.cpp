@@ -1,14 +1,21 @@
 // focusctl report: figures per client, tag, parent project or status, and a
 // summary of the change log, for cron and people.
 #include "cli/commands.hpp"
+#include "cli/report.hpp"
 
 #include "core/duration.hpp"
 #include "core/time.hpp"
 #include "model/change_kind.hpp"
 #include "model/edit.hpp"
 
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <map>
+#include <sstream>
+#include <unistd.h>
 
 namespace focus::cli {
 
@@ -92,11 +99,13 @@ constexpr const char* kSummaryRows[] = {"created",  "first seen (initial mirror)
                                         "edits failed"};
 
 // focusctl report --changes-since D: how many changes of each kind the
-// change log holds from the last D.
-int run_change_summary(Context& ctx, const std::string& changes_since) {
+// change log holds from the last D, in all and per day.
+ChangeFigures change_figures(Context& ctx, const std::string& changes_since) {
   auto d = parse_duration(changes_since);
   if (!d) throw CommandFailed("--changes-since: '" + changes_since + "' is not a duration like \"1d\" or \"12h\"");
-  const auto since = now_utc() - std::chrono::duration_cast<std::chrono::microseconds>(*d);
+  ChangeFigures f;
+  f.until = now_utc();
+  f.since = f.until - std::chrono::duration_cast<std::chrono::microseconds>(*d);
   std::map<long long, json> current;
   for (auto& p : ctx.list_all("?archived=", -1)) current[p["id"].get<long long>()] = p;
   std::map<std::string, long long> counts;
@@ -106,16 +115,21 @@ int run_change_summary(Context& ctx, const std::string& changes_since) {
     auto r = ctx.call("GET", "/v1/changes?limit=1000&since=" + std::to_string(seq)).body;
     for (const auto& c : r["changes"]) {
       auto at = parse_rfc3339(c["at"].get<std::string>());
-      if (!at || *at < since) continue;
-      if (auto row = summary_row(c, current, since)) ++counts[row];
+      if (!at || *at < f.since) continue;
+      if (auto row = summary_row(c, current, f.since)) {
+        ++counts[row];
+        ++f.per_day[std::chrono::floor<std::chrono::days>(*at)][row];
+      }
     }
     if (r["changes"].size() < 1000) break;
     seq = r["next"].get<long long>();
   }
-  std::vector<json> rows;
-  for (const char* k : kSummaryRows) rows.push_back({{"change", k}, {"count", counts[k]}});
-  print_rows(ctx.out(), ctx.format(), {{"change", "change"}, {"count", "count", true}}, rows);
-  return 0;
+  f.columns = {{"change", "change"}, {"count", "count", true}};
+  for (const char* k : kSummaryRows) {
+    f.kinds.emplace_back(k);
+    f.rows.push_back({{"change", k}, {"count", counts[k]}});
+  }
+  return f;
 }
 
 void add_to_group(Group& g, const json& p) {
@@ -144,49 +158,96 @@ std::map<std::string, Group> group_projects(Context& ctx, const std::string& by)
   return groups;
 }
 
-void print_over_estimate(std::ostream& out, const std::map<std::string, Group>& groups) {
-  bool any = false;
-  for (const auto& [key, g] : groups)
-    for (const auto& name : g.over) {
-      if (!any) out << "\nover their estimate:\n";
-      any = true;
-      out << "  " << key << ": " << name << "\n";
-    }
-}
-
-// focusctl report --by K: one row of figures per group.
-int run_group_report(Context& ctx, const std::string& by) {
-  const auto groups = group_projects(ctx, by);
-  const bool structured = ctx.format() == Format::json || ctx.format() == Format::ndjson;
-  std::vector<json> rows;
-  for (const auto& [key, g] : groups) {
-    json row = {{by, key},
-                {"projects", g.projects},
-                {"active", g.active},
-                {"archived", g.archived},
-                {"estimated_hours", round2(g.estimated_h)},
-                {"tracked_hours", round2(g.tracked_h)},
-                {"over_estimate", g.over_estimate},
-                {"billable_value", round2(g.billable_value)}};
-    if (structured) row["over_estimate_projects"] = g.over;
-    rows.push_back(row);
+// focusctl report --by K: one row of figures per group. The list of
+// projects over their estimate is a column of its own only where a cell
+// can hold a list (JSON, NDJSON); a table prints it after the rows.
+GroupFigures group_figures(Context& ctx, const std::string& by) {
+  GroupFigures f;
+  f.by = by;
+  for (const auto& [key, g] : group_projects(ctx, by)) {
+    f.rows.push_back({{by, key},
+                      {"projects", g.projects},
+                      {"active", g.active},
+                      {"archived", g.archived},
+                      {"estimated_hours", round2(g.estimated_h)},
+                      {"tracked_hours", round2(g.tracked_h)},
+                      {"over_estimate", g.over_estimate},
+                      {"billable_value", round2(g.billable_value)},
+                      {"over_estimate_projects", g.over}});
+    for (const auto& name : g.over) f.over.emplace_back(key, name);
   }
-  std::vector<Column> cols = {{by, by},
-                              {"projects", "projects", true},
-                              {"active", "active", true},
-                              {"archived", "archived", true},
-                              {"estimated_hours", "est. h", true},
-                              {"tracked_hours", "tracked h", true},
-                              {"over_estimate", "over est.", true},
-                              {"billable_value", "billable", true}};
-  if (structured) cols.push_back({"over_estimate_projects", "over"});
-  print_rows(ctx.out(), ctx.format(), cols, rows);
-  if (ctx.format() == Format::table) print_over_estimate(ctx.out(), groups);
-  return 0;
+  f.columns = {{by, by},
+               {"projects", "projects", true},
+               {"active", "active", true},
+               {"archived", "archived", true},
+               {"estimated_hours", "est. h", true},
+               {"tracked_hours", "tracked h", true},
+               {"over_estimate", "over est.", true},
+               {"billable_value", "billable", true}};
+  if (ctx.format() == Format::json || ctx.format() == Format::ndjson)
+    f.columns.push_back({"over_estimate_projects", "over"});
+  return f;
 }
 
-int run_report(Context& ctx, const std::string& by, const std::string& changes_since) {
-  return changes_since.empty() ? run_group_report(ctx, by) : run_change_summary(ctx, changes_since);
+void print_over_estimate(std::ostream& out, const GroupFigures& f) {
+  if (f.over.empty()) return;
+  out << "\nover their estimate:\n";
+  for (const auto& [key, name] : f.over) out << "  " << key << ": " << name << "\n";
+}
+
+ReportHeader report_header(Context& ctx) {
+  const json ws = ctx.workspace_status();
+  ReportHeader h;
+  h.workspace = ctx.workspace_text();
+  if (ws["last_success_at"].is_string())
+    if (auto t = parse_rfc3339(ws["last_success_at"].get<std::string>()))
+      h.synced = format_rfc3339(std::chrono::floor<std::chrono::seconds>(*t));
+  h.stale = ws.value("stale", true);
+  h.generated = format_rfc3339(std::chrono::floor<std::chrono::seconds>(now_utc()));
+  return h;
+}
+
+// The report, whole, in the format asked for.
+std::string render_report(Context& ctx, const std::string& by, const std::string& changes_since) {
+  std::ostringstream out;
+  if (!changes_since.empty()) {
+    auto f = change_figures(ctx, changes_since);
+    if (ctx.format() == Format::html) return change_report_html(report_header(ctx), f);
+    print_rows(out, ctx.format(), f.columns, f.rows);
+  } else {
+    auto f = group_figures(ctx, by);
+    if (ctx.format() == Format::html) return group_report_html(report_header(ctx), f);
+    print_rows(out, ctx.format(), f.columns, f.rows);
+    if (ctx.format() == Format::table) print_over_estimate(out, f);
+  }
+  return out.str();
+}
+
+// Written whole or not at all: a temporary file beside FILE, renamed over
+// it, so a cron job never mails half a report.
+void write_file(const std::string& path, const std::string& text) {
+  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
+  {
+    std::ofstream f(temporary, std::ios::binary | std::ios::trunc);
+    f << text;
+    f.close();
+    if (!f) {
+      std::remove(temporary.c_str());
+      throw CommandFailed("--output: cannot write '" + temporary + "': " + std::strerror(errno));
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(temporary.c_str());
+    throw CommandFailed("--output: cannot replace '" + path + "': " + why);
+  }
+}
+
+int run_report(Context& ctx, const std::string& by, const std::string& changes_since, const std::string& output) {
+  const std::string text = render_report(ctx, by, changes_since);
+  if (output.empty() || output == "-") ctx.out() << text;
+  else write_file(output, text);
+  return 0;
 }
 
 }  // namespace
@@ -197,8 +258,12 @@ void add_report_command(CLI::App& app, Action& action) {
   auto since = std::make_shared<std::string>();
   report->add_option("--by", *by, "client, tag, parent or status (default client)")
       ->check(CLI::IsMember({"client", "tag", "parent", "status"}));
+  auto output = std::make_shared<std::string>();
   report->add_option("--changes-since", *since, "instead: what changed in this long (\"1d\", \"12h\")");
-  report->callback([&action, by, since] { action = [by, since](Context& c) { return run_report(c, *by, *since); }; });
+  report->add_option("--output", *output, "write the report to FILE (whole, or not at all) instead of stdout");
+  report->callback([&action, by, since, output] {
+    action = [by, since, output](Context& c) { return run_report(c, *by, *since, *output); };
+  });
 }
 
 }  // namespace focus::cli

@@ -142,8 +142,10 @@ class Package(unittest.TestCase):
             subprocess.run(["dpkg-deb", "-x", debs[0], root], check=True)
             for f in ("usr/bin/focussyncd", "usr/bin/focusctl", "usr/lib/systemd/user/focussync.service",
                       "usr/lib/systemd/system/focussync-system.service", "usr/share/doc/focussync/focussync.toml",
-                      "usr/lib/sysusers.d/focussync.conf"):
+                      "usr/lib/sysusers.d/focussync.conf", "usr/lib/systemd/user/focussync-report.service",
+                      "usr/lib/systemd/user/focussync-report.timer", "usr/libexec/focussync/focussync-report"):
                 self.assertTrue(os.path.exists(os.path.join(root, f)), f)
+            self.assertTrue(os.access(os.path.join(root, "usr/libexec/focussync/focussync-report"), os.X_OK))
             # The production package holds no simulator, anywhere.
             listing = subprocess.run(["dpkg-deb", "-c", debs[0]], capture_output=True, text=True, check=True).stdout
             self.assertNotIn("focus-sim", listing)
