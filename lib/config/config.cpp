@@ -213,6 +213,19 @@ void read_socket(Section& s, Socket& k) {
   s.finish();
 }
 
+void read_sql(Section& s, Sql& q) {
+  if (auto v = s.duration("timeout")) {
+    if (*v < std::chrono::milliseconds(10) || *v > std::chrono::minutes(10))
+      s.fail(nullptr, "timeout", "must be from 10ms to 10m");
+    q.timeout = *v;
+  }
+  if (auto v = s.integer("max_rows")) {
+    if (*v < 1 || *v > 10'000'000) s.fail(nullptr, "max_rows", "must be from 1 to 10000000");
+    q.max_rows = *v;
+  }
+  s.finish();
+}
+
 void read_workspaces(Section& root, Config& c, const std::string& source) {
   auto* n = root.node("workspaces");
   if (!n) root.fail(nullptr, "", "no [[workspaces]]: name at least one organization_id + workspace_id");
@@ -263,6 +276,10 @@ Config parse_config(std::string_view text, const std::string& source) {
   if (auto* t = subtable(root, "socket")) {
     Section s(*t, "[socket]", source);
     read_socket(s, c.socket);
+  }
+  if (auto* t = subtable(root, "sql")) {
+    Section s(*t, "[sql]", source);
+    read_sql(s, c.sql);
   }
   if (auto* t = subtable(root, "log")) {
     Section s(*t, "[log]", source);

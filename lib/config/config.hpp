@@ -75,6 +75,13 @@ struct Socket {
   std::chrono::milliseconds stale_after{15 * 60'000};
 };
 
+// SQL for local tools (/v1/sql, docs/sql.md): how long a query may run and
+// how many rows it may answer (more are cut, "truncated": true).
+struct Sql {
+  std::chrono::milliseconds timeout{2000};
+  std::int64_t max_rows = 10'000;
+};
+
 struct Config {
   std::string source;  // the file it came from
   Upstream upstream;
@@ -82,6 +89,7 @@ struct Config {
   Sync sync;
   std::string cache_path;   // default $XDG_DATA_HOME/focussync/cache.db
   Socket socket;
+  Sql sql;
   std::string log_level = "info";
 };
 

@@ -1,5 +1,5 @@
 // focussyncd's own routes: /v1/status, /v1/sync, /v1/changes, /v1/edits and
-// /metrics: their entries in the socket's route table and their handlers.
+// /v1/sql (sql_routes.cpp) and /metrics: their entries in the socket's route table and their handlers.
 #include "local_api/local_api.hpp"
 
 #include "http/target.hpp"
@@ -109,6 +109,9 @@ std::vector<http::Route<LocalApi::Handler>> LocalApi::daemon_routes() {
       route("GET", "/v1/status", "/v1/status", [](LocalApi& a, C) { return ready(a.status()); }),
       route("POST", "/v1/sync", "/v1/sync", [](LocalApi& a, C c) { return a.sync(c.request, c.target); }),
       route("GET", "/v1/changes", "/v1/changes", [](LocalApi& a, C c) { return a.changes(c.request, c.target); }),
+      route("GET", "/v1/sql", "/v1/sql", [](LocalApi& a, C c) { return a.sql_query(c.request, c.target); }),
+      route("POST", "/v1/sql", "/v1/sql", [](LocalApi& a, C c) { return a.sql_query(c.request, c.target); }),
+      route("GET", "/v1/sql/schema", "/v1/sql/schema", [](LocalApi& a, C) { return ready(a.sql_schema()); }),
       route("GET", "/v1/edits", "/v1/edits", [](LocalApi& a, C c) { return ready(a.edits_list(c.target)); }),
       route("GET", "/v1/edits/{edit_id}", "/v1/edits/{id}",
             [](LocalApi& a, C c) { return ready(a.edit_get(c.ids.at("edit_id"))); }),

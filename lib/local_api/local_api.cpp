@@ -2,6 +2,7 @@
 
 #include "http/target.hpp"
 #include "local_api/responses.hpp"
+#include "local_api/sql_service.hpp"
 #include "model/decode_error.hpp"
 #include "upstream/focus_paths.hpp"
 #include "upstream/list_query.hpp"
@@ -77,6 +78,8 @@ LocalApi::LocalApi(store::Database& db, store::Mirror& mirror, store::EditQueue&
   }
 }
 
+LocalApi::~LocalApi() = default;
+
 bool LocalApi::admits(const http::PeerCredentials& peer) const {
   if (peer.uid == own_uid_ || peer.uid == 0) return true;
   if (!group_) return false;
@@ -120,6 +123,8 @@ asio::awaitable<http::Answer> LocalApi::handle(http::Request request, http::Peer
       answer = json_error(400, e.what(), e.field());
     } catch (const json::parse_error& e) {
       answer = json_error(400, std::string("the body is not valid JSON: ") + e.what());
+    } catch (const store::SqlRefused& e) {
+      answer = json_error(e.status(), e.what());
     } catch (const store::StorageFailure& e) {
       spdlog::warn("socket: {} {}: refused: {}", request.method, request.target, e.what());
       answer = storage_refusal(e);

@@ -5,7 +5,8 @@
 //    edits (reads) or queued as edits (writes), with the same parameters,
 //    statuses and JSON shapes, plus freshness headers;
 //  - /v1/status, /v1/sync, /v1/changes (long poll and server-sent events),
-//    /v1/edits (list, retry, resolve, discard);
+//    /v1/edits (list, retry, resolve, discard), /v1/sql (read-only SQL over
+//    documented views, on a thread of its own: sql_service.hpp);
 //  - /metrics, in Prometheus text.
 // handle() is the one error boundary: whatever goes wrong becomes an HTTP
 // status with a JSON {"error": ...} (and "field" when a field is to blame).
@@ -29,17 +30,21 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace focus::local_api {
 
+class SqlService;
+
 class LocalApi {
  public:
   // `changes` is notified by the daemon whenever it logged changes.
   LocalApi(store::Database& db, store::Mirror& mirror, store::EditQueue& queue, const config::Config& config,
            DaemonLink& daemon, Signal& changes);
+  ~LocalApi();
 
   boost::asio::awaitable<http::Answer> handle(http::Request request, http::PeerCredentials peer);
 
@@ -101,6 +106,11 @@ class LocalApi {
   http::Response metrics();
   nlohmann::json changes_json(std::int64_t since, std::int64_t limit, std::int64_t& next);
 
+  // SQL for local tools (sql_routes.cpp)
+  boost::asio::awaitable<http::Answer> sql_query(const http::Request& request, const http::Target& target);
+  http::Response sql_schema();
+  SqlService& sql_service();  // made at the first query
+
   bool configured(store::WorkspaceKey ws) const;
 
   store::Database& db_;
@@ -115,6 +125,7 @@ class LocalApi {
   std::vector<std::string> group_members_;
   uid_t own_uid_;  // geteuid() once: a system call on every request otherwise
   std::map<store::WorkspaceKey, Freshness> freshness_;
+  std::unique_ptr<SqlService> sql_;
 };
 
 }  // namespace focus::local_api

@@ -41,6 +41,22 @@ const std::string& visible_source(bool with_overlay) {
   return with_overlay ? with_edits : alone;
 }
 
+}  // namespace
+
+// The same rule as visible_source, over every workspace, for the SQL views
+// (sql_reader.hpp): a pending edit's overlay row in place of the mirror's,
+// and `pending` saying which.
+const std::string& visible_everywhere() {
+  static const std::string sql =
+      "(SELECT p.organization_id, p.workspace_id, p.id, p.body, 0 AS pending FROM main.projects p WHERE p.deleted = 0 "
+      "AND NOT EXISTS (SELECT 1 FROM main.overlay o WHERE o.organization_id = p.organization_id AND "
+      "o.workspace_id = p.workspace_id AND o.id = p.id) UNION ALL SELECT o.organization_id, o.workspace_id, o.id, "
+      "o.body, 1 FROM main.overlay o WHERE o.deleted = 0)";
+  return sql;
+}
+
+namespace {
+
 std::string id_list(const std::vector<Id>& ids) {
   std::string out;
   for (Id id : ids) out += (out.empty() ? "" : ",") + std::to_string(id);

@@ -31,6 +31,11 @@
 
 namespace focus::store {
 
+// Every live project of every workspace as reads see them, as a FROM
+// source (organization_id, workspace_id, id, body, pending): the rule of
+// ProjectReads, stated once, for the SQL views.
+const std::string& visible_everywhere();
+
 struct BodyPage {
   std::vector<std::string> bodies;
   std::int64_t total = 0;
