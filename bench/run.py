@@ -14,6 +14,9 @@ measured in the same run, as a markdown table (stdout) and JSON (--out).
   * socket latency, keep-alive, one client: GET a project by id, a filtered
     list page of 50; floor: focus-bench-echo answering the same sizes;
   * throughput with 16 keep-alive clients, against the echo floor;
+  * one aggregate SQL query over the N projects (/v1/sql: hours by client),
+    against a baseline: the same figures from paging every project out of
+    the socket in Python, as a tool without SQL would;
   * the daemon's RSS idle with N projects cached, and its wake-ups per
     second while idle;
   * the quota economy (bench/quota_economy.py): delay until another user's
@@ -336,6 +339,48 @@ def proc_status(pid):
     return fields
 
 
+AGGREGATE = ("SELECT coalesce(client, '(no client)') AS client, count(*) AS projects, "
+             "total(total_tracked_time) AS seconds FROM projects GROUP BY 1")
+
+
+def sql_aggregate(path):
+    conn = UnixConnection(path, timeout=120)
+    try:
+        conn.request("POST", "/v1/sql", body=json.dumps({"q": AGGREGATE}), headers={"Content-Type": "application/json"})
+        answer = json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+    return {row[0]: (row[1], row[2]) for row in answer["rows"]}
+
+
+def paged_aggregate(path):
+    """What a tool without SQL does: every page of the list, summed here."""
+    groups, page = {}, 1
+    conn = UnixConnection(path, timeout=120)
+    try:
+        while True:
+            conn.request("GET", f"{WS}?archived=&per_page=200&page={page}")
+            data = json.loads(conn.getresponse().read())["data"]
+            for p in data:
+                key = p["client"]["name"] if p["client"] else "(no client)"
+                n, t = groups.get(key, (0, 0.0))
+                groups[key] = (n + 1, t + p["total_tracked_time"])
+            if len(data) < 200:
+                return groups
+            page += 1
+    finally:
+        conn.close()
+
+
+def timed_median(fn, runs):
+    times, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
 def bench_socket(n, quick):
     sim = SimProcess("--projects", str(n), "--seed", "5", "--no-gzip", "--api-key", KEY)
     w = Workdir(sim)
@@ -358,6 +403,10 @@ def bench_socket(n, quick):
         floor_id = echo_floor(by_id["answer_bytes"] - 140, 1, requests)
         floor_list = echo_floor(listed["answer_bytes"] - 140, 1, requests // 4)
         floor_many = echo_floor(by_id["answer_bytes"] - 140, 16, requests // 4)
+        sql_s, by_sql = timed_median(lambda: sql_aggregate(w.socket), 3)
+        paged_s, by_paging = timed_median(lambda: paged_aggregate(w.socket), 3)
+        if by_sql != by_paging:
+            raise RuntimeError(f"the SQL aggregate and the paged one differ: {by_sql} != {by_paging}")
         # Idle: the resident set, and how often the process wakes (context
         # switches counted by the kernel) over a quiet stretch.
         time.sleep(2)
@@ -370,6 +419,7 @@ def bench_socket(n, quick):
             "get_by_id": by_id, "get_by_id_floor": floor_id,
             "filtered_list": listed, "filtered_list_floor": floor_list,
             "throughput_16": many, "throughput_16_floor": floor_many,
+            "sql_aggregate_s": sql_s, "paged_aggregate_s": paged_s,
             "idle_rss_mb": int(after["VmRSS"].split()[0]) / 1024,
             "peak_rss_mb": int(after["VmHWM"].split()[0]) / 1024,
             "idle_wakeups_per_s": switches / quiet,
@@ -428,6 +478,9 @@ def table(results):
         ("GET by id, 16 keep-alive clients", f"{s['throughput_16']['rps']:.0f} req/s",
          f"echo {s['throughput_16_floor']['rps']:.0f} req/s", s["throughput_16"]["rps"] / s["throughput_16_floor"]["rps"],
          "≥ 0.5× echo", s["throughput_16"]["rps"] >= 0.5 * s["throughput_16_floor"]["rps"]),
+        (f"SQL: hours by client over {i['projects']:,} projects (/v1/sql)", f"{s['sql_aggregate_s'] * 1000:.0f} ms",
+         f"paging the list in Python {s['paged_aggregate_s'] * 1000:.0f} ms", s["sql_aggregate_s"] / s["paged_aggregate_s"],
+         "", None),
         *ingest_rows(i),
         *small_rows(results.get("small")),
         ("peak RSS during the first sync", f"{i['first_sync_peak_rss_mb']:.1f} MB",

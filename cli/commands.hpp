@@ -18,6 +18,7 @@ void add_status_commands(CLI::App& app, Action& action);   // status, sync, chan
 void add_project_commands(CLI::App& app, Action& action);  // projects, members
 void add_edit_commands(CLI::App& app, Action& action);     // edits
 void add_report_command(CLI::App& app, Action& action);    // report
+void add_sql_command(CLI::App& app, Action& action);       // sql
 void add_setup_command(CLI::App& app, Action& action);     // setup (the first run; no socket)
 
 }  // namespace focus::cli

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   add_project_commands(app, action);
   add_edit_commands(app, action);
   add_report_command(app, action);
+  add_sql_command(app, action);
   add_setup_command(app, action);
   try {
     app.parse(argc, argv);

@@ -23,14 +23,14 @@ struct SqlAsk {
   json params;  // null or an array
 };
 
-// GET: ?q=SQL, and each ?param=V binds ?1, ?2, ... as text.
+// GET: ?q=SQL, and each ?param=V binds ?1, ?2, ... (a number as a number).
 SqlAsk from_target(const http::Target& t) {
   auto* q = t.last("q");
   if (!q) throw store::SqlRefused(400, "say the query: /v1/sql?q=SELECT... (or POST it)");
   SqlAsk ask{q->value, nullptr};
   for (const auto* p : t.all("param")) {
     if (ask.params.is_null()) ask.params = json::array();
-    ask.params.push_back(p->value);
+    ask.params.push_back(store::sql_param_from_text(p->value));
   }
   return ask;
 }

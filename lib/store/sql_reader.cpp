@@ -1,5 +1,6 @@
 #include "store/sql_reader.hpp"
 
+#include "core/text.hpp"
 #include "core/time.hpp"
 #include "core/utf8.hpp"
 
@@ -7,6 +8,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 
 namespace focus::store {
 
@@ -86,6 +90,17 @@ struct Finalize {
 using Statement = std::unique_ptr<sqlite3_stmt, Finalize>;
 
 }  // namespace
+
+json sql_param_from_text(std::string_view text) {
+  if (auto i = parse_integer<std::int64_t>(text)) return *i;
+  const std::string s(text);
+  char* end = nullptr;
+  errno = 0;
+  const double d = std::strtod(s.c_str(), &end);
+  const bool decimal = !s.empty() && end == s.c_str() + s.size() && errno == 0 && std::isfinite(d) &&
+                       s.find_first_not_of("+-0123456789.eE") == std::string::npos;
+  return decimal ? json(d) : json(s);
+}
 
 SqlReader::SqlReader(const std::string& cache_path, SqlLimits limits) : limits_(limits) {
   if (sqlite3_open_v2(cache_path.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {

@@ -66,6 +66,12 @@ struct SqlAnswer {
   bool truncated = false;
 };
 
+// A parameter given as text (GET /v1/sql?param=, focusctl sql --param):
+// one that reads whole as an integer or a decimal number is bound as that
+// number (the views' values have no type affinity, so 1103 and '1103'
+// differ), anything else as the text.
+nlohmann::json sql_param_from_text(std::string_view text);
+
 class SqlRefused : public std::runtime_error {
  public:
   SqlRefused(int status, const std::string& what) : std::runtime_error(what), status_(status) {}
