@@ -27,6 +27,13 @@ std::string unreachable_hint(const std::string& socket_path, const std::string& 
          "FOCUSSYNC_SOCKET.\n";
 }
 
+// Runs the chosen command; its failures become the exit codes above.
+int run(const focus::cli::Action& action, const std::string& socket_path, const std::string& format_name,
+        const std::optional<std::string>& workspace) {
+  using namespace focus::cli;
+  return run(action, socket_path, format_name, workspace);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -75,18 +82,5 @@ int main(int argc, char** argv) {
     std::cerr << "focusctl: --format html is for `focusctl report` only (other commands: table, json, ndjson or csv)\n";
     return 2;
   }
-  SocketClient client(socket_path);
-  Context ctx(client, *parse_format(format_name), workspace);
-  try {
-    return action(ctx);
-  } catch (const Unreachable& e) {
-    std::cerr << unreachable_hint(socket_path, e.what());
-    return 3;
-  } catch (const CommandFailed& e) {
-    std::cerr << "focusctl: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "focusctl: " << e.what() << "\n";
-    return 1;
-  }
+  return run(action, socket_path, format_name, workspace);
 }
