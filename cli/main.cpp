@@ -31,7 +31,20 @@ std::string unreachable_hint(const std::string& socket_path, const std::string& 
 int run(const focus::cli::Action& action, const std::string& socket_path, const std::string& format_name,
         const std::optional<std::string>& workspace) {
   using namespace focus::cli;
-  return run(action, socket_path, format_name, workspace);
+  SocketClient client(socket_path);
+  Context ctx(client, *parse_format(format_name), workspace);
+  try {
+    return action(ctx);
+  } catch (const Unreachable& e) {
+    std::cerr << unreachable_hint(socket_path, e.what());
+    return 3;
+  } catch (const CommandFailed& e) {
+    std::cerr << "focusctl: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "focusctl: " << e.what() << "\n";
+    return 1;
+  }
 }
 
 }  // namespace
