@@ -221,6 +221,24 @@ class CronExamples(unittest.TestCase):
         cls.d.stop()
         cls.sim.stop()
 
+    def test_a_sync_runs_while_a_slow_query_does(self):
+        slow = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n"
+        result = {}
+        t = threading.Thread(target=lambda: result.update(answer=sql(self.d, slow, timeout=30)))
+        t.start()
+        time.sleep(0.2)
+        started = time.monotonic()
+        self.sim.control("POST", "mutate", {"updates": 1})
+        summary = self.d.request("POST", "/v1/sync?wait=1", timeout=60)
+        took = time.monotonic() - started
+        still_running = t.is_alive()
+        t.join()
+        self.assertEqual(summary.status, 200)
+        self.assertIsNone(summary.json()["error"])
+        self.assertEqual(summary.json()["updated"], 1)  # the listing wrote while the query read
+        self.assertTrue(still_running, f"the sync took {took:.2f} s, as long as the query")
+        self.assertIn("time limit of 2000 ms", result["answer"][1]["error"])
+
     def test_five_examples(self):
         examples = doc_examples()
         self.assertEqual(len(examples), 5)
