@@ -173,6 +173,7 @@ asio::awaitable<void> Daemon::run_forever() {
       spdlog::warn("releasing the cache's read statements failed: {}", e.what());
     }
     p.changes.notify_all();
+    tell_the_desktop();
     if (p.on_pass) p.on_pass();
     if (p.stopped) break;
     if (p.wedge_after_passes > 0 && ++passes >= p.wedge_after_passes) {
@@ -231,6 +232,22 @@ void Daemon::serve_socket() {
       [local](http::Request request, http::PeerCredentials peer) { return local->handle(std::move(request), peer); });
   p.server->start();
   spdlog::info("serving {} (mode {:o})", options.path, options.mode);
+  if (p.config.notify.enabled.value_or(false))
+    p.notices = std::make_unique<Notices>(p.io, p.db, p.mirror, p.config, [link = p.link.get()] {
+      return link->upstream_state();
+    });
+}
+
+// What the person should know (notices.hpp); a failure here is logged and
+// the engine goes on.
+void Daemon::tell_the_desktop() {
+  auto& p = *parts_;
+  if (!p.notices) return;
+  try {
+    p.notices->after_pass();
+  } catch (const std::exception& e) {
+    spdlog::warn("deciding what to tell the desktop failed: {}", e.what());
+  }
 }
 
 void Daemon::on_step(const std::function<void(std::string_view)>& hook) { parts_->step_hook = hook; }

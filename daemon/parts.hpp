@@ -7,6 +7,7 @@
 #include "core/signal.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/engine_watch.hpp"
+#include "daemon/notices.hpp"
 #include "http/client.hpp"
 #include "http/unix_server.hpp"
 #include "local_api/daemon_link.hpp"
@@ -60,6 +61,7 @@ struct Daemon::Parts {
   std::unique_ptr<local_api::DaemonLink> link;
   std::unique_ptr<local_api::LocalApi> local;
   std::unique_ptr<http::UnixServer> server;
+  std::unique_ptr<Notices> notices;  // desktop notifications ([notify] enabled)
 
   // Syncs asked for through the socket, run between scheduler passes.
   struct SyncRequest {

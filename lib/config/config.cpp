@@ -226,6 +226,17 @@ void read_sql(Section& s, Sql& q) {
   s.finish();
 }
 
+void read_notify(Section& s, Notify& n) {
+  if (auto v = s.boolean("enabled")) n.enabled = *v;
+  if (auto v = s.string("urgency")) {
+    if (*v == "low") n.urgency = Urgency::low;
+    else if (*v == "normal") n.urgency = Urgency::normal;
+    else if (*v == "critical") n.urgency = Urgency::critical;
+    else s.fail(nullptr, "urgency", "'" + *v + "' is not low, normal or critical");
+  }
+  s.finish();
+}
+
 void read_workspaces(Section& root, Config& c, const std::string& source) {
   auto* n = root.node("workspaces");
   if (!n) root.fail(nullptr, "", "no [[workspaces]]: name at least one organization_id + workspace_id");
@@ -280,6 +291,10 @@ Config parse_config(std::string_view text, const std::string& source) {
   if (auto* t = subtable(root, "sql")) {
     Section s(*t, "[sql]", source);
     read_sql(s, c.sql);
+  }
+  if (auto* t = subtable(root, "notify")) {
+    Section s(*t, "[notify]", source);
+    read_notify(s, c.notify);
   }
   if (auto* t = subtable(root, "log")) {
     Section s(*t, "[log]", source);

@@ -82,6 +82,16 @@ struct Sql {
   std::int64_t max_rows = 10'000;
 };
 
+// Desktop notifications on the session bus (docs/running.md): an edit in
+// conflict or failed, the key refused, the mirror stale while the upstream
+// is unreachable. Unset `enabled`: on for a user's daemon, off with --system
+// (focussyncd's main decides).
+enum class Urgency { low, normal, critical };
+struct Notify {
+  std::optional<bool> enabled;
+  Urgency urgency = Urgency::normal;
+};
+
 struct Config {
   std::string source;  // the file it came from
   Upstream upstream;
@@ -90,6 +100,7 @@ struct Config {
   std::string cache_path;   // default $XDG_DATA_HOME/focussync/cache.db
   Socket socket;
   Sql sql;
+  Notify notify;
   std::string log_level = "info";
 };
 

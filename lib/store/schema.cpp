@@ -287,6 +287,17 @@ CREATE TABLE predicted_fields (
   PRIMARY KEY (organization_id, workspace_id, project_id)
 ) WITHOUT ROWID;
 )sql",
+      // 9: desktop notifications (issue 20) are said once: an edit records
+      // at which attempt its conflict or failure was told, and the daemon's
+      // own states (the key refused, the mirror stale) what was told and
+      // since when, so that a restart repeats nothing.
+      R"sql(
+ALTER TABLE edits ADD COLUMN noticed_attempts INTEGER;
+CREATE TABLE notices (
+  what  TEXT PRIMARY KEY,    -- unauthorized, stale
+  since INTEGER NOT NULL     -- microseconds since the epoch
+) WITHOUT ROWID;
+)sql",
   };
   return all;
 }
