@@ -232,7 +232,16 @@ void Daemon::serve_socket() {
       [local](http::Request request, http::PeerCredentials peer) { return local->handle(std::move(request), peer); });
   p.server->start();
   spdlog::info("serving {} (mode {:o})", options.path, options.mode);
-  if (p.config.notify.enabled.value_or(false))
+  start_notices();
+}
+
+void Daemon::start_notices() {
+  auto& p = *parts_;
+  if (!config::notify_enabled(p.config)) {
+    p.notices.reset();
+    return;
+  }
+  if (!p.notices)
     p.notices = std::make_unique<Notices>(p.io, p.db, p.mirror, p.config, [link = p.link.get()] {
       return link->upstream_state();
     });
@@ -281,6 +290,8 @@ std::vector<std::string> Daemon::reload(const config::Config& fresh) {
   p.config.sync = fresh.sync;
   p.config.socket.stale_after = fresh.socket.stale_after;
   p.config.log_level = fresh.log_level;
+  p.config.notify = fresh.notify;
+  if (p.link) start_notices();  // service mode: [notify] enabled turned on or off
   p.api.set_credentials(std::move(credentials));
   p.scheduler.credentials_changed();
   p.wake();

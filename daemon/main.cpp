@@ -215,8 +215,7 @@ std::optional<config::Config> read_config(const std::string& path) {
 int run_daemon(const Options& o, const std::string& config_path, config::Config config) {
   try {
     daemon::init_logging(o.log_level.empty() ? config.log_level : o.log_level);
-    // Desktop notifications: a person's daemon shows them, the system service does not.
-    if (!config.notify.enabled) config.notify.enabled = !o.system;
+    config.system = o.system;
     boost::asio::io_context io;
     daemon::Daemon d(io, std::move(config));
     if (o.wedge_after_passes > 0) d.wedge_after_passes(o.wedge_after_passes);

@@ -85,7 +85,7 @@ struct Sql {
 // Desktop notifications on the session bus (docs/running.md): an edit in
 // conflict or failed, the key refused, the mirror stale while the upstream
 // is unreachable. Unset `enabled`: on for a user's daemon, off with --system
-// (focussyncd's main decides).
+// (notify_enabled below).
 enum class Urgency { low, normal, critical };
 struct Notify {
   std::optional<bool> enabled;
@@ -102,7 +102,12 @@ struct Config {
   Sql sql;
   Notify notify;
   std::string log_level = "info";
+  bool system = false;  // focussyncd --system: not read from the file
 };
+
+// Whether focussyncd sends desktop notifications: [notify] enabled, else
+// yes for a user's daemon and no for the system service.
+inline bool notify_enabled(const Config& c) { return c.notify.enabled.value_or(!c.system); }
 
 // Where the socket is when the configuration does not say:
 // $XDG_RUNTIME_DIR/focussync/focussync.sock (else under ~/.cache).

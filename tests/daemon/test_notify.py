@@ -135,6 +135,19 @@ class EditNotices(Case):
         self.passes(4)
         self.assertEqual(len(self.bus.calls()), 3, self.bus.calls())
 
+    def test_turned_off_by_a_reload(self):
+        self.conflict(self.live[0])
+        self.assertEqual(len(self.bus.wait_calls(1)), 1)
+        with open(self.d.config, "a") as f:
+            f.write("\n[notify]\nenabled = false\n")
+        self.d.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while "reloaded" not in self.d.output() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.conflict(self.live[1])
+        self.passes(4)
+        self.assertEqual(len(self.bus.calls()), 1, self.bus.calls())
+
     def test_a_burst_of_failures_is_one_grouped_call(self):
         self.sim.control("PUT", "faults", {"offline": True})
         edits = []
@@ -159,7 +172,7 @@ class EditNotices(Case):
 
 
 class DaemonNotices(Case):
-    DAEMON = {"extra_socket": 'stale_after = "3s"'}
+    DAEMON = {"extra_socket": 'stale_after = "3s"', "extra": '[notify]\nurgency = "critical"\n'}
 
     def test_the_key_refused_is_told_once_even_across_a_restart(self):
         key_file = os.path.join(self.d.dir.name, "key")
@@ -169,6 +182,7 @@ class DaemonNotices(Case):
         calls = self.bus.wait_calls(1)
         self.assertEqual(len(calls), 1, self.d.output())
         self.assertEqual(calls[0]["summary"], "focussync: the API key was refused")
+        self.assertEqual(calls[0]["urgency"], 2)  # [notify] urgency = "critical"
         self.assertIn("systemctl --user reload focussync", calls[0]["body"])
         self.assertNotIn("toggl_sk", json.dumps(calls))
         self.passes(3)

@@ -151,3 +151,23 @@ workspace_id = 10
 )", "f.toml");
   CHECK(c.upstream.allow_insecure_key_file);
 }
+
+TEST_CASE("[sql] and [notify]: defaults, values, and what is refused") {
+  Config c = parse_config(kMinimal, "f.toml");
+  CHECK(c.sql.timeout == std::chrono::seconds(2));
+  CHECK(c.sql.max_rows == 10'000);
+  CHECK(notify_enabled(c));  // a user's daemon
+  c.system = true;
+  CHECK_FALSE(notify_enabled(c));  // the system service, unless told
+  Config set = parse_config(std::string(kMinimal) + "[sql]\ntimeout = \"500ms\"\nmax_rows = 5\n"
+                                                    "[notify]\nenabled = true\nurgency = \"critical\"\n", "f.toml");
+  CHECK(set.sql.timeout == std::chrono::milliseconds(500));
+  CHECK(set.sql.max_rows == 5);
+  set.system = true;
+  CHECK(notify_enabled(set));
+  CHECK(set.notify.urgency == Urgency::critical);
+  CHECK(error_of(std::string(kMinimal) + "[notify]\nurgency = \"loud\"\n").find("urgency") != std::string::npos);
+  CHECK(error_of(std::string(kMinimal) + "[sql]\nmax_rows = 0\n").find("max_rows") != std::string::npos);
+  CHECK(error_of(std::string(kMinimal) + "[sql]\ntimeout = \"1h\"\n").find("timeout") != std::string::npos);
+  CHECK(error_of(std::string(kMinimal) + "[notify]\nloud = true\n").find("loud") != std::string::npos);
+}
