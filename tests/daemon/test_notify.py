@@ -30,7 +30,7 @@ class SessionBus:
     """A private dbus-daemon and, unless told otherwise, the stand-in
     notification server on it; stop() ends both."""
 
-    def __init__(self, with_server=True):
+    def __init__(self, with_server=True, hang=False):
         if not shutil.which("dbus-daemon"):
             raise AssertionError("dbus-daemon is not installed (scripts/install-deps installs dbus)")
         self.dir = tempfile.TemporaryDirectory(prefix="focus-bus-")
@@ -42,7 +42,8 @@ class SessionBus:
         self.calls_file = os.path.join(self.dir.name, "calls")
         self.server = None
         if with_server:
-            self.server = subprocess.Popen([NOTIFYD, self.calls_file], stdout=subprocess.PIPE, text=True,
+            self.server = subprocess.Popen([NOTIFYD, self.calls_file, *(["--hang"] if hang else [])],
+                                           stdout=subprocess.PIPE, text=True,
                                            env={**os.environ, **self.env})
             assert self.server.stdout.readline().strip() == "ready"
 
@@ -103,7 +104,15 @@ class Case(unittest.TestCase):
         self.d.proc.terminate()
         self.assertEqual(self.d.proc.wait(timeout=20), 0)
         self.d.start()
-        self.d.wait_synced()
+        deadline = time.monotonic() + 30
+        while True:  # the socket file appears a moment before it answers
+            try:
+                self.d.wait_synced()
+                return
+            except ConnectionRefusedError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def passes(self, seconds):
         """Lets the engine run a few passes (the notices are decided after each)."""
@@ -186,9 +195,7 @@ class DaemonNotices(Case):
         self.assertIn("systemctl --user reload focussync", calls[0]["body"])
         self.assertNotIn("toggl_sk", json.dumps(calls))
         self.passes(3)
-        self.d.proc.terminate()
-        self.d.proc.wait(timeout=20)
-        self.d.start()
+        self.restart()
         self.passes(4)
         self.assertEqual(self.d.get("/v1/status").json()["upstream"], "unauthorized")
         self.assertEqual(len(self.bus.calls()), 1, self.bus.calls())
@@ -235,6 +242,29 @@ class NoOneToTell(unittest.TestCase):
         finally:
             bus.stop()
         self.assertEqual(len(re.findall("the session bus has no notification server", log)), 1, log)
+
+    def test_a_server_that_never_answers_holds_up_nothing(self):
+        bus = SessionBus(hang=True)
+        sim = SimProcess("--projects", "20", "--api-key", KEY)
+        d = Daemon(sim, env=bus.env)
+        try:
+            d.wait_synced()
+            p = [p for p in sim.state()["projects"] if p["deleted_at"] is None][0]
+            sim.request("PATCH", sim.projects_path(rest=f"/{p['id']}"), body={"name": "Theirs"})
+            d.request("PATCH", f"{BASE}/{p['id']}", {"name": "Mine"})
+            self.assertEqual(len(bus.wait_calls(1)), 1)  # the call is out, and unanswered
+            slowest = 0.0
+            for _ in range(40):  # 4 s of reads and edits while the notifier waits
+                started = time.monotonic()
+                self.assertEqual(d.get(f"{BASE}/{p['id']}").status, 200)
+                slowest = max(slowest, time.monotonic() - started)
+                time.sleep(0.1)
+            self.assertLess(slowest, 0.5)
+            self.assertEqual(d.get("/v1/status").json()["upstream"], "ok")
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sim.stop()
+            bus.stop()
 
     def test_turned_off_says_nothing(self):
         bus = SessionBus()

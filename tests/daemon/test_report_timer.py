@@ -14,8 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
-from simproc import KEY, SimProcess  # noqa: E402
-from test_socket import Daemon  # noqa: E402
+from test_socket import SyncedDaemonCase  # noqa: E402
 
 SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SCRIPT = os.environ.get("FOCUS_REPORT_SCRIPT", os.path.join(SOURCE, "systemd", "focussync-report"))
@@ -44,17 +43,7 @@ class Units(unittest.TestCase):
             self.assertNotIn("focussync-report", p.stderr, f"warnings: {p.stderr}")
 
 
-class Script(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.sim = SimProcess("--projects", "20", "--api-key", KEY)
-        cls.d = Daemon(cls.sim)
-        cls.d.wait_synced()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.d.stop()
-        cls.sim.stop()
+class Script(SyncedDaemonCase):
 
     def run_script(self, state, socket=None, **settings):
         env = {**os.environ, "XDG_STATE_HOME": state, "FOCUSCTL": FOCUSCTL,

@@ -18,7 +18,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
 from simproc import KEY, SimProcess  # noqa: E402
-from test_socket import BASE, Daemon  # noqa: E402
+from test_socket import BASE, Daemon, SyncedDaemonCase  # noqa: E402
 
 FOCUSCTL = os.environ.get("FOCUS_CTL", "build/bin/focusctl")
 DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "sql.md")
@@ -205,21 +205,15 @@ class Views(unittest.TestCase):
                     self.assertIn(f"`{c['name']}`", section, f"{view['name']}.{c['name']} is not documented")
 
 
-class CronExamples(unittest.TestCase):
+class CronExamples(SyncedDaemonCase):
     """docs/sql.md's five queries, each checked against the simulator."""
+    SIM_ARGS = ("--projects", "120", "--seed", "5")
 
     @classmethod
     def setUpClass(cls):
-        cls.sim = SimProcess("--projects", "120", "--seed", "5", "--api-key", KEY)
-        cls.d = Daemon(cls.sim)
-        cls.d.wait_synced()
+        super().setUpClass()
         cls.sim.control("POST", "mutate", {"updates": 6})
         cls.d.request("POST", "/v1/sync?wait=1", timeout=60)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.d.stop()
-        cls.sim.stop()
 
     def test_a_sync_runs_while_a_slow_query_does(self):
         slow = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n"

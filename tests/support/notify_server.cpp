@@ -4,8 +4,10 @@
 // Notify call as one JSON line in the file given as its argument (app,
 // replaces_id, summary, body, urgency, and the id it answered), flushed at
 // once. CloseNotification(id) emits NotificationClosed(id, 3), as a
-// server does when a notification is dismissed. Runs until SIGTERM.
-//   focus-test-notifyd CALLS_FILE
+// server does when a notification is dismissed. With --hang, Notify calls
+// are recorded and never answered (a server stuck mid-call). Runs until
+// SIGTERM.
+//   focus-test-notifyd CALLS_FILE [--hang]
 #include <nlohmann/json.hpp>
 #include <systemd/sd-bus.h>
 
@@ -20,6 +22,7 @@ namespace {
 std::ofstream calls;
 std::uint32_t last_id = 0;
 volatile std::sig_atomic_t stop = 0;
+bool hang = false;
 
 // Reads the hints dictionary (a{sv}), keeping the urgency byte (-1: none).
 int read_urgency(sd_bus_message* m) {
@@ -52,6 +55,7 @@ int notify(sd_bus_message* m, void*, sd_bus_error*) {
   nlohmann::json line = {{"app", app}, {"replaces_id", replaces}, {"summary", summary}, {"body", body},
                          {"urgency", urgency}, {"id", id}};
   calls << line.dump() << std::endl;
+  if (hang) return 1;  // no answer: the caller waits for its own timeout
   return sd_bus_reply_method_return(m, "u", id);
 }
 
@@ -81,10 +85,11 @@ const sd_bus_vtable kVtable[] = {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: focus-test-notifyd CALLS_FILE\n");
+  if (argc < 2 || argc > 3 || (argc == 3 && std::strcmp(argv[2], "--hang") != 0)) {
+    std::fprintf(stderr, "usage: focus-test-notifyd CALLS_FILE [--hang]\n");
     return 2;
   }
+  hang = argc == 3;
   calls.open(argv[1], std::ios::app);
   std::signal(SIGTERM, [](int) { stop = 1; });
   sd_bus* bus = nullptr;
