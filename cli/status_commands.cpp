@@ -70,6 +70,7 @@ void print_status_data(Context& ctx, json s, const std::vector<std::string>& pro
 void print_status_table(Context& ctx, const json& s) {
   auto& o = ctx.out();
   o << "focussyncd " << text_or(s["version"], "?") << ", upstream " << text_or(s["upstream"], "?");
+  if (s.value("waiting_since", json()).is_string()) o << " (no answer since " << age_text(s["waiting_since"]) << ")";
   if (s.contains("engine")) o << ", engine " << text_or(s["engine"]["state"], "?");
   o << "\n";
   for (const auto& w : s["workspaces"]) {

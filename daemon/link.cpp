@@ -6,7 +6,24 @@ namespace focus::daemon {
 
 using nlohmann::json;
 
+// An upstream that answers nothing is `waiting` after a few seconds and
+// `unreachable` once a whole request timeout has passed, however often the
+// request is tried again meanwhile: the status never says `ok` for minutes
+// of silence.
+constexpr std::chrono::seconds kWaitingAfter{3};
+
+std::optional<Timestamp> Link::waiting_since() {
+  const auto& silence = parts_.api.unanswered_since();
+  if (!silence || std::chrono::steady_clock::now() - silence->steady < kWaitingAfter) return std::nullopt;
+  return silence->wall;
+}
+
 std::string Link::upstream_state() {
+  if (const auto& silence = parts_.api.unanswered_since()) {
+    const auto silent = std::chrono::steady_clock::now() - silence->steady;
+    if (silent >= parts_.api.exchange_limit()) return "unreachable";
+    if (silent >= kWaitingAfter) return "waiting";
+  }
   for (const auto& w : parts_.config.workspaces)
     if (parts_.quota.blocked_by_quota(w.organization_id)) return "quota_exhausted";
   const auto& error = parts_.scheduler.last_error();

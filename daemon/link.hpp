@@ -13,6 +13,7 @@ class Link final : public local_api::DaemonLink {
   explicit Link(Daemon::Parts& parts) : parts_(parts) {}
 
   std::string upstream_state() override;
+  std::optional<Timestamp> waiting_since() override;
   nlohmann::json quota() override;
   boost::asio::awaitable<nlohmann::json> sync_now(std::function<void(const nlohmann::json&)> progress,
                                                   bool spend_reserve) override;

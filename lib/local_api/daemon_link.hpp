@@ -19,8 +19,12 @@ class DaemonLink {
  public:
   virtual ~DaemonLink() = default;
 
-  // "ok", "unreachable", "unauthorized" or "quota_exhausted".
+  // "ok", "waiting" (no answer for a few seconds), "unreachable",
+  // "unauthorized" or "quota_exhausted".
   virtual std::string upstream_state() = 0;
+  // While "waiting" or "unreachable" for want of an answer: since when the
+  // upstream has answered nothing.
+  virtual std::optional<Timestamp> waiting_since() = 0;
   // {"remaining": n|null, "resets_at": RFC 3339|null}
   virtual nlohmann::json quota() = 0;
   // Runs a full sync and replay of every workspace now (after the pass in

@@ -157,6 +157,7 @@ http::Response LocalApi::status() {
   return json_answer(200, {{"version", FOCUSSYNC_VERSION},
                            {"storage", std::move(storage_json)},
                            {"upstream", daemon_.upstream_state()},
+                           {"waiting_since", time_or_null(daemon_.waiting_since())},
                            {"engine", daemon_.engine()},
                            {"workspaces", workspaces},
                            {"edits", c.by_text()},

@@ -191,6 +191,7 @@ FocusApi::Call<T> FocusApi::run(WorkspaceKey ws, Exchange ex, Decode decode) {
     // The exchange's real duration, for the log: not the quota's clock.
     auto started = std::chrono::steady_clock::now();
     const auto sent_at = now_utc();
+    if (!unanswered_since_) unanswered_since_ = Silence{started, sent_at};
     auto outcome = co_await client_.send(std::move(request));
     std::int64_t elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
 
@@ -199,6 +200,7 @@ FocusApi::Call<T> FocusApi::run(WorkspaceKey ws, Exchange ex, Decode decode) {
       failed = judge_failure(*f, a, ex.write, elapsed_ms);
     } else {
       auto& response = std::get<http::Response>(outcome);
+      unanswered_since_.reset();
       const auto news = note_answer(a, response, ex.query, elapsed_ms, sent_at);
       if (response.status >= 200 && response.status < 300) {
         Result<T> decoded = decode(response);

@@ -115,6 +115,14 @@ class FocusApi {
   // The longest an exchange may take (the HTTP client's total timeout): how
   // late after its send a write may have been applied.
   std::chrono::milliseconds exchange_limit() const;
+  // Since when the upstream has answered nothing: the send of the oldest
+  // request made after its last answer (any status counts as an answer).
+  // Retries do not move it; nullopt once an answer came.
+  struct Silence {
+    std::chrono::steady_clock::time_point steady;
+    Timestamp wall;
+  };
+  const std::optional<Silence>& unanswered_since() const { return unanswered_since_; }
 
  private:
   struct Exchange;
@@ -140,6 +148,7 @@ class FocusApi {
   RequestCounters counters_;
   bool cancelled_ = false;
   ServerClock clock_;
+  std::optional<Silence> unanswered_since_;
 };
 
 }  // namespace focus::upstream

@@ -5,7 +5,9 @@ still stops the process; SIGTERM ends a request hung on a silent upstream
 and a long poll at once; POST /v1/sync leaves the quota reserve for edits
 unless asked; an event stream that fails mid-way gives its connection slot
 back; accept failures (out of file descriptors) back off instead of
-spinning."""
+spinning; an upstream that stops answering mid-listing is "waiting" within
+5 s and "unreachable" once one request timeout has passed, whatever the
+retries, and the mirror catches up by itself when it answers again."""
 import contextlib
 import json
 import http.client
@@ -257,6 +259,50 @@ class Bounded(unittest.TestCase):
                 self.assertEqual(len(json.loads(p.stdout)), 30)
         finally:
             daemon.stop()
+            sim.stop()
+
+
+class SilentUpstream(unittest.TestCase):
+    """focus-sim stopped with SIGSTOP: connections open, nothing answered."""
+
+    def test_waiting_then_unreachable_then_back_by_itself(self):
+        sim = SimProcess("--projects", "3000", "--api-key", KEY)
+        d = Daemon(sim)  # [upstream] timeout = "5s"
+        try:
+            first = d.wait_synced()["workspaces"][0]["last_success_at"]
+            d.request("POST", "/v1/sync")  # a full listing, 15 pages
+            time.sleep(0.05)
+            sim.proc.send_signal(signal.SIGSTOP)
+            stopped = time.monotonic()
+            seen = {}
+            while time.monotonic() - stopped < 14:
+                s = d.get("/v1/status").json()
+                seen.setdefault(s["upstream"], (time.monotonic() - stopped, s.get("waiting_since")))
+                if "unreachable" in seen:
+                    self.assertNotEqual(s["upstream"], "ok", "unreachable, then ok with no answer")
+                    self.assertNotEqual(s["upstream"], "waiting", "retries postponed unreachable")
+                time.sleep(0.1)
+            self.assertIn("waiting", seen, seen)
+            self.assertLess(seen["waiting"][0], 5.0, seen)
+            self.assertIsNotNone(seen["waiting"][1])
+            self.assertIn("unreachable", seen, seen)
+            self.assertLess(seen["unreachable"][0], 5.0 + 3.0, seen)  # one request timeout, and the poll's slack
+            if CTL:
+                out = subprocess.run([CTL, "--socket", d.socket, "status"], capture_output=True, text=True).stdout
+                self.assertIn("upstream unreachable (no answer since", out)
+            sim.proc.send_signal(signal.SIGCONT)
+            deadline = time.monotonic() + 30
+            s = d.get("/v1/status").json()
+            while (s["upstream"] != "ok" or s["workspaces"][0]["last_success_at"] == first) and \
+                    time.monotonic() < deadline:
+                time.sleep(0.1)
+                s = d.get("/v1/status").json()
+            self.assertEqual(s["upstream"], "ok", d.output())
+            self.assertIsNone(s["waiting_since"])
+            self.assertNotEqual(s["workspaces"][0]["last_success_at"], first, "the mirror did not catch up")
+        finally:
+            sim.proc.send_signal(signal.SIGCONT)
+            d.stop()
             sim.stop()
 
 
