@@ -163,6 +163,15 @@ void read_upstream(Section& s, Upstream& u) {
 
 void read_sync(Section& s, Sync& y) {
   if (auto v = s.duration("interval")) y.interval = *v;
+  if (auto v = s.duration("min_interval")) {
+    if (*v < std::chrono::milliseconds(100)) s.fail(nullptr, "min_interval", "must be at least 100ms");
+    y.min_interval = *v;
+  }
+  if (auto v = s.string("spend")) {
+    if (*v == "all") y.spend = SpendPolicy::all;
+    else if (*v == "interval") y.spend = SpendPolicy::interval;
+    else s.fail(nullptr, "spend", "must be \"all\" or \"interval\"");
+  }
   if (auto v = s.duration("full_listing_max_age")) y.full_listing_max_age = *v;
   if (auto v = s.integer("per_page")) {
     if (*v < 1 || *v > 1000) s.fail(nullptr, "per_page", "must be from 1 to 1000");

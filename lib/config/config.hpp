@@ -53,9 +53,14 @@ enum class MembersPolicy { changed, always, never };
 // the edit was made: wait for the user (manual), send it anyway (local_wins)
 // or keep the server's value of those fields (remote_wins).
 enum class ConflictPolicy { manual, local_wins, remote_wins };
+// How much of the quota probes may spend: all of what the window has left
+// (less the reserve), spread evenly to its reset; or one probe an interval.
+enum class SpendPolicy { all, interval };
 
 struct Sync {
-  std::chrono::milliseconds interval{5 * 60'000};            // between probes
+  std::chrono::milliseconds interval{5 * 60'000};            // between probes, at the slowest
+  std::chrono::milliseconds min_interval{30'000};            // between probes, at the fastest (spend = all)
+  SpendPolicy spend = SpendPolicy::all;
   std::chrono::milliseconds full_listing_max_age{60 * 60'000};
   std::int64_t per_page = 200;
   double delete_guard_share = 0.10;  // a listing missing more than this share is suspect

@@ -65,11 +65,34 @@ std::optional<Duration> Pacing::held_back(const Track& track, model::Id organiza
   return std::nullopt;
 }
 
-std::optional<Duration> Pacing::until_probe(const Track& track) const {
+Duration Pacing::probe_gap(model::Id organization, std::size_t workspaces, std::int64_t committed) {
+  const Duration slowest = settings_.interval;
+  if (settings_.spend == config::SpendPolicy::interval) return slowest;
+  const auto left = until_reset(organization);
+  const auto usable = usable_requests(organization);
+  if (!left || usable == kUnlimited) return slowest;  // no quota seen yet: as configured
+  const Duration fastest = std::min<Duration>(settings_.min_interval, slowest);
+  if (*left <= Duration::zero()) return fastest;  // the reset is due: a fresh window
+  const auto probes = usable - committed;
+  if (probes <= 0) return std::max<Duration>(*left, fastest);  // nothing to spend before the reset
+  const Duration even = *left * static_cast<std::int64_t>(std::max<std::size_t>(workspaces, 1)) / probes;
+  // A budget too small for one probe an interval decides alone: probing at
+  // the interval would spend it early and leave the rest of the window blind.
+  if (even > slowest) return even;
+  return std::max(even, fastest);
+}
+
+std::optional<Duration> Pacing::until_probe(const Track& track, Duration gap) const {
   auto now = clock_.steady_now();
-  if (track.last_synced && now - *track.last_synced < settings_.interval)
-    return *track.last_synced + settings_.interval - now;
+  if (track.last_synced && now - *track.last_synced < gap) return *track.last_synced + gap - now;
   return std::nullopt;
+}
+
+bool Pacing::listing_due_in_window(model::Id organization, std::optional<Timestamp> last_full_listing_at) {
+  if (!last_full_listing_at) return true;
+  const auto left = until_reset(organization);
+  const auto due_in = *last_full_listing_at + settings_.full_listing_max_age - clock_.now();
+  return !left || due_in <= std::chrono::duration_cast<std::chrono::microseconds>(*left);
 }
 
 std::optional<Duration> Pacing::until_reset(model::Id organization) {
@@ -87,6 +110,7 @@ Duration Pacing::until(Timestamp due) const {
 }
 
 Duration Pacing::spread(model::Id organization, std::size_t workspaces, Duration wait) {
+  if (settings_.spend == config::SpendPolicy::all) return wait;  // probe_gap plans the window
   auto snap = quota_.snapshot(organization);
   auto usable = usable_requests(organization);
   if (!snap.resets_at || usable == kUnlimited) return wait;

@@ -71,9 +71,22 @@ class Pacing {
   std::optional<Duration> held_back(const Track& track, model::Id organization);
   // The rest of the workspace's backoff; nullopt when it is not backing off.
   std::optional<Duration> backoff_left(const Track& track) const;
-  // Until the next probe is due, `interval` after the last sync that
-  // succeeded; nullopt: due now.
-  std::optional<Duration> until_probe(const Track& track) const;
+  // How far apart the organization's probes are, each workspace's own:
+  // with [sync] spend = "all", what the window has left after the reserve
+  // and `committed` (the listings due before its reset) spread evenly over
+  // the time to the reset, shared by `workspaces`: never closer than
+  // min_interval (nor than interval, when that is shorter), and no further
+  // apart than interval unless the budget itself is thinner (then the even
+  // spread, so the window is never left blind at its end); nothing left:
+  // the reset. With "interval", or the quota not yet seen: interval.
+  // Replanned at every call, so a 402 or an early reset starts the plan over.
+  Duration probe_gap(model::Id organization, std::size_t workspaces, std::int64_t committed);
+  // Until the next probe is due, `gap` after the last sync that succeeded;
+  // nullopt: due now.
+  std::optional<Duration> until_probe(const Track& track, Duration gap) const;
+  // Whether a listing last done at `last_full_listing_at` falls due before
+  // the organization's window resets (its cost is then committed).
+  bool listing_due_in_window(model::Id organization, std::optional<Timestamp> last_full_listing_at);
   // Until the organization's quota window resets, when an answer said.
   std::optional<Duration> until_reset(model::Id organization);
   // Whether the last full listing (a stored wall time) is older than
@@ -81,8 +94,9 @@ class Pacing {
   bool listing_stale(std::optional<Timestamp> last_full_listing_at) const;
   // The wait until a stored wall time (an edit's next attempt); never negative.
   Duration until(Timestamp due) const;
-  // `wait` stretched so that what the window still allows is spread over
-  // the time it has left, shared by `workspaces` workspaces.
+  // With spend = "interval": `wait` stretched so that what the window still
+  // allows is spread over the time it has left, shared by `workspaces`
+  // workspaces. With "all", `wait` as it is: probe_gap has planned it.
   Duration spread(model::Id organization, std::size_t workspaces, Duration wait);
 
   // A sync of the workspace succeeded: the next probe is due `interval` on.

@@ -33,6 +33,17 @@ bool Scheduler::full_listing_due(WorkspaceKey ws, const Track& track) {
   return pacing_.listing_stale(mirror_.sync_state(ws).last_full_listing_at);
 }
 
+// What the organization's window must still pay for before probes: the
+// listings that fall due before it resets.
+std::int64_t Scheduler::committed_requests(model::Id organization) {
+  std::int64_t committed = 0;
+  for (const auto& w : workspaces_)
+    if (w.organization_id == organization &&
+        pacing_.listing_due_in_window(organization, mirror_.sync_state(w).last_full_listing_at))
+      committed += full_listing_cost(w);
+  return committed;
+}
+
 bool Scheduler::may_spend_on_listing(model::Id organization) {
   return !stopping_ && pacing_.usable_requests(organization) > 0;
 }
@@ -126,7 +137,8 @@ boost::asio::awaitable<void> Scheduler::sync_one(WorkspaceKey ws, Track& track, 
   auto usable = pacing_.usable_requests(org);
   const bool full_due = full_listing_due(ws, track);
   const bool edits_ready = replayer_.has_ready(ws);
-  if (auto probe_in = pacing_.until_probe(track); !full_due && !edits_ready && probe_in) {
+  const auto gap = pacing_.probe_gap(org, workspaces_.size(), committed_requests(org));
+  if (auto probe_in = pacing_.until_probe(track, gap); !full_due && !edits_ready && probe_in) {
     wait = std::min(wait, *probe_in);  // not yet time to probe
     co_return;
   }

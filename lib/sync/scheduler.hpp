@@ -103,6 +103,7 @@ class Scheduler {
   boost::asio::awaitable<void> replay_edits(WorkspaceKey ws, Track& track);
   // What a full listing of `ws` costs now, as Pacing::listing_cost.
   std::int64_t full_listing_cost(WorkspaceKey ws);
+  std::int64_t committed_requests(model::Id organization);
   bool full_listing_due(WorkspaceKey ws, const Track& track);
   void failed(WorkspaceKey ws, Track& track, const Error& error);
   // The waits a pass ends with that no step set: edits and workspaces backing

@@ -171,3 +171,14 @@ TEST_CASE("[sql] and [notify]: defaults, values, and what is refused") {
   CHECK(error_of(std::string(kMinimal) + "[sql]\ntimeout = \"1h\"\n").find("timeout") != std::string::npos);
   CHECK(error_of(std::string(kMinimal) + "[notify]\nloud = true\n").find("loud") != std::string::npos);
 }
+
+TEST_CASE("[sync] spend and min_interval") {
+  Config c = parse_config(kMinimal, "f.toml");
+  CHECK(c.sync.spend == SpendPolicy::all);
+  CHECK(c.sync.min_interval == std::chrono::seconds(30));
+  Config set = parse_config(std::string(kMinimal) + "[sync]\nspend = \"interval\"\nmin_interval = \"10s\"\n", "f.toml");
+  CHECK(set.sync.spend == SpendPolicy::interval);
+  CHECK(set.sync.min_interval == std::chrono::seconds(10));
+  CHECK(error_of(std::string(kMinimal) + "[sync]\nspend = \"most\"\n").find("spend") != std::string::npos);
+  CHECK(error_of(std::string(kMinimal) + "[sync]\nmin_interval = \"1ms\"\n").find("min_interval") != std::string::npos);
+}

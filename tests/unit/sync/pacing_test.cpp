@@ -107,19 +107,111 @@ TEST_CASE("members get at most half of what sync may still spend, in a bounded b
   CHECK(p.pacing.members_budget(1, 50) == 0);
 }
 
-TEST_CASE("probe timing: due at once before any sync, then an interval after each that succeeded") {
+TEST_CASE("probe timing: due at once before any sync, then a gap after each that succeeded") {
   Paced p;
-  CHECK_FALSE(p.pacing.until_probe(p.track));
+  const Duration gap = p.settings.interval;
+  CHECK_FALSE(p.pacing.until_probe(p.track, gap));
   p.pacing.succeeded(p.track);
-  CHECK(p.pacing.until_probe(p.track) == p.settings.interval);
+  CHECK(p.pacing.until_probe(p.track, gap) == gap);
   p.clock.advance(minutes(2));
-  CHECK(p.pacing.until_probe(p.track) == p.settings.interval - minutes(2));
-  p.clock.advance(p.settings.interval - minutes(2) - microseconds(1));
-  CHECK(p.pacing.until_probe(p.track) == microseconds(1));
+  CHECK(p.pacing.until_probe(p.track, gap) == gap - minutes(2));
+  p.clock.advance(duration_cast<microseconds>(gap - minutes(2) - microseconds(1)));
+  CHECK(p.pacing.until_probe(p.track, gap) == microseconds(1));
   p.clock.advance(microseconds(1));
-  CHECK_FALSE(p.pacing.until_probe(p.track));
+  CHECK_FALSE(p.pacing.until_probe(p.track, gap));
   p.pacing.succeeded(p.track);
-  CHECK(p.pacing.until_probe(p.track) == p.settings.interval);
+  CHECK(p.pacing.until_probe(p.track, gap) == gap);
+}
+
+namespace {
+
+struct WindowSpent {
+  int probes = 0;
+  Duration shortest = Duration::max(), longest = Duration::zero();
+  std::int64_t left_at_reset = 0;  // remaining_requests just before the reset
+  bool overspent = false;          // a probe sent with nothing usable: a 402 of our own
+};
+
+// Probes as the scheduler sends them (each probe_gap after the last) from
+// now until the window resets, `committed` requests already promised.
+WindowSpent probe_until_reset(Paced& p, std::size_t workspaces, std::int64_t committed) {
+  WindowSpent w;
+  const auto reset = p.clock.steady_now() + *p.pacing.until_reset(1);
+  for (;;) {
+    const Duration gap = p.pacing.probe_gap(1, workspaces, committed);
+    if (p.clock.steady_now() + gap >= reset) break;
+    p.clock.advance(duration_cast<microseconds>(gap));
+    if (p.pacing.usable_requests(1) - committed < 1) continue;  // the scheduler sends nothing then
+    w.overspent = w.overspent || p.pacing.remaining_requests(1) < 1;
+    p.spend(1);
+    ++w.probes;
+    w.shortest = std::min(w.shortest, gap);
+    w.longest = std::max(w.longest, gap);
+  }
+  w.left_at_reset = p.pacing.remaining_requests(1);
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("spend = all, the free plan: probes use the window less the reserve, evenly, by its reset") {
+  Paced p;
+  p.window(30, 30);  // 30 an hour; the reserve is 6
+  p.spend(5);        // the hourly listing of 1,000 projects, paid first
+  CHECK(p.pacing.probe_gap(1, 1, 0) == Duration(hours(1)) / 19);
+  auto w = probe_until_reset(p, 1, 0);
+  CHECK(w.probes >= 18);  // 19 planned: the last may fall at the reset itself
+  CHECK(w.probes <= 19);
+  CHECK(w.left_at_reset >= 6);  // the reserve, kept for edits
+  CHECK_FALSE(w.overspent);
+  CHECK(w.longest - w.shortest < seconds(2));  // even
+  CHECK(w.shortest >= p.settings.min_interval);
+}
+
+TEST_CASE("spend = all: a listing due before the reset is paid for first") {
+  Paced p;
+  p.window(30, 30);
+  CHECK(p.pacing.probe_gap(1, 1, 5) == Duration(hours(1)) / 19);  // 24 usable, 5 committed
+  CHECK(p.pacing.probe_gap(1, 2, 5) == 2 * Duration(hours(1)) / 19);  // two workspaces: 379 s apart, the budget decides
+  CHECK(p.pacing.probe_gap(1, 1, 24) == hours(1));  // nothing left for probes: the reset
+  Paced paid;
+  paid.window(240, 240);
+  CHECK(paid.pacing.probe_gap(1, 2, 5) == 2 * Duration(hours(1)) / 187);  // 192 usable, 5 committed, shared by two
+}
+
+TEST_CASE("spend = all, paid plans: the min_interval floor governs") {
+  Paced p;
+  p.window(600, 600);
+  CHECK(p.pacing.probe_gap(1, 1, 0) == p.settings.min_interval);
+  p.settings.min_interval = seconds(5);
+  CHECK(p.pacing.probe_gap(1, 1, 0) == Duration(hours(1)) / 480);  // 7.5 s: the budget governs
+}
+
+TEST_CASE("spend = interval, or the quota not seen yet: one probe an interval") {
+  Paced p;
+  CHECK(p.pacing.probe_gap(1, 1, 0) == p.settings.interval);  // nothing known
+  p.window(30, 30);
+  p.settings.spend = config::SpendPolicy::interval;
+  CHECK(p.pacing.probe_gap(1, 1, 0) == p.settings.interval);
+  p.settings.spend = config::SpendPolicy::all;
+  CHECK(p.pacing.probe_gap(1, 1, 0) < p.settings.interval);
+}
+
+TEST_CASE("spend = all: the plan starts over after an early reset and after a 402") {
+  Paced p;
+  p.window(30, 30);
+  p.clock.advance(minutes(30));
+  p.spend(20);  // 4 usable left for the half hour left: 7.5 minutes apart, past the interval
+  CHECK(p.pacing.probe_gap(1, 1, 0) == Duration(minutes(30)) / 4);
+  p.quota.on_headers(1, 30, 3600);  // the window reset early: planned anew over a whole hour
+  CHECK(p.pacing.probe_gap(1, 1, 0) == Duration(hours(1)) / p.pacing.usable_requests(1));
+  CHECK(p.pacing.probe_gap(1, 1, 0) < minutes(4));
+  p.quota.on_quota_exhausted(1, minutes(10));  // someone else spent it: 402
+  CHECK(p.pacing.usable_requests(1) == 0);
+  CHECK(p.pacing.probe_gap(1, 1, 0) == *p.pacing.until_reset(1));  // nothing to spend until the reset
+  p.clock.advance(minutes(10));
+  p.quota.on_headers(1, 30, 3600);
+  CHECK(p.pacing.probe_gap(1, 1, 0) == Duration(hours(1)) / p.pacing.usable_requests(1));
 }
 
 TEST_CASE("a workspace is held back while it backs off, then while its organization's quota is spent or a 429 waits") {
@@ -197,8 +289,9 @@ TEST_CASE("a backoff runs out as time passes") {
   CHECK_FALSE(p.pacing.backoff_left(p.track));
 }
 
-TEST_CASE("what a window still allows is spread over the time it has left") {
+TEST_CASE("spend = interval: what a window still allows is spread over the time it has left") {
   Paced p;
+  p.settings.spend = config::SpendPolicy::interval;
   p.window(100, 100, hours(1));  // 80 usable
   CHECK(p.pacing.spread(1, 2, minutes(5)) == minutes(5));  // 90 s apart would do: the interval is longer
   p.spend(76);  // 4 usable
@@ -231,7 +324,7 @@ TEST_CASE("setting the wall clock moves only what is compared with stored times"
   const auto listed = p.clock.now();
   const auto due = p.clock.now() + minutes(10);
   p.clock.set(p.clock.now() + hours(2));
-  CHECK(p.pacing.until_probe(p.track) == p.settings.interval);
+  CHECK(p.pacing.until_probe(p.track, p.settings.interval) == p.settings.interval);
   CHECK(p.pacing.held_back(p.track, 1) == seconds(600));
   CHECK(p.pacing.listing_stale(listed));
   CHECK(p.pacing.until(due) == Duration::zero());
