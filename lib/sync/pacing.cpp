@@ -88,13 +88,6 @@ std::optional<Duration> Pacing::until_probe(const Track& track, Duration gap) co
   return std::nullopt;
 }
 
-bool Pacing::listing_due_in_window(model::Id organization, std::optional<Timestamp> last_full_listing_at) {
-  if (!last_full_listing_at) return true;
-  const auto left = until_reset(organization);
-  const auto due_in = *last_full_listing_at + settings_.full_listing_max_age - clock_.now();
-  return !left || due_in <= std::chrono::duration_cast<std::chrono::microseconds>(*left);
-}
-
 std::optional<Duration> Pacing::until_reset(model::Id organization) {
   auto snap = quota_.snapshot(organization);
   if (!snap.resets_at) return std::nullopt;

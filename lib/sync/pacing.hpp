@@ -73,7 +73,7 @@ class Pacing {
   std::optional<Duration> backoff_left(const Track& track) const;
   // How far apart the organization's probes are, each workspace's own:
   // with [sync] spend = "all", what the window has left after the reserve
-  // and `committed` (the listings due before its reset) spread evenly over
+  // and `committed` (the listings due and not yet paid) spread evenly over
   // the time to the reset, shared by `workspaces`: never closer than
   // min_interval (nor than interval, when that is shorter), and no further
   // apart than interval unless the budget itself is thinner (then the even
@@ -84,9 +84,6 @@ class Pacing {
   // Until the next probe is due, `gap` after the last sync that succeeded;
   // nullopt: due now.
   std::optional<Duration> until_probe(const Track& track, Duration gap) const;
-  // Whether a listing last done at `last_full_listing_at` falls due before
-  // the organization's window resets (its cost is then committed).
-  bool listing_due_in_window(model::Id organization, std::optional<Timestamp> last_full_listing_at);
   // Until the organization's quota window resets, when an answer said.
   std::optional<Duration> until_reset(model::Id organization);
   // Whether the last full listing (a stored wall time) is older than

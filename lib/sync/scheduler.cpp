@@ -34,13 +34,17 @@ bool Scheduler::full_listing_due(WorkspaceKey ws, const Track& track) {
 }
 
 // What the organization's window must still pay for before probes: the
-// listings that fall due before it resets.
+// listings due now and not yet paid. One that falls due later in the window
+// is not set aside: the plan is made again at every pass, so once it is
+// listed the probes after it are spaced out over what is left; and one due
+// as the window resets is the next window's first expense, not this one's.
 std::int64_t Scheduler::committed_requests(model::Id organization) {
   std::int64_t committed = 0;
-  for (const auto& w : workspaces_)
-    if (w.organization_id == organization &&
-        pacing_.listing_due_in_window(organization, mirror_.sync_state(w).last_full_listing_at))
-      committed += full_listing_cost(w);
+  for (const auto& w : workspaces_) {
+    if (w.organization_id != organization) continue;
+    const auto it = tracks_.find(w);
+    if (it != tracks_.end() && full_listing_due(w, it->second)) committed += full_listing_cost(w);
+  }
   return committed;
 }
 
@@ -150,6 +154,8 @@ boost::asio::awaitable<void> Scheduler::sync_one(WorkspaceKey ws, Track& track, 
     if (auto reset = pacing_.until_reset(org)) wait = std::min(wait, *reset);
     co_return;
   }
+  // The next probe is due a gap after this step (planned again then).
+  wait = std::min(wait, gap);
   if (full_due && usable >= cost) {
     co_await listing_step(ws, track);
     co_return;

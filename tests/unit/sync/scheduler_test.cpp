@@ -112,3 +112,26 @@ TEST_CASE("a replay step that throws does not stop the listing of its workspace 
     if (p["id"] == id) renamed = p["name"] == "renamed while the cache refuses";
   CHECK(renamed);
 }
+
+TEST_CASE("spend = all: after a probe the scheduler comes back when the window's plan says, not after interval") {
+  // 30 requests a minute: the reserve is 6, a listing of 120 projects one page.
+  Engine e({"--projects", "120", "--workspaces", "1:1", "--seed", "3", "--quota", "30", "--quota-window", "60"});
+  e.settings.interval = std::chrono::seconds(5);
+  e.settings.min_interval = std::chrono::milliseconds(500);
+  e.scheduler = std::make_unique<sync::Scheduler>(*e.puller, *e.members, *e.replayer, e.quota, *e.mirror, e.settings,
+                                                  std::vector<WorkspaceKey>{{1, 1}});
+  e.pass();  // the first listing
+  REQUIRE(e.live(1) == 120);
+  // About a minute left, 24 usable less the page spent, one more listing
+  // due in the window: probes some 2.5 to 3 s apart, under the 5 s interval.
+  const auto until_first = e.pass();  // not due yet: it says when
+  CHECK(until_first < std::chrono::milliseconds(4000));
+  std::this_thread::sleep_for(until_first);
+  const auto sent_before = e.quota.snapshot(1).sent_in_window;
+  const auto after_probe = e.pass();  // this one probes
+  CHECK(e.quota.snapshot(1).sent_in_window == sent_before + 1);
+  CHECK(after_probe < std::chrono::milliseconds(4000));
+  CHECK(after_probe >= std::chrono::milliseconds(500));
+  e.settings.spend = config::SpendPolicy::interval;
+  CHECK(e.pass() >= std::chrono::milliseconds(4500));  // one probe an interval
+}
