@@ -154,17 +154,17 @@ boost::asio::awaitable<void> Scheduler::sync_one(WorkspaceKey ws, Track& track, 
     if (auto reset = pacing_.until_reset(org)) wait = std::min(wait, *reset);
     co_return;
   }
-  // The next probe is due a gap after this step (planned again then).
-  wait = std::min(wait, gap);
   if (full_due && usable >= cost) {
     co_await listing_step(ws, track);
-    co_return;
-  }
-  if (usable < 1) {
+  } else if (usable < 1) {
     if (auto reset = pacing_.until_reset(org)) wait = std::min(wait, *reset);
     co_return;
+  } else {
+    co_await probe_step(ws, track);
   }
-  co_await probe_step(ws, track);
+  // The next probe is a gap after this step, planned on what is left now
+  // (the last of a window's budget spent: the gap is the reset).
+  wait = std::min(wait, pacing_.probe_gap(org, workspaces_.size(), committed_requests(org)));
 }
 
 boost::asio::awaitable<void> Scheduler::listing_step(WorkspaceKey ws, Track& track) {
