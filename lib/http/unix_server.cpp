@@ -134,20 +134,35 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
   Impl(asio::io_context& io_, UnixServerOptions opts, Handler h)
       : io(io_), options(std::move(opts)), handler(std::move(h)), acceptor(io_) {}
 
+  // The socket is made under a temporary name and linked into place once
+  // it listens, with its mode and group: a client that finds the file can
+  // connect (no "connection refused" between bind and listen), and never
+  // finds it with the wrong mode.
   void listen() {
     make_private_folder(options.path);
     clear_stale_socket(io, options.path);
+    const std::string making = options.path + ".new-" + std::to_string(::getpid());
+    ::unlink(making.c_str());
     boost::system::error_code ec;
     acceptor.open(local(), ec);
-    if (!ec) acceptor.bind(local::endpoint(options.path), ec);
+    if (!ec) acceptor.bind(local::endpoint(making), ec);
     if (ec) throw std::runtime_error("cannot listen on '" + options.path + "': " + ec.message());
-    if (::chmod(options.path.c_str(), options.mode) != 0)
-      throw std::runtime_error("cannot set the mode of '" + options.path + "': " + errno_text());
-    if (options.group && ::chown(options.path.c_str(), static_cast<uid_t>(-1), *options.group) != 0)
-      throw std::runtime_error("cannot give '" + options.path + "' to group " + std::to_string(*options.group) + ": " +
-                               errno_text());
-    acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) throw std::runtime_error("cannot listen on '" + options.path + "': " + ec.message());
+    try {
+      if (::chmod(making.c_str(), options.mode) != 0)
+        throw std::runtime_error("cannot set the mode of '" + options.path + "': " + errno_text());
+      if (options.group && ::chown(making.c_str(), static_cast<uid_t>(-1), *options.group) != 0)
+        throw std::runtime_error("cannot give '" + options.path + "' to group " + std::to_string(*options.group) +
+                                 ": " + errno_text());
+      acceptor.listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) throw std::runtime_error("cannot listen on '" + options.path + "': " + ec.message());
+      // link, not rename: a server that took the path meanwhile keeps it.
+      if (::link(making.c_str(), options.path.c_str()) != 0)
+        throw std::runtime_error("cannot put the socket in place at '" + options.path + "': " + errno_text());
+    } catch (...) {
+      ::unlink(making.c_str());
+      throw;
+    }
+    ::unlink(making.c_str());
   }
 
   asio::awaitable<void> accept_loop() {
