@@ -235,16 +235,14 @@ void Daemon::serve_socket() {
   start_notices();
 }
 
+// Made once in service mode; whether it tells anything is read from the
+// configuration at each pass, so a reload turns it on or off without
+// waiting on a notification server in the middle of a call.
 void Daemon::start_notices() {
   auto& p = *parts_;
-  if (!config::notify_enabled(p.config)) {
-    p.notices.reset();
-    return;
-  }
-  if (!p.notices)
-    p.notices = std::make_unique<Notices>(p.io, p.db, p.mirror, p.config, [link = p.link.get()] {
-      return link->upstream_state();
-    });
+  p.notices = std::make_unique<Notices>(p.io, p.db, p.mirror, p.config, [link = p.link.get()] {
+    return link->upstream_state();
+  });
 }
 
 // What the person should know (notices.hpp); a failure here is logged and
@@ -290,8 +288,7 @@ std::vector<std::string> Daemon::reload(const config::Config& fresh) {
   p.config.sync = fresh.sync;
   p.config.socket.stale_after = fresh.socket.stale_after;
   p.config.log_level = fresh.log_level;
-  p.config.notify = fresh.notify;
-  if (p.link) start_notices();  // service mode: [notify] enabled turned on or off
+  p.config.notify = fresh.notify;  // read by Notices at each pass
   p.api.set_credentials(std::move(credentials));
   p.scheduler.credentials_changed();
   p.wake();

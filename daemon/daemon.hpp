@@ -84,7 +84,7 @@ class Daemon {
   boost::asio::awaitable<void> run_requested_syncs();
   void check_cache_file();
   void serve_socket();
-  void start_notices();  // or stops them, as [notify] says
+  void start_notices();
   void tell_the_desktop();
   std::unique_ptr<Parts> parts_;
 };

@@ -34,7 +34,7 @@ struct DesktopNotifier::Impl {
   sd_bus_slot* closed_match = nullptr;
   std::map<std::string, std::uint32_t> shown;  // slot -> the id the server gave
   bool told_unavailable = false;
-  std::thread thread{[this] { run(); }};
+  std::thread thread;  // started at the first notification (guarded by mutex)
 
   ~Impl() {
     {
@@ -42,7 +42,7 @@ struct DesktopNotifier::Impl {
       stopping = true;
     }
     wake();
-    thread.join();
+    if (thread.joinable()) thread.join();
     sd_bus_slot_unref(closed_match);
     sd_bus_flush_close_unref(bus);
     ::close(wake_fd);
@@ -144,6 +144,7 @@ void DesktopNotifier::send(DesktopNotification n) {
   {
     std::lock_guard lock(impl_->mutex);
     impl_->queue.push_back(std::move(n));
+    if (!impl_->thread.joinable()) impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
   }
   impl_->wake();
 }

@@ -9,8 +9,9 @@
 // notification, and again at a later one if that failed: with no session
 // bus or no notification server, the first failure is logged once at info
 // level, nothing retries in a loop, and the daemon is not in error.
-// The thread sleeps in poll() on an eventfd and the bus: no wake-ups while
-// idle. Owned by the daemon; send() from any thread.
+// The thread starts at the first notification and sleeps in poll() on an
+// eventfd and the bus: no wake-ups while idle. Owned by the daemon; send()
+// from any thread.
 
 #include <cstdint>
 #include <memory>

@@ -52,6 +52,11 @@ Notices::Notices(asio::io_context& io, store::Database& db, store::Mirror& mirro
     : log_(db), mirror_(mirror), config_(config), upstream_state_(std::move(upstream_state)), group_timer_(io) {}
 
 void Notices::after_pass() {
+  if (!config::notify_enabled(config_)) {
+    waiting_.clear();  // turned off: what was found is not told later
+    waiting_ids_.clear();
+    return;
+  }
   collect_edits();
   const std::string state = upstream_state_();
   tell_upstream(state);
@@ -69,8 +74,8 @@ void Notices::collect_edits() {
   group_armed_ = true;
   group_timer_.expires_after(kGroupWindow);
   group_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: this object may be gone (a reload turned notifications off)
     group_armed_ = false;
-    if (ec) return;
     try {
       tell_edits();
     } catch (const std::exception& e) {

@@ -6,7 +6,8 @@
 //  - a workspace stale past [socket] stale_after while the upstream is
 //    `unreachable`: once per stale period.
 // Each is told once, restarts included (store::NoticeLog). The words are
-// here; DesktopNotifier delivers them off the io thread.
+// here; DesktopNotifier delivers them off the io thread. Nothing is done
+// while [notify] says no (config::notify_enabled, read at each pass).
 // Borrows the Database, Mirror and configuration; io_context thread only.
 
 #include "config/config.hpp"
