@@ -75,7 +75,10 @@ Duration Pacing::probe_gap(model::Id organization, std::size_t workspaces, std::
   if (*left <= Duration::zero()) return fastest;  // the reset is due: a fresh window
   const auto probes = usable - committed;
   if (probes <= 0) return std::max<Duration>(*left, fastest);  // nothing to spend before the reset
-  const Duration even = *left * static_cast<std::int64_t>(std::max<std::size_t>(workspaces, 1)) / probes;
+  // Planned to end a second early: the reset is told in whole seconds, and a
+  // plan that ends after the real reset leaves its last request unspent.
+  const Duration plan_over = *left - std::min<Duration>(*left / 2, std::chrono::seconds(1));
+  const Duration even = plan_over * static_cast<std::int64_t>(std::max<std::size_t>(workspaces, 1)) / probes;
   // A budget too small for one probe an interval decides alone: probing at
   // the interval would spend it early and leave the rest of the window blind.
   if (even > slowest) return even;

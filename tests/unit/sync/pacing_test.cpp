@@ -125,6 +125,10 @@ TEST_CASE("probe timing: due at once before any sync, then a gap after each that
 
 namespace {
 
+// A window's hour as the plan sees it: it ends a second before the reset
+// the quota headers announce (in whole seconds).
+const Duration kPlannedHour = Duration(hours(1)) - seconds(1);
+
 struct WindowSpent {
   int probes = 0;
   Duration shortest = Duration::max(), longest = Duration::zero();
@@ -158,7 +162,7 @@ TEST_CASE("spend = all, the free plan: probes use the window less the reserve, e
   Paced p;
   p.window(30, 30);  // 30 an hour; the reserve is 6
   p.spend(5);        // the hourly listing of 1,000 projects, paid first
-  CHECK(p.pacing.probe_gap(1, 1, 0) == Duration(hours(1)) / 19);
+  CHECK(p.pacing.probe_gap(1, 1, 0) == kPlannedHour / 19);
   auto w = probe_until_reset(p, 1, 0);
   CHECK(w.probes >= 18);  // 19 planned: the last may fall at the reset itself
   CHECK(w.probes <= 19);
@@ -171,12 +175,12 @@ TEST_CASE("spend = all, the free plan: probes use the window less the reserve, e
 TEST_CASE("spend = all: a listing due before the reset is paid for first") {
   Paced p;
   p.window(30, 30);
-  CHECK(p.pacing.probe_gap(1, 1, 5) == Duration(hours(1)) / 19);  // 24 usable, 5 committed
-  CHECK(p.pacing.probe_gap(1, 2, 5) == 2 * Duration(hours(1)) / 19);  // two workspaces: 379 s apart, the budget decides
+  CHECK(p.pacing.probe_gap(1, 1, 5) == kPlannedHour / 19);  // 24 usable, 5 committed
+  CHECK(p.pacing.probe_gap(1, 2, 5) == 2 * kPlannedHour / 19);  // two workspaces: 379 s apart, the budget decides
   CHECK(p.pacing.probe_gap(1, 1, 24) == hours(1));  // nothing left for probes: the reset
   Paced paid;
   paid.window(240, 240);
-  CHECK(paid.pacing.probe_gap(1, 2, 5) == 2 * Duration(hours(1)) / 187);  // 192 usable, 5 committed, shared by two
+  CHECK(paid.pacing.probe_gap(1, 2, 5) == 2 * kPlannedHour / 187);  // 192 usable, 5 committed, shared by two
 }
 
 TEST_CASE("spend = all, paid plans: the min_interval floor governs") {
@@ -184,7 +188,7 @@ TEST_CASE("spend = all, paid plans: the min_interval floor governs") {
   p.window(600, 600);
   CHECK(p.pacing.probe_gap(1, 1, 0) == p.settings.min_interval);
   p.settings.min_interval = seconds(5);
-  CHECK(p.pacing.probe_gap(1, 1, 0) == Duration(hours(1)) / 480);  // 7.5 s: the budget governs
+  CHECK(p.pacing.probe_gap(1, 1, 0) == kPlannedHour / 480);  // 7.5 s: the budget governs
 }
 
 TEST_CASE("spend = interval, or the quota not seen yet: one probe an interval") {
@@ -202,16 +206,16 @@ TEST_CASE("spend = all: the plan starts over after an early reset and after a 40
   p.window(30, 30);
   p.clock.advance(minutes(30));
   p.spend(20);  // 4 usable left for the half hour left: 7.5 minutes apart, past the interval
-  CHECK(p.pacing.probe_gap(1, 1, 0) == Duration(minutes(30)) / 4);
+  CHECK(p.pacing.probe_gap(1, 1, 0) == (Duration(minutes(30)) - seconds(1)) / 4);
   p.quota.on_headers(1, 30, 3600);  // the window reset early: planned anew over a whole hour
-  CHECK(p.pacing.probe_gap(1, 1, 0) == Duration(hours(1)) / p.pacing.usable_requests(1));
+  CHECK(p.pacing.probe_gap(1, 1, 0) == kPlannedHour / p.pacing.usable_requests(1));
   CHECK(p.pacing.probe_gap(1, 1, 0) < minutes(4));
   p.quota.on_quota_exhausted(1, minutes(10));  // someone else spent it: 402
   CHECK(p.pacing.usable_requests(1) == 0);
   CHECK(p.pacing.probe_gap(1, 1, 0) == *p.pacing.until_reset(1));  // nothing to spend until the reset
   p.clock.advance(minutes(10));
   p.quota.on_headers(1, 30, 3600);
-  CHECK(p.pacing.probe_gap(1, 1, 0) == Duration(hours(1)) / p.pacing.usable_requests(1));
+  CHECK(p.pacing.probe_gap(1, 1, 0) == kPlannedHour / p.pacing.usable_requests(1));
 }
 
 TEST_CASE("a workspace is held back while it backs off, then while its organization's quota is spent or a 429 waits") {
