@@ -37,7 +37,9 @@ std::optional<Timestamp> NoticeLog::told_since(const std::string& what) {
   auto& st = db_.cached("SELECT since FROM notices WHERE what = ?");
   st.bind(1, what);
   if (!st.executeStep()) return std::nullopt;
-  return Timestamp{std::chrono::microseconds(st.getColumn(0).getInt64())};
+  const Timestamp since{std::chrono::microseconds(st.getColumn(0).getInt64())};
+  st.reset();  // not left on its row (a read transaction) before clear() writes
+  return since;
 }
 
 void NoticeLog::mark_told(const std::string& what, Timestamp at) {

@@ -25,33 +25,42 @@ const std::string& visible_columns() {
   return sql;
 }
 
+// What reads see, stated once for the socket's reads and the SQL views:
+// the mirror's live rows (of workspace ?1, ?2, or of every workspace)...
+std::string live_mirror_rows(const std::string& columns, bool one_workspace) {
+  return "SELECT " + columns + " FROM main.projects p WHERE " +
+         (one_workspace ? "p.organization_id = ?1 AND p.workspace_id = ?2 AND " : "") + "p.deleted = 0";
+}
+
+// ... with pending edits applied: a mirror row whose id the overlay holds
+// gives way to the overlay's row, and an overlay row marked deleted hides it.
+std::string with_pending_edits(const std::string& mirror_columns, const std::string& overlay_columns,
+                               bool one_workspace) {
+  const std::string overlay_scope = one_workspace ? "o.organization_id = ?1 AND o.workspace_id = ?2"
+                                                  : "o.organization_id = p.organization_id AND o.workspace_id = p.workspace_id";
+  return "(" + live_mirror_rows(mirror_columns, one_workspace) + " AND NOT EXISTS (SELECT 1 FROM main.overlay o WHERE " +
+         overlay_scope + " AND o.id = p.id) UNION ALL SELECT " + overlay_columns + " FROM main.overlay o WHERE " +
+         (one_workspace ? "o.organization_id = ?1 AND o.workspace_id = ?2 AND " : "") + "o.deleted = 0)";
+}
+
 // Every live project of workspace (?1, ?2) as reads see it. Without pending
 // edits this is the projects table alone, so its indexes serve the query.
 // Built once: a read by id is asked for thousands of times a second.
 const std::string& visible_source(bool with_overlay) {
-  static const std::string mirror = "SELECT " + visible_columns() +
-                                    ", NULL AS tag_ids FROM projects p WHERE p.organization_id = ?1 AND "
-                                    "p.workspace_id = ?2 AND p.deleted = 0";
-  static const std::string alone = "(" + mirror + ")";
+  static const std::string alone = "(" + live_mirror_rows(visible_columns() + ", NULL AS tag_ids", true) + ")";
   static const std::string with_edits =
-      "(" + mirror +
-      " AND NOT EXISTS (SELECT 1 FROM overlay o WHERE o.organization_id = ?1 AND o.workspace_id = ?2 AND o.id = p.id)"
-      " UNION ALL SELECT " + visible_columns() +
-      ", tag_ids FROM overlay o WHERE o.organization_id = ?1 AND o.workspace_id = ?2 AND o.deleted = 0)";
+      with_pending_edits(visible_columns() + ", NULL AS tag_ids", visible_columns() + ", tag_ids", true);
   return with_overlay ? with_edits : alone;
 }
 
 }  // namespace
 
-// The same rule as visible_source, over every workspace, for the SQL views
-// (sql_reader.hpp): a pending edit's overlay row in place of the mirror's,
-// and `pending` saying which.
+// The same rule over every workspace, for the SQL views (sql_reader.hpp),
+// with `pending` saying which rows are a pending edit's.
 const std::string& visible_everywhere() {
   static const std::string sql =
-      "(SELECT p.organization_id, p.workspace_id, p.id, p.body, 0 AS pending FROM main.projects p WHERE p.deleted = 0 "
-      "AND NOT EXISTS (SELECT 1 FROM main.overlay o WHERE o.organization_id = p.organization_id AND "
-      "o.workspace_id = p.workspace_id AND o.id = p.id) UNION ALL SELECT o.organization_id, o.workspace_id, o.id, "
-      "o.body, 1 FROM main.overlay o WHERE o.deleted = 0)";
+      with_pending_edits("p.organization_id, p.workspace_id, p.id, p.body, 0 AS pending",
+                         "o.organization_id, o.workspace_id, o.id, o.body, 1", false);
   return sql;
 }
 

@@ -118,18 +118,18 @@ class Views(unittest.TestCase):
 
     def test_everything_outside_the_views_is_refused(self):
         refused = {
-            "INSERT INTO projects (id) VALUES (1)": "",
-            "UPDATE projects SET name = 'x'": "",
-            "DELETE FROM edits": "",
+            "INSERT INTO projects (id) VALUES (1)": "not authorized",
+            "UPDATE projects SET name = 'x'": "cannot modify projects",
+            "DELETE FROM edits": "cannot modify edits",
             "CREATE TABLE t (x)": "not authorized",
             "CREATE TEMP VIEW v AS SELECT 1": "not authorized",
-            "DROP VIEW projects": "",
+            "DROP VIEW projects": "not authorized",
             "ATTACH DATABASE '/tmp/other.db' AS other": "not authorized",
             "PRAGMA table_info(projects)": "not authorized",
             "SELECT * FROM pragma_table_info('projects')": "not authorized",
             "SELECT load_extension('/tmp/x.so')": "load_extension",
             "SELECT random()": "random",
-            "SELECT * FROM main.projects": "",
+            "SELECT * FROM main.projects": "projects.organization_id is prohibited",
             "SELECT body FROM overlay": "prohibited",
             "SELECT * FROM sync_state": "prohibited",
             "SELECT key_id FROM own_users": "prohibited",
