@@ -119,7 +119,7 @@ std::vector<std::string> Notices::stale_workspaces() {
   std::vector<std::string> out;
   for (const auto& w : config_.workspaces) {
     const auto synced = mirror_.sync_state({w.organization_id, w.workspace_id}).last_success_at;
-    if (!synced || now_utc() - *synced > config_.socket.stale_after)
+    if (config::is_stale(config_.socket, synced, now_utc()))
       out.push_back(std::to_string(w.organization_id) + "/" + std::to_string(w.workspace_id));
   }
   return out;

@@ -80,6 +80,13 @@ struct Socket {
   std::chrono::milliseconds stale_after{15 * 60'000};
 };
 
+// The one staleness rule (X-Focussync-Stale, /v1/status, the desktop's
+// stale notice): never synced, or last synced longer ago than stale_after.
+inline bool is_stale(const Socket& s, std::optional<std::chrono::sys_time<std::chrono::microseconds>> synced,
+                     std::chrono::sys_time<std::chrono::microseconds> now) {
+  return !synced || now - *synced > s.stale_after;
+}
+
 // SQL for local tools (/v1/sql, docs/sql.md): how long a query may run and
 // how many rows it may answer (more are cut, "truncated": true).
 struct Sql {

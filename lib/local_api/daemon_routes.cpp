@@ -144,7 +144,7 @@ http::Response LocalApi::status() {
                           {"last_full_listing_at", time_or_null(st.last_full_listing_at)},
                           {"last_error", text_or_null(error ? error : st.last_error)},
                           {"suspect", text_or_null(st.suspect)},
-                          {"stale", !synced || now_utc() - *synced > config_.socket.stale_after},
+                          {"stale", config::is_stale(config_.socket, synced, now_utc())},
                           {"pending_edits", reads_.pending_edits(ws)},
                           {"tree_problems", reads_.tree_problems(ws)},
                           {"requests_spent", st.requests_spent}});

@@ -140,7 +140,7 @@ void LocalApi::add_freshness(http::Response& r, store::WorkspaceKey ws) {
   const Freshness& f = freshness(ws);
   r.set_header("X-Focussync-Synced-At", f.synced_text);
   r.set_header("X-Focussync-Pending-Edits", f.pending_text);
-  bool stale = !f.synced || now_utc() - *f.synced > config_.socket.stale_after;
+  const bool stale = config::is_stale(config_.socket, f.synced, now_utc());
   if (stale) r.set_header("X-Focussync-Stale", "true");
 }
 
