@@ -117,6 +117,10 @@ SqlReader::SqlReader(const std::string& cache_path, SqlLimits limits) : limits_(
     sqlite3_db_config(db_, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
     sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
     sqlite3_db_config(db_, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
+    // "name" is a column and nothing else: SQLite would otherwise take a
+    // misspelt "nmae" as the text 'nmae' and answer rows that look right.
+    sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+    sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
     sqlite3_limit(db_, SQLITE_LIMIT_ATTACHED, 0);
     sqlite3_limit(db_, SQLITE_LIMIT_SQL_LENGTH, static_cast<int>(limits_.max_query_bytes));
     sqlite3_limit(db_, SQLITE_LIMIT_LENGTH, 16 * 1024 * 1024);  // no value (a group_concat, a printf) past 16 MiB

@@ -142,6 +142,8 @@ class Views(unittest.TestCase):
             "": "empty",
             "SELEC 1": "syntax error",
             "SELECT ?1": "parameter",
+            # A double-quoted word is a column, never text: a misspelt one is an error, not a string.
+            'SELECT "nmae" FROM projects': "no such column: nmae",
         }
         for query, words in refused.items():
             with self.subTest(query=query):
@@ -151,8 +153,8 @@ class Views(unittest.TestCase):
         status, r = sql(self.d, "SELECT 1 -- " + "x" * 70_000)
         self.assertEqual(status, 413, r)
         self.assertIn("65536", r["error"])
-        # The views still answer after all that.
-        self.assertEqual(sql(self.d, "SELECT count(*) > 0 FROM projects")[1]["rows"], [[1]])
+        # The views still answer after all that, a double-quoted column included.
+        self.assertEqual(sql(self.d, 'SELECT count("name") > 0 FROM "projects"')[1]["rows"], [[1]])
 
     def test_a_slow_query_stops_at_the_limit_while_others_carry_on(self):
         slow = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n"
