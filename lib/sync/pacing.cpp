@@ -70,9 +70,13 @@ Duration Pacing::probe_gap(model::Id organization, std::size_t workspaces, std::
   if (settings_.spend == config::SpendPolicy::interval) return slowest;
   const auto left = until_reset(organization);
   const auto usable = usable_requests(organization);
-  if (!left || usable == kUnlimited) return slowest;  // no quota seen yet: as configured
   const Duration fastest = std::min<Duration>(settings_.min_interval, slowest);
-  if (*left <= Duration::zero()) return fastest;  // the reset is due: a fresh window
+  // The window has reset, or is due to: the first request of the new one
+  // goes at once, and its answer tells the plan. Waiting would leave the
+  // window's start unspent (and, where the upstream starts a window at its
+  // first request, stretch every window by the wait).
+  if ((!left && quota_.snapshot(organization).window_untold) || (left && *left <= Duration::zero())) return fastest;
+  if (!left || usable == kUnlimited) return slowest;  // no quota seen yet: as configured
   const auto probes = usable - committed;
   if (probes <= 0) return std::max<Duration>(*left, fastest);  // nothing to spend before the reset
   // Planned to end a second early: the reset is told in whole seconds, and a

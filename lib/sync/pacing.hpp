@@ -78,7 +78,9 @@ class Pacing {
   // min_interval (nor than interval, when that is shorter), and no further
   // apart than interval unless the budget itself is thinner (then the even
   // spread, so the window is never left blind at its end); nothing left:
-  // the reset. With "interval", or the quota not yet seen: interval.
+  // the reset. The window reset (or due to) and no answer since: min_interval,
+  // so the new window's first request goes without delay and its answer
+  // tells the plan. With "interval", or the quota not yet seen: interval.
   // Replanned at every call, so a 402 or an early reset starts the plan over.
   Duration probe_gap(model::Id organization, std::size_t workspaces, std::int64_t committed);
   // Until the next probe is due, `gap` after the last sync that succeeded;

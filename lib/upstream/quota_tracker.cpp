@@ -23,6 +23,7 @@ QuotaTracker::State& QuotaTracker::fresh(model::Id organization, SteadyTime now)
     s.remaining.reset();
     s.resets_at.reset();
     s.sent_in_window = 0;
+    s.window_untold = true;
   }
   if (s.exhausted_until && now >= *s.exhausted_until) s.exhausted_until.reset();
   if (s.rate_limited_until && now >= *s.rate_limited_until) s.rate_limited_until.reset();
@@ -65,7 +66,10 @@ void QuotaTracker::on_headers(model::Id organization, std::optional<std::int64_t
     s.remaining = std::clamp<std::int64_t>(*remaining, 0, kLargestCount);
     s.limit_estimate = std::max(s.limit_estimate.value_or(0), *s.remaining + s.sent_in_window);
   }
-  if (resets_in_seconds) s.resets_at = clock_.steady_now() + sane_wait(*resets_in_seconds);
+  if (!resets_in_seconds) return;
+  const SteadyTime bound = clock_.steady_now() + sane_wait(*resets_in_seconds);
+  if (!s.resets_at || bound < *s.resets_at || bound > *s.resets_at + kNewWindowSlack) s.resets_at = bound;
+  s.window_untold = false;
 }
 
 void QuotaTracker::on_quota_exhausted(model::Id organization, std::chrono::seconds resets_in) {
@@ -73,6 +77,7 @@ void QuotaTracker::on_quota_exhausted(model::Id organization, std::chrono::secon
   s.remaining = 0;
   s.resets_at = clock_.steady_now() + sane_wait(resets_in.count());
   s.exhausted_until = s.resets_at;
+  s.window_untold = false;
 }
 
 void QuotaTracker::on_rate_limited(model::Id organization, std::chrono::seconds retry_after) {
@@ -81,7 +86,8 @@ void QuotaTracker::on_rate_limited(model::Id organization, std::chrono::seconds 
 
 QuotaTracker::Snapshot QuotaTracker::snapshot(model::Id organization) {
   const State& s = fresh(organization, clock_.steady_now());
-  return Snapshot{s.remaining, s.resets_at, blocked_until(s), blocked_by_quota(s), s.limit_estimate, s.sent_in_window};
+  return Snapshot{s.remaining, s.resets_at, blocked_until(s), blocked_by_quota(s), s.limit_estimate, s.sent_in_window,
+                  s.window_untold};
 }
 
 }  // namespace focus::upstream

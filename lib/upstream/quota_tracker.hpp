@@ -40,6 +40,9 @@ class QuotaTracker {
     // Kept across resets: a new window starts with the whole of it.
     std::optional<std::int64_t> limit_estimate;
     std::int64_t sent_in_window = 0;  // since the last known reset
+    // The window has reset and no answer has told the new one yet: a new
+    // window begins, with nothing known of its end.
+    bool window_untold = false;
   };
 
   // When a request to `organization` may go again; nullopt: now.
@@ -48,10 +51,17 @@ class QuotaTracker {
 
   void on_sent(model::Id organization);  // counts down the last known figure
   // Reads the quota headers, if present, of an answer from `organization`.
+  // The reset is told in whole seconds, rounded up, so each answer bounds it
+  // from above and the window's tightest bound is kept: a plan that waits
+  // for the reset then starts within a request's time of it, not up to a
+  // second late. A bound more than kNewWindowSlack past it is a new window
+  // (one that reset early).
   void on_headers(model::Id organization, std::optional<std::int64_t> remaining,
                   std::optional<std::int64_t> resets_in_seconds);
   void on_quota_exhausted(model::Id organization, std::chrono::seconds resets_in);
   void on_rate_limited(model::Id organization, std::chrono::seconds retry_after);
+
+  static constexpr std::chrono::seconds kNewWindowSlack{2};
 
   Snapshot snapshot(model::Id organization);
 
@@ -63,6 +73,7 @@ class QuotaTracker {
     std::optional<SteadyTime> rate_limited_until;
     std::int64_t sent_in_window = 0;
     std::optional<std::int64_t> limit_estimate;
+    bool window_untold = false;
   };
   State& fresh(model::Id organization, SteadyTime now);  // forgets a window that has reset
   std::optional<SteadyTime> blocked_until(const State& s) const;

@@ -8,6 +8,9 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
+#include <vector>
+
 using namespace focus;
 using namespace focus::sync;
 using namespace std::chrono;
@@ -216,6 +219,72 @@ TEST_CASE("spend = all: the plan starts over after an early reset and after a 40
   p.clock.advance(minutes(10));
   p.quota.on_headers(1, 30, 3600);
   CHECK(p.pacing.probe_gap(1, 1, 0) == kPlannedHour / p.pacing.usable_requests(1));
+}
+
+namespace {
+
+// The upstream's side of a quota as focus-sim keeps it (the edge we do not
+// own): a window opens at the first request after the last one ended, and
+// each answer tells what is left and the seconds to the reset, rounded up.
+struct UpstreamQuota {
+  UpstreamQuota(Duration w, std::int64_t l) : window(w), limit(l) {}
+  Duration window;
+  std::int64_t limit;
+  std::optional<SteadyTime> opened;
+  std::int64_t used = 0;
+  std::vector<std::int64_t> spent_per_window;
+  int refused = 0;  // 402s
+
+  // Answers a request sent at `now` into `tracker`, as FocusApi would.
+  void answer(SteadyTime now, upstream::QuotaTracker& tracker) {
+    tracker.on_sent(1);
+    if (!opened || now >= *opened + window) {
+      if (opened) spent_per_window.push_back(used);
+      opened = now;
+      used = 0;
+    }
+    const auto resets_in = ceil<seconds>(*opened + window - now);
+    if (used >= limit) {
+      ++refused;
+      tracker.on_quota_exhausted(1, resets_in);
+      return;
+    }
+    ++used;
+    tracker.on_headers(1, limit - used, resets_in.count());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("spend = all, window after window: each spends its budget and the next starts as the last resets") {
+  // The free plan with the hour scaled to a minute, as bench/quota_economy.py
+  // runs it: 30 a minute, probes 5 s apart at the slowest, 0.5 s the fastest.
+  Paced p;
+  p.settings.interval = seconds(5);
+  p.settings.min_interval = milliseconds(500);
+  UpstreamQuota upstream(seconds(60), 30);
+  const auto began = p.clock.steady_now();
+  // A scheduler's passes: probe when due, else wait for what is due next.
+  while (upstream.spent_per_window.size() < 10) {
+    const Duration gap = p.pacing.probe_gap(1, 1, 0);
+    Duration wait = p.settings.interval;
+    if (auto in = p.pacing.until_probe(p.track, gap)) {
+      wait = *in;
+    } else if (p.pacing.usable_requests(1) < 1) {
+      wait = p.pacing.until_reset(1).value_or(wait);
+    } else {
+      upstream.answer(p.clock.steady_now(), p.quota);
+      p.pacing.succeeded(p.track);
+      wait = p.pacing.probe_gap(1, 1, 0);
+    }
+    p.clock.advance(duration_cast<microseconds>(std::max<Duration>(wait, milliseconds(50))));
+  }
+  CHECK(upstream.refused == 0);
+  for (auto spent : upstream.spent_per_window) CHECK(spent == 24);  // the limit less the reserve of 6
+  // Ten windows of 24 in little more than ten minutes: no window waits long
+  // for its first request (it did for a whole interval, 5 s, once).
+  const Duration ten_windows = *upstream.opened - began;
+  CHECK(ten_windows < minutes(10) + seconds(5));
 }
 
 TEST_CASE("a workspace is held back while it backs off, then while its organization's quota is spent or a 429 waits") {

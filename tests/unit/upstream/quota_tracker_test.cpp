@@ -64,6 +64,26 @@ TEST_CASE("at the reset the window's figures are forgotten, the limit estimate k
   CHECK_FALSE(snap.resets_at);
   CHECK(snap.sent_in_window == 0);
   CHECK(snap.limit_estimate == 30);
+  CHECK(snap.window_untold);  // a new window, not yet told by an answer
+  quota.on_headers(1, 29, 600);
+  CHECK_FALSE(quota.snapshot(1).window_untold);
+}
+
+TEST_CASE("each answer bounds the reset from above: the tightest bound is kept; one far past it is a new window") {
+  ManualClock clock;
+  QuotaTracker quota(clock);
+  quota.on_headers(1, 29, 60);  // the reset is within (59, 60] s of now
+  const auto first = *quota.snapshot(1).resets_at;
+  clock.advance(milliseconds(300));
+  quota.on_headers(1, 28, 60);  // a bound 0.3 s later than the first: the first is kept
+  CHECK(*quota.snapshot(1).resets_at == first);
+  clock.advance(milliseconds(500));
+  quota.on_headers(1, 27, 59);  // 0.2 s earlier than the first: the tighter bound
+  CHECK(*quota.snapshot(1).resets_at == first - milliseconds(200));
+  clock.advance(seconds(10));
+  quota.on_headers(1, 30, 3600);  // a window that reset early: the new one's reset
+  CHECK(*quota.snapshot(1).resets_at == clock.steady_now() + hours(1));
+  CHECK(quota.snapshot(1).remaining == 30);
 }
 
 TEST_CASE("a spent quota holds requests back until the reset, and then lets them go") {
