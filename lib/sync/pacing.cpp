@@ -101,6 +101,11 @@ std::optional<Duration> Pacing::until_reset(model::Id organization) {
   return *snap.resets_at - clock_.steady_now();
 }
 
+Duration Pacing::until_budget(model::Id organization, std::int64_t need) {
+  if (auto left = until_reset(organization)) return std::max(*left, Duration::zero());
+  return usable_requests(organization) >= need ? Duration::zero() : Duration(settings_.interval);
+}
+
 bool Pacing::listing_stale(std::optional<Timestamp> last_full_listing_at) const {
   return !last_full_listing_at || clock_.now() - *last_full_listing_at >= settings_.full_listing_max_age;
 }

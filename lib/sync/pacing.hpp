@@ -88,6 +88,11 @@ class Pacing {
   std::optional<Duration> until_probe(const Track& track, Duration gap) const;
   // Until the organization's quota window resets, when an answer said.
   std::optional<Duration> until_reset(model::Id organization);
+  // How long a workspace that cannot pay for `need` requests waits: until
+  // the reset; with no reset known, zero if the window has just reset and
+  // can pay now (the reset may pass between two reads of one pass, and must
+  // not cost a whole interval), else the interval.
+  Duration until_budget(model::Id organization, std::int64_t need);
   // Whether the last full listing (a stored wall time) is older than
   // full_listing_max_age, or there was none.
   bool listing_stale(std::optional<Timestamp> last_full_listing_at) const;

@@ -151,13 +151,13 @@ boost::asio::awaitable<void> Scheduler::sync_one(WorkspaceKey ws, Track& track, 
   const auto cost = full_listing_cost(ws);
   if (track.needs_full && usable < cost) {
     // A probe already said only a full listing will do: save the requests.
-    if (auto reset = pacing_.until_reset(org)) wait = std::min(wait, *reset);
+    wait = std::min(wait, pacing_.until_budget(org, cost));
     co_return;
   }
   if (full_due && usable >= cost) {
     co_await listing_step(ws, track);
   } else if (usable < 1) {
-    if (auto reset = pacing_.until_reset(org)) wait = std::min(wait, *reset);
+    wait = std::min(wait, pacing_.until_budget(org, 1));
     co_return;
   } else {
     co_await probe_step(ws, track);
@@ -274,7 +274,8 @@ boost::asio::awaitable<std::chrono::milliseconds> Scheduler::pass() {
     }
   }
   due_waits(wait);
-  co_return std::chrono::duration_cast<std::chrono::milliseconds>(std::max(wait, Duration(std::chrono::milliseconds(50))));
+  // Rounded up: a timer that fires before the reset finds nothing to spend.
+  co_return std::chrono::ceil<std::chrono::milliseconds>(std::max(wait, Duration(std::chrono::milliseconds(50))));
 }
 
 void Scheduler::due_waits(Duration& wait) {

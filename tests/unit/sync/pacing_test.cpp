@@ -271,7 +271,7 @@ TEST_CASE("spend = all, window after window: each spends its budget and the next
     if (auto in = p.pacing.until_probe(p.track, gap)) {
       wait = *in;
     } else if (p.pacing.usable_requests(1) < 1) {
-      wait = p.pacing.until_reset(1).value_or(wait);
+      wait = p.pacing.until_budget(1, 1);
     } else {
       upstream.answer(p.clock.steady_now(), p.quota);
       p.pacing.succeeded(p.track);
@@ -285,6 +285,29 @@ TEST_CASE("spend = all, window after window: each spends its budget and the next
   // for its first request (it did for a whole interval, 5 s, once).
   const Duration ten_windows = *upstream.opened - began;
   CHECK(ten_windows < minutes(10) + seconds(5));
+}
+
+TEST_CASE("nothing to spend: wait for the reset, and not a moment past it") {
+  Paced p;
+  p.settings.interval = seconds(5);
+  p.window(30, 6, seconds(60));  // the reserve is all that is left
+  CHECK(p.pacing.usable_requests(1) == 0);
+  CHECK(p.pacing.until_budget(1, 1) == seconds(60));
+  p.clock.advance(seconds(59) + milliseconds(999));
+  CHECK(p.pacing.until_budget(1, 1) == milliseconds(1));
+  // The reset passes between the pass's first look (nothing usable) and its
+  // wait: the new window pays at once, not after an interval.
+  p.clock.advance(milliseconds(1));
+  CHECK(p.pacing.until_budget(1, 1) == Duration::zero());
+  CHECK(p.pacing.until_budget(1, 24) == Duration::zero());
+  // A new window spent without an answer to tell its end: the interval,
+  // not a busy loop.
+  p.spend(24);
+  CHECK(p.pacing.until_budget(1, 1) == p.settings.interval);
+  // Told a remaining count but never a reset: the interval too.
+  Paced q;
+  q.quota.on_headers(1, 0, std::nullopt);
+  CHECK(q.pacing.until_budget(1, 1) == q.settings.interval);
 }
 
 TEST_CASE("a workspace is held back while it backs off, then while its organization's quota is spent or a 429 waits") {
