@@ -176,6 +176,8 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
   asio::awaitable<void> serve_connection(local::socket socket) {
     auto self = shared_from_this();
     auto peer = peer_of(socket);
+    boost::system::error_code ignored_mode;
+    socket.non_blocking(true, ignored_mode);  // lets send() write in place (asynchronous operations are unchanged)
     Stream stream(std::move(socket));
     if (open.size() >= options.max_connections || !peer) {
       // Each refusal is logged: a flood should be visible in the journal.

@@ -142,7 +142,7 @@ asio::awaitable<http::Answer> LocalApi::handle(http::Request request, http::Peer
     }
   }
   try {
-    db_.end_reads();
+    db_.end_reads(store::Database::Snapshot::keep);  // the next request's reads start no transaction
   } catch (const std::exception& e) {
     spdlog::warn("socket: releasing the cache's read statements failed: {}", e.what());
   }

@@ -193,6 +193,7 @@ void Database::quick_check() {
 }
 
 Database::~Database() {
+  snapshot_.reset();
   forget_statements();  // every statement finalized before the connection closes
   db_.reset();
   if (lock_fd_ < 0) return;
@@ -244,12 +245,14 @@ StorageProblem Database::check_file() {
 }
 
 void Database::write_back() {
+  release_snapshot();  // VACUUM refuses to run beside an unfinished statement
   SQLite::Statement st(*db_, "VACUUM INTO ?");
   st.bind(1, path_);
   st.exec();
 }
 
 void Database::before_write() {
+  release_snapshot();
   auto problem = check_file();
   if (problem != StorageProblem::none) throw StorageHealth::instance().failure();
 }
@@ -267,12 +270,30 @@ void Database::forget_statements() {
   statements_.clear();
 }
 
-void Database::end_reads() {
+void Database::end_reads(Snapshot snapshot) {
   for (Kept* kept : handed_out_) {
     kept->statement->reset();
     kept->handed_out = false;
   }
   handed_out_.clear();
+  if (snapshot == Snapshot::keep) hold_snapshot();
+  else release_snapshot();
+}
+
+// A statement stepped to its first row keeps its read transaction open
+// until it is reset (sqlite_schema always has rows: the migrations made
+// tables). Inside an explicit transaction there is nothing to hold.
+void Database::hold_snapshot() {
+  if (snapshot_held_ || transaction_open()) return;
+  if (!snapshot_) snapshot_ = std::make_unique<SQLite::Statement>(*db_, "SELECT 1 FROM main.sqlite_schema");
+  snapshot_held_ = snapshot_->executeStep();
+  if (!snapshot_held_) snapshot_->tryReset();
+}
+
+void Database::release_snapshot() {
+  if (!snapshot_held_) return;
+  snapshot_held_ = false;
+  snapshot_->tryReset();  // a statement that stepped to a row resets cleanly
 }
 
 void Database::refresh_statistics() {
@@ -283,6 +304,7 @@ void Database::refresh_statistics() {
   }
   const std::int64_t change = rows > analyzed_rows_ ? rows - analyzed_rows_ : analyzed_rows_ - rows;
   if (change < 500 || change * 4 < analyzed_rows_) return;
+  release_snapshot();
   db_->exec("ANALYZE");
   analyzed_rows_ = rows;
   forget_statements();  // plans are made at prepare time

@@ -93,7 +93,18 @@ class Database {
   // would fail with "database is locked", and checkpoints could not pass it
   // (the WAL would only grow). Called when a unit of work ends (a socket
   // request, an engine pass), when no kept statement is being stepped.
-  void end_reads();
+  //
+  // Snapshot::keep (the socket, after each request) leaves, or opens, one
+  // read transaction of the Database's own, so that the next request's
+  // reads start none: each read transaction takes and drops a lock on the
+  // -shm file, two fcntl calls, a third of a cached GET's system calls. That
+  // is safe only because this connection is the cache's one writer: every
+  // write (in_transaction, ANALYZE, VACUUM INTO) drops the snapshot first,
+  // so a kept snapshot is never older than the last commit, and the engine's
+  // passes end with Snapshot::release, which lets checkpoints restart the
+  // WAL. Other connections (the SQL reader) only read.
+  enum class Snapshot { release, keep };
+  void end_reads(Snapshot snapshot = Snapshot::release);
   // How many transactions this connection has committed (counted by
   // SQLite's commit hook, autocommits included). The daemon is the cache's
   // only writer, so a value read from the cache stays true while this
@@ -135,6 +146,10 @@ class Database {
     bool handed_out = false;  // since the last end_reads
   };
   std::unordered_map<std::string, Kept> statements_;  // after db_: closed first
+  std::unique_ptr<SQLite::Statement> snapshot_;  // SELECT over sqlite_schema, stepped once while held
+  bool snapshot_held_ = false;
+  void hold_snapshot();
+  void release_snapshot();
   std::vector<Kept*> handed_out_;  // what end_reads resets, not every kept statement (map nodes do not move)
   void forget_statements();        // all of them, with handed_out_
   std::int64_t analyzed_rows_ = -1;

@@ -9,6 +9,8 @@ import contextlib
 import json
 import os
 import re
+import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -654,6 +656,68 @@ class SocketFile(unittest.TestCase):
             other.cleanup()
         finally:
             first.stop()
+            sim.stop()
+
+
+def syscalls_during(pid, work):
+    """{name: calls} that process `pid` (all its threads) made while `work`
+    ran, counted by strace attached before it starts and detached after."""
+    strace = shutil.which("strace")
+    if strace is None:
+        raise AssertionError("strace is missing (scripts/install-deps installs it)")
+    with tempfile.TemporaryDirectory(prefix="focus-strace-") as d:
+        out = os.path.join(d, "counts")
+        tracer = subprocess.Popen([strace, "-f", "-c", "-o", out, "-p", str(pid)], stderr=subprocess.PIPE, text=True)
+        try:
+            for line in tracer.stderr:  # "strace: Process N attached [with K threads]"
+                if "attached" in line:
+                    break
+            work()
+        finally:
+            tracer.send_signal(signal.SIGINT)
+            tracer.communicate(timeout=30)
+        counts = {}
+        with open(out) as f:
+            for line in f:
+                cols = line.split()
+                if len(cols) >= 5 and cols[3].isdigit() and cols[-1] != "total":
+                    counts[cols[-1]] = int(cols[3])
+        return counts
+
+
+class SystemCalls(unittest.TestCase):
+    """What a read answered from the cache costs focussyncd in system calls
+    (on a virtual machine each costs microseconds, a large part of a GET):
+    one send, and receives and waits for the next request, as many as the
+    client's timing makes (two of each at most; under strace, a slow
+    daemon, often so). No file lock: the socket keeps its read snapshot
+    between requests (before, each GET took and dropped one: two fcntl
+    calls, and 6.5 calls a request in all)."""
+
+    def test_a_cached_get_takes_no_lock(self):
+        sim = SimProcess("--projects", "20", "--seed", "3", "--api-key", KEY)
+        d = Daemon(sim, sync='members = "never"\ninterval = "1h"')
+        try:
+            d.wait_synced()
+            path = f"{BASE}/{sim.state()['projects'][0]['id']}"
+            conn = UnixConnection(d.socket, 15)
+
+            def gets(n):
+                for _ in range(n):
+                    conn.request("GET", path)
+                    reply = conn.getresponse()
+                    reply.read()
+                    self.assertEqual(reply.status, 200)
+
+            gets(20)  # statements prepared, freshness read
+            n = 300
+            counts = syscalls_during(d.proc.pid, lambda: gets(n))
+            conn.close()
+            self.assertEqual(counts.get("sendmsg"), n, counts)  # one gathered write per answer
+            self.assertLessEqual(counts.get("fcntl", 0), 2, counts)
+            self.assertLessEqual(sum(counts.values()), n * 5.2, counts)
+        finally:
+            d.stop()
             sim.stop()
 
 

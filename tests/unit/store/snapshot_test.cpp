@@ -1,0 +1,78 @@
+// The read snapshot the socket keeps open between requests (Database::
+// end_reads(Snapshot::keep)): it saves each GET the lock calls of a read
+// transaction, and must cost nothing else: the daemon's own commits are
+// seen at once, every kind of write still runs, and once released the WAL
+// can be restarted again.
+#include "store/database.hpp"
+#include "support/sim_process.hpp"
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <string>
+
+using namespace focus::store;
+using focus::test::TempDir;
+
+namespace {
+
+// Another process's view of the cache (a backup tool, sqlite3): a plain
+// connection that asks for a checkpoint that restarts the WAL.
+class OtherConnection {
+ public:
+  // Reads once: a connection learns that the file is in WAL mode (and
+  // can checkpoint it) at its first read.
+  explicit OtherConnection(const std::string& path) {
+    sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr);
+    sqlite3_exec(db_, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr);
+  }
+  ~OtherConnection() { sqlite3_close(db_); }
+  OtherConnection(const OtherConnection&) = delete;
+  OtherConnection& operator=(const OtherConnection&) = delete;
+  int restart_the_wal() { return sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr); }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+int rows(Database& db) {
+  auto& count = db.cached("SELECT count(*) FROM t");
+  count.executeStep();
+  return count.getColumn(0).getInt();
+}
+
+}  // namespace
+
+TEST_CASE("a snapshot kept between socket requests hides no commit and stops no write") {
+  TempDir dir;
+  const std::string path = dir.path + "/cache.db";
+  Database db(path);
+  db.in_transaction([&] {
+    db.sql().exec("CREATE TABLE t (x INTEGER)");
+    db.sql().exec("INSERT INTO t VALUES (1)");
+  });
+  CHECK(rows(db) == 1);
+  db.end_reads(Database::Snapshot::keep);
+  OtherConnection other(path);
+  // Held: a read transaction is open on the WAL, so it cannot be restarted.
+  CHECK(other.restart_the_wal() == SQLITE_BUSY);
+
+  SUBCASE("a write commits beside it, and the next read sees it") {
+    db.in_transaction([&] { db.sql().exec("INSERT INTO t VALUES (2)"); });
+    CHECK(rows(db) == 2);
+    db.end_reads(Database::Snapshot::keep);
+    CHECK(rows(db) == 2);
+    db.sql().exec("INSERT INTO t VALUES (3)");  // a write outside in_transaction too
+    CHECK(rows(db) == 3);
+  }
+  SUBCASE("a cache file removed under it is written back (VACUUM refuses to run beside an unfinished statement)") {
+    std::filesystem::remove(path);
+    CHECK_NOTHROW(db.write_back());
+    CHECK(std::filesystem::exists(path));
+  }
+  SUBCASE("released at the end of an engine pass, the WAL can be restarted") {
+    db.end_reads();
+    CHECK(other.restart_the_wal() == SQLITE_OK);
+  }
+}
