@@ -3,6 +3,7 @@
 #include "core/text.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <stdexcept>
 
 namespace focus::http {
@@ -31,6 +32,9 @@ PathTable::PathTable(const std::vector<RouteSpec>& routes, std::vector<IdSegment
     if (it == paths_.end()) it = paths_.insert(paths_.end(), Path{std::move(compiled), {}});
     it->routes.push_back(i);
   }
+  if (paths_.size() > kMaxPaths)
+    throw std::invalid_argument("a route table holds at most " + std::to_string(kMaxPaths) + " distinct paths");
+  for (const auto& r : routes_) labels_.push_back(r.method + " " + r.label);
 }
 
 std::vector<PathTable::Segment> PathTable::compile(const std::string& pattern) const {
@@ -64,23 +68,31 @@ bool PathTable::frame_matches(const Path& path, const std::vector<std::string>& 
   return true;
 }
 
+// The paths still in the running are a bit set (at most kMaxPaths, checked
+// at construction): a request's match allocates nothing but its answer.
 PathMatch PathTable::match(std::string_view method, const Target& target) const {
   PathMatch m;
   const auto& s = target.segments;
-  std::vector<const Path*> live;
-  for (const auto& p : paths_)
-    if (p.segments.size() == s.size() && frame_matches(p, s)) live.push_back(&p);
-  for (std::size_t i = 0; i < s.size() && !live.empty(); ++i) {
+  std::uint64_t live = 0;
+  for (std::size_t p = 0; p < paths_.size(); ++p)
+    if (paths_[p].segments.size() == s.size() && frame_matches(paths_[p], s)) live |= bit(p);
+  for (std::size_t i = 0; i < s.size() && live != 0; ++i) {
     // A literal that equals the segment wins over a capture at the same place.
-    std::vector<const Path*> literal, capture;
-    for (const Path* p : live) {
-      const Segment& seg = p->segments[i];
-      if (!seg.id && seg.literal == s[i]) literal.push_back(p);
-      else if (seg.id && (capture.empty() || capture.front()->segments[i].id == seg.id)) capture.push_back(p);
+    std::uint64_t literal = 0, capture = 0;
+    std::optional<std::size_t> capture_type;
+    for (std::size_t p = 0; p < paths_.size(); ++p) {
+      if (!(live & bit(p))) continue;
+      const Segment& seg = paths_[p].segments[i];
+      if (!seg.id && seg.literal == s[i]) {
+        literal |= bit(p);
+      } else if (seg.id && (!capture_type || *capture_type == *seg.id)) {
+        capture |= bit(p);
+        capture_type = seg.id;
+      }
     }
-    live = literal.empty() ? std::move(capture) : std::move(literal);
-    if (live.empty() || !live.front()->segments[i].id) continue;
-    const IdSegment& type = segments_[*live.front()->segments[i].id];
+    live = literal != 0 ? literal : capture;
+    if (literal != 0 || capture == 0) continue;
+    const IdSegment& type = segments_[*capture_type];
     auto id = parse_integer<std::int64_t>(s[i]);
     if (!id) {
       m.status = 400;
@@ -89,17 +101,17 @@ PathMatch PathTable::match(std::string_view method, const Target& target) const 
     }
     m.ids.add(type.name, *id);
   }
-  if (live.empty()) {
+  if (live == 0) {
     m.status = 404;
     m.error = "no such route: " + target.path;
     return m;
   }
-  const Path& path = *live.front();
+  const Path& path = paths_[static_cast<std::size_t>(std::countr_zero(live))];  // table order
   m.path_matched = true;
   for (std::size_t r : path.routes) {
     if (routes_[r].method != method) continue;
     m.route = r;
-    m.label = routes_[r].method + " " + routes_[r].label;
+    m.label = labels_[r];
     return m;
   }
   m.label = std::string(method) + " " + routes_[path.routes.front()].label;

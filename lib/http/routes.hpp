@@ -49,7 +49,10 @@ struct IdSegment {
 // The ids a path names, by segment name, in path order.
 class PathIds {
  public:
-  void add(std::string name, std::int64_t value) { ids_.emplace_back(std::move(name), value); }
+  void add(std::string name, std::int64_t value) {
+    if (ids_.empty()) ids_.reserve(4);  // the most any pattern has: one allocation, not three
+    ids_.emplace_back(std::move(name), value);
+  }
   std::optional<std::int64_t> find(std::string_view name) const;
   // The id of a segment the matched pattern has; std::out_of_range otherwise.
   std::int64_t at(std::string_view name) const;
@@ -96,9 +99,13 @@ class PathTable {
   std::vector<Segment> compile(const std::string& pattern) const;
   static bool frame_matches(const Path& path, const std::vector<std::string>& segments);
 
+  static constexpr std::size_t kMaxPaths = 64;  // one bit each in match()
+  static constexpr std::uint64_t bit(std::size_t path) { return std::uint64_t{1} << path; }
+
   std::vector<RouteSpec> routes_;
   std::vector<IdSegment> segments_;
   std::vector<Path> paths_;
+  std::vector<std::string> labels_;  // per route: "METHOD LABEL"
 };
 
 template <class Handler>

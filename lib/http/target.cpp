@@ -5,6 +5,7 @@
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/url_view.hpp>
 
+#include <algorithm>
 #include <cctype>
 
 namespace focus::http {
@@ -33,9 +34,34 @@ std::string escape_lenient(std::string_view text) {
   return out;
 }
 
+// Characters that stand for themselves in a decoded path: unreserved ones
+// (RFC 3986) and the slash.
+bool plain_path_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
 }  // namespace
 
-std::optional<Target> parse_target(std::string_view raw) {
+namespace detail {
+
+// A segment starting with a dot is left to the grammar: Boost.URL reads a
+// leading "/." as a prefix that is not a segment.
+std::optional<Target> parse_plain_path(std::string_view raw) {
+  if (raw.empty() || raw.front() != '/' || !std::all_of(raw.begin(), raw.end(), plain_path_char)) return std::nullopt;
+  if (raw.find("/.") != std::string_view::npos) return std::nullopt;
+  Target t;
+  t.path = std::string(raw);
+  t.segments.reserve(8);
+  for (std::size_t pos = 1; pos <= raw.size();) {
+    const std::size_t slash = std::min(raw.find('/', pos), raw.size());
+    if (slash > pos) t.segments.emplace_back(raw.substr(pos, slash - pos));
+    pos = slash + 1;
+  }
+  return t;
+}
+
+std::optional<Target> parse_by_grammar(std::string_view raw) {
   std::string text = escape_lenient(raw);
   auto parsed = boost::urls::parse_origin_form(text);
   if (!parsed) return std::nullopt;
@@ -46,6 +72,16 @@ std::optional<Target> parse_target(std::string_view raw) {
     if (!seg.empty()) t.segments.emplace_back(seg);
   for (auto p : url.params()) t.params.push_back({std::string(p.key), std::string(p.value), p.has_value});
   return t;
+}
+
+}  // namespace detail
+
+// Most targets a local tool sends (a project by id, a tree, /v1/status) are
+// a plain path, read here without Boost.URL's grammar: a fifth of the CPU a
+// cached GET spent in its own code. target_test holds both readings alike.
+std::optional<Target> parse_target(std::string_view raw) {
+  if (auto plain = detail::parse_plain_path(raw)) return plain;
+  return detail::parse_by_grammar(raw);
 }
 
 std::vector<const QueryParam*> Target::all(std::string_view key) const {

@@ -31,6 +31,14 @@ struct Target {
 // nullopt when the target is not a valid origin-form URI.
 std::optional<Target> parse_target(std::string_view target);
 
+namespace detail {
+// parse_target's two readings, apart for the test that holds them alike: a
+// plain path (unreserved characters and slashes only; nullopt for anything
+// else), and Boost.URL's origin-form grammar for every target.
+std::optional<Target> parse_plain_path(std::string_view target);
+std::optional<Target> parse_by_grammar(std::string_view target);
+}  // namespace detail
+
 // The query part of a target, "?k=v&..." ("" for no parameters), in the
 // given order; "key" alone when has_value is false. Everything but RFC 3986's
 // unreserved characters is percent-encoded, '+' and '=' included: a decoder

@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <random>
+#include <string>
+
 using namespace focus::http;
 
 TEST_CASE("'archived=' (empty value) and 'archived' (no value) stay apart") {
@@ -47,4 +50,33 @@ TEST_CASE("query_string percent-encodes what parse_target would misread, and rou
   CHECK(back->params[1].has_value);
   CHECK_FALSE(back->params[2].has_value);
   CHECK(query_string({}).empty());
+}
+
+TEST_CASE("a plain path is read as the URL grammar reads it, and anything else is left to the grammar") {
+  auto same = [](const std::string& raw) {
+    auto plain = detail::parse_plain_path(raw);
+    auto grammar = detail::parse_by_grammar(raw);
+    if (!plain) return true;  // not plain: parse_target asks the grammar alone
+    return grammar && plain->path == grammar->path && plain->segments == grammar->segments && grammar->params.empty();
+  };
+  for (const char* raw : {"/", "//", "/a", "/a/", "//a//b/", "/a.b/c.", "/api/organizations/1/workspaces/2/projects/-3",
+                          "/~x_y-z.1", "/v1/status"}) {
+    INFO(raw);
+    REQUIRE(detail::parse_plain_path(raw));
+    CHECK(same(raw));
+  }
+  for (const char* raw : {"", "a/b", "/a?b", "/a%20b", "/a+b", "/a b", "/a;b", "/caf\xc3\xa9", "http://h/a", "/./a", "/a/../b"}) {
+    INFO(raw);
+    CHECK_FALSE(detail::parse_plain_path(raw));
+  }
+  // Random paths over the plain alphabet and a few characters outside it.
+  std::mt19937 rng(17);
+  const std::string alphabet = "/////aZ09-._~?%+ ;=&";
+  for (int n = 0; n < 20000; ++n) {
+    std::string raw = "/";
+    for (int k = static_cast<int>(rng() % 24); k > 0; --k) raw += alphabet[rng() % alphabet.size()];
+    INFO(raw);
+    REQUIRE(same(raw));
+    CHECK(parse_target(raw).has_value() == detail::parse_by_grammar(raw).has_value());
+  }
 }
