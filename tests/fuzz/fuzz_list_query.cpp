@@ -4,7 +4,9 @@
 // differential test: ProjectReads answers it in SQL over a real SQLite cache
 // (mirror rows plus pending edits in the overlay), and the answer is compared
 // with model::matches / ordered_before applied to the same projects, as
-// focus-sim pages them: same ids, same order, same total.
+// focus-sim pages them: same ids, same order, same total. The same bytes
+// read as a path hold parse_target's plain-path reading to the URL grammar's.
+#include "http/target.hpp"
 #include "model/decode_error.hpp"
 #include "model/project_codec.hpp"
 #include "store/database.hpp"
@@ -121,9 +123,21 @@ std::string ids_text(const std::vector<model::Id>& ids) {
   return s;
 }
 
+// The same bytes as a path: parse_target's plain-path reading, where it
+// takes a target, must read it as Boost.URL's grammar does.
+void plain_path_read_as_the_grammar_reads_it(std::string_view bytes) {
+  const std::string raw = "/" + std::string(bytes);
+  auto plain = http::detail::parse_plain_path(raw);
+  if (!plain) return;
+  auto grammar = http::detail::parse_by_grammar(raw);
+  if (!grammar || grammar->path != plain->path || grammar->segments != plain->segments || !grammar->params.empty())
+    broken("the plain-path reading differs from the grammar's", raw);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  plain_path_read_as_the_grammar_reads_it(std::string_view(reinterpret_cast<const char*>(data), size));
   std::string target = "/api/organizations/1/workspaces/1/projects?";
   target.append(reinterpret_cast<const char*>(data), size);
   auto parsed = http::parse_target(target);
