@@ -152,6 +152,7 @@ asio::awaitable<void> Daemon::run_forever() {
     auto wait = std::chrono::milliseconds(1000);
     std::exception_ptr thrown;
     try {
+      p.db.end_reads();  // a pass reads no snapshot the socket kept
       if (!p.sync_requests.empty()) {
         co_await run_requested_syncs();
         wait = std::chrono::milliseconds(0);

@@ -98,6 +98,7 @@ bool LocalApi::configured(store::WorkspaceKey ws) const {
 // a JSON error, and every answer is counted.
 asio::awaitable<http::Answer> LocalApi::handle(http::Request request, http::PeerCredentials peer) {
   const auto started = std::chrono::steady_clock::now();
+  db_.begin_reads();
   std::string route = "unknown";
   http::Answer answer;  // every branch below sets it
   if (!admits(peer)) {

@@ -180,7 +180,9 @@ void Database::open_locked() {
 }
 
 int Database::count_commit(void* self) {
-  ++static_cast<Database*>(self)->commits_;
+  auto* db = static_cast<Database*>(self);
+  ++db->commits_;
+  if (db->snapshot_held_) db->checkpoint_owed_ = true;  // its automatic checkpoint cannot run
   return 0;  // let it commit
 }
 
@@ -276,8 +278,12 @@ void Database::end_reads(Snapshot snapshot) {
     kept->handed_out = false;
   }
   handed_out_.clear();
+  if (snapshot == Snapshot::release || checkpoint_owed_) release_snapshot();
   if (snapshot == Snapshot::keep) hold_snapshot();
-  else release_snapshot();
+}
+
+void Database::begin_reads() {
+  if (snapshot_held_ && std::chrono::steady_clock::now() - snapshot_taken_ > kSnapshotLifetime) release_snapshot();
 }
 
 // A statement stepped to its first row keeps its read transaction open
@@ -287,13 +293,21 @@ void Database::hold_snapshot() {
   if (snapshot_held_ || transaction_open()) return;
   if (!snapshot_) snapshot_ = std::make_unique<SQLite::Statement>(*db_, "SELECT 1 FROM main.sqlite_schema");
   snapshot_held_ = snapshot_->executeStep();
+  snapshot_taken_ = std::chrono::steady_clock::now();
   if (!snapshot_held_) snapshot_->tryReset();
 }
 
 void Database::release_snapshot() {
-  if (!snapshot_held_) return;
-  snapshot_held_ = false;
-  snapshot_->tryReset();  // a statement that stepped to a row resets cleanly
+  if (snapshot_held_) {
+    snapshot_held_ = false;
+    snapshot_->tryReset();  // a statement that stepped to a row resets cleanly
+  }
+  if (checkpoint_owed_) {
+    checkpoint_owed_ = false;
+    // What the commit beside the snapshot could not do (passive: it waits
+    // on nobody; a failure leaves the frames to the next checkpoint).
+    ::sqlite3_wal_checkpoint_v2(db_->getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  }
 }
 
 void Database::refresh_statistics() {

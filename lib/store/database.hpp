@@ -27,6 +27,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -98,13 +99,22 @@ class Database {
   // read transaction of the Database's own, so that the next request's
   // reads start none: each read transaction takes and drops a lock on the
   // -shm file, two fcntl calls, a third of a cached GET's system calls. That
-  // is safe only because this connection is the cache's one writer: every
-  // write (in_transaction, ANALYZE, VACUUM INTO) drops the snapshot first,
-  // so a kept snapshot is never older than the last commit, and the engine's
-  // passes end with Snapshot::release, which lets checkpoints restart the
-  // WAL. Other connections (the SQL reader) only read.
+  // is sound because this connection is the cache's one writer: every
+  // write transaction (in_transaction, ANALYZE, VACUUM INTO) drops the
+  // snapshot first, so a kept snapshot is never older than the last commit,
+  // and the engine's passes begin and end with Snapshot::release, which
+  // lets checkpoints restart the WAL. Other connections (the SQL reader)
+  // only read. A write outside in_transaction would commit beside the
+  // snapshot, where SQLite cannot checkpoint: the commit hook notes it, and
+  // the snapshot is dropped and the WAL checkpointed at the next end_reads.
   enum class Snapshot { release, keep };
   void end_reads(Snapshot snapshot = Snapshot::release);
+  // Called as a request begins: drops a kept snapshot older than
+  // kSnapshotLifetime, so that a commit by another process (the cache is
+  // focussyncd's alone, but a person may still write it with sqlite3) is
+  // seen by the requests that start that long after it.
+  void begin_reads();
+  static constexpr std::chrono::milliseconds kSnapshotLifetime{10};
   // How many transactions this connection has committed (counted by
   // SQLite's commit hook, autocommits included). The daemon is the cache's
   // only writer, so a value read from the cache stays true while this
@@ -148,6 +158,8 @@ class Database {
   std::unordered_map<std::string, Kept> statements_;  // after db_: closed first
   std::unique_ptr<SQLite::Statement> snapshot_;  // SELECT over sqlite_schema, stepped once while held
   bool snapshot_held_ = false;
+  std::chrono::steady_clock::time_point snapshot_taken_;
+  bool checkpoint_owed_ = false;  // a commit happened beside the snapshot
   void hold_snapshot();
   void release_snapshot();
   std::vector<Kept*> handed_out_;  // what end_reads resets, not every kept statement (map nodes do not move)

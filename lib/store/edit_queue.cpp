@@ -399,8 +399,14 @@ void EditQueue::settle_conflict(const EditRecord& e, const std::string& descript
   spdlog::warn("edit {} ({} {}) is in conflict: {}", e.id, to_text(e.op), project_label(e.project_id), description);
 }
 
+// Single statements, in a transaction all the same: a write is committed
+// through in_transaction (see Database::end_reads).
+void EditQueue::mark_in_flight(EditId id, Timestamp now) {
+  db_.in_transaction([&] { edits_.set_in_flight(id, now); });
+}
+
 void EditQueue::settle_unknown(const EditRecord& e, const std::string& error) {
-  edits_.set_state(e.id, EditState::unknown_outcome, error, std::nullopt);
+  db_.in_transaction([&] { edits_.set_state(e.id, EditState::unknown_outcome, error, std::nullopt); });
 }
 
 void EditQueue::settle_ambiguous(const EditRecord& e, const std::vector<Id>& candidates, const std::string& why,
@@ -430,11 +436,11 @@ void EditQueue::learn_own_user(Id organization, const std::string& key_id, Id us
   st.bind(2, key_id);
   st.bind(3, user_id);
   st.bind(4, micros(now));
-  st.exec();
+  db_.in_transaction([&] { st.exec(); });
 }
 
 void EditQueue::settle_retry(const EditRecord& e, const std::string& error, Timestamp next_attempt, bool count_attempt) {
-  edits_.set_retry(e.id, error, next_attempt, count_attempt);
+  db_.in_transaction([&] { edits_.set_retry(e.id, error, next_attempt, count_attempt); });
 }
 
 void EditQueue::rewrite(const EditRecord& e, const json& body, const json& base, const std::string& note, Timestamp now) {

@@ -124,7 +124,7 @@ class EditQueue {
   // Whether a local create already settled as this project.
   bool is_claimed(WorkspaceKey ws, Id real_id);
 
-  void mark_in_flight(EditId id, Timestamp now) { edits_.set_in_flight(id, now); }
+  void mark_in_flight(EditId id, Timestamp now);
   // The server applied it. `server` is its version of the project, when it
   // answered one (else the edit's effect is applied to the mirror's copy, and
   // the next listing brings the server's exact version). For a create,

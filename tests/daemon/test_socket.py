@@ -692,7 +692,8 @@ class SystemCalls(unittest.TestCase):
     client's timing makes (two of each at most; under strace, a slow
     daemon, often so). No file lock: the socket keeps its read snapshot
     between requests (before, each GET took and dropped one: two fcntl
-    calls, and 6.5 calls a request in all)."""
+    calls, and 6.5 calls a request in all); it is renewed once it is 10 ms
+    old, for commits by other processes."""
 
     def test_a_cached_get_takes_no_lock(self):
         sim = SimProcess("--projects", "20", "--seed", "3", "--api-key", KEY)
@@ -714,7 +715,10 @@ class SystemCalls(unittest.TestCase):
             counts = syscalls_during(d.proc.pid, lambda: gets(n))
             conn.close()
             self.assertEqual(counts.get("sendmsg"), n, counts)  # one gathered write per answer
-            self.assertLessEqual(counts.get("fcntl", 0), 2, counts)
+            # Two calls each time the snapshot is taken anew (every 10 ms
+            # here, the GETs take 50-80 ms under strace), and a pass of the
+            # engine's timer: far fewer than the 2 a GET of the build before.
+            self.assertLess(counts.get("fcntl", 0), n / 4, counts)
             self.assertLessEqual(sum(counts.values()), n * 5.2, counts)
         finally:
             d.stop()

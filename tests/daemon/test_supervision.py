@@ -164,6 +164,9 @@ class Connections(unittest.TestCase):
                 db.execute("INSERT INTO changes (organization_id, workspace_id, project_id, kind, fields, at) "
                            "VALUES (1, 1, 1, 'update', 'not json', 0)")
                 db.commit()
+            # Another process's commit reaches socket reads that begin once
+            # the daemon's kept read snapshot is 10 ms old (docs/socket.md).
+            time.sleep(0.05)
             for _ in range(5):
                 conn = UnixConnection(daemon.socket, 10)
                 conn.request("GET", "/v1/changes?since=0", headers={"Accept": "text/event-stream"})
