@@ -236,6 +236,7 @@ void Database::lock() {
 }
 
 SQLite::Statement& Database::cached(const std::string& sql) {
+  if (statements_.size() >= kMaxKeptStatements && !statements_.contains(sql)) forget_idle_statements();
   auto& slot = statements_[sql];
   if (!slot.statement) slot.statement = std::make_unique<SQLite::Statement>(*db_, sql);
   if (!slot.handed_out) {
@@ -281,6 +282,11 @@ void Database::write_failed(const SQLite::Exception& e) {
 void Database::forget_statements() {
   handed_out_.clear();
   statements_.clear();
+}
+
+// Those handed out in this unit of work stay: their callers hold them.
+void Database::forget_idle_statements() {
+  std::erase_if(statements_, [](const auto& entry) { return !entry.second.handed_out; });
 }
 
 void Database::end_reads(Snapshot snapshot) {

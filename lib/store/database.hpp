@@ -86,8 +86,13 @@ class Database {
   // A prepared statement kept for reuse (reads served many times a second
   // would otherwise spend most of their time in sqlite3_prepare), reset and
   // with its bindings cleared. It must not be in use already: a hot query
-  // is stepped to its end before the same SQL is asked for again.
+  // is stepped to its end before the same SQL is asked for again. At most
+  // kMaxKeptStatements are kept: past that, those not handed out since the
+  // last end_reads are finalized (a list's SQL carries its filter values,
+  // so its texts are many).
   SQLite::Statement& cached(const std::string& sql);
+  static constexpr std::size_t kMaxKeptStatements = 64;
+  std::size_t kept_statements() const { return statements_.size(); }
   // Resets every kept statement. One stepped to its first row and left there
   // holds a read transaction open, which pins the WAL snapshot: the
   // connection would stop seeing other writers' commits, its own next write
@@ -164,6 +169,7 @@ class Database {
   void release_snapshot();
   std::vector<Kept*> handed_out_;  // what end_reads resets, not every kept statement (map nodes do not move)
   void forget_statements();        // all of them, with handed_out_
+  void forget_idle_statements();   // those not handed out
   std::int64_t analyzed_rows_ = -1;
   std::uint64_t commits_ = 0;
 };

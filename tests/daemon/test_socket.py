@@ -714,7 +714,9 @@ class SystemCalls(unittest.TestCase):
             n = 300
             counts = syscalls_during(d.proc.pid, lambda: gets(n))
             conn.close()
-            self.assertEqual(counts.get("sendmsg"), n, counts)  # one gathered write per answer
+            # One gathered write per answer (give or take the one strace is
+            # attaching or detaching on).
+            self.assertAlmostEqual(counts.get("sendmsg", 0), n, delta=2, msg=counts)
             # Two calls each time the snapshot is taken anew (every 10 ms
             # here, the GETs take 50-80 ms under strace), and a pass of the
             # engine's timer: far fewer than the 2 a GET of the build before.

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 using namespace focus::store;
 using focus::test::TempDir;
@@ -110,4 +111,24 @@ TEST_CASE("writes committed beside the kept snapshot, outside a transaction, do 
   }
   CHECK(std::filesystem::file_size(path + "-wal") < 2 * 1024 * 1024);
   CHECK(rows(db) == 3000);
+}
+
+TEST_CASE("kept statements whose text carries its values do not pile up, and none in use is dropped") {
+  TempDir dir;
+  Database db(dir.path + "/cache.db");
+  for (int i = 0; i < 500; ++i) {  // a tool listing with ever new filter values
+    auto& one = db.cached("SELECT " + std::to_string(i));
+    REQUIRE(one.executeStep());
+    db.end_reads(Database::Snapshot::keep);
+  }
+  CHECK(db.kept_statements() <= Database::kMaxKeptStatements);
+  // Within one unit of work every statement handed out stays valid, even
+  // past the bound.
+  std::vector<SQLite::Statement*> in_use;
+  for (int i = 0; i < 100; ++i) in_use.push_back(&db.cached("SELECT " + std::to_string(1000 + i)));
+  for (int i = 0; i < 100; ++i) {
+    REQUIRE(in_use[static_cast<std::size_t>(i)]->executeStep());
+    CHECK(in_use[static_cast<std::size_t>(i)]->getColumn(0).getInt() == 1000 + i);
+  }
+  db.end_reads();
 }
