@@ -1,5 +1,6 @@
 #include "store/project_reads.hpp"
 
+#include "store/blank_rate.hpp"
 #include "store/enum_sql.hpp"
 #include "store/project_columns.hpp"
 #include "store/sql_util.hpp"
@@ -175,9 +176,17 @@ BodyPage ProjectReads::list(WorkspaceKey ws, const model::ListQuery& q) {
 }
 
 // Rates are part of what the mirror keeps; a list that did not ask for them
-// shows "rate": null, as the Focus API does. SQLite's json_replace edits the
-// one member and keeps every other byte of the stored body as it is.
+// shows "rate": null, as the Focus API does. The one member is edited and
+// every other byte of the stored body kept: by blank_rate, and by SQLite's
+// json_replace for a body blank_rate leaves to it.
 std::optional<std::string> ProjectReads::body(WorkspaceKey ws, Id id, Rate rate) {
+  auto text = stored_body(ws, id, Rate::as_stored);
+  if (!text || rate == Rate::as_stored) return text;
+  if (auto blanked = blank_rate(*text)) return blanked;
+  return stored_body(ws, id, Rate::blanked);  // a body simdjson does not read: json_replace's word
+}
+
+std::optional<std::string> ProjectReads::stored_body(WorkspaceKey ws, Id id, Rate rate) {
   auto select = [](Rate r, bool with_overlay) {
     const char* column = r == Rate::as_stored ? "body" : "json_replace(body, '$.rate', NULL)";
     return std::string("SELECT ") + column + " FROM " + visible_source(with_overlay) + " AS v WHERE id = ?3";

@@ -76,6 +76,7 @@ class ProjectReads {
   };
   enum class Rate { as_stored, blanked };
   std::optional<std::string> body(WorkspaceKey ws, Id id, Rate rate);
+  std::optional<std::string> stored_body(WorkspaceKey ws, Id id, Rate rate);  // blanked by json_replace
   std::vector<std::string> tree_page(WorkspaceKey ws, const std::vector<Id>& ids, const model::Paging& paging);
   void note_cut(WorkspaceKey ws, Id id, bool children, std::size_t rows);
   std::int64_t fingerprint();
