@@ -1,5 +1,7 @@
 #include "store/blank_rate.hpp"
 
+#include "core/text.hpp"
+
 #include <simdjson.h>
 
 namespace focus::store::detail {
@@ -20,9 +22,7 @@ std::optional<std::string> blank_rate(std::string_view body) {
     if (field.value().get(value) || value.type().get(type)) return std::nullopt;
     if (type == simdjson::ondemand::json_type::object || type == simdjson::ondemand::json_type::array)
       return std::nullopt;
-    std::string_view token = value.raw_json_token();
-    while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\r' || token.back() == '\t'))
-      token.remove_suffix(1);
+    const std::string_view token = without_trailing_json_space(value.raw_json_token());
     const auto at = static_cast<std::size_t>(token.data() - padded.data());
     std::string out;
     out.reserve(body.size() + 4);

@@ -210,9 +210,7 @@ std::vector<std::string_view> raw_items(const std::string& text) {
       simdjson::ondemand::object project;
       std::string_view raw;
       if (element.get_object().get(project) || project.raw_json().get(raw)) return {};
-      while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t'))
-        raw.remove_suffix(1);
-      items.push_back(raw);
+      items.push_back(without_trailing_json_space(raw));
     }
   }
   return items;

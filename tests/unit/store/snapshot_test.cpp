@@ -45,6 +45,18 @@ int rows(Database& db) {
   return count.getColumn(0).getInt();
 }
 
+// A cache with one table `t` of `column`, its snapshot kept as the socket
+// keeps it after a request.
+struct HeldSnapshot {
+  explicit HeldSnapshot(const char* column) {
+    db.in_transaction([&] { db.sql().exec(std::string("CREATE TABLE t (") + column + ")"); });
+    db.end_reads(Database::Snapshot::keep);
+  }
+  TempDir dir;
+  const std::string path = dir.path + "/cache.db";
+  Database db{path};
+};
+
 }  // namespace
 
 TEST_CASE("a snapshot kept between socket requests hides no commit and stops no write") {
@@ -81,12 +93,9 @@ TEST_CASE("a snapshot kept between socket requests hides no commit and stops no 
 }
 
 TEST_CASE("another process's commit is seen by the requests that begin once the kept snapshot has lived its time") {
-  TempDir dir;
-  const std::string path = dir.path + "/cache.db";
-  Database db(path);
-  db.in_transaction([&] { db.sql().exec("CREATE TABLE t (x INTEGER)"); });
-  db.end_reads(Database::Snapshot::keep);
-  OtherConnection person_with_sqlite3(path);
+  HeldSnapshot cache("x INTEGER");
+  Database& db = cache.db;
+  OtherConnection person_with_sqlite3(cache.path);
   REQUIRE(person_with_sqlite3.exec("INSERT INTO t VALUES (1)") == SQLITE_OK);
   std::this_thread::sleep_for(Database::kSnapshotLifetime + std::chrono::milliseconds(5));
   db.begin_reads();
@@ -99,17 +108,14 @@ TEST_CASE("another process's commit is seen by the requests that begin once the 
 }
 
 TEST_CASE("writes committed beside the kept snapshot, outside a transaction, do not grow the WAL without bound") {
-  TempDir dir;
-  const std::string path = dir.path + "/cache.db";
-  Database db(path);
-  db.in_transaction([&] { db.sql().exec("CREATE TABLE t (x BLOB)"); });
-  db.end_reads(Database::Snapshot::keep);
+  HeldSnapshot cache("x BLOB");
+  Database& db = cache.db;
   // 3,000 commits of a page each: 12 MB of WAL if none could be checkpointed.
   for (int i = 0; i < 3000; ++i) {
     db.sql().exec("INSERT INTO t VALUES (zeroblob(3000))");
     db.end_reads(Database::Snapshot::keep);
   }
-  CHECK(std::filesystem::file_size(path + "-wal") < 2 * 1024 * 1024);
+  CHECK(std::filesystem::file_size(cache.path + "-wal") < 2 * 1024 * 1024);
   CHECK(rows(db) == 3000);
 }
 
