@@ -88,19 +88,53 @@ std::optional<Timestamp> parse_rfc3339(std::string_view s) {
   return Timestamp{local - offset};
 }
 
+namespace {
+
+// `value` as exactly `width` digits, zero-padded (value < 10^width).
+char* put_digits(char* out, unsigned long long value, int width) {
+  for (int i = width - 1; i >= 0; --i, value /= 10) out[i] = char('0' + value % 10);
+  return out + width;
+}
+
+// "YYYY-MM-DD" at `out`; the years 0 to 9999, which RFC 3339 can spell.
+char* put_date(char* out, std::chrono::year_month_day ymd) {
+  out = put_digits(out, unsigned(int(ymd.year())), 4);
+  *out++ = '-';
+  out = put_digits(out, unsigned(ymd.month()), 2);
+  *out++ = '-';
+  return put_digits(out, unsigned(ymd.day()), 2);
+}
+
+bool spellable(std::chrono::year y) { return int(y) >= 0 && int(y) <= 9999; }
+
+}  // namespace
+
+// Written digit by digit: a listing formats a few times per project, and
+// snprintf was a tenth of encoding one.
 std::string format_rfc3339(Timestamp t) {
   using namespace std::chrono;
   auto day = floor<days>(t);
   year_month_day ymd{day};
   hh_mm_ss<microseconds> tod{t - day};
   char buf[40];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", int(ymd.year()),
-                        unsigned(ymd.month()), unsigned(ymd.day()), int(tod.hours().count()),
-                        int(tod.minutes().count()), int(tod.seconds().count()));
-  if (auto us = tod.subseconds().count(); us != 0)
-    n += std::snprintf(buf + n, sizeof buf - n, ".%06lld", static_cast<long long>(us));
-  buf[n++] = 'Z';
-  return std::string(buf, n);
+  char* out = buf;
+  if (spellable(ymd.year())) {
+    out = put_date(out, ymd);
+  } else {  // out of RFC 3339's range: as printf spells it, never cut
+    out += std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()));
+  }
+  *out++ = 'T';
+  out = put_digits(out, static_cast<unsigned long long>(tod.hours().count()), 2);
+  *out++ = ':';
+  out = put_digits(out, static_cast<unsigned long long>(tod.minutes().count()), 2);
+  *out++ = ':';
+  out = put_digits(out, static_cast<unsigned long long>(tod.seconds().count()), 2);
+  if (auto us = tod.subseconds().count(); us != 0) {
+    *out++ = '.';
+    out = put_digits(out, static_cast<unsigned long long>(us), 6);
+  }
+  *out++ = 'Z';
+  return std::string(buf, out);
 }
 
 std::optional<Date> parse_date(std::string_view s) {
@@ -112,9 +146,8 @@ std::optional<Date> parse_date(std::string_view s) {
 
 std::string format_date(Date d) {
   char buf[16];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", int(d.year()), unsigned(d.month()),
-                        unsigned(d.day()));
-  return std::string(buf, n);
+  if (spellable(d.year())) return std::string(buf, put_date(buf, d));
+  return std::string(buf, std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", int(d.year()), unsigned(d.month()), unsigned(d.day())));
 }
 
 namespace {

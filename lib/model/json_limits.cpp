@@ -53,13 +53,16 @@ bool is_low(unsigned v) { return v >= 0xDC00 && v <= 0xDFFF; }
 
 }  // namespace
 
-std::string repaired_json_text(std::string_view raw) {
+std::string repaired_json_text(std::string_view raw, std::size_t spare) {
   std::string valid;
   if (!is_valid_utf8(raw)) valid = valid_utf8(raw);
   std::string_view text = valid.empty() ? raw : std::string_view(valid);
-  if (text.find("\\u") == std::string_view::npos) return std::string(text);
   std::string out;
-  out.reserve(text.size());
+  out.reserve(text.size() + spare);
+  if (text.find("\\u") == std::string_view::npos) {
+    out.append(text);
+    return out;
+  }
   bool in_string = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];

@@ -116,6 +116,11 @@ Mirror::Mirror(Database& db) : db_(db) {
   db_.sql().exec(create);
 }
 
+void KnownDigests::reserve(std::size_t count) {
+  ids_.reserve(count);
+  digests_.reserve(count * kDigestSize);
+}
+
 void KnownDigests::add(Id id, std::string_view digest) {
   if (digest.size() != kDigestSize) return;  // not one of ours: never matches
   ids_.push_back(id);
@@ -131,6 +136,7 @@ bool KnownDigests::matches(Id id, std::string_view digest) const {
 
 KnownDigests Mirror::listing_digests(WorkspaceKey ws) {
   KnownDigests known;
+  known.reserve(static_cast<std::size_t>(live_count(ws)));  // grown once, not page by page
   auto st = for_workspace(db_.sql(),
                           "SELECT id, listing_digest FROM projects WHERE organization_id = ? AND workspace_id = ? "
                           "AND deleted = 0 AND listing_digest IS NOT NULL ORDER BY id", ws);

@@ -224,11 +224,12 @@ std::optional<model::Id> listed_id(const SimdjsonValue& value) {
   return id->get_int64();
 }
 
-// The listing's project objects as simdjson reads them, each given the
-// digest of its minified text; those `known` recognises are not decoded,
-// the rest are decoded straight from simdjson's document. `raw`: the same
-// objects as sent (raw_items), tried first, so that a compact page needs
-// no minifying of what did not change; ignored unless it lists them all.
+// The listing's project objects as simdjson reads them. Each one's digest
+// is of its text as sent (`raw`, from raw_items; ignored unless it lists
+// them all), else of its minified text. Those `known` recognises, by either
+// digest, are not decoded; the rest are decoded straight from simdjson's
+// document. A compact server's text as sent is its minified text, so neither
+// a first listing nor a relisting minifies what it did not have to.
 Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_total, const KnownDigest& known,
                                         const std::vector<std::string_view>& raw) {
   auto listed = last_member(top, "data");
@@ -242,7 +243,14 @@ Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_t
   }
   auto page = page_from(f, data.size(), expect_total);
   if (!page) return page;
-  const bool use_raw = known && raw.size() == data.size();
+  const bool use_raw = raw.size() == data.size();
+  // A relisting mostly finds each project unchanged; a first listing decodes them all.
+  if (known) {
+    page->unchanged.reserve(data.size());
+  } else {
+    page->data.reserve(data.size());
+    page->digests.reserve(data.size());
+  }
   std::size_t index = 0;
   try {
     for (simdjson::dom::element item : data) {
@@ -250,12 +258,10 @@ Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_t
       const auto id = known ? listed_id(value) : std::nullopt;
       const std::string_view sent = use_raw ? raw[index] : std::string_view();
       ++index;
-      if (id && !sent.empty() && known(*id, model::content_hash(sent))) {
-        page->unchanged.push_back(*id);
-        continue;
-      }
-      std::string digest = model::content_hash(simdjson::minify(item));
-      if (id && known(*id, digest)) {
+      std::string digest = sent.empty() ? model::content_hash(simdjson::minify(item)) : model::content_hash(sent);
+      // Spelt otherwise than when it was stored (whitespace, escapes): the
+      // minified text's digest may still be the one known.
+      if (id && (known(*id, digest) || (!sent.empty() && known(*id, model::content_hash(simdjson::minify(item)))))) {
         page->unchanged.push_back(*id);
         continue;
       }
@@ -286,13 +292,13 @@ simdjson::dom::parser& page_parser() {
 
 Result<ProjectPage> decode_page(const std::string& body, bool expect_total, const KnownDigest& known) {
   auto& parser = page_parser();
-  std::string text = model::repaired_json_text(body);
-  text.reserve(text.size() + simdjson::SIMDJSON_PADDING);  // both parsers read it in place
+  // Both parsers read it in place, past its end.
+  const std::string text = model::repaired_json_text(body, simdjson::SIMDJSON_PADDING);
   simdjson::dom::element root;
   if (parser.parse(text).get(root)) return decode_page_by_nlohmann(body, expect_total);
   simdjson::dom::object top;
   if (root.get_object().get(top)) return make_error(Errc::bad_payload, "the answer has no 'data' array");
-  return decode_page_quickly(top, expect_total, known, known ? raw_items(text) : std::vector<std::string_view>());
+  return decode_page_quickly(top, expect_total, known, raw_items(text));
 }
 
 namespace {

@@ -56,7 +56,9 @@ using KnownDigest = std::function<bool(model::Id id, std::string_view digest)>;
 struct ProjectPage {
   std::vector<model::Project> data;  // decoded, in listing order
   // data[i]'s listing digest: model::content_hash of the project's object as
-  // listed (simdjson's minified form of it, so whitespace does not count).
+  // listed, its text as sent (of simdjson's minified form of it where the
+  // text as sent could not be told apart). A project listed later in
+  // another spelling is still known by its minified text's digest.
   // Empty where the answer was read by the fallback parser.
   std::vector<std::string> digests;
   // Listed, but not decoded: the KnownDigest said their digest is known.

@@ -2,6 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
 using namespace focus;
 using namespace std::chrono;
 
@@ -58,4 +62,34 @@ TEST_CASE("an HTTP Date header reads as the instant it names, and is written bac
     CAPTURE(bad);
     CHECK_FALSE(parse_http_date(bad).has_value());
   }
+}
+
+// The digit-by-digit writers against printf's spelling, which they replaced:
+// random instants over the years RFC 3339 can spell, and some outside them.
+TEST_CASE("times and dates are spelt as printf spells them, at every year") {
+  auto printf_spelling = [](Timestamp t) {
+    auto day = floor<days>(t);
+    year_month_day ymd{day};
+    hh_mm_ss<microseconds> tod{t - day};
+    char buf[64];
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", int(ymd.year()), unsigned(ymd.month()),
+                          unsigned(ymd.day()), int(tod.hours().count()), int(tod.minutes().count()),
+                          int(tod.seconds().count()));
+    if (auto us = tod.subseconds().count(); us != 0) n += std::snprintf(buf + n, sizeof buf - n, ".%06lld", (long long)us);
+    return std::string(buf, n) + "Z";
+  };
+  std::uint64_t state = 0x9e3779b97f4a7c15;
+  auto next = [&] { return state = state * 6364136223846793005ULL + 1442695040888963407ULL; };
+  const auto year_zero = sys_days{year{0} / 1 / 1}, year_ten_thousand = sys_days{year{10000} / 1 / 1};
+  const auto span = duration_cast<microseconds>(year_ten_thousand - year_zero).count();
+  for (int i = 0; i < 20000; ++i) {
+    auto us = microseconds(static_cast<std::int64_t>(next() >> 1) % (span + 2 * 86400000000LL) - 86400000000LL);
+    Timestamp t{duration_cast<Timestamp::duration>(year_zero.time_since_epoch() + us)};
+    if (i % 3 == 0) t = floor<seconds>(t);  // whole seconds: no fraction written
+    REQUIRE(format_rfc3339(t) == printf_spelling(t));
+    const Date d{floor<days>(t)};
+    REQUIRE(format_date(d) == printf_spelling(t).substr(0, printf_spelling(t).find('T')));
+  }
+  CHECK(format_rfc3339(Timestamp{sys_days{year{-1} / 12 / 31}.time_since_epoch()}) == "-001-12-31T00:00:00Z");
+  CHECK(format_date(year{10000} / 1 / 2) == "10000-01-02");
 }
