@@ -54,14 +54,20 @@ bool is_low(unsigned v) { return v >= 0xDC00 && v <= 0xDFFF; }
 }  // namespace
 
 std::string repaired_json_text(std::string_view raw, std::size_t spare) {
+  std::string out;
+  repair_json_text(raw, out, spare);
+  return out;
+}
+
+void repair_json_text(std::string_view raw, std::string& out, std::size_t spare) {
   std::string valid;
   if (!is_valid_utf8(raw)) valid = valid_utf8(raw);
   std::string_view text = valid.empty() ? raw : std::string_view(valid);
-  std::string out;
+  out.clear();
   out.reserve(text.size() + spare);
   if (text.find("\\u") == std::string_view::npos) {
     out.append(text);
-    return out;
+    return;
   }
   bool in_string = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -93,7 +99,6 @@ std::string repaired_json_text(std::string_view raw, std::size_t spare) {
     out.append(is_high(*v) || is_low(*v) ? std::string_view("\\ufffd") : text.substr(i, 6));
     i += 5;
   }
-  return out;
 }
 
 nlohmann::json parse_bounded(std::string_view text) {

@@ -26,6 +26,9 @@ bool nests_deeper_than(std::string_view text, int max_depth = kMaxJsonDepth);
 // `spare`: capacity reserved past the text in the same allocation (a parser
 // that reads past the end, as simdjson does, then needs no second copy).
 std::string repaired_json_text(std::string_view text, std::size_t spare = 0);
+// The same, written over `out`, whose memory is reused: a listing repairs
+// page after page, and a fresh buffer each time cost a page fault per 4 KiB.
+void repair_json_text(std::string_view text, std::string& out, std::size_t spare = 0);
 
 // The upstream's answers: repaired, then nlohmann's non-throwing parse, with
 // the depth limit: a discarded value when the text is not JSON or nests too deep.

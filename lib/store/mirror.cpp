@@ -136,7 +136,9 @@ bool KnownDigests::matches(Id id, std::string_view digest) const {
 
 KnownDigests Mirror::listing_digests(WorkspaceKey ws) {
   KnownDigests known;
-  known.reserve(static_cast<std::size_t>(live_count(ws)));  // grown once, not page by page
+  // Grown once, not page by page; the count the last listing left (counting
+  // the rows instead cost more than the growing).
+  known.reserve(static_cast<std::size_t>(std::max<std::int64_t>(0, sync_state(ws).project_count.value_or(0))));
   auto st = for_workspace(db_.sql(),
                           "SELECT id, listing_digest FROM projects WHERE organization_id = ? AND workspace_id = ? "
                           "AND deleted = 0 AND listing_digest IS NOT NULL ORDER BY id", ws);

@@ -21,6 +21,9 @@ using nlohmann::json;
 // Counts and page numbers past this are a broken answer, not a big workspace.
 constexpr std::int64_t kMaxCount = 1'000'000'000;
 
+// The most of a page's text decode_page keeps for the next page.
+constexpr std::size_t kKeptPageText = 1 << 20;
+
 Result<json> parse(const std::string& body) {
   if (model::nests_deeper_than(body))
     return make_error(Errc::bad_payload,
@@ -292,8 +295,17 @@ simdjson::dom::parser& page_parser() {
 
 Result<ProjectPage> decode_page(const std::string& body, bool expect_total, const KnownDigest& known) {
   auto& parser = page_parser();
-  // Both parsers read it in place, past its end.
-  const std::string text = model::repaired_json_text(body, simdjson::SIMDJSON_PADDING);
+  // Both parsers read it in place, past its end. Kept per thread, as the
+  // parser is: nothing read from it outlives this call.
+  // A page far past the usual size (200 projects: about 170 KB) is not kept.
+  thread_local std::string text;
+  struct Trimmed {
+    std::string& text;
+    ~Trimmed() {
+      if (text.capacity() > kKeptPageText) std::string().swap(text);
+    }
+  } trimmed{text};
+  model::repair_json_text(body, text, simdjson::SIMDJSON_PADDING);
   simdjson::dom::element root;
   if (parser.parse(text).get(root)) return decode_page_by_nlohmann(body, expect_total);
   simdjson::dom::object top;
