@@ -53,9 +53,9 @@ bool is_low(unsigned v) { return v >= 0xDC00 && v <= 0xDFFF; }
 
 }  // namespace
 
-std::string repaired_json_text(std::string_view raw, std::size_t spare) {
+std::string repaired_json_text(std::string_view raw) {
   std::string out;
-  repair_json_text(raw, out, spare);
+  repair_json_text(raw, out);
   return out;
 }
 

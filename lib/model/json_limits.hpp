@@ -23,11 +23,11 @@ bool nests_deeper_than(std::string_view text, int max_depth = kMaxJsonDepth);
 // Text from the upstream made fit to parse: invalid UTF-8 bytes become
 // U+FFFD and an unpaired surrogate escape ("\ud800") becomes "\ufffd", so one
 // odd name spoils that name, not the whole answer (nlohmann refuses both).
-// `spare`: capacity reserved past the text in the same allocation (a parser
-// that reads past the end, as simdjson does, then needs no second copy).
-std::string repaired_json_text(std::string_view text, std::size_t spare = 0);
-// The same, written over `out`, whose memory is reused: a listing repairs
-// page after page, and a fresh buffer each time cost a page fault per 4 KiB.
+std::string repaired_json_text(std::string_view text);
+// The same, written over `out`, whose memory is reused (a listing repairs
+// page after page, and a fresh buffer each time cost a page fault per
+// 4 KiB), with `spare` bytes of capacity past the text (for a parser that
+// reads past the end, as simdjson does).
 void repair_json_text(std::string_view text, std::string& out, std::size_t spare = 0);
 
 // The upstream's answers: repaired, then nlohmann's non-throwing parse, with

@@ -295,9 +295,9 @@ simdjson::dom::parser& page_parser() {
 
 Result<ProjectPage> decode_page(const std::string& body, bool expect_total, const KnownDigest& known) {
   auto& parser = page_parser();
-  // Both parsers read it in place, past its end. Kept per thread, as the
-  // parser is: nothing read from it outlives this call.
-  // A page far past the usual size (200 projects: about 170 KB) is not kept.
+  // Both parsers read the text in place, past its end. Its buffer is kept
+  // per thread, as the parser is (nothing read from it outlives this call),
+  // unless a page was far past the usual size (200 projects: about 170 KB).
   thread_local std::string text;
   struct Trimmed {
     std::string& text;

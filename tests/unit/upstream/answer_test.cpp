@@ -297,6 +297,15 @@ TEST_CASE("simdjson and nlohmann read every page alike: the same projects, or th
       R"([1,2])",
       R"("text")",
       "{\"id\":21,\"name\":\"bad \xff\xfe utf-8\"}",
+      // More than eight members: found through the sorted members, where
+      // the last of duplicates must still win, at the top and nested.
+      R"({"id":22,"name":"first","active":true,"billable":false,"color":"#000","pinned":true,"private":false,)"
+      R"("client_id":4,"description":"d","name":"last wins among many","id":23})",
+      R"({"id":24,"rate":{"billable":true,"currency":"USD","hourly_rate":1,"project_color":"#1","project_id":24,)"
+      R"("project_name":"p","project_rate_id":2,"has_more_rates":false,"currency":"EUR","hourly_rate":2.5},)"
+      R"("pinned":false,"private":true,"active":false,"billable":true,"color":"#2","client_id":1,"name":"n"})",
+      R"({"id":25,"billable":"x","a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"billable":true})",
+      R"({"id":26,"billable":true,"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"billable":"x"})",
   };
   for (const auto& project : projects) {
     const std::string body = R"({"data":[)" + project + R"(],"page":1,"per_page":50,"total":1})";
