@@ -96,16 +96,18 @@ char* put_digits(char* out, unsigned long long value, int width) {
   return out + width;
 }
 
-// "YYYY-MM-DD" at `out`; the years 0 to 9999, which RFC 3339 can spell.
+// "YYYY-MM-DD" at `out` (at most 16 bytes free): digit by digit for the
+// years RFC 3339 can spell, 0 to 9999; any other year as printf spells it.
 char* put_date(char* out, std::chrono::year_month_day ymd) {
-  out = put_digits(out, unsigned(int(ymd.year())), 4);
+  const int y = int(ymd.year());
+  if (y < 0 || y > 9999)
+    return out + std::snprintf(out, 16, "%04d-%02u-%02u", y, unsigned(ymd.month()), unsigned(ymd.day()));
+  out = put_digits(out, unsigned(y), 4);
   *out++ = '-';
   out = put_digits(out, unsigned(ymd.month()), 2);
   *out++ = '-';
   return put_digits(out, unsigned(ymd.day()), 2);
 }
-
-bool spellable(std::chrono::year y) { return int(y) >= 0 && int(y) <= 9999; }
 
 }  // namespace
 
@@ -114,15 +116,9 @@ bool spellable(std::chrono::year y) { return int(y) >= 0 && int(y) <= 9999; }
 std::string format_rfc3339(Timestamp t) {
   using namespace std::chrono;
   auto day = floor<days>(t);
-  year_month_day ymd{day};
   hh_mm_ss<microseconds> tod{t - day};
   char buf[40];
-  char* out = buf;
-  if (spellable(ymd.year())) {
-    out = put_date(out, ymd);
-  } else {  // out of RFC 3339's range: as printf spells it, never cut
-    out += std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()));
-  }
+  char* out = put_date(buf, year_month_day{day});
   *out++ = 'T';
   out = put_digits(out, static_cast<unsigned long long>(tod.hours().count()), 2);
   *out++ = ':';
@@ -146,8 +142,7 @@ std::optional<Date> parse_date(std::string_view s) {
 
 std::string format_date(Date d) {
   char buf[16];
-  if (spellable(d.year())) return std::string(buf, put_date(buf, d));
-  return std::string(buf, std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", int(d.year()), unsigned(d.month()), unsigned(d.day())));
+  return std::string(buf, put_date(buf, d));
 }
 
 namespace {
