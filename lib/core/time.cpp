@@ -96,7 +96,7 @@ char* put_digits(char* out, unsigned long long value, int width) {
   return out + width;
 }
 
-// "YYYY-MM-DD" at `out` (at most 16 bytes free): digit by digit for the
+// "YYYY-MM-DD" at `out` (at least 16 bytes free): digit by digit for the
 // years RFC 3339 can spell, 0 to 9999; any other year as printf spells it.
 char* put_date(char* out, std::chrono::year_month_day ymd) {
   const int y = int(ymd.year());

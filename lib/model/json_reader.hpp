@@ -25,14 +25,14 @@ class BasicJsonReader {
   // `what` names the entity for errors ("project 42", "project body").
   // `path` prefixes field names for nested objects ("fixed_fee.").
   BasicJsonReader(Value object, std::string what, std::string path = "")
-      : members_(object), what_(std::move(what)), path_(std::move(path)) {}
+      : fields_(object), what_(std::move(what)), path_(std::move(path)) {}
 
   bool has(std::string_view key) const { return find(key).has_value(); }  // present, null or not
   bool is_null(std::string_view key) const {  // present and null
     auto v = find(key);
     return v && v->is_null();
   }
-  std::optional<Value> find(std::string_view key) const { return members_.find(key); }  // nullopt when absent
+  std::optional<Value> find(std::string_view key) const { return fields_.find(key); }  // nullopt when absent
 
   // Absent or null -> nullopt; wrong type -> DecodeError.
   std::optional<Id> optional_id(std::string_view key) const {
@@ -130,7 +130,7 @@ class BasicJsonReader {
     return parsed;
   }
 
-  typename Value::Members members_;  // the object's fields
+  typename Value::Fields fields_;  // the object's fields, found by key
   std::string what_;
   std::string path_;
 };

@@ -8,7 +8,7 @@
 //   find(key) (objects, nullopt when absent),
 //   for_each_member(f(key, value)) (objects, in document order),
 //   to_json() (a nlohmann copy, for the fields kept verbatim),
-//   and a type Members: made from an object value, its find(key) answers
+//   and a type Fields: made from an object value, its find(key) answers
 //   as the value's own find does; a reader, which looks up many fields of
 //   one object, makes one and asks it (the value's find may be a scan).
 // NlohmannValue is the one for nlohmann::json; the listing's simdjson value
@@ -33,14 +33,7 @@ std::string_view json_type_name(JsonType type);
 class NlohmannValue {
  public:
   // nlohmann's objects are maps already: a reader asks the value itself.
-  class Members {
-   public:
-    explicit Members(const NlohmannValue& object) : object_(object.v_) {}
-    std::optional<NlohmannValue> find(std::string_view key) const { return NlohmannValue(*object_).find(key); }
-
-   private:
-    const nlohmann::json* object_;
-  };
+  using Fields = NlohmannValue;
 
   NlohmannValue(const nlohmann::json& v) : v_(&v) {}  // NOLINT: implicit, as the json it stands for
 

@@ -232,7 +232,10 @@ std::optional<model::Id> listed_id(const SimdjsonValue& value) {
 // them all), else of its minified text. Those `known` recognises, by either
 // digest, are not decoded; the rest are decoded straight from simdjson's
 // document. A compact server's text as sent is its minified text, so neither
-// a first listing nor a relisting minifies what it did not have to.
+// a first listing nor a relisting minifies what it did not have to. A
+// server that changes how it spells the same projects has them decoded
+// once more (the mirror then changes only their digests), unless what was
+// stored was compact.
 Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_total, const KnownDigest& known,
                                         const std::vector<std::string_view>& raw) {
   auto listed = last_member(top, "data");
@@ -261,10 +264,11 @@ Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_t
       const auto id = known ? listed_id(value) : std::nullopt;
       const std::string_view sent = use_raw ? raw[index] : std::string_view();
       ++index;
-      std::string digest = sent.empty() ? model::content_hash(simdjson::minify(item)) : model::content_hash(sent);
+      auto minified_digest = [&] { return model::content_hash(simdjson::minify(item)); };
+      std::string digest = sent.empty() ? minified_digest() : model::content_hash(sent);
       // Spelt otherwise than when it was stored (whitespace, escapes): the
-      // minified text's digest may still be the one known.
-      if (id && (known(*id, digest) || (!sent.empty() && known(*id, model::content_hash(simdjson::minify(item)))))) {
+      // minified text's digest is the one known if it was stored compact.
+      if (id && (known(*id, digest) || (!sent.empty() && known(*id, minified_digest())))) {
         page->unchanged.push_back(*id);
         continue;
       }
@@ -302,7 +306,7 @@ Result<ProjectPage> decode_page(const std::string& body, bool expect_total, cons
   struct Trimmed {
     std::string& text;
     ~Trimmed() {
-      if (text.capacity() > kKeptPageText) std::string().swap(text);
+      if (text.size() > kKeptPageText) std::string().swap(text);
     }
   } trimmed{text};
   model::repair_json_text(body, text, simdjson::SIMDJSON_PADDING);

@@ -57,8 +57,10 @@ struct ProjectPage {
   std::vector<model::Project> data;  // decoded, in listing order
   // data[i]'s listing digest: model::content_hash of the project's object as
   // listed, its text as sent (of simdjson's minified form of it where the
-  // text as sent could not be told apart). A project listed later in
-  // another spelling is still known by its minified text's digest.
+  // text as sent could not be told apart). A project stored compact (as
+  // the Focus API sends it) and listed later in another spelling is still
+  // known by its minified text's digest; one stored in another spelling
+  // is decoded again, and only its digest changes.
   // Empty where the answer was read by the fallback parser.
   std::vector<std::string> digests;
   // Listed, but not decoded: the KnownDigest said their digest is known.

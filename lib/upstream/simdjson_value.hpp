@@ -32,9 +32,9 @@ class SimdjsonValue {
   // lookups are a binary search each instead of a scan of every member.
   // Equal keys keep document order, so the last of duplicates is found, as
   // by find. A small object is scanned: sorting it would cost more.
-  class Members {
+  class Fields {
    public:
-    explicit Members(const SimdjsonValue& object);
+    explicit Fields(const SimdjsonValue& object);
     std::optional<SimdjsonValue> find(std::string_view key) const;
 
    private:
@@ -97,14 +97,14 @@ class SimdjsonValue {
   simdjson::dom::element e_;
 };
 
-inline SimdjsonValue::Members::Members(const SimdjsonValue& object) : object_(object.e_) {
+inline SimdjsonValue::Fields::Fields(const SimdjsonValue& object) : object_(object.e_) {
   simdjson::dom::object o;
   if (object_.get_object().get(o) || o.size() <= kScanned) return;
   for (auto field : o) sorted_.push_back({field.key, field.value});
   std::stable_sort(sorted_.begin(), sorted_.end(), [](const Member& a, const Member& b) { return a.key < b.key; });
 }
 
-inline std::optional<SimdjsonValue> SimdjsonValue::Members::find(std::string_view key) const {
+inline std::optional<SimdjsonValue> SimdjsonValue::Fields::find(std::string_view key) const {
   if (sorted_.empty()) return SimdjsonValue(object_).find(key);
   auto after = std::upper_bound(sorted_.begin(), sorted_.end(), key,
                                 [](std::string_view k, const Member& m) { return k < m.key; });

@@ -1,6 +1,6 @@
 // Fuzzes the listing page decoder (upstream::detail::decode_page: simdjson,
-// each project decoded straight from its document, digests of the minified
-// objects) against the nlohmann reading of the same bytes. The input is the
+// each project decoded straight from its document, digests of the objects'
+// text as sent) against the nlohmann reading of the same bytes. The input is the
 // answer's body. Checks:
 //  - both readings agree: the same page fields and projects, or both refuse;
 //  - each decoded project's canonical text is nlohmann's sorted compact dump

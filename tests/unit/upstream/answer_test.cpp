@@ -169,7 +169,7 @@ TEST_CASE("the server's clock is read from the Date header of its answers") {
   CHECK_FALSE(up.api->server_clock().reading(2).has_value());  // per organization
 }
 
-TEST_CASE("a listed project whose digest is known is not decoded; whitespace does not change a digest") {
+TEST_CASE("a listed project whose digest is known is not decoded; whitespace alone does not make a compact listing's project changed") {
   const std::string tight = R"({"data":[{"id":5,"name":"a"},{"id":6,"name":"b"}],"page":1,"per_page":2,"total":2})";
   const std::string loose = "{ \"data\" : [ { \"id\" : 5 , \"name\" : \"a\" },\n {\"id\":6,\n\"name\":\"b\"} ],"
                             " \"page\":1, \"per_page\":2, \"total\":2 }";
@@ -221,8 +221,8 @@ TEST_CASE("a compact page is matched by the text as sent; any other spelling of 
   CHECK(again->data.empty());
   CHECK(looked_up == first->digests);  // found at the first look: nothing minified
   // The same projects spelt otherwise: an escaped letter, whitespace, a
-  // number written with an exponent. The digest is of the minified text,
-  // so they are still unchanged.
+  // number written with an exponent. The known digests are of the minified
+  // text (the first page was compact), so they are still unchanged.
   const std::string spelt = "{\"data\":[{\"id\":5,\"name\":\"\\u0061\",\"extra\":15e-1} ,\n"
                             " {\"id\":6, \"name\":\"b\"}],\"page\":1,\"per_page\":2,\"total\":2}";
   auto respelt = detail::decode_page(spelt, true, known);
@@ -245,6 +245,27 @@ TEST_CASE("a compact page is matched by the text as sent; any other spelling of 
   CHECK(changed->data[0].name == "b");
   // Its digest is of the text as sent, not of a minified spelling ("b", 1.5).
   CHECK(changed->digests[0] == model::content_hash(R"({"id":5,"name":"\u0062","extra":1.5})"));
+}
+
+TEST_CASE("a project first stored as a loose server spelt it is decoded again when the server turns compact") {
+  const std::string loose = "{\"data\":[{ \"id\" : 5, \"name\" : \"a\" }],\"page\":1,\"per_page\":1,\"total\":1}";
+  const std::string compact = R"({"data":[{"id":5,"name":"a"}],"page":1,"per_page":1,"total":1})";
+  auto first = detail::decode_page(loose, true);
+  REQUIRE(first.ok());
+  REQUIRE(first->digests.size() == 1);
+  auto known = [&](model::Id, std::string_view digest) { return digest == first->digests[0]; };
+  // Listed loose again: known at the first look.
+  auto same = detail::decode_page(loose, true, known);
+  REQUIRE(same.ok());
+  CHECK(same->unchanged == std::vector<model::Id>{5});
+  // Listed compact: neither digest is the loose text's, so it is decoded
+  // (the same project: the mirror will change only its digest).
+  auto turned = detail::decode_page(compact, true, known);
+  REQUIRE(turned.ok());
+  CHECK(turned->unchanged.empty());
+  REQUIRE(turned->data.size() == 1);
+  CHECK(turned->data[0] == first->data[0]);
+  CHECK(turned->digests[0] != first->digests[0]);
 }
 
 TEST_CASE("a page simdjson refuses is read by the fallback with the same rules") {
@@ -307,7 +328,17 @@ TEST_CASE("simdjson and nlohmann read every page alike: the same projects, or th
       R"({"id":25,"billable":"x","a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"billable":true})",
       R"({"id":26,"billable":true,"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"billable":"x"})",
   };
-  for (const auto& project : projects) {
+  // Past the inline size of the sorted members, with duplicates far apart
+  // (a sort that is not stable reorders equal keys at this size).
+  auto many = [](int id, const std::string& first, const std::string& last) {
+    std::string out = "{\"id\":" + std::to_string(id) + "," + first;
+    for (int i = 0; i < 45; ++i) out += ",\"k" + std::to_string(i) + "\":" + std::to_string(i);
+    return out + "," + last + "}";
+  };
+  auto all = projects;
+  all.push_back(many(27, R"("name":"first","billable":"x")", R"("name":"last","billable":true)"));
+  all.push_back(many(28, R"("name":"first","billable":true)", R"("name":"last","billable":"x")"));
+  for (const auto& project : all) {
     const std::string body = R"({"data":[)" + project + R"(],"page":1,"per_page":50,"total":1})";
     CAPTURE(body);
     CHECK(outcome(detail::decode_page(body, true)) == outcome(detail::decode_page_by_nlohmann(body, true)));
