@@ -5,6 +5,26 @@
 #include <simdjson.h>
 
 namespace focus::store::detail {
+namespace {
+
+// The value's text as stored: the whole object or array (a project's rate
+// is an object), or the one token of a scalar.
+simdjson::simdjson_result<std::string_view> raw_value(simdjson::ondemand::value& value,
+                                                      simdjson::ondemand::json_type type) {
+  if (type == simdjson::ondemand::json_type::object) {
+    simdjson::ondemand::object o;
+    if (auto error = value.get_object().get(o)) return error;
+    return o.raw_json();
+  }
+  if (type == simdjson::ondemand::json_type::array) {
+    simdjson::ondemand::array a;
+    if (auto error = value.get_array().get(a)) return error;
+    return a.raw_json();
+  }
+  return value.raw_json_token();
+}
+
+}  // namespace
 
 std::optional<std::string> blank_rate(std::string_view body) {
   thread_local simdjson::ondemand::parser parser;
@@ -19,10 +39,10 @@ std::optional<std::string> blank_rate(std::string_view body) {
     if (!key.is_equal("rate")) continue;
     simdjson::ondemand::value value;
     simdjson::ondemand::json_type type;
+    std::string_view token;
     if (field.value().get(value) || value.type().get(type)) return std::nullopt;
-    if (type == simdjson::ondemand::json_type::object || type == simdjson::ondemand::json_type::array)
-      return std::nullopt;
-    const std::string_view token = without_trailing_json_space(value.raw_json_token());
+    if (raw_value(value, type).get(token)) return std::nullopt;
+    token = without_trailing_json_space(token);
     const auto at = static_cast<std::size_t>(token.data() - padded.data());
     std::string out;
     out.reserve(body.size() + 4);

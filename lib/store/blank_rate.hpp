@@ -11,9 +11,8 @@
 
 namespace focus::store::detail {
 
-// nullopt when the body is not a JSON object simdjson reads, or its rate is
-// an object or an array: the caller then asks json_replace. A body without a
-// top-level "rate" comes back unchanged.
+// nullopt when the body is not a JSON object simdjson reads: the caller then
+// asks json_replace. A body without a top-level "rate" comes back unchanged.
 std::optional<std::string> blank_rate(std::string_view body);
 
 }  // namespace focus::store::detail
