@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <malloc.h>
 #include <filesystem>
 #include <pwd.h>
 #include <sys/file.h>
@@ -180,6 +181,7 @@ void Database::open_locked() {
     if (!durable_) spdlog::warn("FOCUSSYNC_UNSAFE_SYNCHRONOUS_NORMAL is set: acknowledged edits are not synced to disk");
     set_synchronous(durable_);
     db_->exec("PRAGMA foreign_keys = ON");
+    own_page_cache_ = db_->execAndGet("PRAGMA cache_size").getInt();
     ::sqlite3_commit_hook(db_->getHandle(), &Database::count_commit, this);
     if (check_first) quick_check();
     struct stat st {};
@@ -344,6 +346,20 @@ void Database::refresh_statistics() {
 // A connection's synchronous level may change between transactions; the
 // next commit uses the level set when it runs.
 void Database::set_synchronous(bool full) { db_->exec(full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"); }
+
+void Database::set_page_cache(int pragma_value) {
+  db_->exec("PRAGMA cache_size = " + std::to_string(pragma_value));
+}
+
+void Database::restore_page_cache() noexcept {
+  try {
+    set_page_cache(own_page_cache_);  // SQLite frees the pages past it at once
+  } catch (const std::exception& e) {
+    spdlog::warn("cannot shrink the cache's page cache back: {}", e.what());
+  }
+  // glibc keeps freed pages in the middle of its heap otherwise.
+  ::malloc_trim(0);
+}
 
 void Database::relax_sync() {
   if (!durable_) return;

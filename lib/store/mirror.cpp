@@ -237,7 +237,8 @@ void Mirror::stage(WorkspaceKey ws, const std::vector<FetchedProject>& page) {
 }
 
 ReconcileOutcome Mirror::reconcile(WorkspaceKey ws, Timestamp now_time, std::vector<Id> listed_unchanged) {
-  auto outcome = apply_staging(ws, now_time, std::move(listed_unchanged));
+  auto outcome =
+      db_.with_bulk_page_cache([&] { return apply_staging(ws, now_time, std::move(listed_unchanged)); });
   db_.refresh_statistics();
   return outcome;
 }

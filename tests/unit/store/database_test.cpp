@@ -1,10 +1,12 @@
 // The cache file: creation, migrations, integrity, the single-owner lock.
+#include "model/project_codec.hpp"
 #include "store/database.hpp"
 #include "store/edit_queue.hpp"
 #include "store/mirror.hpp"
 #include "support/sim_process.hpp"
 
 #include <SQLiteCpp/Statement.h>
+#include <sqlite3.h>
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -300,4 +302,52 @@ TEST_CASE("a shared cache folder holding other files, or one owned by another us
     CHECK_THROWS_WITH_AS(Database{theirs + "/cache.db"}, doctest::Contains("belongs to nobody (uid 65534), not to root (uid 0)"),
                          StoreError);
   }
+}
+
+TEST_CASE("a bulk write's wider page cache is given back, even when the write fails") {
+  TempDir dir;
+  Database db(dir.path + "/cache.db");
+  auto cache_size = [&] { return db.sql().execAndGet("PRAGMA cache_size").getInt(); };
+  const int own = cache_size();
+  REQUIRE(own != -Database::kBulkPageCacheKib);
+  db.with_bulk_page_cache([&] { CHECK(cache_size() == -Database::kBulkPageCacheKib); });
+  CHECK(cache_size() == own);
+  CHECK_THROWS_AS(db.with_bulk_page_cache([]() -> int { throw std::runtime_error("the disk is full"); }),
+                  std::runtime_error);
+  CHECK(cache_size() == own);
+}
+
+TEST_CASE("a listing's apply leaves the page cache no bigger than the connection's own") {
+  TempDir dir;
+  Database db(dir.path + "/cache.db");
+  Mirror mirror(db);
+  const WorkspaceKey ws{1, 1};
+  // Enough projects that their rows and eleven indexes fill more than the
+  // wide cache: the apply uses it whole, and what it leaves is what counts.
+  std::vector<FetchedProject> page;
+  for (Id id = 1; id <= 12'000; ++id) {
+    const std::string text = R"({"id":)" + std::to_string(id) + R"(,"workspace_id":1,"name":"a project named )" +
+                             std::to_string(id * 7919 % 100'003) + R"( for the page cache","active":true,)" +
+                             R"("client_id":)" + std::to_string(id % 97) + R"(,"color":"#0b83d9",)" +
+                             R"("created_at":"2024-03-01T10:00:00Z","updated_at":"2024-05-0)" +
+                             std::to_string(1 + id % 9) + R"(T10:00:00Z"})";
+    page.push_back(fetched(model::decode_project(std::string_view(text))));
+  }
+  auto cache_used = [&] {
+    int used = 0, highwater = 0;
+    REQUIRE(sqlite3_db_status(db.sql().getHandle(), SQLITE_DBSTATUS_CACHE_USED, &used, &highwater, 0) == SQLITE_OK);
+    return used;
+  };
+  const int own_bytes = -db.sql().execAndGet("PRAGMA cache_size").getInt() * 1024;
+  REQUIRE(own_bytes > 0);
+  mirror.clear_staging(ws);
+  mirror.stage(ws, page);
+  const auto outcome = mirror.reconcile(ws, now_utc());
+  CHECK(outcome.inserted == 12'000);
+  CHECK(db.sql().execAndGet("PRAGMA cache_size").getInt() * -1024 == own_bytes);
+  // Two caches of the connection's own size at most, the main one and the
+  // TEMP staging's, each with SQLite's few bytes of bookkeeping per page
+  // (a wide cache left as it was holds 10 MB here).
+  MESSAGE("page cache after the apply: " << cache_used() << " bytes, budget " << own_bytes << " a database");
+  CHECK(cache_used() <= 2 * own_bytes * 11 / 10 + 256 * 1024);
 }
