@@ -347,6 +347,20 @@ void Database::refresh_statistics() {
 // next commit uses the level set when it runs.
 void Database::set_synchronous(bool full) { db_->exec(full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"); }
 
+void Database::attach_scratch(const std::string& schema) {
+  SQLite::Statement st(*db_, "ATTACH '' AS ?");
+  // The name is a parameter: ATTACH takes an expression for it.
+  st.bind(1, schema);
+  st.exec();
+}
+
+void Database::detach(const std::string& schema) {
+  end_reads();
+  SQLite::Statement st(*db_, "DETACH ?");
+  st.bind(1, schema);
+  st.exec();
+}
+
 void Database::set_page_cache(int pragma_value) {
   db_->exec("PRAGMA cache_size = " + std::to_string(pragma_value));
 }

@@ -87,6 +87,15 @@ class Database {
   auto with_bulk_page_cache(Work&& work);
   static constexpr int kBulkPageCacheKib = 8192;
 
+  // Attaches a private scratch database as `schema` (ATTACH '': a
+  // temporary file, 0600 and already unlinked, that SQLite drops when it is
+  // detached or the connection closes), and detaches it. Detaching ends
+  // the reads in progress first (end_reads): while any statement is left
+  // stepped, SQLite keeps every database that had a transaction in a read
+  // one, and refuses to detach it. Neither runs inside a transaction.
+  void attach_scratch(const std::string& schema);
+  void detach(const std::string& schema);
+
   // Whether the path still names the file this connection opened; tells
   // StorageHealth (removed / replaced / fine again). Cheap (one stat).
   StorageProblem check_file();

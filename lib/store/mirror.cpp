@@ -6,6 +6,7 @@
 
 #include <SQLiteCpp/Statement.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <functional>
@@ -91,28 +92,45 @@ const std::string kDiffersFromMirror =
     "AND p.id = s.id WHERE s.organization_id = ?1 AND s.workspace_id = ?2 "
     "AND (p.id IS NULL OR p.hash != s.hash OR p.deleted = 1)";
 
-// Whether `table`, keyed by (organization_id, workspace_id, ...), holds no
-// row of another workspace: its first and last keys are `ws` (or it is empty).
-bool holds_only(SQLite::Database& db, const std::string& table, WorkspaceKey ws) {
+// Whose rows the staging holds besides `ws`'s: none at all, only `ws`'s,
+// or another workspace's too (its listing paused, to be resumed). Its
+// first and last keys say it.
+enum class StagedRows { none, only_this, others_too };
+
+StagedRows staged_rows(SQLite::Database& db, WorkspaceKey ws) {
+  bool any = false;
   for (const char* order : {"", " DESC"}) {
-    SQLite::Statement st(db, "SELECT organization_id, workspace_id FROM " + table + " ORDER BY organization_id" +
+    SQLite::Statement st(db, std::string("SELECT organization_id, workspace_id FROM staging ORDER BY organization_id") +
                                  order + ", workspace_id" + order + " LIMIT 1");
-    if (st.executeStep() &&
-        (st.getColumn(0).getInt64() != ws.organization_id || st.getColumn(1).getInt64() != ws.workspace_id))
-      return false;
+    if (!st.executeStep()) continue;
+    any = true;
+    if (st.getColumn(0).getInt64() != ws.organization_id || st.getColumn(1).getInt64() != ws.workspace_id)
+      return StagedRows::others_too;
   }
-  return true;
+  return any ? StagedRows::only_this : StagedRows::none;
 }
 
 }  // namespace
 
 Mirror::Mirror(Database& db) : db_(db) {
+  if (!staging_attached()) attach_staging();
+}
+
+bool Mirror::staging_attached() {
+  SQLite::Statement st(db_.sql(), "SELECT 1 FROM pragma_database_list WHERE name = ?");
+  st.bind(1, kStagingSchema);
+  return st.executeStep();
+}
+
+void Mirror::attach_staging() {
   static const std::string create =
-      "CREATE TEMP TABLE IF NOT EXISTS staging (organization_id INTEGER NOT NULL, workspace_id INTEGER NOT NULL, "
+      "CREATE TABLE IF NOT EXISTS " + std::string(kStagingSchema) +
+      ".staging (organization_id INTEGER NOT NULL, workspace_id INTEGER NOT NULL, "
       "id INTEGER NOT NULL, body TEXT NOT NULL, hash TEXT NOT NULL, listing_digest TEXT, " +
       detail::column_definitions() +
       ", tag_ids TEXT NOT NULL, "  // a JSON array
       "UNIQUE (organization_id, workspace_id, id))";
+  db_.attach_scratch(kStagingSchema);
   db_.sql().exec(create);
 }
 
@@ -210,11 +228,15 @@ std::optional<StoredProject> Mirror::row(WorkspaceKey ws, Id id) {
 // rewrites). Everything that reaches the mirror or the change log is synced,
 // so the change feed never hands out a change a power cut can take back.
 void Mirror::clear_staging(WorkspaceKey ws) {
+  if (!staging_attached()) return attach_staging();  // a detach whose attach failed
+  const StagedRows rows = staged_rows(db_.sql(), ws);
+  if (rows == StagedRows::none) return;
+  if (rows == StagedRows::only_this && !db_.transaction_open()) {
+    db_.detach(kStagingSchema);
+    return attach_staging();
+  }
   db_.in_relaxed_transaction([&] {
-    // A table that holds only this workspace is emptied whole: SQLite
-    // truncates it instead of deleting row by row.
-    if (holds_only(db_.sql(), "staging", ws)) db_.sql().exec("DELETE FROM staging");
-    else for_workspace(db_.sql(), "DELETE FROM staging WHERE organization_id = ? AND workspace_id = ?", ws).exec();
+    for_workspace(db_.sql(), "DELETE FROM staging WHERE organization_id = ? AND workspace_id = ?", ws).exec();
   });
 }
 
@@ -239,6 +261,15 @@ void Mirror::stage(WorkspaceKey ws, const std::vector<FetchedProject>& page) {
 ReconcileOutcome Mirror::reconcile(WorkspaceKey ws, Timestamp now_time, std::vector<Id> listed_unchanged) {
   auto outcome =
       db_.with_bulk_page_cache([&] { return apply_staging(ws, now_time, std::move(listed_unchanged)); });
+  // After the commit: a database is detached only between transactions,
+  // and should the apply fail, its staging is kept for the next pass.
+  try {
+    clear_staging(ws);
+  } catch (const std::exception& e) {
+    // The mirror is applied; the next listing clears the staging as it starts.
+    spdlog::warn("workspace {}/{}: cannot empty the staging after the listing: {}", ws.organization_id,
+                 ws.workspace_id, e.what());
+  }
   db_.refresh_statistics();
   return outcome;
 }
@@ -256,7 +287,6 @@ ReconcileOutcome Mirror::apply_staging(WorkspaceKey ws, Timestamp now_time, std:
     for (const auto& c : changes) log_change(ws, c.id, c.kind, c.fields, now, std::nullopt, c.initial);
     forget_staged_predictions(ws);
     out.missing = missing_from_listing(ws, std::move(listed_unchanged));
-    clear_staging(ws);
     return out;
   });
 }

@@ -2,7 +2,7 @@
 // The mirror of the server's projects, and what it records of their changes.
 //
 // A full listing is staged page by page (stage), then reconcile() applies it
-// in ONE transaction: rows whose content hash differs are upserted and each
+// in ONE transaction and empties the staging after it: rows whose content hash differs are upserted and each
 // change is logged with the fields that changed. A project missing from the
 // listing is never deleted there: it is returned as a candidate, to be
 // confirmed by confirm_deleted() (after a 404) or refreshed by upsert_one()
@@ -101,12 +101,21 @@ struct SyncState {
 
 class Mirror {
  public:
-  // Creates the staging table for this connection (a TEMP table: a listing
-  // that did not finish is started again, so it never needs to outlive the
-  // process, and it keeps the cache file free of its churn).
+  // Creates the staging table for this connection, in a private database
+  // of its own attached as kStagingSchema: ATTACH '' makes a temporary file
+  // that SQLite deletes when it is detached or the connection closes. A
+  // listing that did not finish is started again, so the staging never
+  // needs to outlive the process, and it keeps the cache file free of its
+  // churn.
   explicit Mirror(Database& db);
   ~Mirror();
+  static constexpr const char* kStagingSchema = "listing";
 
+  // Empties the staging of `ws`. When it holds no other workspace's rows,
+  // its database is detached and a new one attached: deleting the rows
+  // read every page back (a tenth of a first sync of 100,000 projects);
+  // detaching drops the file. Outside a transaction only for that; inside
+  // one, the rows are deleted.
   void clear_staging(WorkspaceKey ws);
   void stage(WorkspaceKey ws, const std::vector<FetchedProject>& page);  // one transaction
   KnownDigests listing_digests(WorkspaceKey ws);
@@ -170,6 +179,8 @@ class Mirror {
     bool initial = false;
   };
   ReconcileOutcome apply_staging(WorkspaceKey ws, Timestamp now, std::vector<Id> listed_unchanged);
+  void attach_staging();
+  bool staging_attached();
   std::vector<StagedChange> staged_changes(WorkspaceKey ws, ReconcileOutcome& out);  // counts them in `out`
   void write_staged_rows(WorkspaceKey ws, std::int64_t now);
   void untag_changed_rows(WorkspaceKey ws);  // before write_staged_rows

@@ -93,8 +93,9 @@ class Puller {
   boost::asio::awaitable<Result<ProbeReport>> probe(WorkspaceKey ws);
 
  private:
-  // A listing in progress: where to continue. Kept in memory only (staging
-  // is a TEMP table): a restarted daemon starts the listing again.
+  // A listing in progress: where to continue. Kept in memory only (the
+  // staging is a scratch database of the connection's): a restarted daemon
+  // starts the listing again.
   struct Resume {
     std::int64_t next_page = 1;
     SteadyTime started;

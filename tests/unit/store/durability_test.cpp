@@ -73,10 +73,14 @@ TEST_CASE("the listing's bulk writes are relaxed; what reaches the mirror or the
   p.workspace_id = 1;
   p.name = "Staged";
   auto f = fetched(p);
+  // Another workspace's paused listing: clearing this one's staging deletes
+  // its rows (a staging of one workspace alone is detached, no commit).
+  const WorkspaceKey other{1, 2};
+  mirror.stage(other, {f});
   mirror.clear_staging(ws);
   mirror.stage(ws, {f});
   mirror.record_error(ws, "offline");
-  CHECK(levels_at_commits() == std::vector<std::string>{"NORMAL", "NORMAL", "NORMAL"});
+  CHECK(levels_at_commits() == std::vector<std::string>{"NORMAL", "NORMAL", "NORMAL", "NORMAL"});
   mirror.reconcile(ws, now_utc());
   auto reconciled = levels_at_commits();
   REQUIRE_FALSE(reconciled.empty());

@@ -112,10 +112,10 @@ void check_row_matches_body(Database& db, const std::string& table, model::Id id
 TEST_CASE("every indexed column is in projects, overlay and staging, with its declared type and nullability") {
   TempDir dir;
   Database db(dir.path + "/cache.db");  // every migration applied
-  Mirror mirror(db);                    // makes the TEMP staging table
+  Mirror mirror(db);                    // makes the staging table
   REQUIRE(project_columns().size() > 0);
   for (const auto& [schema, table] : {std::pair<std::string, std::string>{"main", "projects"},
-                                      {"main", "overlay"}, {"temp", "staging"}}) {
+                                      {"main", "overlay"}, {Mirror::kStagingSchema, "staging"}}) {
     auto columns = table_info(db, schema, table);
     REQUIRE_MESSAGE(!columns.empty(), "no table ", schema, ".", table);
     for (const auto& c : project_columns()) {
