@@ -338,7 +338,7 @@ void Database::refresh_statistics() {
   const std::int64_t change = rows > analyzed_rows_ ? rows - analyzed_rows_ : analyzed_rows_ - rows;
   if (change < 500 || change * 4 < analyzed_rows_) return;
   release_snapshot();
-  db_->exec("ANALYZE");
+  db_->exec("ANALYZE main");  // not the listing's staging
   analyzed_rows_ = rows;
   forget_statements();  // plans are made at prepare time
 }

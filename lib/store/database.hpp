@@ -81,8 +81,8 @@ class Database {
   // hands the freed pages to the system, even if `work` throws: the idle
   // daemon keeps the memory it had. For a listing's apply: on 100,000
   // projects its index updates outgrow 2 MiB, and every page evicted is
-  // written to the WAL and read back (a tenth of a first sync's CPU, see
-  // docs/benchmarks.md).
+  // written to the WAL and read back (with 8 MiB, the first sync took 13 %
+  // less CPU; docs/benchmarks.md).
   template <class Work>
   auto with_bulk_page_cache(Work&& work);
   static constexpr int kBulkPageCacheKib = 8192;

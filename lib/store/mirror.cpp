@@ -25,6 +25,10 @@ using detail::for_workspace;
 using detail::optional_int;
 using detail::optional_text;
 
+// The listing's staging table, named with its database: a table of
+// another database named staging never stands in for it.
+const std::string kStaging = std::string(Mirror::kStagingSchema) + ".staging";
+
 // A mirror row's key and content columns; the indexed columns
 // (project_columns.hpp) follow them.
 constexpr const char* kKeyColumns[] = {"organization_id", "workspace_id", "id", "body", "hash", "listing_digest"};
@@ -84,7 +88,7 @@ class RowBinder {
 };
 
 // The staged rows that differ from the mirror (new there, changed, or
-// deleted there), as a join and a WHERE after "FROM staging s ...";
+// deleted there), as a join and a WHERE after "FROM <kStaging> s ...";
 // parameters ?1 and ?2 are the workspace. True only until the staged rows
 // are written.
 const std::string kDiffersFromMirror =
@@ -100,7 +104,7 @@ enum class StagedRows { none, only_this, others_too };
 StagedRows staged_rows(SQLite::Database& db, WorkspaceKey ws) {
   bool any = false;
   for (const char* order : {"", " DESC"}) {
-    SQLite::Statement st(db, std::string("SELECT organization_id, workspace_id FROM staging ORDER BY organization_id") +
+    SQLite::Statement st(db, "SELECT organization_id, workspace_id FROM " + kStaging + " ORDER BY organization_id" +
                                  order + ", workspace_id" + order + " LIMIT 1");
     if (!st.executeStep()) continue;
     any = true;
@@ -112,26 +116,27 @@ StagedRows staged_rows(SQLite::Database& db, WorkspaceKey ws) {
 
 }  // namespace
 
-Mirror::Mirror(Database& db) : db_(db) {
-  if (!staging_attached()) attach_staging();
-}
+Mirror::Mirror(Database& db) : db_(db) { ensure_staging(); }
 
-bool Mirror::staging_attached() {
-  SQLite::Statement st(db_.sql(), "SELECT 1 FROM pragma_database_list WHERE name = ?");
-  st.bind(1, kStagingSchema);
-  return st.executeStep();
-}
-
-void Mirror::attach_staging() {
+// Attached and made if missing: at start, and again should an attach or a
+// create have failed after the last detach.
+void Mirror::ensure_staging() {
   static const std::string create =
-      "CREATE TABLE IF NOT EXISTS " + std::string(kStagingSchema) +
-      ".staging (organization_id INTEGER NOT NULL, workspace_id INTEGER NOT NULL, "
+      "CREATE TABLE " + kStaging +
+      " (organization_id INTEGER NOT NULL, workspace_id INTEGER NOT NULL, "
       "id INTEGER NOT NULL, body TEXT NOT NULL, hash TEXT NOT NULL, listing_digest TEXT, " +
       detail::column_definitions() +
       ", tag_ids TEXT NOT NULL, "  // a JSON array
       "UNIQUE (organization_id, workspace_id, id))";
-  db_.attach_scratch(kStagingSchema);
-  db_.sql().exec(create);
+  SQLite::Statement made(db_.sql(),
+                         "SELECT (SELECT count(*) FROM pragma_database_list WHERE name = ?1), "
+                         "(SELECT count(*) FROM pragma_table_list WHERE schema = ?1 AND name = 'staging')");
+  made.bind(1, kStagingSchema);
+  made.executeStep();
+  const bool attached = made.getColumn(0).getInt() != 0, created = made.getColumn(1).getInt() != 0;
+  made.reset();
+  if (!attached) db_.attach_scratch(kStagingSchema);
+  if (!created) db_.sql().exec(create);
 }
 
 void KnownDigests::reserve(std::size_t count) {
@@ -228,24 +233,25 @@ std::optional<StoredProject> Mirror::row(WorkspaceKey ws, Id id) {
 // rewrites). Everything that reaches the mirror or the change log is synced,
 // so the change feed never hands out a change a power cut can take back.
 void Mirror::clear_staging(WorkspaceKey ws) {
-  if (!staging_attached()) return attach_staging();  // a detach whose attach failed
+  ensure_staging();
   const StagedRows rows = staged_rows(db_.sql(), ws);
   if (rows == StagedRows::none) return;
   if (rows == StagedRows::only_this && !db_.transaction_open()) {
     db_.detach(kStagingSchema);
-    return attach_staging();
+    return ensure_staging();
   }
   db_.in_relaxed_transaction([&] {
-    for_workspace(db_.sql(), "DELETE FROM staging WHERE organization_id = ? AND workspace_id = ?", ws).exec();
+    for_workspace(db_.sql(), "DELETE FROM " + kStaging + " WHERE organization_id = ? AND workspace_id = ?", ws).exec();
   });
 }
 
 void Mirror::stage(WorkspaceKey ws, const std::vector<FetchedProject>& page) {
   if (page.empty()) return;  // a page listed unchanged: no transaction to open
+  ensure_staging();
   db_.in_relaxed_transaction([&] {
     // INSERT OR REPLACE: a project served twice (offset drift) is kept once.
     static const std::string sql =
-        "INSERT OR REPLACE INTO staging (" + row_columns() + ", tag_ids) VALUES (" + row_parameters() + ", :tag_ids)";
+        "INSERT OR REPLACE INTO " + kStaging + " (" + row_columns() + ", tag_ids) VALUES (" + row_parameters() + ", :tag_ids)";
     auto& st = db_.cached(sql);  // kept: a listing stages a page every request
     RowBinder row(st);
     const int tag_ids = detail::parameter_index(st, "tag_ids");
@@ -259,17 +265,21 @@ void Mirror::stage(WorkspaceKey ws, const std::vector<FetchedProject>& page) {
 }
 
 ReconcileOutcome Mirror::reconcile(WorkspaceKey ws, Timestamp now_time, std::vector<Id> listed_unchanged) {
-  auto outcome =
-      db_.with_bulk_page_cache([&] { return apply_staging(ws, now_time, std::move(listed_unchanged)); });
-  // After the commit: a database is detached only between transactions,
-  // and should the apply fail, its staging is kept for the next pass.
-  try {
-    clear_staging(ws);
-  } catch (const std::exception& e) {
-    // The mirror is applied; the next listing clears the staging as it starts.
-    spdlog::warn("workspace {}/{}: cannot empty the staging after the listing: {}", ws.organization_id,
-                 ws.workspace_id, e.what());
-  }
+  auto outcome = db_.with_bulk_page_cache([&] {
+    auto applied = apply_staging(ws, now_time, std::move(listed_unchanged));
+    // Emptied after the commit (a database is detached only between
+    // transactions; should the apply fail, its staging is kept for the next
+    // pass), and within the wide cache's scope, whose end hands the
+    // staging's freed pages back too.
+    try {
+      clear_staging(ws);
+    } catch (const std::exception& e) {
+      // The mirror is applied; the next listing clears the staging as it starts.
+      spdlog::warn("workspace {}/{}: cannot empty the staging after the listing: {}", ws.organization_id,
+                   ws.workspace_id, e.what());
+    }
+    return applied;
+  });
   db_.refresh_statistics();
   return outcome;
 }
@@ -299,7 +309,7 @@ std::vector<Mirror::StagedChange> Mirror::staged_changes(WorkspaceKey ws, Reconc
   const bool first_mirroring = !sync_state(ws).last_full_listing_at && !holds_any_row(ws);
   std::vector<StagedChange> changes;
   auto st = for_workspace(
-      db_.sql(), "SELECT s.id, s.body, p.body, p.id IS NULL, COALESCE(p.deleted, 0) FROM staging s " + kDiffersFromMirror,
+      db_.sql(), "SELECT s.id, s.body, p.body, p.id IS NULL, COALESCE(p.deleted, 0) FROM " + kStaging + " s " + kDiffersFromMirror,
       ws);
   while (st.executeStep()) {
     const Id id = st.getColumn(0).getInt64();
@@ -353,7 +363,7 @@ void Mirror::settle_predictions(WorkspaceKey ws, Id id, const std::string& predi
 void Mirror::forget_staged_predictions(WorkspaceKey ws) {
   for_workspace(db_.sql(),
                 "DELETE FROM predicted_fields WHERE organization_id = ?1 AND workspace_id = ?2 AND project_id IN "
-                "(SELECT id FROM staging WHERE organization_id = ?1 AND workspace_id = ?2)",
+                "(SELECT id FROM " + kStaging + " WHERE organization_id = ?1 AND workspace_id = ?2)",
                 ws)
       .exec();
 }
@@ -362,7 +372,7 @@ void Mirror::write_staged_rows(WorkspaceKey ws, std::int64_t now) {
   // Only rows that differ are written: a listing with no change writes none.
   static const std::string sql =
       "INSERT INTO projects (" + row_columns() + ", deleted, first_seen_at, changed_at) SELECT " + row_columns() +
-      ", 0, :now, :now FROM staging WHERE organization_id = :organization_id AND workspace_id = :workspace_id " +
+      ", 0, :now, :now FROM " + kStaging + " WHERE organization_id = :organization_id AND workspace_id = :workspace_id " +
       upsert_clause() +
       " WHERE projects.hash != excluded.hash OR projects.deleted = 1 OR "
       "projects.listing_digest IS NOT excluded.listing_digest";
@@ -380,7 +390,7 @@ void Mirror::write_staged_rows(WorkspaceKey ws, std::int64_t now) {
 void Mirror::untag_changed_rows(WorkspaceKey ws) {
   for_workspace(db_.sql(),
                 "DELETE FROM project_tags WHERE organization_id = ?1 AND workspace_id = ?2 AND project_id IN "
-                "(SELECT s.id FROM staging s " + kDiffersFromMirror + ")",
+                "(SELECT s.id FROM " + kStaging + " s " + kDiffersFromMirror + ")",
                 ws)
       .exec();
 }
@@ -388,7 +398,7 @@ void Mirror::untag_changed_rows(WorkspaceKey ws) {
 void Mirror::tag_staged_rows(WorkspaceKey ws) {
   for_workspace(db_.sql(),
                 "INSERT OR IGNORE INTO project_tags SELECT s.organization_id, s.workspace_id, s.id, j.value "
-                "FROM staging s, json_each(s.tag_ids) j WHERE s.organization_id = ?1 AND s.workspace_id = ?2",
+                "FROM " + kStaging + " s, json_each(s.tag_ids) j WHERE s.organization_id = ?1 AND s.workspace_id = ?2",
                 ws)
       .exec();
 }
@@ -406,7 +416,7 @@ std::vector<Id> Mirror::missing_from_listing(WorkspaceKey ws, std::vector<Id> li
     return out;
   };
   const auto live = ids("SELECT id FROM projects WHERE organization_id = ? AND workspace_id = ? AND deleted = 0");
-  const auto staged = ids("SELECT id FROM staging WHERE organization_id = ? AND workspace_id = ?");
+  const auto staged = ids("SELECT id FROM " + kStaging + " WHERE organization_id = ? AND workspace_id = ?");
   std::sort(listed.begin(), listed.end());
   std::vector<Id> not_staged, missing;
   std::set_difference(live.begin(), live.end(), staged.begin(), staged.end(), std::back_inserter(not_staged));

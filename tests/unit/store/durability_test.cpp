@@ -74,7 +74,8 @@ TEST_CASE("the listing's bulk writes are relaxed; what reaches the mirror or the
   p.name = "Staged";
   auto f = fetched(p);
   // Another workspace's paused listing: clearing this one's staging deletes
-  // its rows (a staging of one workspace alone is detached, no commit).
+  // its rows (a staging of one workspace alone is detached instead, and
+  // attached again with an autocommit of its own, not a transaction).
   const WorkspaceKey other{1, 2};
   mirror.stage(other, {f});
   mirror.clear_staging(ws);

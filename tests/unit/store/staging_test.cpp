@@ -34,7 +34,8 @@ std::vector<FetchedProject> projects(WorkspaceKey ws, Id first, Id last) {
 }
 
 std::int64_t staged(Database& db, WorkspaceKey ws) {
-  SQLite::Statement st(db.sql(), "SELECT count(*) FROM staging WHERE organization_id = ? AND workspace_id = ?");
+  SQLite::Statement st(db.sql(), "SELECT count(*) FROM " + std::string(Mirror::kStagingSchema) +
+                                     ".staging WHERE organization_id = ? AND workspace_id = ?");
   st.bind(1, ws.organization_id);
   st.bind(2, ws.workspace_id);
   st.executeStep();
@@ -66,11 +67,6 @@ TEST_CASE("an applied listing's staging is dropped whole: its temporary file goe
   const auto before = scratch_bytes();
   MESSAGE("temporary files while staged: " << before << " bytes");
   REQUIRE(before > 1'000'000);  // more than the page cache holds: written out
-  // Reads left as the socket and the engine leave them: a kept statement
-  // stepped to its row, and a snapshot held between requests.
-  mirror.record_attempt(kWs, now_utc(), 20, std::nullopt, std::nullopt);
-  CHECK(mirror.sync_state(kWs).requests_spent == 20);
-  db.end_reads(Database::Snapshot::keep);
   CHECK(mirror.reconcile(kWs, now_utc()).inserted == 4000);
   CHECK(staged(db, kWs) == 0);
   CHECK(scratch_bytes() < before / 10);  // deleting the rows would have kept the file at its size
@@ -109,4 +105,65 @@ TEST_CASE("inside a transaction the staging is cleared by deleting its rows") {
   mirror.stage(kWs, projects(kWs, 1, 20));
   db.in_transaction([&] { mirror.clear_staging(kWs); });
   CHECK(staged(db, kWs) == 0);
+}
+
+TEST_CASE("a read left on its row while a page was staged does not stop the staging's detach") {
+  TempDir dir;
+  Database db(dir.path + "/cache.db");
+  Mirror mirror(db);
+  mirror.record_attempt(kWs, now_utc(), 20, std::nullopt, std::nullopt);
+  mirror.clear_staging(kWs);
+  mirror.stage(kWs, projects(kWs, 1, 2000));
+  // A kept statement stepped to its row, as a socket read leaves it until
+  // the request ends: the next page's commit leaves the staging's database
+  // in a read transaction, which SQLite refuses to detach.
+  CHECK(mirror.sync_state(kWs).requests_spent == 20);
+  mirror.stage(kWs, projects(kWs, 2001, 4000));
+  const auto before = scratch_bytes();
+  REQUIRE(before > 1'000'000);
+  mirror.clear_staging(kWs);
+  CHECK(staged(db, kWs) == 0);
+  CHECK(scratch_bytes() < before / 10);
+}
+
+TEST_CASE("a failed apply keeps every staged page, and the retry applies them and drops the staging") {
+  TempDir dir;
+  Database db(dir.path + "/cache.db");
+  Mirror mirror(db);
+  const int own_cache = db.sql().execAndGet("PRAGMA cache_size").getInt();
+  mirror.stage(kPaused, projects(kPaused, 1, 30));
+  mirror.stage(kWs, projects(kWs, 100, 399));
+  // The apply's insert fails, as a full disk would make it.
+  db.sql().exec("CREATE TEMP TRIGGER refuse BEFORE INSERT ON main.projects BEGIN SELECT RAISE(ABORT, 'injected'); END");
+  CHECK_THROWS(mirror.reconcile(kWs, now_utc()));
+  CHECK(staged(db, kWs) == 300);
+  CHECK(staged(db, kPaused) == 30);
+  CHECK(mirror.live_count(kWs) == 0);
+  CHECK(db.sql().execAndGet("PRAGMA cache_size").getInt() == own_cache);
+  db.sql().exec("DROP TRIGGER refuse");
+  CHECK(mirror.reconcile(kWs, now_utc()).inserted == 300);
+  CHECK(staged(db, kWs) == 0);
+  CHECK(staged(db, kPaused) == 30);
+  // And a workspace staged alone, once its apply has failed, is dropped whole by the retry.
+  mirror.stage(kPaused, projects(kPaused, 31, 40));
+  db.sql().exec("CREATE TEMP TRIGGER refuse BEFORE INSERT ON main.projects BEGIN SELECT RAISE(ABORT, 'injected'); END");
+  CHECK_THROWS(mirror.reconcile(kPaused, now_utc()));
+  CHECK(staged(db, kPaused) == 40);
+  db.sql().exec("DROP TRIGGER refuse");
+  CHECK(mirror.reconcile(kPaused, now_utc()).inserted == 40);
+  CHECK(staged(db, kPaused) == 0);
+}
+
+TEST_CASE("a staging detached or dropped behind the mirror's back is made again before it is used") {
+  TempDir dir;
+  Database db(dir.path + "/cache.db");
+  Mirror mirror(db);
+  db.detach(Mirror::kStagingSchema);  // as if the attach after a detach had failed
+  mirror.stage(kWs, projects(kWs, 1, 5));
+  CHECK(staged(db, kWs) == 5);
+  db.sql().exec("DROP TABLE " + std::string(Mirror::kStagingSchema) + ".staging");  // as if its create had failed
+  mirror.clear_staging(kWs);
+  mirror.stage(kWs, projects(kWs, 1, 7));
+  CHECK(mirror.reconcile(kWs, now_utc()).inserted == 7);
+  CHECK(mirror.live_count(kWs) == 7);
 }
