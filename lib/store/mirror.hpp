@@ -2,12 +2,13 @@
 // The mirror of the server's projects, and what it records of their changes.
 //
 // A full listing is staged page by page (stage), then reconcile() applies it
-// in ONE transaction and empties the staging after it: rows whose content hash differs are upserted and each
-// change is logged with the fields that changed. A project missing from the
-// listing is never deleted there: it is returned as a candidate, to be
-// confirmed by confirm_deleted() (after a 404) or refreshed by upsert_one()
-// (when the server still has it). An interrupted listing leaves the mirror
-// as it was. The change log's sequence only goes up.
+// in ONE transaction, and empties the staging after it: rows whose content
+// hash differs are upserted and each change is logged with the fields that
+// changed. A project missing from the listing is never deleted there: it is
+// returned as a candidate, to be confirmed by confirm_deleted() (after a
+// 404) or refreshed by upsert_one() (when the server still has it). An
+// interrupted listing leaves the mirror as it was. The change log's
+// sequence only goes up.
 //
 // Borrows the Database. Throws SQLite::Exception on I/O failure (the caller
 // reports it); io_context thread only.
