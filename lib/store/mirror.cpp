@@ -128,9 +128,9 @@ void Mirror::ensure_staging() {
       detail::column_definitions() +
       ", tag_ids TEXT NOT NULL, "  // a JSON array
       "UNIQUE (organization_id, workspace_id, id))";
-  SQLite::Statement made(db_.sql(),
-                         "SELECT (SELECT count(*) FROM pragma_database_list WHERE name = ?1), "
-                         "(SELECT count(*) FROM pragma_table_list WHERE schema = ?1 AND name = 'staging')");
+  // Kept: it is asked before every staged page, not prepared each time.
+  auto& made = db_.cached("SELECT (SELECT count(*) FROM pragma_database_list WHERE name = ?1), "
+                          "(SELECT count(*) FROM pragma_table_list WHERE schema = ?1 AND name = 'staging')");
   made.bind(1, kStagingSchema);
   made.executeStep();
   const bool attached = made.getColumn(0).getInt() != 0, created = made.getColumn(1).getInt() != 0;
