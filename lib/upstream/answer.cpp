@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <tuple>
 
 namespace focus::upstream::detail {
@@ -21,8 +22,10 @@ using nlohmann::json;
 // Counts and page numbers past this are a broken answer, not a big workspace.
 constexpr std::int64_t kMaxCount = 1'000'000'000;
 
-// The most of a page's text decode_page keeps for the next page.
+// The longest page whose buffers decode_page keeps for the next page (200
+// projects are about 170 KB); and the room it first makes.
 constexpr std::size_t kKeptPageText = 1 << 20;
+constexpr std::size_t kFirstRoom = 64 * 1024;
 
 Result<json> parse(const std::string& body) {
   if (model::nests_deeper_than(body))
@@ -196,8 +199,7 @@ Result<std::optional<std::int64_t>> bounded_integer(simdjson::dom::object o, con
 // Empty when the page cannot be read this way (an element that is not an
 // object, say): the caller minifies then.
 // `text` must have SIMDJSON_PADDING bytes of capacity past its size.
-std::vector<std::string_view> raw_items(const std::string& text) {
-  thread_local simdjson::ondemand::parser parser;
+std::vector<std::string_view> raw_items(simdjson::ondemand::parser& parser, const std::string& text) {
   std::vector<std::string_view> items;
   simdjson::ondemand::document doc;
   simdjson::ondemand::object top;
@@ -283,38 +285,60 @@ Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_t
 
 }  // namespace
 
-// One DOM parser per thread, reused: it keeps its buffers between pages. It
-// refuses nesting past model::kMaxJsonDepth itself (DEPTH_ERROR), so the
-// page is not scanned for depth first; such a page, like any simdjson
-// refuses, goes to the nlohmann reading, which applies the depth rule
-// exactly and says so.
-simdjson::dom::parser& page_parser() {
-  thread_local simdjson::dom::parser parser = [] {
-    simdjson::dom::parser p;
-    if (p.allocate(64 * 1024, model::kMaxJsonDepth)) throw std::bad_alloc();
-    return p;
-  }();
-  return parser;
-}
+// What decode_page reads pages with, per thread, kept from page to page
+// (nothing read from them outlives a call): the repaired text, which both
+// parsers read in place and past its end, and the two parsers.
+//
+// simdjson grows a parser and its document to exactly the length of a page
+// that does not fit, and the pages of one listing differ by a few percent:
+// each new longest page took new buffers, and the kernel faulted their pages
+// in again as they were first written (about 12 µs a page on this project's
+// VMs, 140 pages for a page of 200 projects). Room for the next power of two
+// is made instead, so a listing grows them once. A page past kKeptPageText
+// gives its buffers back once read.
+//
+// The DOM parser refuses nesting past model::kMaxJsonDepth itself
+// (DEPTH_ERROR), so the page is not scanned for depth first; such a page,
+// like any simdjson refuses, goes to the nlohmann reading, which applies the
+// depth rule exactly and says so.
+struct PageReaders {
+  std::string text;
+  simdjson::dom::parser parser;
+  simdjson::dom::document document;
+  simdjson::ondemand::parser items;  // raw_items'
+
+  void make_room() {
+    if (parser.capacity() >= text.size() && document.capacity() >= text.size() && items.capacity() >= text.size())
+      return;
+    const std::size_t room = std::bit_ceil(std::max(text.size(), kFirstRoom));
+    if (parser.allocate(room, model::kMaxJsonDepth) || document.allocate(room) || items.allocate(room))
+      throw std::bad_alloc();
+  }
+
+  void give_back_if_oversized() {
+    if (text.size() <= kKeptPageText) return;
+    std::string().swap(text);
+    parser = simdjson::dom::parser();
+    document = simdjson::dom::document();
+    items = simdjson::ondemand::parser();
+  }
+};
 
 Result<ProjectPage> decode_page(const std::string& body, bool expect_total, const KnownDigest& known) {
-  auto& parser = page_parser();
-  // Both parsers read the text in place, past its end. Its buffer is kept
-  // per thread, as the parser is (nothing read from it outlives this call),
-  // unless a page was far past the usual size (200 projects: about 170 KB).
-  thread_local std::string text;
-  struct Trimmed {
-    std::string& text;
-    ~Trimmed() {
-      if (text.size() > kKeptPageText) std::string().swap(text);
-    }
-  } trimmed{text};
-  model::repair_json_text(body, text, simdjson::SIMDJSON_PADDING);
+  thread_local PageReaders readers;
+  struct GiveBack {
+    PageReaders& readers;
+    ~GiveBack() { readers.give_back_if_oversized(); }
+  } give_back{readers};
+  model::repair_json_text(body, readers.text, simdjson::SIMDJSON_PADDING);
+  readers.make_room();
   simdjson::dom::element root;
-  if (parser.parse(text).get(root)) return decode_page_by_nlohmann(body, expect_total);
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(readers.text.data());
+  if (readers.parser.parse_into_document(readers.document, bytes, readers.text.size(), false).get(root))
+    return decode_page_by_nlohmann(body, expect_total);
   simdjson::dom::object top;
   if (root.get_object().get(top)) return make_error(Errc::bad_payload, "the answer has no 'data' array");
-  return decode_page_quickly(top, expect_total, known, raw_items(text));
+  return decode_page_quickly(top, expect_total, known, raw_items(readers.items, readers.text));
 }
 
 namespace {

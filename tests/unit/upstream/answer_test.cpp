@@ -268,6 +268,41 @@ TEST_CASE("a project first stored as a loose server spelt it is decoded again wh
   CHECK(turned->digests[0] != first->digests[0]);
 }
 
+TEST_CASE("pages of any length, one after another on one thread, are read by simdjson, and a page past a megabyte changes nothing for the next") {
+  // decode_page keeps its parsers from page to page, grows them ahead of the
+  // pages and gives back what a page past a megabyte took. A page that is
+  // known throughout shows which parser read it: simdjson counts its
+  // projects as unchanged, the fallback (no digests) decodes them all.
+  auto page_of = [](int n, std::size_t padding) {
+    std::string text = R"({"data":[)";
+    for (int id = 1; id <= n; ++id)
+      text += (id > 1 ? "," : "") + std::string(R"({"id":)") + std::to_string(id) + R"(,"name":"p)" +
+              std::to_string(id) + R"(","notes":")" + std::string(padding, 'x') + R"("})";
+    return text + "],\"page\":1,\"per_page\":" + std::to_string(n) + ",\"total\":" + std::to_string(n) + "}";
+  };
+  auto known = [](model::Id, std::string_view) { return true; };
+  for (auto [n, padding] : {std::pair{1, 10}, {150, 800}, {200, 800}, {180, 800}, {2'000, 600}, {3, 10}, {200, 900}}) {
+    const auto text = page_of(n, padding);
+    CAPTURE(text.size());
+    auto page = detail::decode_page(text, true, known);
+    REQUIRE_MESSAGE(page.ok(), (page.ok() ? "" : page.error().message));
+    CHECK(page->unchanged.size() == static_cast<std::size_t>(n));
+    CHECK(page->data.empty());
+    auto fresh = detail::decode_page(text, true);
+    REQUIRE(fresh.ok());
+    REQUIRE(fresh->data.size() == static_cast<std::size_t>(n));
+    CHECK(fresh->data.back().name == "p" + std::to_string(n));
+  }
+  CHECK(page_of(2'000, 600).size() > (1u << 20));
+  // Past the page of 2,000 projects, the parser that was given back still
+  // holds the depth limit.
+  const std::string past_limit =
+      R"({"data":[{"id":1,"extra":)" + deep(62) + "}],\"page\":1,\"per_page\":1,\"total\":1}";
+  auto past = detail::decode_page(past_limit, true, known);
+  REQUIRE_FALSE(past.ok());
+  CHECK(past.error().message.find("deeper than 64") != std::string::npos);
+}
+
 TEST_CASE("a page simdjson refuses is read by the fallback with the same rules") {
   // An integer past 64 bits in a field nobody reads: valid JSON that simdjson will not hold.
   const std::string big = R"({"data":[{"id":5,"name":"a","x":123456789012345678901234567890}],"page":1,"per_page":1,"total":1})";
