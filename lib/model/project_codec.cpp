@@ -4,6 +4,7 @@
 #include "model/project_decode.hpp"
 
 #include <openssl/evp.h>
+#include <xxhash.h>
 
 #include <memory>
 #include <stdexcept>
@@ -21,6 +22,21 @@ Project decode_project(std::string_view json_text) {
   return decode_project(value);
 }
 
+namespace {
+
+// 16 bytes as 32 lower-case hex digits: how both digests are stored.
+std::string hex128(const unsigned char* bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(32, '0');
+  for (std::size_t i = 0; i < 16; ++i) {
+    hex[2 * i] = kHex[bytes[i] >> 4];
+    hex[2 * i + 1] = kHex[bytes[i] & 0xf];
+  }
+  return hex;
+}
+
+}  // namespace
+
 std::string content_hash(std::string_view canonical) {
   // The digest is fetched once and the context kept per thread: OpenSSL 3
   // looks the algorithm up again on every EVP_sha256() digest otherwise,
@@ -33,14 +49,13 @@ std::string content_hash(std::string_view canonical) {
       EVP_DigestUpdate(ctx.get(), canonical.data(), canonical.size()) != 1 ||
       EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1)
     throw std::runtime_error("content_hash: SHA-256 failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(32);
-  for (unsigned i = 0; i < 16; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0xf]);
-  }
-  return hex;
+  return hex128(digest);
+}
+
+std::string listing_digest(std::string_view text) {
+  XXH128_canonical_t canonical;  // big-endian: the same digits on every machine
+  XXH128_canonicalFromHash(&canonical, XXH3_128bits(text.data(), text.size()));
+  return hex128(canonical.digest);
 }
 
 }  // namespace focus::model

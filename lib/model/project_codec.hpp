@@ -35,4 +35,15 @@ std::string canonical_json(const Project& project);
 // lower-case hex digits), for change detection.
 std::string content_hash(std::string_view canonical);
 
+// The digest a listed project's text is known by from one listing to the
+// next (upstream::ProjectPage::digests): XXH3's 128 bits, as 32 lower-case
+// hex digits. Not a cryptographic hash, and it need not be: it only tells a
+// text the mirror holds from another, and a server that wanted to hide a
+// change from it could as well not send the change. Every listed project is
+// hashed, so it is the cost that counts: about ten times less than SHA-256.
+// Digests stored by a build that took SHA-256 for it each miss once: that
+// project is decoded, found equal by content_hash, and only its digest is
+// rewritten.
+std::string listing_digest(std::string_view text);
+
 }  // namespace focus::model

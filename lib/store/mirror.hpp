@@ -51,7 +51,7 @@ FetchedProject fetched(model::Project project, std::string listing_digest = {});
 // listing need not decode it. 40 bytes a project; kept for one listing.
 class KnownDigests {
  public:
-  static constexpr std::size_t kDigestSize = 32;  // model::content_hash's hex text
+  static constexpr std::size_t kDigestSize = 32;  // model::listing_digest's hex text
   void reserve(std::size_t count);
   void add(Id id, std::string_view digest);  // in ascending id order
   bool matches(Id id, std::string_view digest) const;

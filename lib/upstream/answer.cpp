@@ -266,8 +266,8 @@ Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_t
       const auto id = known ? listed_id(value) : std::nullopt;
       const std::string_view sent = use_raw ? raw[index] : std::string_view();
       ++index;
-      auto minified_digest = [&] { return model::content_hash(simdjson::minify(item)); };
-      std::string digest = sent.empty() ? minified_digest() : model::content_hash(sent);
+      auto minified_digest = [&] { return model::listing_digest(simdjson::minify(item)); };
+      std::string digest = sent.empty() ? minified_digest() : model::listing_digest(sent);
       // Spelt otherwise than when it was stored (whitespace, escapes): the
       // minified text's digest is the one known if it was stored compact.
       if (id && (known(*id, digest) || (!sent.empty() && known(*id, minified_digest())))) {

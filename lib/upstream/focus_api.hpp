@@ -55,7 +55,7 @@ using KnownDigest = std::function<bool(model::Id id, std::string_view digest)>;
 
 struct ProjectPage {
   std::vector<model::Project> data;  // decoded, in listing order
-  // data[i]'s listing digest: model::content_hash of the project's object as
+  // data[i]'s listing digest: model::listing_digest of the project's object as
   // listed, its text as sent (of simdjson's minified form of it where the
   // text as sent could not be told apart). A project stored compact (as
   // the Focus API sends it) and listed later in another spelling is still

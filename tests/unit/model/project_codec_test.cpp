@@ -180,6 +180,16 @@ TEST_CASE("the hash changes when any field changes, including unknown ones") {
   CHECK(content_hash(canonical_json(base)) == h);
 }
 
+TEST_CASE("the listing digest is XXH3's 128 bits, high half first, so a stored digest means the same on every machine") {
+  // The stored digests are compared with new ones on the next listing: a
+  // change of algorithm or of digit order would decode every project again.
+  // The empty text's digest is the one xxHash publishes for XXH3_128bits.
+  CHECK(listing_digest("") == "99aa06d3014798d86001c324468d497f");
+  CHECK(listing_digest(R"({"id":1,"name":"a"})").size() == 32);
+  CHECK(listing_digest(R"({"id":1,"name":"a"})") != listing_digest(R"({"id":1,"name":"b"})"));
+  CHECK(listing_digest(R"({"id":1,"name":"a"})") != content_hash(R"({"id":1,"name":"a"})"));
+}
+
 namespace {
 
 // Projects whose canonical text exercises every spelling: escapes and

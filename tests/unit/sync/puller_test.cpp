@@ -124,6 +124,16 @@ TEST_CASE("a listing decodes only what changed since the last one; deletions are
   CHECK(w.mirror->last_change_seq() == seq);
   CHECK(w.db->sql().execAndGet("SELECT count(*) FROM projects WHERE listing_digest IS NULL").getInt() == 0);
   CHECK(w.pull().unchanged == 600);
+  // Every digest made otherwise (a build that took SHA-256 for them): each
+  // project is decoded once, nothing is logged, and every digest is made
+  // again as this build makes it.
+  w.db->sql().exec("UPDATE projects SET listing_digest = lower(hex(randomblob(16)))");
+  auto upgraded = w.pull();
+  CHECK(upgraded.unchanged == 0);
+  CHECK(upgraded.inserted + upgraded.updated + upgraded.deleted + upgraded.restored == 0);
+  CHECK(w.mirror->last_change_seq() == seq);
+  CHECK(w.pull().unchanged == 600);
+  CHECK(difference(w.local(), w.server()) == "");
 }
 
 TEST_CASE("other users' changes are logged once each, with the fields that changed") {

@@ -196,7 +196,7 @@ TEST_CASE("a listed project whose digest is known is not decoded; whitespace alo
   CHECK(again->data[0].id == 6);
   // A decoded project's digest is of its text as sent, so that the next
   // listing, sent the same way, finds it at the first look.
-  CHECK(again->digests[0] == model::content_hash("{\"id\":6,\n\"name\":\"b\"}"));
+  CHECK(again->digests[0] == model::listing_digest("{\"id\":6,\n\"name\":\"b\"}"));
   CHECK(again->listed() == 2);
   // A changed field changes the digest.
   auto renamed = detail::decode_page(R"({"data":[{"id":5,"name":"A"}],"page":1,"per_page":1,"total":1})", true, known);
@@ -232,7 +232,7 @@ TEST_CASE("a compact page is matched by the text as sent; any other spelling of 
   // The text as sent is looked up first: a digest of exactly those bytes is
   // found without minifying them (which would spell the name "a").
   const std::string as_sent = R"({"id":5,"name":"\u0061","extra":15e-1})";
-  auto only_as_sent = [&](model::Id, std::string_view digest) { return digest == model::content_hash(as_sent); };
+  auto only_as_sent = [&](model::Id, std::string_view digest) { return digest == model::listing_digest(as_sent); };
   auto raw = detail::decode_page(R"({"data":[)" + as_sent + R"(],"page":1,"per_page":1,"total":1})", true, only_as_sent);
   REQUIRE(raw.ok());
   CHECK(raw->unchanged == std::vector<model::Id>{5});
@@ -244,7 +244,7 @@ TEST_CASE("a compact page is matched by the text as sent; any other spelling of 
   REQUIRE(changed->data.size() == 1);
   CHECK(changed->data[0].name == "b");
   // Its digest is of the text as sent, not of a minified spelling ("b", 1.5).
-  CHECK(changed->digests[0] == model::content_hash(R"({"id":5,"name":"\u0062","extra":1.5})"));
+  CHECK(changed->digests[0] == model::listing_digest(R"({"id":5,"name":"\u0062","extra":1.5})"));
 }
 
 TEST_CASE("a project first stored as a loose server spelt it is decoded again when the server turns compact") {
