@@ -307,12 +307,14 @@ struct PageReaders {
   simdjson::dom::document document;
   simdjson::ondemand::parser items;  // raw_items'
 
-  void make_room() {
-    if (parser.capacity() >= text.size() && document.capacity() >= text.size() && items.capacity() >= text.size())
-      return;
-    const std::size_t room = std::bit_ceil(std::max(text.size(), kFirstRoom));
-    if (parser.allocate(room, model::kMaxJsonDepth) || document.allocate(room) || items.allocate(room))
-      throw std::bad_alloc();
+  // False when the memory cannot be had (the page is then read by the
+  // fallback, as simdjson's own MEMALLOC would have it). A page past
+  // kKeptPageText gets its length only: that room is given back anyway.
+  bool make_room() {
+    const std::size_t length = text.size();
+    if (parser.capacity() >= length && document.capacity() >= length && items.capacity() >= length) return true;
+    const std::size_t room = length > kKeptPageText ? length : std::bit_ceil(std::max(length, kFirstRoom));
+    return !parser.allocate(room, model::kMaxJsonDepth) && !document.allocate(room) && !items.allocate(room);
   }
 
   void give_back_if_oversized() {
@@ -331,10 +333,10 @@ Result<ProjectPage> decode_page(const std::string& body, bool expect_total, cons
     ~GiveBack() { readers.give_back_if_oversized(); }
   } give_back{readers};
   model::repair_json_text(body, readers.text, simdjson::SIMDJSON_PADDING);
-  readers.make_room();
   simdjson::dom::element root;
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(readers.text.data());
-  if (readers.parser.parse_into_document(readers.document, bytes, readers.text.size(), false).get(root))
+  if (!readers.make_room() ||
+      readers.parser.parse_into_document(readers.document, bytes, readers.text.size(), false).get(root))
     return decode_page_by_nlohmann(body, expect_total);
   simdjson::dom::object top;
   if (root.get_object().get(top)) return make_error(Errc::bad_payload, "the answer has no 'data' array");
