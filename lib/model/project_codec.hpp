@@ -41,7 +41,7 @@ std::string content_hash(std::string_view canonical);
 // text the mirror holds from another, and a server that wanted to hide a
 // change from it could as well not send the change. Every listed project is
 // hashed, so it is the cost that counts: about ten times less than SHA-256.
-// Digests stored by a build that took SHA-256 for it each miss once: that
+// Digests stored by a build that took SHA-256 for them each miss once: that
 // project is decoded, found equal by content_hash, and only its digest is
 // rewritten.
 std::string listing_digest(std::string_view text);
