@@ -2,8 +2,8 @@
 // the first time is not "created", and an edit answered without a body is
 // one change, not that change and then another user's update when the
 // listing brings the server's own timestamps. A real SQLite file.
+#include "fixture.hpp"
 #include "model/edit.hpp"
-#include "model/project_codec.hpp"
 #include "store/database.hpp"
 #include "store/edit_queue.hpp"
 #include "store/mirror.hpp"
@@ -23,17 +23,6 @@ namespace {
 
 const WorkspaceKey kWs{1, 1}, kOther{1, 2};
 
-FetchedProject project(WorkspaceKey ws, Id id, json extra = json::object()) {
-  json body = {{"id", id},
-               {"name", "project " + std::to_string(id)},
-               {"workspace_id", ws.workspace_id},
-               {"active", true},
-               {"created_at", "2024-03-01T10:00:00Z"},
-               {"updated_at", "2024-03-01T10:00:00Z"}};
-  body.update(extra);
-  return fetched(model::decode_project(std::string_view(body.dump())));
-}
-
 // A full listing as the puller records it.
 void list(Mirror& mirror, WorkspaceKey ws, const std::vector<FetchedProject>& projects) {
   mirror.clear_staging(ws);
@@ -50,7 +39,7 @@ TEST_CASE("a workspace's first mirroring logs first-seen inserts; a project crea
   TempDir dir;
   Database db(dir.path + "/cache.db");
   Mirror mirror(db);
-  list(mirror, kWs, {project(kWs, 1), project(kWs, 2)});
+  list(mirror, kWs, {test::listed_project(kWs, 1), test::listed_project(kWs, 2)});
   auto first = changes_after(mirror, 0);
   REQUIRE(first.size() == 2);
   for (const auto& c : first) {
@@ -58,21 +47,21 @@ TEST_CASE("a workspace's first mirroring logs first-seen inserts; a project crea
     CHECK(c.initial);
   }
   const auto seq = mirror.last_change_seq();
-  list(mirror, kWs, {project(kWs, 1), project(kWs, 2), project(kWs, 3)});
+  list(mirror, kWs, {test::listed_project(kWs, 1), test::listed_project(kWs, 2), test::listed_project(kWs, 3)});
   auto later = changes_after(mirror, seq);
   REQUIRE(later.size() == 1);
   CHECK(later[0].project_id == 3);
   CHECK_FALSE(later[0].initial);
 
   // A workspace configured later is mirrored for the first time too.
-  list(mirror, kOther, {project(kOther, 10)});
+  list(mirror, kOther, {test::listed_project(kOther, 10)});
   auto other = changes_after(mirror, mirror.last_change_seq() - 1);
   REQUIRE(other.size() == 1);
   CHECK(other[0].initial);
 
   // A workspace whose projects were all deleted is not new: what comes back is not first seen.
   mirror.confirm_deleted(kOther, 10, now_utc());
-  list(mirror, kOther, {project(kOther, 11)});
+  list(mirror, kOther, {test::listed_project(kOther, 11)});
   auto back = changes_after(mirror, mirror.last_change_seq() - 1);
   REQUIRE(back.size() == 1);
   CHECK_FALSE(back[0].initial);
@@ -83,7 +72,7 @@ TEST_CASE("an empty workspace, once listed, is not new: its first project is cre
   Database db(dir.path + "/cache.db");
   Mirror mirror(db);
   list(mirror, kWs, {});
-  list(mirror, kWs, {project(kWs, 1)});
+  list(mirror, kWs, {test::listed_project(kWs, 1)});
   auto changes = changes_after(mirror, 0);
   REQUIRE(changes.size() == 1);
   CHECK(changes[0].kind == model::ChangeKind::insert);
@@ -95,7 +84,7 @@ TEST_CASE("an archive answered without a body is logged once: the listing's serv
   Database db(dir.path + "/cache.db");
   Mirror mirror(db);
   EditQueue queue(db, mirror);
-  list(mirror, kWs, {project(kWs, 1), project(kWs, 2)});
+  list(mirror, kWs, {test::listed_project(kWs, 1), test::listed_project(kWs, 2)});
   auto made = queue.submit(kWs, model::EditOp::archive, 1, json::object(), now_utc());
   auto archived = queue.submit(kWs, model::EditOp::archive, 2, json::object(), now_utc());
   const auto before = mirror.last_change_seq();
@@ -118,7 +107,7 @@ TEST_CASE("an archive answered without a body is logged once: the listing's serv
                                {"updated_at", "2026-12-02T08:00:00.5Z"}};
   json renamed = server_archive;
   renamed["name"] = "renamed upstream";
-  list(mirror, kWs, {project(kWs, 1, server_archive), project(kWs, 2, renamed)});
+  list(mirror, kWs, {test::listed_project(kWs, 1, server_archive), test::listed_project(kWs, 2, renamed)});
   auto listed = changes_after(mirror, seq);
   REQUIRE(listed.size() == 1);
   CHECK(listed[0].project_id == 2);
@@ -128,9 +117,9 @@ TEST_CASE("an archive answered without a body is logged once: the listing's serv
 
   // The prediction is settled: a later change by another user to the same field is logged.
   const auto settled = mirror.last_change_seq();
-  list(mirror, kWs, {project(kWs, 1, {{"active", false}, {"archived_at", "2026-12-03T08:00:00Z"},
+  list(mirror, kWs, {test::listed_project(kWs, 1, {{"active", false}, {"archived_at", "2026-12-03T08:00:00Z"},
                                        {"updated_at", "2026-12-03T08:00:00Z"}}),
-                     project(kWs, 2, renamed)});
+                     test::listed_project(kWs, 2, renamed)});
   auto after = changes_after(mirror, settled);
   REQUIRE(after.size() == 1);
   CHECK(after[0].fields == std::vector<std::string>{"archived_at", "updated_at"});
@@ -141,13 +130,13 @@ TEST_CASE("a colleague who undoes a predicted edit before the listing is logged:
   Database db(dir.path + "/cache.db");
   Mirror mirror(db);
   EditQueue queue(db, mirror);
-  list(mirror, kWs, {project(kWs, 1)});
+  list(mirror, kWs, {test::listed_project(kWs, 1)});
   auto archive = queue.submit(kWs, model::EditOp::archive, 1, json::object(), now_utc());
   queue.settle_applied(*queue.get(archive.edit.id), std::nullopt, std::nullopt, "answered 204", now_utc());
   // Before the next listing another user unarchived it: the server shows it
   // active again, with a later updated_at.
   const auto seq = mirror.last_change_seq();
-  list(mirror, kWs, {project(kWs, 1, {{"active", true}, {"archived_at", nullptr}, {"updated_at", "2026-12-04T09:00:00Z"}})});
+  list(mirror, kWs, {test::listed_project(kWs, 1, {{"active", true}, {"archived_at", nullptr}, {"updated_at", "2026-12-04T09:00:00Z"}})});
   auto listed = changes_after(mirror, seq);
   REQUIRE(listed.size() == 1);
   CHECK(listed[0].kind == model::ChangeKind::update);

@@ -1,5 +1,5 @@
 // The cache file: creation, migrations, integrity, the single-owner lock.
-#include "model/project_codec.hpp"
+#include "fixture.hpp"
 #include "store/database.hpp"
 #include "store/edit_queue.hpp"
 #include "store/mirror.hpp"
@@ -325,14 +325,13 @@ TEST_CASE("a listing's apply leaves the page cache no bigger than the connection
   // Enough projects that their rows and eleven indexes fill more than the
   // wide cache: the apply uses it whole, and what it leaves is what counts.
   std::vector<FetchedProject> page;
-  for (Id id = 1; id <= 12'000; ++id) {
-    const std::string text = R"({"id":)" + std::to_string(id) + R"(,"workspace_id":1,"name":"a project named )" +
-                             std::to_string(id * 7919 % 100'003) + R"( for the page cache","active":true,)" +
-                             R"("client_id":)" + std::to_string(id % 97) + R"(,"color":"#0b83d9",)" +
-                             R"("created_at":"2024-03-01T10:00:00Z","updated_at":"2024-05-0)" +
-                             std::to_string(1 + id % 9) + R"(T10:00:00Z"})";
-    page.push_back(fetched(model::decode_project(std::string_view(text))));
-  }
+  for (Id id = 1; id <= 12'000; ++id)
+    page.push_back(test::listed_project(
+        ws, id,
+        {{"name", "a project named " + std::to_string(id * 7919 % 100'003) + " for the page cache"},
+         {"client_id", id % 97},
+         {"color", "#0b83d9"},
+         {"updated_at", "2024-05-0" + std::to_string(1 + id % 9) + "T10:00:00Z"}}));
   auto cache_used = [&] {
     int used = 0, highwater = 0;
     REQUIRE(sqlite3_db_status(db.sql().getHandle(), SQLITE_DBSTATUS_CACHE_USED, &used, &highwater, 0) == SQLITE_OK);

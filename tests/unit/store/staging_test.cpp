@@ -1,7 +1,7 @@
 // The listing's staging (issue 17): its own scratch database, dropped whole
 // once a listing is applied, without losing a paused listing of another
 // workspace. A real SQLite file and SQLite's real temporary files.
-#include "model/project_codec.hpp"
+#include "fixture.hpp"
 #include "store/database.hpp"
 #include "store/mirror.hpp"
 #include "support/sim_process.hpp"
@@ -23,13 +23,9 @@ const WorkspaceKey kWs{1, 1}, kPaused{1, 2};
 
 std::vector<FetchedProject> projects(WorkspaceKey ws, Id first, Id last) {
   std::vector<FetchedProject> out;
-  for (Id id = first; id <= last; ++id) {
-    const std::string text = R"({"id":)" + std::to_string(id) + R"(,"workspace_id":)" +
-                             std::to_string(ws.workspace_id) + R"(,"name":"staged project )" + std::to_string(id) +
-                             R"( with a name long enough to fill pages","active":true,)" +
-                             R"("created_at":"2024-03-01T10:00:00Z","updated_at":"2024-03-01T10:00:00Z"})";
-    out.push_back(fetched(model::decode_project(std::string_view(text))));
-  }
+  for (Id id = first; id <= last; ++id)
+    out.push_back(test::listed_project(
+        ws, id, {{"name", "staged project " + std::to_string(id) + " with a name long enough to fill pages"}}));
   return out;
 }
 
