@@ -91,10 +91,14 @@ class RowBinder {
 // deleted there), as a join and a WHERE after "FROM <kStaging> s ...";
 // parameters ?1 and ?2 are the workspace. True only until the staged rows
 // are written.
-const std::string kDiffersFromMirror =
-    "LEFT JOIN projects p ON p.organization_id = s.organization_id AND p.workspace_id = s.workspace_id "
-    "AND p.id = s.id WHERE s.organization_id = ?1 AND s.workspace_id = ?2 "
-    "AND (p.id IS NULL OR p.hash != s.hash OR p.deleted = 1)";
+const std::string kSameProject =
+    "p.organization_id = s.organization_id AND p.workspace_id = s.workspace_id AND p.id = s.id";
+const std::string kDiffersFromMirror = "LEFT JOIN projects p ON " + kSameProject +
+                                       " WHERE s.organization_id = ?1 AND s.workspace_id = ?2 "
+                                       "AND (p.id IS NULL OR p.hash != s.hash OR p.deleted = 1)";
+
+// A change log row's columns; the parameters of the same names bind them.
+const std::string kChangeColumns = "organization_id, workspace_id, project_id, kind, fields, at, detail, initial";
 
 // Whose rows the staging holds besides `ws`'s: none at all, only `ws`'s,
 // or another workspace's too (its listing paused, to be resumed). Its
@@ -150,11 +154,10 @@ void KnownDigests::add(Id id, std::string_view digest) {
   digests_.append(digest);
 }
 
-bool KnownDigests::matches(Id id, std::string_view digest) const {
+std::optional<std::string_view> KnownDigests::digest_of(Id id) const {
   auto it = std::lower_bound(ids_.begin(), ids_.end(), id);
-  if (it == ids_.end() || *it != id || digest.size() != kDigestSize) return false;
-  return std::string_view(digests_).substr(static_cast<std::size_t>(it - ids_.begin()) * kDigestSize, kDigestSize) ==
-         digest;
+  if (it == ids_.end() || *it != id) return std::nullopt;
+  return std::string_view(digests_).substr(static_cast<std::size_t>(it - ids_.begin()) * kDigestSize, kDigestSize);
 }
 
 KnownDigests Mirror::listing_digests(WorkspaceKey ws) {
@@ -199,9 +202,7 @@ void Mirror::log_change(WorkspaceKey ws, Id id, ChangeKind kind, const std::vect
                         std::int64_t at, const std::optional<std::string>& detail, bool initial) {
   if (!log_statement_)
     log_statement_ = std::make_unique<SQLite::Statement>(
-        db_.sql(),
-        "INSERT INTO changes (organization_id, workspace_id, project_id, kind, fields, at, detail, initial) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        db_.sql(), "INSERT INTO changes (" + kChangeColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   auto& st = *log_statement_;
   st.reset();
   st.bind(1, ws.organization_id);
@@ -289,36 +290,52 @@ ReconcileOutcome Mirror::apply_staging(WorkspaceKey ws, Timestamp now_time, std:
   return db_.in_transaction([&] {
     ReconcileOutcome out;
     out.live_before = live_count(ws);
-    // These two compare the staged rows with the mirror: before the rows are written.
+    // These three compare the staged rows with the mirror: before the rows are written.
+    out.inserted = log_staged_inserts(ws, now);
     const auto changes = staged_changes(ws, out);
     untag_changed_rows(ws);
     write_staged_rows(ws, now);
     tag_staged_rows(ws);  // after: a tag names a row of projects
-    for (const auto& c : changes) log_change(ws, c.id, c.kind, c.fields, now, std::nullopt, c.initial);
+    for (const auto& c : changes) log_change(ws, c.id, c.kind, c.fields, now);
     forget_staged_predictions(ws);
     out.missing = missing_from_listing(ws, std::move(listed_unchanged));
     return out;
   });
 }
 
-std::vector<Mirror::StagedChange> Mirror::staged_changes(WorkspaceKey ws, ReconcileOutcome& out) {
+// A first sync logs every project as new: one statement for them all, not
+// one for each.
+std::int64_t Mirror::log_staged_inserts(WorkspaceKey ws, std::int64_t now) {
   // A workspace never listed in full, of which the mirror holds nothing, is
   // being mirrored for the first time: its projects are first seen, not
   // created. (An empty workspace once listed is not: its first project is
   // a real create.)
   const bool first_mirroring = !sync_state(ws).last_full_listing_at && !holds_any_row(ws);
+  static const std::string sql = "INSERT INTO changes (" + kChangeColumns +
+                                 ") SELECT s.organization_id, s.workspace_id, s.id, :kind, :fields, :at, NULL, :initial "
+                                 "FROM " + kStaging + " s WHERE s.organization_id = :organization_id AND "
+                                 "s.workspace_id = :workspace_id AND NOT EXISTS (SELECT 1 FROM projects p WHERE " +
+                                 kSameProject + ") ORDER BY s.id";
+  SQLite::Statement st(db_.sql(), sql);
+  st.bind(":organization_id", ws.organization_id);
+  st.bind(":workspace_id", ws.workspace_id);
+  st.bind(":kind", std::string(to_text(ChangeKind::insert)));
+  st.bind(":fields", json::array().dump());
+  st.bind(":at", now);
+  st.bind(":initial", first_mirroring ? 1 : 0);
+  return st.exec();
+}
+
+std::vector<Mirror::StagedChange> Mirror::staged_changes(WorkspaceKey ws, ReconcileOutcome& out) {
   std::vector<StagedChange> changes;
-  auto st = for_workspace(
-      db_.sql(), "SELECT s.id, s.body, p.body, p.id IS NULL, COALESCE(p.deleted, 0) FROM " + kStaging + " s " + kDiffersFromMirror,
-      ws);
+  auto st = for_workspace(db_.sql(),
+                          "SELECT s.id, s.body, p.body, p.deleted FROM " + kStaging + " s JOIN projects p ON " +
+                              kSameProject + " WHERE s.organization_id = ?1 AND s.workspace_id = ?2 "
+                              "AND (p.hash != s.hash OR p.deleted = 1) ORDER BY s.id",
+                          ws);
   while (st.executeStep()) {
     const Id id = st.getColumn(0).getInt64();
-    if (st.getColumn(3).getInt()) {
-      changes.push_back({id, ChangeKind::insert, {}, first_mirroring});
-      ++out.inserted;
-      continue;
-    }
-    const bool restored = st.getColumn(4).getInt() != 0;
+    const bool restored = st.getColumn(3).getInt() != 0;
     auto fields = changed_fields(st.getColumn(2).getString(), st.getColumn(1).getString());
     if (!restored) {
       settle_predictions(ws, id, st.getColumn(2).getString(), st.getColumn(1).getString(), fields);

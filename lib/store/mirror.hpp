@@ -54,7 +54,8 @@ class KnownDigests {
   static constexpr std::size_t kDigestSize = 32;  // model::listing_digest's hex text
   void reserve(std::size_t count);
   void add(Id id, std::string_view digest);  // in ascending id order
-  bool matches(Id id, std::string_view digest) const;
+  // The digest held for `id`; nullopt for a project the mirror does not hold live.
+  std::optional<std::string_view> digest_of(Id id) const;
   std::size_t size() const { return ids_.size(); }
 
  private:
@@ -179,11 +180,15 @@ class Mirror {
     Id id;
     model::ChangeKind kind;
     std::vector<std::string> fields;
-    bool initial = false;
   };
   ReconcileOutcome apply_staging(WorkspaceKey ws, Timestamp now, std::vector<Id> listed_unchanged);
   void ensure_staging();
-  std::vector<StagedChange> staged_changes(WorkspaceKey ws, ReconcileOutcome& out);  // counts them in `out`
+  // The staged projects new to the mirror, logged as inserts in one
+  // statement; their count. Before the rows are written.
+  std::int64_t log_staged_inserts(WorkspaceKey ws, std::int64_t now);
+  // The staged projects the mirror holds otherwise (changed, or deleted
+  // there), to be logged once written; counted in `out`.
+  std::vector<StagedChange> staged_changes(WorkspaceKey ws, ReconcileOutcome& out);
   void write_staged_rows(WorkspaceKey ws, std::int64_t now);
   void untag_changed_rows(WorkspaceKey ws);  // before write_staged_rows
   void tag_staged_rows(WorkspaceKey ws);     // after it

@@ -140,7 +140,9 @@ boost::asio::awaitable<Result<bool>> Puller::list_into_staging(WorkspaceKey ws, 
   // not decoded, staged or compared again (a no-change listing writes no row).
   const store::KnownDigests digests = mirror_.listing_digests(ws);
   const upstream::KnownDigest known = [&digests](model::Id id, std::string_view digest) {
-    return digests.matches(id, digest);
+    const auto held = digests.digest_of(id);
+    if (!held) return upstream::Known::not_held;
+    return *held == digest ? upstream::Known::same_digest : upstream::Known::other_digest;
   };
   for (std::int64_t page = resume.next_page;; ++page) {
     resume.next_page = page;  // a pause or a failure resumes here

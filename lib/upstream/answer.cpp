@@ -229,6 +229,19 @@ std::optional<model::Id> listed_id(const SimdjsonValue& value) {
   return id->get_int64();
 }
 
+// Whether the mirror holds project `id` as listed: by the digest of its
+// text as sent, or, if that is another, by its minified text's (the one
+// stored when it was stored compact and is now spelt otherwise: whitespace,
+// escapes). A project the mirror does not hold is not minified: a first
+// listing would minify every project for nothing.
+template <class Minified>
+bool unchanged(const KnownDigest& known, model::Id id, const std::string& digest, std::string_view sent,
+               Minified minified_digest) {
+  const Known held = known(id, digest);
+  if (held == Known::same_digest) return true;
+  return held == Known::other_digest && !sent.empty() && known(id, minified_digest()) == Known::same_digest;
+}
+
 // The listing's project objects as simdjson reads them. Each one's digest
 // is of its text as sent (`raw`, from raw_items; ignored unless it lists
 // them all), else of its minified text. Those `known` recognises, by either
@@ -268,9 +281,7 @@ Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_t
       ++index;
       auto minified_digest = [&] { return model::listing_digest(simdjson::minify(item)); };
       std::string digest = sent.empty() ? minified_digest() : model::listing_digest(sent);
-      // Spelt otherwise than when it was stored (whitespace, escapes): the
-      // minified text's digest is the one known if it was stored compact.
-      if (id && (known(*id, digest) || (!sent.empty() && known(*id, minified_digest())))) {
+      if (id && unchanged(known, *id, digest, sent, minified_digest)) {
         page->unchanged.push_back(*id);
         continue;
       }

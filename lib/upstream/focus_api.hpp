@@ -49,9 +49,11 @@ struct QuotaNews;  // upstream/answer.hpp
 
 using model::WorkspaceKey;
 
-// Whether a project listed with this digest is known as it is: then it is
-// not decoded (see ProjectPage::unchanged).
-using KnownDigest = std::function<bool(model::Id id, std::string_view digest)>;
+// What the mirror holds of a listed project: nothing (a project new to it),
+// another digest (changed, or spelt otherwise than when stored), or this
+// digest (as it is: not decoded, see ProjectPage::unchanged).
+enum class Known { not_held, other_digest, same_digest };
+using KnownDigest = std::function<Known(model::Id id, std::string_view digest)>;
 
 struct ProjectPage {
   std::vector<model::Project> data;  // decoded, in listing order

@@ -53,9 +53,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::size_t i = 0; i < quick->data.size(); ++i) known.emplace(quick->data[i].id, quick->digests[i]);
   auto again = upstream::detail::decode_page(body, false, [&](model::Id id, std::string_view digest) {
     auto [from, to] = known.equal_range(id);
+    if (from == to) return upstream::Known::not_held;
     for (auto it = from; it != to; ++it)
-      if (it->second == digest) return true;
-    return false;
+      if (it->second == digest) return upstream::Known::same_digest;
+    return upstream::Known::other_digest;
   });
   if (!again) broken("a page read once is refused the second time", again.error().message);
   if (!quick->digests.empty() && quick->digests.front().empty()) return 0;  // read by the fallback: no digests

@@ -29,6 +29,9 @@ http::Response answer(int status, std::string body) {
   return r;
 }
 
+// A KnownDigest's answer for a project the mirror holds.
+Known held_if(bool same_digest) { return same_digest ? Known::same_digest : Known::other_digest; }
+
 std::string page_with(const std::string& fields) {
   return R"({"data":[{"id":1,"name":"a"}],)" + fields + "}";
 }
@@ -127,7 +130,7 @@ TEST_CASE("nesting past the depth limit is refused before it is parsed") {
   REQUIRE_MESSAGE(at_limit.ok(), (at_limit.ok() ? "" : at_limit.error().message));
   CHECK(at_limit->data.at(0).id == 1);
   CHECK(at_limit->digests.at(0).size() == 32);  // read by simdjson: the quick path
-  auto past = detail::decode_page(nested(65), true, [](model::Id, std::string_view) { return true; });
+  auto past = detail::decode_page(nested(65), true, [](model::Id, std::string_view) { return Known::same_digest; });
   REQUIRE_FALSE(past.ok());
   CHECK(past.error().message.find("deeper than 64") != std::string::npos);
   CHECK_FALSE(detail::decode_one(R"({"id":1,"x":)" + deep(70) + "}").ok());
@@ -184,7 +187,7 @@ TEST_CASE("a listed project whose digest is known is not decoded; whitespace alo
   std::vector<model::Id> asked;
   auto known = [&](model::Id id, std::string_view digest) {
     asked.push_back(id);
-    return id == 5 && digest == first->digests[0];
+    return held_if(id == 5 && digest == first->digests[0]);
   };
   auto again = detail::decode_page(loose, true, known);
   REQUIRE(again.ok());
@@ -206,6 +209,36 @@ TEST_CASE("a listed project whose digest is known is not decoded; whitespace alo
   CHECK(renamed->data.size() == 1);
 }
 
+TEST_CASE("a listed project the mirror does not hold is looked up once, by its text as sent, and never minified") {
+  // Loose, so that a minified text's digest would be another: a second
+  // lookup of a project would show it was minified.
+  const std::string loose = "{\"data\":[{ \"id\" : 5, \"name\" : \"a\" },\n {\"id\":6, \"name\":\"b\"}],"
+                            "\"page\":1,\"per_page\":2,\"total\":2}";
+  std::vector<std::pair<model::Id, std::string>> asked;
+  auto held = [&](Known answer) {
+    return [&asked, answer](model::Id id, std::string_view digest) {
+      asked.emplace_back(id, digest);
+      return answer;
+    };
+  };
+  auto fresh = detail::decode_page(loose, true, held(Known::not_held));
+  REQUIRE(fresh.ok());
+  CHECK(fresh->unchanged.empty());
+  REQUIRE(fresh->data.size() == 2);
+  const std::vector<std::pair<model::Id, std::string>> as_sent{
+      {5, model::listing_digest(R"({ "id" : 5, "name" : "a" })")},
+      {6, model::listing_digest(R"({"id":6, "name":"b"})")}};
+  CHECK(asked == as_sent);
+  CHECK(fresh->digests == std::vector<std::string>{as_sent[0].second, as_sent[1].second});
+  // A project held with another digest is looked up again by its minified text.
+  asked.clear();
+  auto changed = detail::decode_page(loose, true, held(Known::other_digest));
+  REQUIRE(changed.ok());
+  REQUIRE(changed->data.size() == 2);
+  REQUIRE(asked.size() == 4);
+  CHECK(asked[1] == std::pair<model::Id, std::string>{5, model::listing_digest(R"({"id":5,"name":"a"})")});
+}
+
 TEST_CASE("a compact page is matched by the text as sent; any other spelling of the same project still matches") {
   const std::string tight = R"({"data":[{"id":5,"name":"a","extra":1.5},{"id":6,"name":"b"}],"page":1,"per_page":2,"total":2})";
   auto first = detail::decode_page(tight, true);
@@ -214,7 +247,7 @@ TEST_CASE("a compact page is matched by the text as sent; any other spelling of 
   std::vector<std::string> looked_up;
   auto known = [&](model::Id id, std::string_view digest) {
     looked_up.emplace_back(digest);
-    return digest == first->digests[static_cast<std::size_t>(id - 5)];
+    return held_if(digest == first->digests[static_cast<std::size_t>(id - 5)]);
   };
   auto again = detail::decode_page(tight, true, known);
   REQUIRE(again.ok());
@@ -233,7 +266,9 @@ TEST_CASE("a compact page is matched by the text as sent; any other spelling of 
   // The text as sent is looked up first: a digest of exactly those bytes is
   // found without minifying them (which would spell the name "a").
   const std::string as_sent = R"({"id":5,"name":"\u0061","extra":15e-1})";
-  auto only_as_sent = [&](model::Id, std::string_view digest) { return digest == model::listing_digest(as_sent); };
+  auto only_as_sent = [&](model::Id, std::string_view digest) {
+    return held_if(digest == model::listing_digest(as_sent));
+  };
   auto raw = detail::decode_page(R"({"data":[)" + as_sent + R"(],"page":1,"per_page":1,"total":1})", true, only_as_sent);
   REQUIRE(raw.ok());
   CHECK(raw->unchanged == std::vector<model::Id>{5});
@@ -254,7 +289,7 @@ TEST_CASE("a project first stored as a loose server spelt it is decoded again wh
   auto first = detail::decode_page(loose, true);
   REQUIRE(first.ok());
   REQUIRE(first->digests.size() == 1);
-  auto known = [&](model::Id, std::string_view digest) { return digest == first->digests[0]; };
+  auto known = [&](model::Id, std::string_view digest) { return held_if(digest == first->digests[0]); };
   // Listed loose again: known at the first look.
   auto same = detail::decode_page(loose, true, known);
   REQUIRE(same.ok());
@@ -287,7 +322,7 @@ TEST_CASE("pages of any length, one after another on one thread, are read by sim
     }
     return text + "],\"page\":1,\"per_page\":" + std::to_string(n) + ",\"total\":" + std::to_string(n) + "}";
   };
-  auto known = [&](model::Id, std::string_view digest) { return sent_digests.contains(std::string(digest)); };
+  auto known = [&](model::Id, std::string_view digest) { return held_if(sent_digests.contains(std::string(digest))); };
   for (auto [n, padding] : {std::pair{1, 10}, {150, 800}, {200, 800}, {180, 800}, {2'000, 600}, {3, 10}, {200, 900}}) {
     sent_digests.clear();
     const auto text = page_of(n, padding);
@@ -307,7 +342,7 @@ TEST_CASE("pages of any length, one after another on one thread, are read by sim
   // holds the depth limit.
   const std::string past_limit =
       R"({"data":[{"id":1,"extra":)" + deep(62) + "}],\"page\":1,\"per_page\":1,\"total\":1}";
-  auto past = detail::decode_page(past_limit, true, [](model::Id, std::string_view) { return true; });
+  auto past = detail::decode_page(past_limit, true, [](model::Id, std::string_view) { return Known::same_digest; });
   REQUIRE_FALSE(past.ok());
   CHECK(past.error().message.find("deeper than 64") != std::string::npos);
 }
@@ -315,7 +350,7 @@ TEST_CASE("pages of any length, one after another on one thread, are read by sim
 TEST_CASE("a page simdjson refuses is read by the fallback with the same rules") {
   // An integer past 64 bits in a field nobody reads: valid JSON that simdjson will not hold.
   const std::string big = R"({"data":[{"id":5,"name":"a","x":123456789012345678901234567890}],"page":1,"per_page":1,"total":1})";
-  auto page = detail::decode_page(big, true, [](model::Id, std::string_view) { return true; });
+  auto page = detail::decode_page(big, true, [](model::Id, std::string_view) { return Known::same_digest; });
   REQUIRE_MESSAGE(page.ok(), (page.ok() ? "" : page.error().message));
   REQUIRE(page->data.size() == 1);  // the fallback has no digests, so nothing counts as known
   CHECK(page->data[0].name == "a");
