@@ -265,13 +265,12 @@ Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_t
   auto page = page_from(f, data.size(), expect_total);
   if (!page) return page;
   const bool use_raw = raw.size() == data.size();
-  // A relisting mostly finds each project unchanged; a first listing decodes them all.
-  if (known) {
-    page->unchanged.reserve(data.size());
-  } else {
-    page->data.reserve(data.size());
-    page->digests.reserve(data.size());
-  }
+  // A relisting mostly finds each project unchanged. The decoded ones get
+  // room for the rest of the page at the first of them: a vector of
+  // projects grown by doubling moves each one it holds, and a first
+  // listing decodes them all (room for them all up front would be a
+  // page's worth of projects allocated for every unchanged page too).
+  page->unchanged.reserve(data.size());
   std::size_t index = 0;
   try {
     for (simdjson::dom::element item : data) {
@@ -284,6 +283,10 @@ Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_t
       if (id && unchanged(known, *id, digest, sent, minified_digest)) {
         page->unchanged.push_back(*id);
         continue;
+      }
+      if (page->data.empty()) {
+        page->data.reserve(data.size() - index + 1);
+        page->digests.reserve(data.size() - index + 1);
       }
       page->data.push_back(checked_project(value));
       page->digests.push_back(std::move(digest));
