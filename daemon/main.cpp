@@ -217,8 +217,9 @@ int run_daemon(const Options& o, const std::string& config_path, config::Config 
   try {
     daemon::init_logging(o.log_level.empty() ? config.log_level : o.log_level);
     config.system = o.system;
-    // One thread runs it (other threads only hand it completions): Asio then
-    // queues what that thread posts without taking the scheduler's lock.
+    // One thread runs it (the SQL thread and Asio's resolver only hand it
+    // completions): Asio then queues what that thread posts on a queue of
+    // its own, without taking the scheduler's lock for each post.
     boost::asio::io_context io(1);
     daemon::Daemon d(io, std::move(config));
     if (o.wedge_after_passes > 0) d.wedge_after_passes(o.wedge_after_passes);

@@ -87,12 +87,13 @@ class RowBinder {
   static_assert(std::size(kKeyColumns) == 6, "bind() binds each key column");
 };
 
+// A mirror row `p` and a staged row `s` are the same project.
+const std::string kSameProject =
+    "p.organization_id = s.organization_id AND p.workspace_id = s.workspace_id AND p.id = s.id";
 // The staged rows that differ from the mirror (new there, changed, or
 // deleted there), as a join and a WHERE after "FROM <kStaging> s ...";
 // parameters ?1 and ?2 are the workspace. True only until the staged rows
 // are written.
-const std::string kSameProject =
-    "p.organization_id = s.organization_id AND p.workspace_id = s.workspace_id AND p.id = s.id";
 const std::string kDiffersFromMirror = "LEFT JOIN projects p ON " + kSameProject +
                                        " WHERE s.organization_id = ?1 AND s.workspace_id = ?2 "
                                        "AND (p.id IS NULL OR p.hash != s.hash OR p.deleted = 1)";
@@ -169,8 +170,12 @@ KnownDigests Mirror::listing_digests(WorkspaceKey ws) {
                           "SELECT id, listing_digest FROM projects WHERE organization_id = ? AND workspace_id = ? "
                           "AND deleted = 0 AND listing_digest IS NOT NULL ORDER BY id", ws);
   while (st.executeStep()) {
-    const auto digest = st.getColumn(1);  // read in place: a string for each would cost a malloc
-    known.add(st.getColumn(0).getInt64(), std::string_view(digest.getText(), static_cast<std::size_t>(digest.getBytes())));
+    // Read in place (a string for each would cost a malloc): the text
+    // first, then its length, as SQLite asks.
+    const auto column = st.getColumn(1);
+    const char* digest = column.getText();
+    const auto length = static_cast<std::size_t>(column.getBytes());
+    known.add(st.getColumn(0).getInt64(), std::string_view(digest, length));
   }
   return known;
 }

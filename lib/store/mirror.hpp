@@ -54,7 +54,8 @@ class KnownDigests {
   static constexpr std::size_t kDigestSize = 32;  // model::listing_digest's hex text
   void reserve(std::size_t count);
   void add(Id id, std::string_view digest);  // in ascending id order
-  // The digest held for `id`; nullopt for a project the mirror does not hold live.
+  // The digest held for `id`; nullopt for a project the mirror does not
+  // hold live, or holds without a digest of ours.
   std::optional<std::string_view> digest_of(Id id) const;
   std::size_t size() const { return ids_.size(); }
 

@@ -270,7 +270,7 @@ Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_t
   // projects grown by doubling moves each one it holds, and a first
   // listing decodes them all (room for them all up front would be a
   // page's worth of projects allocated for every unchanged page too).
-  page->unchanged.reserve(data.size());
+  if (known) page->unchanged.reserve(data.size());
   std::size_t index = 0;
   try {
     for (simdjson::dom::element item : data) {
@@ -285,8 +285,11 @@ Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_t
         continue;
       }
       if (page->data.empty()) {
-        page->data.reserve(data.size() - index + 1);
-        page->digests.reserve(data.size() - index + 1);
+        // simdjson counts an array's elements only up to 0xFFFFFF: past
+        // that, its size is no bound on what is left.
+        const std::size_t rest = index <= data.size() ? data.size() - index + 1 : 1;
+        page->data.reserve(rest);
+        page->digests.reserve(rest);
       }
       page->data.push_back(checked_project(value));
       page->digests.push_back(std::move(digest));

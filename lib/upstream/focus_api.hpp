@@ -49,9 +49,10 @@ struct QuotaNews;  // upstream/answer.hpp
 
 using model::WorkspaceKey;
 
-// What the mirror holds of a listed project: nothing (a project new to it),
-// another digest (changed, or spelt otherwise than when stored), or this
-// digest (as it is: not decoded, see ProjectPage::unchanged).
+// What the mirror holds of a listed project: no digest (a project new to
+// it, or one stored without a listing digest), another digest (changed, or
+// spelt otherwise than when stored), or this digest (as it is: not
+// decoded, see ProjectPage::unchanged).
 enum class Known { not_held, other_digest, same_digest };
 using KnownDigest = std::function<Known(model::Id id, std::string_view digest)>;
 

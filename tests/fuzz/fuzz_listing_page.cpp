@@ -5,6 +5,8 @@
 //  - both readings agree: the same page fields and projects, or both refuse;
 //  - each decoded project's canonical text is nlohmann's sorted compact dump
 //    of encode_project, and a fixed point (decoded again, the same project);
+//  - read again with no project held, or each held with another digest,
+//    the same projects are decoded with the same digests;
 //  - read again with every digest the first reading gave known, every
 //    project is listed as unchanged and none is decoded.
 #include "model/project_codec.hpp"
@@ -49,6 +51,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (model::decode_project(std::string_view(canonical)) != p) broken("canonical text is not a fixed point", canonical);
   }
   if (quick->digests.size() != quick->data.size()) broken("a digest per decoded project", std::to_string(quick->digests.size()));
+  // Told that no project is held, or that each is held with another
+  // digest (its minified text's too), the page decodes exactly what the
+  // first reading did, with the same digests.
+  for (auto answer : {upstream::Known::not_held, upstream::Known::other_digest}) {
+    auto unknown = upstream::detail::decode_page(body, false, [answer](model::Id, std::string_view) { return answer; });
+    if (outcome(unknown) != outcome(quick) || !unknown->unchanged.empty() || unknown->digests != quick->digests)
+      broken("a page read with nothing known decodes otherwise", outcome(unknown));
+  }
   std::multimap<model::Id, std::string> known;
   for (std::size_t i = 0; i < quick->data.size(); ++i) known.emplace(quick->data[i].id, quick->digests[i]);
   auto again = upstream::detail::decode_page(body, false, [&](model::Id id, std::string_view digest) {

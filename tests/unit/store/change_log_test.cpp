@@ -79,6 +79,42 @@ TEST_CASE("an empty workspace, once listed, is not new: its first project is cre
   CHECK_FALSE(changes[0].initial);
 }
 
+TEST_CASE("one listing's changes: its inserts first, then its updates and restores, each in project id order") {
+  TempDir dir;
+  Database db(dir.path + "/cache.db");
+  Mirror mirror(db);
+  list(mirror, kWs, {test::listed_project(kWs, 20), test::listed_project(kWs, 30), test::listed_project(kWs, 40)});
+  mirror.confirm_deleted(kWs, 20, now_utc());
+  const auto seq = mirror.last_change_seq();
+  // New: 10 and 35; changed: 40 and 30; back from deletion: 20. Staged out of order.
+  list(mirror, kWs,
+       {test::listed_project(kWs, 40, {{"name", "renamed 40"}}), test::listed_project(kWs, 35),
+        test::listed_project(kWs, 20), test::listed_project(kWs, 30, {{"name", "renamed 30"}}),
+        test::listed_project(kWs, 10)});
+  auto changes = changes_after(mirror, seq);
+  std::vector<std::pair<model::ChangeKind, Id>> logged;
+  for (const auto& c : changes) logged.emplace_back(c.kind, c.project_id);
+  using K = model::ChangeKind;
+  CHECK(logged == std::vector<std::pair<K, Id>>{
+                      {K::insert, 10}, {K::insert, 35}, {K::restore, 20}, {K::update, 30}, {K::update, 40}});
+  for (std::size_t i = 1; i < changes.size(); ++i) CHECK(changes[i].seq > changes[i - 1].seq);
+}
+
+TEST_CASE("the known digests answer a project's digest by id, and only for digests of ours") {
+  KnownDigests known;
+  const std::string a(KnownDigests::kDigestSize, 'a'), b(KnownDigests::kDigestSize, 'b');
+  known.add(3, a);
+  known.add(5, "short");  // not one of ours: as if the project had none
+  known.add(7, b);
+  REQUIRE(known.digest_of(3).has_value());
+  CHECK(*known.digest_of(3) == a);
+  CHECK(*known.digest_of(7) == b);
+  CHECK_FALSE(known.digest_of(5).has_value());
+  CHECK_FALSE(known.digest_of(4).has_value());
+  CHECK_FALSE(known.digest_of(8).has_value());
+  CHECK(known.size() == 2);
+}
+
 TEST_CASE("an archive answered without a body is logged once: the listing's server times are the edit's, not an update") {
   TempDir dir;
   Database db(dir.path + "/cache.db");
