@@ -6,6 +6,7 @@
 #include "model/json_limits.hpp"
 #include "model/project_codec.hpp"
 #include "model/project_decode.hpp"
+#include "upstream/known_page.hpp"
 #include "upstream/simdjson_value.hpp"
 
 #include <nlohmann/json.hpp>
@@ -18,9 +19,6 @@ namespace focus::upstream::detail {
 namespace {
 
 using nlohmann::json;
-
-// Counts and page numbers past this are a broken answer, not a big workspace.
-constexpr std::int64_t kMaxCount = 1'000'000'000;
 
 // The longest page whose buffers decode_page keeps for the next page (200
 // projects are about 170 KB); and the room it first makes.
@@ -343,21 +341,45 @@ struct PageReaders {
   }
 };
 
-Result<ProjectPage> decode_page(const std::string& body, bool expect_total, const KnownDigest& known) {
+namespace {
+
+// The whole reading; with `known_first`, a page whose projects are all
+// known is first read without the document (read_known_page), and the
+// whole reading is what it cannot answer.
+Result<ProjectPage> read_page(const std::string& body, bool expect_total, const KnownDigest& known, bool known_first) {
   thread_local PageReaders readers;
   struct GiveBack {
     PageReaders& readers;
     ~GiveBack() { readers.give_back_if_oversized(); }
   } give_back{readers};
   model::repair_json_text(body, readers.text, simdjson::SIMDJSON_PADDING);
+  if (!readers.make_room()) return decode_page_by_nlohmann(body, expect_total);
+  if (known_first) {
+    if (auto listed = read_known_page(readers.items, readers.text, known)) {
+      auto page = page_from(PageFields{listed->page, listed->per_page, listed->total}, listed->ids.size(), expect_total);
+      if (page) {
+        page->unchanged = std::move(listed->ids);
+        return page;
+      }
+    }
+  }
   simdjson::dom::element root;
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(readers.text.data());
-  if (!readers.make_room() ||
-      readers.parser.parse_into_document(readers.document, bytes, readers.text.size(), false).get(root))
+  if (readers.parser.parse_into_document(readers.document, bytes, readers.text.size(), false).get(root))
     return decode_page_by_nlohmann(body, expect_total);
   simdjson::dom::object top;
   if (root.get_object().get(top)) return make_error(Errc::bad_payload, "the answer has no 'data' array");
   return decode_page_quickly(top, expect_total, known, raw_items(readers.items, readers.text));
+}
+
+}  // namespace
+
+Result<ProjectPage> decode_page(const std::string& body, bool expect_total, const KnownDigest& known) {
+  return read_page(body, expect_total, known, true);
+}
+
+Result<ProjectPage> decode_page_in_full(const std::string& body, bool expect_total, const KnownDigest& known) {
+  return read_page(body, expect_total, known, false);
 }
 
 namespace {

@@ -43,8 +43,12 @@ QuotaNews note_quota(QuotaTracker& quota, model::Id organization, const http::Re
 
 // A listing or tree page. Read by simdjson (nlohmann where simdjson refuses
 // the text); a project whose listing digest `known` recognises is listed in
-// `unchanged` and not decoded.
+// `unchanged` and not decoded. A page whose projects are all recognised is
+// read without building its document (known_page.hpp).
 Result<ProjectPage> decode_page(const std::string& body, bool expect_total, const KnownDigest& known = {});
+// The same, always building the document: the reading a page of known
+// projects is held to (its tests and fuzzer compare the two).
+Result<ProjectPage> decode_page_in_full(const std::string& body, bool expect_total, const KnownDigest& known = {});
 // The same page read by nlohmann alone, with the same rules and no digests:
 // decode_page's fallback, and the reference its tests and fuzzer hold it to.
 Result<ProjectPage> decode_page_by_nlohmann(const std::string& body, bool expect_total);

@@ -8,7 +8,12 @@
 //  - read again with no project held, or each held with another digest,
 //    the same projects are decoded with the same digests;
 //  - read again with every digest the first reading gave known, every
-//    project is listed as unchanged and none is decoded.
+//    project is listed as unchanged and none is decoded, with the same
+//    page fields;
+//  - an input of two pages split at "\n--\n": the second, read knowing the
+//    digests of the first's projects, gets the same answer from decode_page
+//    (which reads a page of known projects without its document) as from
+//    its full reading.
 #include "model/project_codec.hpp"
 #include "upstream/answer.hpp"
 
@@ -37,10 +42,51 @@ std::string outcome(const Result<upstream::ProjectPage>& r) {
   return out;
 }
 
+// The digests a full reading of `learned_from` gave, as the mirror would
+// hold them after storing its projects.
+upstream::KnownDigest learned(const std::string& learned_from, std::multimap<model::Id, std::string>& store) {
+  auto first = upstream::detail::decode_page_in_full(learned_from, false);
+  if (first)
+    for (std::size_t i = 0; i < first->data.size(); ++i)
+      if (!first->digests[i].empty()) store.emplace(first->data[i].id, first->digests[i]);
+  return [&store](model::Id id, std::string_view digest) {
+    auto [from, to] = store.equal_range(id);
+    if (from == to) return upstream::Known::not_held;
+    for (auto it = from; it != to; ++it)
+      if (it->second == digest) return upstream::Known::same_digest;
+    return upstream::Known::other_digest;
+  };
+}
+
+std::string with_unchanged(const Result<upstream::ProjectPage>& r) {
+  std::string out = outcome(r);
+  if (r)
+    for (auto id : r->unchanged) out += " " + std::to_string(id);
+  return out;
+}
+
+// An input holding two pages (split at the first "\n--\n"): the second is
+// read knowing the digests of the first's projects, by decode_page (which
+// reads a page of known projects without its document) and in full. Both
+// must give the same answer: the same page fields, projects and unchanged
+// ids, or both an error.
+int two_pages(const std::string& input, std::size_t split) {
+  std::multimap<model::Id, std::string> store;
+  const auto known = learned(input.substr(0, split), store);
+  const std::string second = input.substr(split + 4);
+  auto quick = upstream::detail::decode_page(second, false, known);
+  auto full = upstream::detail::decode_page_in_full(second, false, known);
+  if (with_unchanged(quick) != with_unchanged(full))
+    broken("a page of known projects read without its document differs from its full reading",
+           with_unchanged(quick) + "\n--\n" + with_unchanged(full));
+  return 0;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string body(reinterpret_cast<const char*>(data), size);
+  if (const auto split = body.find("\n--\n"); split != std::string::npos) return two_pages(body, split);
   auto quick = upstream::detail::decode_page(body, false);
   auto slow = upstream::detail::decode_page_by_nlohmann(body, false);
   if (outcome(quick) != outcome(slow)) broken("simdjson and nlohmann read the page differently", outcome(quick) + "\n--\n" + outcome(slow));
@@ -72,5 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!quick->digests.empty() && quick->digests.front().empty()) return 0;  // read by the fallback: no digests
   if (!again->data.empty() || again->unchanged.size() != quick->data.size())
     broken("known digests did not make every project unchanged", std::to_string(again->data.size()));
+  if (again->page != quick->page || again->per_page != quick->per_page || again->total != quick->total)
+    broken("a page of known projects gives other page fields", outcome(again) + "\n--\n" + outcome(quick));
   return 0;
 }
