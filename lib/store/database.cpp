@@ -329,11 +329,19 @@ void Database::release_snapshot() {
   }
 }
 
-void Database::refresh_statistics() {
+void Database::refresh_statistics(bool rows_added) {
+  // Rows are never deleted from projects (a deletion marks the row): a
+  // write that added none left the count as it was.
+  if (!rows_added && analyzed_rows_ >= 0) return;
   const std::int64_t rows = db_->execAndGet("SELECT count(*) FROM projects").getInt64();
   if (analyzed_rows_ < 0) {
-    // What the statistics were taken on, as far as this process knows.
-    analyzed_rows_ = db_->tableExists("sqlite_stat1") ? rows : 0;
+    // What the statistics were taken on: the row count ANALYZE recorded
+    // (each of the table's lines in sqlite_stat1 starts with it), 0 if none.
+    analyzed_rows_ = 0;
+    if (db_->tableExists("sqlite_stat1")) {
+      SQLite::Statement st(*db_, "SELECT CAST(stat AS INTEGER) FROM sqlite_stat1 WHERE tbl = 'projects' LIMIT 1");
+      if (st.executeStep()) analyzed_rows_ = st.getColumn(0).getInt64();
+    }
   }
   const std::int64_t change = rows > analyzed_rows_ ? rows - analyzed_rows_ : analyzed_rows_ - rows;
   if (change < 500 || change * 4 < analyzed_rows_) return;

@@ -163,3 +163,30 @@ TEST_CASE("a staging detached or dropped behind the mirror's back is made again 
   CHECK(mirror.reconcile(kWs, now_utc()).inserted == 7);
   CHECK(mirror.live_count(kWs) == 7);
 }
+
+TEST_CASE("a listing that grows the mirror by a quarter and 500 rows refreshes the planner's statistics; one that adds none does not") {
+  TempDir dir;
+  Database db(dir.path + "/cache.db");
+  Mirror mirror(db);
+  // The row count sqlite_stat1 holds for the projects table (0: never analyzed).
+  auto analyzed_rows = [&] {
+    if (!db.sql().tableExists("sqlite_stat1")) return std::int64_t{0};
+    SQLite::Statement st(db.sql(), "SELECT stat FROM sqlite_stat1 WHERE tbl = 'projects' LIMIT 1");
+    return st.executeStep() ? std::int64_t{std::stoll(st.getColumn(0).getString())} : std::int64_t{0};
+  };
+  auto list = [&](Id last) {
+    mirror.clear_staging(kWs);
+    mirror.stage(kWs, projects(kWs, 1, last));
+    return mirror.reconcile(kWs, now_utc()).inserted;
+  };
+  const auto at_start = analyzed_rows();  // the schema's own ANALYZE, on an empty table
+  CHECK(list(600) == 600);
+  CHECK(analyzed_rows() == 600);
+  CHECK(list(600) == 0);
+  CHECK(list(1000) == 400);  // 400 more: under 500
+  CHECK(analyzed_rows() == 600);
+  CHECK(list(1000) == 0);
+  CHECK(list(1200) == 200);  // 600 more than analyzed, and past a quarter of it
+  CHECK(analyzed_rows() == 1200);
+  CHECK(at_start == 0);
+}
