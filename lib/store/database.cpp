@@ -329,19 +329,20 @@ void Database::release_snapshot() {
   }
 }
 
-void Database::refresh_statistics(bool rows_added) {
-  // Rows are never deleted from projects (a deletion marks the row): a
-  // write that added none left the count as it was.
-  if (!rows_added && analyzed_rows_ >= 0) return;
-  const std::int64_t rows = db_->execAndGet("SELECT count(*) FROM projects").getInt64();
+void Database::refresh_statistics() {
+  // The rows, from the largest rowid: one step down the table's b-tree,
+  // where count(*) read every row of an index (2 % of a no-change resync of
+  // 10,000). Rows are never deleted from projects (a deletion marks the
+  // row) and never replaced, so each insert takes the next rowid.
+  const std::int64_t rows = db_->execAndGet("SELECT coalesce(max(rowid), 0) FROM projects").getInt64();
   if (analyzed_rows_ < 0) {
     // What the statistics were taken on: the row count ANALYZE recorded
     // (each of the table's lines in sqlite_stat1 starts with it), 0 if none.
     analyzed_rows_ = 0;
-    if (db_->tableExists("sqlite_stat1")) {
-      SQLite::Statement st(*db_, "SELECT CAST(stat AS INTEGER) FROM sqlite_stat1 WHERE tbl = 'projects' LIMIT 1");
-      if (st.executeStep()) analyzed_rows_ = st.getColumn(0).getInt64();
-    }
+    if (db_->tableExists("sqlite_stat1"))
+      analyzed_rows_ = db_->execAndGet("SELECT coalesce(max(CAST(stat AS INTEGER)), 0) FROM sqlite_stat1 "
+                                       "WHERE tbl = 'projects'")
+                           .getInt64();
   }
   const std::int64_t change = rows > analyzed_rows_ ? rows - analyzed_rows_ : analyzed_rows_ - rows;
   if (change < 500 || change * 4 < analyzed_rows_) return;

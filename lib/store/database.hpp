@@ -148,9 +148,8 @@ class Database {
   std::uint64_t commits() const { return commits_; }
   // Refreshes the planner's statistics (ANALYZE) when the projects table
   // grew or shrank a lot since they were taken, so filtered reads use the
-  // right index. After a write that added no row (`rows_added` false) the
-  // table is not counted again, except the first time in a process.
-  void refresh_statistics(bool rows_added);
+  // right index.
+  void refresh_statistics();
 
  private:
   void prepare_folder();

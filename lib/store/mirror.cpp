@@ -289,7 +289,7 @@ ReconcileOutcome Mirror::reconcile(WorkspaceKey ws, Timestamp now_time, std::vec
     }
     return applied;
   });
-  db_.refresh_statistics(outcome.inserted > 0);
+  db_.refresh_statistics();
   return outcome;
 }
 

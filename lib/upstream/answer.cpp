@@ -313,9 +313,10 @@ Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_t
 // gives its buffers back once read.
 //
 // The DOM parser refuses nesting past model::kMaxJsonDepth itself
-// (DEPTH_ERROR), so the page is not scanned for depth first; such a page,
-// like any simdjson refuses, goes to the nlohmann reading, which applies the
-// depth rule exactly and says so.
+// (DEPTH_ERROR; a container at that depth holding anything is refused too,
+// one level early), so the page is not scanned for depth first; such a
+// page, like any simdjson refuses, goes to the nlohmann reading, which
+// applies the depth rule exactly and says so.
 struct PageReaders {
   std::string text;
   simdjson::dom::parser parser;

@@ -467,6 +467,10 @@ std::vector<std::string> pages_around(const std::string& items, const std::strin
       "{" + data + R"(,"page":1,"per_page":3,"total":9}})",
       "{" + data + R"(,"page":1,"per_page":3,"total":9,"deep":)" + deep(70) + "}",
       "{" + data + R"(,"page":1,"per_page":3,"total":9,"deep":)" + deep(61) + "}",
+      "{" + data + R"(,"total":9,"deep":)" + std::string(63, '[') + "1" + std::string(63, ']') + "}",
+      "{" + data + R"(,"total":9,"deep":)" + std::string(62, '[') + "1" + std::string(62, ']') + "}",
+      "{" + data + R"(,"total":3,"tot\u0061l":4})",
+      R"({"d\u0061ta":[)" + items + R"(],"total":3})",
       "{" + data + R"(,"page":1.0,"per_page":3,"total":9})",
       "{" + data + R"(,"page":-0,"per_page":3,"total":9})",
       "{" + data + R"(,"page":01,"per_page":3,"total":9})",
@@ -536,4 +540,16 @@ TEST_CASE("what a stored digest vouches for is not read again") {
   REQUIRE(quick.ok());
   CHECK(quick->unchanged == std::vector<model::Id>{9});
   CHECK_FALSE(detail::decode_page_in_full(page, true, vouched).ok());
+
+  // An id named twice: the last one is the project's, as the full reading
+  // (and the digest stored with it) has it; the first is not taken for it.
+  const std::string twice = R"({"id":5,"id":6,"name":"x"})";
+  auto stored_as_6 = [&](model::Id id, std::string_view digest) {
+    return id != 6 ? Known::not_held : held_if(digest == model::listing_digest(twice));
+  };
+  const std::string with_twice = R"({"data":[)" + twice + R"(],"total":1})";
+  auto both = detail::decode_page(with_twice, true, stored_as_6);
+  REQUIRE(both.ok());
+  CHECK(both->unchanged == std::vector<model::Id>{6});
+  CHECK(both->data.empty());
 }
