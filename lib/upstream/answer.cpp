@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <tuple>
 
 namespace focus::upstream::detail {
 namespace {
@@ -129,12 +128,7 @@ QuotaNews note_quota(QuotaTracker& quota, model::Id organization, const http::Re
 
 namespace {
 
-// The page's own fields, read the same way whichever parser read the page.
-struct PageFields {
-  std::optional<std::int64_t> page, per_page, total;
-};
-
-Result<ProjectPage> page_from(const PageFields& f, std::size_t listed, bool expect_total) {
+Result<ProjectPage> page_from(const PageCounts& f, std::size_t listed, bool expect_total) {
   ProjectPage page;
   page.page = f.page.value_or(1);
   page.per_page = f.per_page.value_or(static_cast<std::int64_t>(listed));
@@ -153,11 +147,11 @@ Result<ProjectPage> decode_page_by_nlohmann(const std::string& body, bool expect
   const json& j = *value;
   if (!j.is_object() || !j.contains("data") || !j["data"].is_array())
     return make_error(Errc::bad_payload, "the answer has no 'data' array");
-  PageFields f;
-  for (auto [key, low, out] : {std::tuple{"page", 1, &f.page}, {"per_page", 0, &f.per_page}, {"total", 0, &f.total}}) {
-    auto v = bounded_integer(j, key, low, kMaxCount);
+  PageCounts f;
+  for (const PageCount& count : kPageCounts) {
+    auto v = bounded_integer(j, count.key, count.low, kMaxCount);
     if (!v) return v.error();
-    *out = *v;
+    f.*count.field = *v;
   }
   auto page = page_from(f, j["data"].size(), expect_total);
   if (!page) return page;
@@ -254,11 +248,11 @@ Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_t
   auto listed = last_member(top, "data");
   simdjson::dom::array data;
   if (!listed || listed->get_array().get(data)) return make_error(Errc::bad_payload, "the answer has no 'data' array");
-  PageFields f;
-  for (auto [key, low, out] : {std::tuple{"page", 1, &f.page}, {"per_page", 0, &f.per_page}, {"total", 0, &f.total}}) {
-    auto v = bounded_integer(top, key, low, kMaxCount);
+  PageCounts f;
+  for (const PageCount& count : kPageCounts) {
+    auto v = bounded_integer(top, count.key, count.low, kMaxCount);
     if (!v) return v.error();
-    *out = *v;
+    f.*count.field = *v;
   }
   auto page = page_from(f, data.size(), expect_total);
   if (!page) return page;
@@ -357,7 +351,7 @@ Result<ProjectPage> read_page(const std::string& body, bool expect_total, const 
   if (!readers.make_room()) return decode_page_by_nlohmann(body, expect_total);
   if (known_first) {
     if (auto listed = read_known_page(readers.items, readers.text, known)) {
-      auto page = page_from(PageFields{listed->page, listed->per_page, listed->total}, listed->ids.size(), expect_total);
+      auto page = page_from(listed->counts, listed->ids.size(), expect_total);
       if (page) {
         page->unchanged = std::move(listed->ids);
         return page;

@@ -111,33 +111,26 @@ std::optional<KnownPage> read_known_page(od::parser& parser, const std::string& 
       document.get_object().get(top))
     return std::nullopt;
   KnownPage page;
-  // The page's own fields, each to be met once: "data", then the three counts.
-  struct Own {
-    std::string_view key;
-    std::int64_t low;
-    std::optional<std::int64_t>* out;
-  };
-  const std::array<Own, 3> counts = {Own{"page", 1, &page.page}, {"per_page", 0, &page.per_page},
-                                     {"total", 0, &page.total}};
-  std::array<bool, 4> met{};
+  std::array<bool, kPageCounts.size() + 1> met{};  // each count, then "data": each to be met once
   for (auto field : top) {
     std::string_view key;
     od::value value;
     if (field.unescaped_key().get(key) || field.value().get(value)) return std::nullopt;
     if (key == "data") {
-      if (std::exchange(met[3], true) || !known_projects(value, known, page.ids)) return std::nullopt;
+      if (std::exchange(met.back(), true) || !known_projects(value, known, page.ids)) return std::nullopt;
       continue;
     }
     bool own = false;
-    for (std::size_t i = 0; i < counts.size() && !own; ++i) {
-      if (key != counts[i].key) continue;
+    for (std::size_t i = 0; i < kPageCounts.size() && !own; ++i) {
+      const PageCount& count = kPageCounts[i];
+      if (key != count.key) continue;
       own = true;
-      if (std::exchange(met[i], true) || !plain_count(value, counts[i].low, *counts[i].out)) return std::nullopt;
+      if (std::exchange(met[i], true) || !plain_count(value, count.low, page.counts.*count.field)) return std::nullopt;
     }
     if (!own && !valid_value(value, 2)) return std::nullopt;
   }
   // Nothing past the page's object: the iterator is at the end of the text.
-  if (!met[3] || document.current_location().error() != simdjson::OUT_OF_BOUNDS) return std::nullopt;
+  if (!met.back() || document.current_location().error() != simdjson::OUT_OF_BOUNDS) return std::nullopt;
   return page;
 }
 

@@ -9,6 +9,7 @@
 
 #include <simdjson.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,10 +20,24 @@ namespace focus::upstream::detail {
 // Counts and page numbers past this are a broken answer, not a big workspace.
 inline constexpr std::int64_t kMaxCount = 1'000'000'000;
 
-// What a page whose projects are all known says: its own fields (each from
-// its lower bound to kMaxCount, or absent) and its projects' ids in order.
-struct KnownPage {
+// A page's own counts: each an integer from its lower bound to kMaxCount,
+// or absent (null). Every reading of a page goes by this one list.
+struct PageCounts {
   std::optional<std::int64_t> page, per_page, total;
+};
+struct PageCount {
+  const char* key;
+  std::int64_t low;
+  std::optional<std::int64_t> PageCounts::*field;
+};
+inline constexpr std::array<PageCount, 3> kPageCounts = {PageCount{"page", 1, &PageCounts::page},
+                                                         PageCount{"per_page", 0, &PageCounts::per_page},
+                                                         PageCount{"total", 0, &PageCounts::total}};
+
+// What a page whose projects are all known says: its counts and its
+// projects' ids in order.
+struct KnownPage {
+  PageCounts counts;
   std::vector<model::Id> ids;
 };
 
