@@ -94,9 +94,12 @@ const std::string kSameProject =
 // deleted there), as a join and a WHERE after "FROM <kStaging> s ...";
 // parameters ?1 and ?2 are the workspace. True only until the staged rows
 // are written.
+// Of a staged row `s` and the mirror's row `p` of the same project: the
+// project changed, or comes back from deletion.
+const std::string kChangedInMirror = "(p.hash != s.hash OR p.deleted = 1)";
 const std::string kDiffersFromMirror = "LEFT JOIN projects p ON " + kSameProject +
                                        " WHERE s.organization_id = ?1 AND s.workspace_id = ?2 "
-                                       "AND (p.id IS NULL OR p.hash != s.hash OR p.deleted = 1)";
+                                       "AND (p.id IS NULL OR " + kChangedInMirror + ")";
 
 // A change log row's columns; the parameters of the same names bind them.
 const std::string kChangeColumns = "organization_id, workspace_id, project_id, kind, fields, at, detail, initial";
@@ -338,8 +341,8 @@ std::vector<Mirror::StagedChange> Mirror::staged_changes(WorkspaceKey ws, Reconc
   std::vector<StagedChange> changes;
   auto st = for_workspace(db_.sql(),
                           "SELECT s.id, s.body, p.body, p.deleted FROM " + kStaging + " s JOIN projects p ON " +
-                              kSameProject + " WHERE s.organization_id = ?1 AND s.workspace_id = ?2 "
-                              "AND (p.hash != s.hash OR p.deleted = 1) ORDER BY s.id",
+                              kSameProject + " WHERE s.organization_id = ?1 AND s.workspace_id = ?2 AND " +
+                              kChangedInMirror + " ORDER BY s.id",
                           ws);
   while (st.executeStep()) {
     const Id id = st.getColumn(0).getInt64();
