@@ -69,7 +69,10 @@ bool PathTable::frame_matches(const Path& path, const std::vector<std::string>& 
 }
 
 // The paths still in the running are a bit set (at most kMaxPaths, checked
-// at construction): a request's match allocates nothing but its answer.
+// at construction): a request's match allocates nothing but its answer, and
+// each segment visits only the paths still in the running (visiting all of
+// them at each of a GET by id's eight segments was 1,100 of the 33,500
+// instructions it took in user space, by callgrind).
 PathMatch PathTable::match(std::string_view method, const Target& target) const {
   PathMatch m;
   const auto& s = target.segments;
@@ -80,8 +83,8 @@ PathMatch PathTable::match(std::string_view method, const Target& target) const 
     // A literal that equals the segment wins over a capture at the same place.
     std::uint64_t literal = 0, capture = 0;
     std::optional<std::size_t> capture_type;
-    for (std::size_t p = 0; p < paths_.size(); ++p) {
-      if (!(live & bit(p))) continue;
+    for (std::uint64_t rest = live; rest != 0; rest &= rest - 1) {
+      const auto p = static_cast<std::size_t>(std::countr_zero(rest));  // in table order
       const Segment& seg = paths_[p].segments[i];
       if (!seg.id && seg.literal == s[i]) {
         literal |= bit(p);

@@ -138,6 +138,7 @@ http::Response LocalApi::submit(store::WorkspaceKey ws, EditOp op, model::Id id,
 
 void LocalApi::add_freshness(http::Response& r, store::WorkspaceKey ws) {
   const Freshness& f = freshness(ws);
+  r.headers.reserve(r.headers.size() + 3);  // grown once, not header by header
   r.set_header("X-Focussync-Synced-At", f.synced_text);
   r.set_header("X-Focussync-Pending-Edits", f.pending_text);
   const bool stale = config::is_stale(config_.socket, f.synced, now_utc());
