@@ -30,7 +30,10 @@ measured in the same run, as a markdown table (stdout) and JSON (--out).
     synchronous = NORMAL for every commit), interleaved in the same run.
 Full mode: N = 100,000 and medians of 3 runs, 3 windows of quota economy;
 quick mode (in scripts/test): N = 10,000, one run, no quota economy (CTest
-runs a short one of its own), the durability cost at 20,000 only. Every
+runs a short one of its own), the durability cost at 20,000 only. In every
+run, each no-change resync is measured 3 times beside the Python script's
+rerun, and each socket figure 5 times beside its echo floor, the two sides
+taking turns to go first; a figure is the median of its measurements. Every
 process is stopped at the end.
 """
 import argparse
@@ -265,6 +268,12 @@ def bench_small(n, runs):
             "no_change_page_faults": statistics.median(r[4] for r in again)}
 
 
+# No-change resyncs measured in each run, each beside one of the Python
+# script's reruns, which it is set against: one of each moved the ratio by
+# half between runs (the script's rerun alone took 0.45 s and 0.75 s).
+RESYNC_PAIRS = 3
+
+
 def bench_ingest(n, runs):
     first, again, changed, base, base_again, floor = [], [], [], [], [], []
     for r in range(runs):
@@ -273,16 +282,21 @@ def bench_ingest(n, runs):
         try:
             first.append(once(w))
             floor.append(sqlite_floor(w.cache))
-            again.append(once(w))
-            # Other users change 1 %; the simulator takes a while to pick them at this size.
-            r = sim.request("POST", "/_sim/mutate", body={"updates": max(1, n // 100)}, auth=None, timeout=600)
-            assert r.status == 200, r.body
-            changed.append(once(w))
             db = os.path.join(w.dir, "baseline.db")
             script = [sys.executable, os.path.join(ROOT, "bench", "baseline_sync.py"),
                       f"http://127.0.0.1:{sim.port}/api", w.key, "1", "1", db]
             base.append(run_measured(script))
-            base_again.append(run_measured(script))  # the script's rerun: it rewrites every row
+            # Interleaved, each side first in turn: a slow minute of the
+            # machine falls on both.
+            for pair in range(RESYNC_PAIRS):
+                sides = [lambda: again.append(once(w)),
+                         lambda: base_again.append(run_measured(script))]  # it rewrites every row
+                for side in (sides if pair % 2 == 0 else sides[::-1]):
+                    side()
+            # Other users change 1 %; the simulator takes a while to pick them at this size.
+            r = sim.request("POST", "/_sim/mutate", body={"updates": max(1, n // 100)}, auth=None, timeout=600)
+            assert r.status == 200, r.body
+            changed.append(once(w))
         finally:
             w.close()
             sim.stop()
@@ -314,19 +328,49 @@ def load(socket_path, target, clients, per_client):
     return json.loads(out)
 
 
-def echo_floor(size, clients, per_client):
-    d = tempfile.mkdtemp(prefix="focus-echo-")
-    path = os.path.join(d, "echo.sock")
-    echo = subprocess.Popen([os.path.join(BIN, "focus-bench-echo"), path, str(size)])
-    try:
+class EchoServer:
+    """focus-bench-echo answering `size` body bytes, on a socket of its own
+    folder, until closed."""
+
+    def __init__(self, size):
+        self.dir = tempfile.mkdtemp(prefix="focus-echo-")
+        self.path = os.path.join(self.dir, "echo.sock")
+        self.process = subprocess.Popen([os.path.join(BIN, "focus-bench-echo"), self.path, str(size)])
         deadline = time.monotonic() + 10
-        while not os.path.exists(path) and time.monotonic() < deadline:
+        while not os.path.exists(self.path) and time.monotonic() < deadline:
             time.sleep(0.01)
-        return load(path, "/", clients, per_client)
-    finally:
-        echo.kill()
-        echo.wait()
-        shutil.rmtree(d, ignore_errors=True)
+
+    def close(self):
+        self.process.kill()
+        self.process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# Rounds of the socket figures: in each, focussyncd and its echo floor are
+# loaded one after the other, each first in turn, and each side's figure is
+# the median of its rounds. Measured one after the other once, the ratios
+# moved by a third between runs (the machine's slow minutes, and the side
+# measured first being the fast one most often).
+SOCKET_ROUNDS = 5
+LOAD_FIGURES = ("p50_us", "p99_us", "rps")
+
+
+def interleaved(ours, floor, rounds):
+    """Runs the two loads `rounds` times, alternating which goes first;
+    answers each side's medians (and its answer size)."""
+    results = ([], [])
+    for r in range(rounds):
+        order = (0, 1) if r % 2 == 0 else (1, 0)
+        for side in order:
+            results[side].append((ours, floor)[side]())
+
+    def medians(runs):
+        m = {k: statistics.median(x[k] for x in runs) for k in LOAD_FIGURES}
+        m["answer_bytes"] = runs[0]["answer_bytes"]
+        m["rounds"] = len(runs)
+        return m
+
+    return medians(results[0]), medians(results[1])
 
 
 def wait_for_startup_listing(path, timeout):
@@ -397,6 +441,28 @@ def timed_median(fn, runs):
     return statistics.median(times), result
 
 
+def socket_loads(socket_path, by_id_target, list_target, many_target, requests):
+    """GET by id and a filtered list page (one client), and GET by id from
+    16 clients, each interleaved with an echo floor answering the same
+    size: (by id, list, 16 clients, and their three floors)."""
+    # The answers' sizes first, for the echo servers (their head is about
+    # 140 bytes shorter than focussyncd's).
+    size_id = load(socket_path, by_id_target, 1, 10)["answer_bytes"] - 140
+    size_list = load(socket_path, list_target, 1, 10)["answer_bytes"] - 140
+    echo_id, echo_list = EchoServer(size_id), EchoServer(size_list)
+    try:
+        by_id, floor_id = interleaved(lambda: load(socket_path, by_id_target, 1, requests),
+                                      lambda: load(echo_id.path, "/", 1, requests), SOCKET_ROUNDS)
+        listed, floor_list = interleaved(lambda: load(socket_path, list_target, 1, requests // 4),
+                                         lambda: load(echo_list.path, "/", 1, requests // 4), SOCKET_ROUNDS)
+        many, floor_many = interleaved(lambda: load(socket_path, many_target, 16, requests // 4),
+                                       lambda: load(echo_id.path, "/", 16, requests // 4), SOCKET_ROUNDS)
+    finally:
+        echo_id.close()
+        echo_list.close()
+    return by_id, listed, many, floor_id, floor_list, floor_many
+
+
 def bench_socket(n, quick):
     sim = SimProcess("--projects", str(n), "--seed", "5", "--no-gzip", "--api-key", KEY)
     w = Workdir(sim)
@@ -413,12 +479,9 @@ def bench_socket(n, quick):
         time.sleep(1.0)
         client = sim.state()["projects"][n // 2]["client_id"] or 1100
         requests = 2000 if quick else 10000
-        by_id = load(w.socket, f"{WS}/{1000 + n // 2}", 1, requests)
-        listed = load(w.socket, f"{WS}?client_id={client}&per_page=50", 1, requests // 4)
-        many = load(w.socket, f"{WS}/{1000 + n // 3}", 16, requests // 4)
-        floor_id = echo_floor(by_id["answer_bytes"] - 140, 1, requests)
-        floor_list = echo_floor(listed["answer_bytes"] - 140, 1, requests // 4)
-        floor_many = echo_floor(by_id["answer_bytes"] - 140, 16, requests // 4)
+        by_id, listed, many, floor_id, floor_list, floor_many = socket_loads(
+            w.socket, f"{WS}/{1000 + n // 2}", f"{WS}?client_id={client}&per_page=50", f"{WS}/{1000 + n // 3}",
+            requests)
         sql_s, by_sql = timed_median(lambda: sql_aggregate(w.socket), 3)
         paged_s, by_paging = timed_median(lambda: paged_aggregate(w.socket), 3)
         if by_sql != by_paging:
