@@ -5,7 +5,7 @@ measured in the same run, as a markdown table (stdout) and JSON (--out).
     bench/run.py [--quick] [--out FILE] [--ingest-only] [--runs N]
 
   * ingest: focussyncd --once mirroring N projects from focus-sim (wall,
-    CPU, peak RSS, projects per CPU-second), a rerun with no change, a rerun
+    CPU, peak RSS, projects per CPU-second), reruns with no change, a rerun
     with 1 % changed; baseline: bench/baseline_sync.py, the standard-library
     script a user would write, paging the same listing into SQLite; and a
     floor: sqlite3 alone inserting the rows focussyncd stored into the same
@@ -31,10 +31,12 @@ measured in the same run, as a markdown table (stdout) and JSON (--out).
 Full mode: N = 100,000 and medians of 3 runs, 3 windows of quota economy;
 quick mode (in scripts/test): N = 10,000, one run, no quota economy (CTest
 runs a short one of its own), the durability cost at 20,000 only. In every
-run, each no-change resync is measured 3 times beside the Python script's
-rerun, and each socket figure 5 times beside its echo floor, the two sides
-taking turns to go first; a figure is the median of its measurements. Every
-process is stopped at the end.
+run, the N-project no-change resync is measured 4 times, each beside one
+of the Python script's reruns, and the one-client and 16-client socket
+figures in 6 rounds each beside their echo floor, each side going first in
+half of them; such a figure is the median of its measurements (the SQL
+aggregate is a median of 3, the 1,000-project rows one measurement a run).
+Every process is stopped at the end.
 """
 import argparse
 import contextlib
@@ -270,8 +272,9 @@ def bench_small(n, runs):
 
 # No-change resyncs measured in each run, each beside one of the Python
 # script's reruns, which it is set against: one of each moved the ratio by
-# half between runs (the script's rerun alone took 0.45 s and 0.75 s).
-RESYNC_PAIRS = 3
+# half between runs (the script's rerun alone took 0.45 s and 0.75 s). Even,
+# so that each side goes first as often as the other.
+RESYNC_PAIRS = 4
 
 
 def bench_ingest(n, runs):
@@ -330,28 +333,43 @@ def load(socket_path, target, clients, per_client):
 
 class EchoServer:
     """focus-bench-echo answering `size` body bytes, on a socket of its own
-    folder, until closed."""
+    folder, until the `with` block ends."""
 
     def __init__(self, size):
         self.dir = tempfile.mkdtemp(prefix="focus-echo-")
         self.path = os.path.join(self.dir, "echo.sock")
-        self.process = subprocess.Popen([os.path.join(BIN, "focus-bench-echo"), self.path, str(size)])
-        deadline = time.monotonic() + 10
-        while not os.path.exists(self.path) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        self.process = None
+        try:
+            self.process = subprocess.Popen([os.path.join(BIN, "focus-bench-echo"), self.path, str(size)])
+            deadline = time.monotonic() + 10
+            while not os.path.exists(self.path):
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("focus-bench-echo did not make its socket")
+                time.sleep(0.01)
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def close(self):
-        self.process.kill()
-        self.process.wait()
+        if self.process:
+            self.process.kill()
+            self.process.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # Rounds of the socket figures: in each, focussyncd and its echo floor are
-# loaded one after the other, each first in turn, and each side's figure is
-# the median of its rounds. Measured one after the other once, the ratios
-# moved by a third between runs (the machine's slow minutes, and the side
-# measured first being the fast one most often).
-SOCKET_ROUNDS = 5
+# loaded one after the other, each first in every other round (the count is
+# even), and each side's figure is the median of its rounds. Measured one
+# after the other once, the ratios moved by a third between runs (the
+# machine's slow minutes, and the side measured first being the fast one
+# most often).
+SOCKET_ROUNDS = 6
 LOAD_FIGURES = ("p50_us", "p99_us", "rps")
 
 
@@ -449,17 +467,13 @@ def socket_loads(socket_path, by_id_target, list_target, many_target, requests):
     # 140 bytes shorter than focussyncd's).
     size_id = load(socket_path, by_id_target, 1, 10)["answer_bytes"] - 140
     size_list = load(socket_path, list_target, 1, 10)["answer_bytes"] - 140
-    echo_id, echo_list = EchoServer(size_id), EchoServer(size_list)
-    try:
+    with EchoServer(size_id) as echo_id, EchoServer(size_list) as echo_list:
         by_id, floor_id = interleaved(lambda: load(socket_path, by_id_target, 1, requests),
                                       lambda: load(echo_id.path, "/", 1, requests), SOCKET_ROUNDS)
         listed, floor_list = interleaved(lambda: load(socket_path, list_target, 1, requests // 4),
                                          lambda: load(echo_list.path, "/", 1, requests // 4), SOCKET_ROUNDS)
         many, floor_many = interleaved(lambda: load(socket_path, many_target, 16, requests // 4),
                                        lambda: load(echo_id.path, "/", 16, requests // 4), SOCKET_ROUNDS)
-    finally:
-        echo_id.close()
-        echo_list.close()
     return by_id, listed, many, floor_id, floor_list, floor_many
 
 

@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 using namespace focus;
 using namespace focus::http;
@@ -89,6 +91,32 @@ TEST_CASE("a path without the method: 405 with Allow in table order, labelled wi
   CHECK(m.allow == "GET, DELETE");
   CHECK(m.label == "PUT /v1/edits/{id}");
   CHECK(match("GET", "/v1/edits/9/retry").allow == "POST");
+}
+
+TEST_CASE("two captures of different types at one place: the first in table order reads the segment") {
+  const Routes<int> two({{{"GET", "/a/{first}", "/a/{first}"}, 1}, {{"GET", "/a/{second}", "/a/{second}"}, 2}},
+                        {{"first", "first must be an integer", false}, {"second", "second must be an integer", false}});
+  auto m = two.match("GET", *parse_target("/a/5"));
+  REQUIRE(m.route);
+  CHECK(two.handler(m) == 1);
+  CHECK(m.ids.at("first") == 5);
+  CHECK_FALSE(m.ids.find("second"));
+  CHECK(two.match("GET", *parse_target("/a/x")).error == "first must be an integer");
+}
+
+TEST_CASE("a table of 64 distinct paths answers its last, and a 65th path is refused") {
+  std::vector<RouteSpec> specs;
+  for (int i = 0; i < 64; ++i) specs.push_back({"GET", "/p" + std::to_string(i) + "/{edit_id}", "/p"});
+  const std::vector<IdSegment> ids{{"edit_id", "an edit id must be an integer", false}};
+  const PathTable full(specs, ids);
+  auto last = full.match("GET", *parse_target("/p63/7"));
+  REQUIRE(last.route);
+  CHECK(*last.route == 63);
+  CHECK(last.ids.at("edit_id") == 7);
+  CHECK(full.match("GET", *parse_target("/p63/x")).status == 400);
+  CHECK(full.match("GET", *parse_target("/p64/7")).status == 404);
+  specs.push_back({"GET", "/p64/{edit_id}", "/p"});
+  CHECK_THROWS_AS(PathTable(specs, ids), std::invalid_argument);
 }
 
 TEST_CASE("a pattern naming a segment the table does not define is refused when the table is built") {
