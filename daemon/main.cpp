@@ -10,6 +10,7 @@
 // Exit codes: 0 success, 1 a sync failed, 2 usage or configuration error.
 
 #include "config/config.hpp"
+#include "core/heap.hpp"
 #include "core/logging.hpp"
 #include "core/spawn.hpp"
 #include "daemon/check_config.hpp"
@@ -28,7 +29,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
-#include <malloc.h>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -244,11 +244,7 @@ int main(int argc, char** argv) {
   // umask (the cache sets its own modes as well).
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   ::umask(077);
-  // One malloc arena for every thread: the threads beside the io thread (the
-  // SQL reader, the desktop notifier) allocate rarely, and an arena of their
-  // own kept 1.6 MB resident after a single SQL query (measured idle RSS
-  // after bench/run.py's socket rounds: 20.2 MB, 18.6 MB with this).
-  ::mallopt(M_ARENA_MAX, 1);
+  focus::configure_heap();  // before any thread: one malloc arena for them all (core/heap.hpp)
   CLI::App app{"focussyncd: a local, always-available mirror of Toggl Focus projects"};
   Options options;
   add_options(app, options);

@@ -1,5 +1,8 @@
 #include "sync/puller.hpp"
 
+#include "core/heap.hpp"
+#include "upstream/answer.hpp"
+
 #include <spdlog/spdlog.h>
 
 namespace focus::sync {
@@ -23,6 +26,13 @@ void Puller::record_attempt(WorkspaceKey ws, std::int64_t requests) {
 
 boost::asio::awaitable<Result<PullReport>> Puller::full_sync(WorkspaceKey ws, Progress progress,
                                                             std::function<bool()> may_spend) {
+  // Huge pages for the listing's fresh memory (core/heap.hpp), and its page
+  // buffers given back before the scope hands free memory back: kept, they
+  // would hold whole huge pages of which a listing writes a part.
+  struct ListingMemory {
+    BulkMemory bulk;
+    ~ListingMemory() { upstream::detail::release_page_buffers(); }
+  } const listing_memory;
   PullReport report;
   const auto sent_before = api_.counters().sent;
   // Resume a paused listing unless it is so old that a fresh one is better.

@@ -328,7 +328,10 @@ struct PageReaders {
   }
 
   void give_back_if_oversized() {
-    if (text.size() <= kKeptPageText) return;
+    if (text.size() > kKeptPageText) give_back();
+  }
+
+  void give_back() {
     std::string().swap(text);
     parser = simdjson::dom::parser();
     document = simdjson::dom::document();
@@ -338,11 +341,13 @@ struct PageReaders {
 
 namespace {
 
+thread_local PageReaders page_readers;
+
 // The whole reading; with `known_first`, a page whose projects are all
 // known is first read without the document (read_known_page), and the
 // whole reading is what it cannot answer.
 Result<ProjectPage> read_page(const std::string& body, bool expect_total, const KnownDigest& known, bool known_first) {
-  thread_local PageReaders readers;
+  PageReaders& readers = page_readers;
   struct GiveBack {
     PageReaders& readers;
     ~GiveBack() { readers.give_back_if_oversized(); }
@@ -372,6 +377,8 @@ Result<ProjectPage> read_page(const std::string& body, bool expect_total, const 
 Result<ProjectPage> decode_page(const std::string& body, bool expect_total, const KnownDigest& known) {
   return read_page(body, expect_total, known, true);
 }
+
+void release_page_buffers() { page_readers.give_back(); }
 
 Result<ProjectPage> decode_page_in_full(const std::string& body, bool expect_total, const KnownDigest& known) {
   return read_page(body, expect_total, known, false);

@@ -46,6 +46,10 @@ QuotaNews note_quota(QuotaTracker& quota, model::Id organization, const http::Re
 // `unchanged` and not decoded. A page whose projects are all recognised is
 // read without building its document (known_page.hpp).
 Result<ProjectPage> decode_page(const std::string& body, bool expect_total, const KnownDigest& known = {});
+// Gives back the buffers decode_page keeps on this thread from page to page
+// (the page's text and simdjson's parsers, megabytes for pages of 200): at
+// a listing's end, so that an idle daemon does not hold them.
+void release_page_buffers();
 // The same, always building the document: the reading a page of known
 // projects is held to (its tests and fuzzer compare the two).
 Result<ProjectPage> decode_page_in_full(const std::string& body, bool expect_total, const KnownDigest& known = {});

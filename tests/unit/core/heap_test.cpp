@@ -1,0 +1,89 @@
+// core/heap.hpp held to the kernel's own account: the flags of the heap's
+// mapping in /proc/self/smaps ("hg": huge pages asked for, "nh": refused)
+// while BulkMemory scopes are open and after the last one ends.
+#include "core/heap.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/stat.h>
+
+using namespace focus;
+
+namespace {
+
+// The VmFlags line of the mapping that holds `address` ("" for none).
+std::string flags_of_mapping_at(const void* address) {
+  const auto at = reinterpret_cast<std::uintptr_t>(address);
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    std::uintptr_t start = 0, end = 0;
+    char dash = 0;
+    std::istringstream header(line);
+    if (header >> std::hex >> start >> dash >> end && dash == '-') {
+      inside = start <= at && at < end;
+      continue;
+    }
+    if (inside && line.rfind("VmFlags:", 0) == 0) return line.substr(8) + " ";
+  }
+  return "";
+}
+
+bool huge_pages_asked(const void* address) { return flags_of_mapping_at(address).find(" hg ") != std::string::npos; }
+
+bool kernel_has_huge_pages() {
+  struct stat st {};
+  return ::stat("/sys/kernel/mm/transparent_hugepage/enabled", &st) == 0;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kOwnAllocator = true;  // the sanitizer's heap is not glibc's break
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kOwnAllocator = true;
+#else
+constexpr bool kOwnAllocator = false;
+#endif
+#else
+constexpr bool kOwnAllocator = false;
+#endif
+
+}  // namespace
+
+TEST_CASE("a listing's memory is asked for huge pages while a BulkMemory scope is open, and not after the last ends") {
+  if (kOwnAllocator || !kernel_has_huge_pages()) {
+    MESSAGE("not checked here: a sanitizer's allocator, or a kernel without transparent huge pages");
+    return;
+  }
+  configure_heap();
+  void* before = std::malloc(64 * 1024);
+  CHECK_FALSE(huge_pages_asked(before));
+  void* kept = nullptr;  // what a listing leaves in use (a kept statement, say)
+  {
+    const BulkMemory listing;
+    // Carved from the room the scope made at the heap's top (whose first
+    // page may be the last one of the heap before it: its middle is looked at).
+    void* during = std::malloc(4 << 20);
+    const char* middle = static_cast<const char*>(during) + (2 << 20);
+    kept = std::malloc(256 * 1024);
+    CHECK(huge_pages_asked(middle));
+    CHECK(huge_pages_asked(kept));
+    { const BulkMemory overlapping; }
+    CHECK(huge_pages_asked(middle));  // scopes count as one: the outer one still holds
+    std::free(during);
+  }
+  // Kept memory no longer asks (khugepaged would fill its 2 MiB ranges in),
+  // and neither does the heap's new memory.
+  CHECK(flags_of_mapping_at(kept).find(" nh ") != std::string::npos);
+  void* after = std::malloc(4 << 20);
+  CHECK_FALSE(huge_pages_asked(static_cast<const char*>(after) + (2 << 20)));
+  std::free(after);
+  std::free(kept);
+  std::free(before);
+}
