@@ -57,33 +57,34 @@ constexpr bool kOwnAllocator = false;
 }  // namespace
 
 TEST_CASE("a listing's memory is asked for huge pages while a BulkMemory scope is open, and not after the last ends") {
-  if (kOwnAllocator || !kernel_has_huge_pages()) {
-    MESSAGE("not checked here: a sanitizer's allocator, or a kernel without transparent huge pages");
+  if (kOwnAllocator || !kernel_has_huge_pages() || std::getenv("GLIBC_TUNABLES")) {
+    MESSAGE("not checked here: a sanitizer's allocator, a kernel without transparent huge pages, or glibc tunables");
     return;
   }
+  {
+    const BulkMemory before_configured;
+    CHECK_FALSE(BulkMemory::asked());  // glibc's own policy until configure_heap
+  }
   configure_heap();
-  void* before = std::malloc(64 * 1024);
-  CHECK_FALSE(huge_pages_asked(before));
-  void* kept = nullptr;  // what a listing leaves in use (a kept statement, say)
+  CHECK_FALSE(BulkMemory::asked());
+  void* listed = nullptr;  // what a listing allocates and is still in use when it ends
+  const char* middle = nullptr;
   {
     const BulkMemory listing;
-    // Carved from the room the scope made at the heap's top (whose first
-    // page may be the last one of the heap before it: its middle is looked at).
-    void* during = std::malloc(4 << 20);
-    const char* middle = static_cast<const char*>(during) + (2 << 20);
-    kept = std::malloc(256 * 1024);
+    REQUIRE(BulkMemory::asked());
+    // 4 MiB: larger than any hole the tests before left in the heap, so
+    // carved from the room at its top (whose first page may be the last of
+    // the heap before it: its middle is looked at).
+    listed = std::malloc(4 << 20);
+    middle = static_cast<const char*>(listed) + (2 << 20);
     CHECK(huge_pages_asked(middle));
-    CHECK(huge_pages_asked(kept));
     { const BulkMemory overlapping; }
-    CHECK(huge_pages_asked(middle));  // scopes count as one: the outer one still holds
-    std::free(during);
+    CHECK(BulkMemory::asked());  // scopes count as one: the outer one still holds
+    CHECK(huge_pages_asked(middle));
   }
-  // Kept memory no longer asks (khugepaged would fill its 2 MiB ranges in),
-  // and neither does the heap's new memory.
-  CHECK(flags_of_mapping_at(kept).find(" nh ") != std::string::npos);
-  void* after = std::malloc(4 << 20);
-  CHECK_FALSE(huge_pages_asked(static_cast<const char*>(after) + (2 << 20)));
-  std::free(after);
-  std::free(kept);
-  std::free(before);
+  CHECK_FALSE(BulkMemory::asked());
+  // Still in use, it asks no more: khugepaged would fill its 2 MiB ranges in.
+  CHECK(flags_of_mapping_at(middle).find(" nh ") != std::string::npos);
+  CHECK_FALSE(huge_pages_asked(middle));
+  std::free(listed);
 }
