@@ -21,11 +21,10 @@
 // When the last scope ends, that range is asked not to be (so that
 // khugepaged does not fill sparse 2 MiB ranges of an idle daemon back in),
 // the thresholds go back to 512 KiB and 1 MiB (above a page's body of 200
-// projects, about a quarter of a megabyte, which is about where glibc's own
-// adjustment of them settled before), and the free memory is handed back
-// (malloc_trim). Nested or overlapping scopes count as one. A
-// room that is not inside the heap's one break (brk failed and glibc went
-// on in mappings of its own) is not asked for anything.
+// projects, about a quarter of a megabyte), and the free memory is handed
+// back (malloc_trim). Nested or overlapping scopes count as one. A room that
+// is not inside the heap's one break (brk failed and glibc went on in
+// mappings of its own) is not asked for anything.
 //
 // With the kernel's THP defrag setting "madvise" (its default), a fault in
 // the advised range may first compact memory to find a huge page: on a

@@ -295,8 +295,9 @@ Result<ProjectPage> decode_page_quickly(simdjson::dom::object top, bool expect_t
 }  // namespace
 
 // What decode_page reads pages with, per thread, kept from page to page
-// (nothing read from them outlives a call): the repaired text, which both
-// parsers read in place and past its end, and the two parsers.
+// of a listing (nothing read from them outlives a call; the puller gives
+// them back at the listing's end, release_page_buffers): the repaired text,
+// which both parsers read in place and past its end, and the two parsers.
 //
 // simdjson grows a parser and its document to exactly the length of a page
 // that does not fit, and the pages of one listing differ by a few percent:
