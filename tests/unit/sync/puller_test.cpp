@@ -41,6 +41,14 @@ struct World : SyncParts {
       if (p["deleted_at"].is_null()) out.emplace(p["id"].get<model::Id>(), model::decode_project(p));
     return out;
   }
+  // The server's live projects as it encodes them, by id.
+  std::map<model::Id, json> server_json() {
+    std::map<model::Id, json> out;
+    json state = sim.control("GET", "state");
+    for (auto& p : state["projects"])
+      if (p["deleted_at"].is_null()) out.emplace(p["id"].get<model::Id>(), p);
+    return out;
+  }
   std::map<model::Id, model::Project> local() {
     std::map<model::Id, model::Project> out;
     for (auto& body : mirror->live_bodies({1, 1})) {
@@ -64,6 +72,17 @@ std::string difference(const std::map<model::Id, model::Project>& local, const s
     if (!(it->second == p)) return "differs: " + std::to_string(id) + "\n local " + model::canonical_json(p) + "\n server " + model::canonical_json(it->second);
   }
   return "";
+}
+
+// The top-level members whose values differ between two objects, sorted;
+// worked out here from the server's own JSON, not by the store's diff.
+std::vector<std::string> fields_that_differ(const json& a, const json& b) {
+  std::set<std::string> keys;
+  for (auto& [k, v] : a.items())
+    if (!b.contains(k) || b.at(k) != v) keys.insert(k);
+  for (auto& [k, v] : b.items())
+    if (!a.contains(k)) keys.insert(k);
+  return {keys.begin(), keys.end()};
 }
 
 std::set<model::Id> ids_of(const json& array) {
@@ -140,7 +159,9 @@ TEST_CASE("other users' changes are logged once each, with the fields that chang
   World w({"--projects", "300", "--seed", "2"});
   w.pull();
   auto seq = w.mirror->last_change_seq();
+  auto before = w.server_json();
   auto touched = w.sim.control("POST", "mutate", {{"creates", 3}, {"updates", 4}, {"deletes", 2}, {"archives", 2}});
+  auto after = w.server_json();
   auto report = w.pull();
   CHECK(report.inserted == 3);
   CHECK(report.deleted == 2);
@@ -165,6 +186,15 @@ TEST_CASE("other users' changes are logged once each, with the fields that chang
     if (!ids_of(touched["deleted"]).contains(id)) CHECK(by_kind["update"].contains(id));
   for (auto& [id, f] : fields)
     if (by_kind["update"].contains(id)) CHECK(std::find(f.begin(), f.end(), "updated_at") != f.end());
+  // Exactly the fields whose values the server changed, each named once,
+  // and an update logged for every project (and only those) it changed.
+  for (auto& [id, old_json] : before) {
+    auto now = after.find(id);
+    if (now == after.end()) continue;  // deleted: logged as such above
+    auto expected = fields_that_differ(old_json, now->second);
+    CHECK_MESSAGE(by_kind["update"].contains(id) == !expected.empty(), "project " << id);
+    if (!expected.empty()) CHECK_MESSAGE(fields[id] == expected, "project " << id);
+  }
 
   auto again = w.mirror->last_change_seq();
   w.pull();
