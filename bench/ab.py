@@ -6,12 +6,14 @@ focus-sim: what the "before / after" tables of docs/benchmarks.md measure.
     bench/ab.py load [--projects N] [--rounds R] [--requests K] BIN_A BIN_B
 
 BIN_A and BIN_B are folders holding a focussyncd each (a build's `bin/`;
-build the older commit in a worktree of its own). Each build gets its own
-cache: a newer build may migrate a cache to a schema the older one refuses.
+build the older commit in a worktree of its own). focus-sim and the
+measuring tools come from this checkout's build (bench/run.py's BIN:
+build/bin, or $FOCUS_BIN). Each build gets its own cache: a newer build
+may migrate a cache to a schema the older one refuses.
 
   * sync: in each round, each build does a first sync of N projects on a new
     cache, then a no-change resync (`focussyncd --once`); CPU, page faults
-    and peak RSS from wait4. Default 10,000 projects, 8 rounds.
+    and peak RSS from focus-bench-rusage. Default 10,000 projects, 8 rounds.
   * load: both daemons serve one focus-sim of N projects at once; in each
     round, 16 keep-alive clients make K GETs by id each from one daemon,
     then from the other. Default 2,000 projects, 8 rounds, 4,000 requests.
@@ -70,20 +72,34 @@ def ab_sync(args):
         report_sync(b, samples[b])
 
 
-def start_daemon(binary, sim):
+def stop_daemon(w, d):
+    if d is not None:
+        d.terminate()
+        try:
+            d.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            d.kill()
+            d.wait()
+    w.close()
+
+
+def start_daemon(binary, sim, daemons):
+    """Starts a daemon of `binary` after a first sync. It goes into `daemons`
+    at once, so that it is stopped whatever happens next."""
     w = run.Workdir(sim)
+    daemons[binary] = (w, None)
     exe = os.path.join(binary, "focussyncd")
     subprocess.run([exe, "--config", w.config, "--once", "--log-level", "warn"], check=True,
                    stdout=subprocess.DEVNULL, timeout=600)
     d = subprocess.Popen([exe, "--config", w.config, "--log-level", "warn"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    daemons[binary] = (w, d)
     deadline = time.monotonic() + 30
     while not os.path.exists(w.socket):
         if time.monotonic() > deadline or d.poll() is not None:
             raise RuntimeError(f"{exe} did not open its socket")
         time.sleep(0.05)
     run.wait_for_startup_listing(w.socket, timeout=120)
-    return w, d
 
 
 def ab_load(args):
@@ -91,18 +107,18 @@ def ab_load(args):
     daemons = {}
     try:
         for b in args.builds:
-            daemons[b] = start_daemon(b, sim)
+            start_daemon(b, sim, daemons)
         target = f"{run.WS}/{1000 + args.projects // 3}"
         rps = {b: [] for b in args.builds}
         for order in rounds_in_order(args.builds, args.rounds):
             for b in order:
                 rps[b].append(run.load(daemons[b][0].socket, target, 16, args.requests)["rps"])
     finally:
-        for w, d in daemons.values():
-            d.terminate()
-            d.wait(timeout=30)
-            w.close()
-        sim.stop()
+        try:
+            for w, d in daemons.values():
+                stop_daemon(w, d)
+        finally:
+            sim.stop()
     for b in args.builds:
         print(f"{b}: 16 clients {statistics.median(rps[b]):8.0f} req/s  "
               f"(rounds: {', '.join(f'{r:.0f}' for r in sorted(rps[b]))})")

@@ -66,10 +66,8 @@ WS = "/api/organizations/1/workspaces/1/projects"
 def run_measured(argv, **kw):
     """Runs a process to its end: (wall s, CPU s, peak RSS MB, stdout, page faults).
 
-    Through focus-bench-rusage, because Linux counts in a child's peak RSS
-    the address space it was forked from: a child of this process would
-    report this process's own peak (over 200 MB once the floor has read
-    100,000 rows) whatever it used. Page faults are the minor ones (memory
+    Through focus-bench-rusage, so that the peak RSS is the process's own
+    (bench/rusage.cpp says why). Page faults are the minor ones (memory
     first touched, no disk read): on this project's VMs each costs about
     12 µs, so they are a part of the CPU time worth seeing on its own."""
     with tempfile.NamedTemporaryFile(prefix="focus-rusage-", suffix=".json") as report:

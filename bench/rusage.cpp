@@ -19,6 +19,13 @@
 
 namespace {
 
+// The command's pid, for the handler that passes a SIGTERM or SIGHUP on.
+volatile std::sig_atomic_t g_child = 0;
+
+void pass_on(int signal) {
+  if (g_child > 0) kill(static_cast<pid_t>(g_child), signal);
+}
+
 double seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; }
 
 int exit_code(int status) {
@@ -34,18 +41,26 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: focus-bench-rusage REPORT COMMAND [ARG...]\n");
     return 2;
   }
+  // A Ctrl-C reaches the command too (one process group): wait for its end.
+  // A SIGTERM or SIGHUP sent to this program alone is passed on, so that the
+  // command is not left running.
+  std::signal(SIGINT, SIG_IGN);
+  struct sigaction on{};
+  on.sa_handler = pass_on;
+  sigaction(SIGTERM, &on, nullptr);
+  sigaction(SIGHUP, &on, nullptr);
   pid_t child = fork();
   if (child < 0) {
     std::fprintf(stderr, "focus-bench-rusage: fork: %s\n", std::strerror(errno));
     return 1;
   }
   if (child == 0) {
+    std::signal(SIGINT, SIG_DFL);  // an ignored signal stays ignored across exec
     execvp(argv[2], argv + 2);
     std::fprintf(stderr, "focus-bench-rusage: %s: %s\n", argv[2], std::strerror(errno));
     _exit(127);
   }
-  // A Ctrl-C reaches the command too (same process group); wait for its end.
-  std::signal(SIGINT, SIG_IGN);
+  g_child = child;
   int status = 0;
   rusage used{};
   while (wait4(child, &status, 0, &used) < 0)

@@ -35,7 +35,7 @@ TEST_CASE("a new cache is created at the latest schema, in WAL mode") {
   CHECK(db.sql().tableExists("changes"));
 }
 
-TEST_CASE("migrations run from every older version, keeping data") {
+TEST_CASE("migrations run from every older version, keeping data, in one commit") {
   TempDir dir;
   for (int from = 0; from < Database::latest_schema_version(); ++from) {
     std::string path = dir.path + "/v" + std::to_string(from) + ".db";
@@ -46,7 +46,11 @@ TEST_CASE("migrations run from every older version, keeping data") {
     }
     Database db(path);
     CHECK(db.schema_version() == Database::latest_schema_version());
+    // One durable commit (one fdatasync), never a cache between versions.
+    CHECK_MESSAGE(db.commits() == 1, "from version " << from);
   }
+  Database again(dir.path + "/v0.db");
+  CHECK(again.commits() == 0);  // nothing left to migrate: no commit at all
 }
 
 TEST_CASE("migration 2 keeps the change log and its sequence, even past pruned rows") {

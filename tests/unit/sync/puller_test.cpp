@@ -188,6 +188,7 @@ TEST_CASE("other users' changes are logged once each, with the fields that chang
     if (by_kind["update"].contains(id)) CHECK(std::find(f.begin(), f.end(), "updated_at") != f.end());
   // Exactly the fields whose values the server changed, each named once,
   // and an update logged for every project (and only those) it changed.
+  for (auto id : by_kind["update"]) CHECK_MESSAGE((before.contains(id) && after.contains(id)), "project " << id);
   for (auto& [id, old_json] : before) {
     auto now = after.find(id);
     if (now == after.end()) continue;  // deleted: logged as such above
