@@ -428,7 +428,8 @@ void Database::migrate() {
       db_->exec("PRAGMA user_version = " + std::to_string(version));
     });
   } catch (const SQLite::Exception& e) {
-    throw StoreError("cannot migrate the cache '" + path_ + "' to version " + std::to_string(version + 1) + ": " + e.what());
+    const int failed = std::min(version + 1, latest_schema_version());  // the migration, or the version's mark
+    throw StoreError("cannot migrate the cache '" + path_ + "' to version " + std::to_string(failed) + ": " + e.what());
   }
 }
 

@@ -33,20 +33,18 @@ struct World : SyncParts {
     return *r;
   }
 
-  // The server's live projects, by id.
-  std::map<model::Id, model::Project> server() {
-    std::map<model::Id, model::Project> out;
-    json state = sim.control("GET", "state");
-    for (auto& p : state["projects"])
-      if (p["deleted_at"].is_null()) out.emplace(p["id"].get<model::Id>(), model::decode_project(p));
-    return out;
-  }
   // The server's live projects as it encodes them, by id.
   std::map<model::Id, json> server_json() {
     std::map<model::Id, json> out;
     json state = sim.control("GET", "state");
     for (auto& p : state["projects"])
       if (p["deleted_at"].is_null()) out.emplace(p["id"].get<model::Id>(), p);
+    return out;
+  }
+  // The same, decoded.
+  std::map<model::Id, model::Project> server() {
+    std::map<model::Id, model::Project> out;
+    for (auto& [id, p] : server_json()) out.emplace(id, model::decode_project(p));
     return out;
   }
   std::map<model::Id, model::Project> local() {
