@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <malloc.h>
 #include <filesystem>
 #include <pwd.h>
 #include <sys/file.h>
@@ -380,8 +379,6 @@ void Database::restore_page_cache() noexcept {
   } catch (const std::exception& e) {
     spdlog::warn("cannot shrink the cache's page cache back: {}", e.what());
   }
-  // glibc keeps freed pages in the middle of its heap otherwise.
-  ::malloc_trim(0);
 }
 
 void Database::relax_sync() {

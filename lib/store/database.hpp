@@ -22,6 +22,7 @@
 // Open throws StoreError with a message a person can act on. Owned by the
 // daemon's composition root; io_context thread only.
 
+#include "core/heap.hpp"
 #include "store/storage_health.hpp"
 
 #include <SQLiteCpp/Database.h>
@@ -77,9 +78,10 @@ class Database {
   auto in_relaxed_transaction(Work&& work);
 
   // Runs `work` with a page cache of kBulkPageCacheKib instead of the
-  // connection's own (SQLite's default, 2 MiB), then shrinks it back and
-  // hands the freed pages to the system, even if `work` throws: the idle
-  // daemon keeps the memory it had. For a listing's apply: on 100,000
+  // connection's own (SQLite's default, 2 MiB), then shrinks it back, even
+  // if `work` throws, within a BulkMemory scope (core/heap.hpp), whose end
+  // hands the freed pages to the system: the idle daemon keeps the memory it
+  // had. For a listing's apply: on 100,000
   // projects its index updates outgrow 2 MiB, and every page evicted is
   // written to the WAL and read back (with 8 MiB, the first sync took 13 %
   // less CPU; docs/benchmarks.md).
@@ -249,6 +251,10 @@ auto focus::store::Database::in_relaxed_transaction(Work&& work) {
 
 template <class Work>
 auto focus::store::Database::with_bulk_page_cache(Work&& work) {
+  // Constructed first, so it ends last: the pages the page cache gives back
+  // are handed to the system when the last open scope ends, this one or a
+  // listing's around it (once, not once for each).
+  const BulkMemory bulk;
   struct Restore {
     Database& db;
     ~Restore() { db.restore_page_cache(); }
