@@ -33,12 +33,6 @@ import time
 import run
 
 
-def rounds_in_order(builds, rounds):
-    """Each round's builds, the first build first in the even rounds."""
-    for r in range(rounds + rounds % 2):
-        yield builds if r % 2 == 0 else builds[::-1]
-
-
 def measure_sync(binary, sim):
     w = run.Workdir(sim)
     try:
@@ -62,14 +56,12 @@ def report_sync(name, samples):
 def ab_sync(args):
     sim = run.SimProcess("--projects", str(args.projects), "--seed", "5", "--no-gzip", "--api-key", run.KEY)
     try:
-        samples = {b: [] for b in args.builds}
-        for order in rounds_in_order(args.builds, args.rounds):
-            for b in order:
-                samples[b].append(measure_sync(b, sim))
+        a, b = args.builds
+        samples = run.alternating(lambda: measure_sync(a, sim), lambda: measure_sync(b, sim), args.rounds)
     finally:
         sim.stop()
-    for b in args.builds:
-        report_sync(b, samples[b])
+    for build, s in zip(args.builds, samples):
+        report_sync(build, s)
 
 
 def stop_daemon(w, d):
@@ -109,19 +101,20 @@ def ab_load(args):
         for b in args.builds:
             start_daemon(b, sim, daemons)
         target = f"{run.WS}/{1000 + args.projects // 3}"
-        rps = {b: [] for b in args.builds}
-        for order in rounds_in_order(args.builds, args.rounds):
-            for b in order:
-                rps[b].append(run.load(daemons[b][0].socket, target, 16, args.requests)["rps"])
+
+        def rps_of(build):
+            return lambda: run.load(daemons[build][0].socket, target, 16, args.requests)["rps"]
+
+        rps = run.alternating(rps_of(args.builds[0]), rps_of(args.builds[1]), args.rounds)
     finally:
         try:
             for w, d in daemons.values():
                 stop_daemon(w, d)
         finally:
             sim.stop()
-    for b in args.builds:
-        print(f"{b}: 16 clients {statistics.median(rps[b]):8.0f} req/s  "
-              f"(rounds: {', '.join(f'{r:.0f}' for r in sorted(rps[b]))})")
+    for build, r in zip(args.builds, rps):
+        print(f"{build}: 16 clients {statistics.median(r):8.0f} req/s  "
+              f"(rounds: {', '.join(f'{x:.0f}' for x in sorted(r))})")
 
 
 def main():

@@ -289,13 +289,10 @@ def bench_ingest(n, runs):
             script = [sys.executable, os.path.join(ROOT, "bench", "baseline_sync.py"),
                       f"http://127.0.0.1:{sim.port}/api", w.key, "1", "1", db]
             base.append(run_measured(script))
-            # Interleaved, each side first in turn: a slow minute of the
-            # machine falls on both.
-            for pair in range(RESYNC_PAIRS):
-                sides = [lambda: again.append(once(w)),
-                         lambda: base_again.append(run_measured(script))]  # it rewrites every row
-                for side in (sides if pair % 2 == 0 else sides[::-1]):
-                    side()
+            # The script's rerun rewrites every row.
+            ours, theirs = alternating(lambda: once(w), lambda: run_measured(script), RESYNC_PAIRS)
+            again += ours
+            base_again += theirs
             # Other users change 1 %; the simulator takes a while to pick them at this size.
             r = sim.request("POST", "/_sim/mutate", body={"updates": max(1, n // 100)}, auth=None, timeout=600)
             assert r.status == 200, r.body
@@ -373,14 +370,21 @@ SOCKET_ROUNDS = 6
 LOAD_FIGURES = ("p50_us", "p99_us", "rps")
 
 
-def interleaved(ours, floor, rounds):
-    """Runs the two loads `rounds` times, alternating which goes first;
-    answers each side's medians (and its answer size)."""
+def alternating(first, second, rounds):
+    """Calls the two functions once in each of `rounds` rounds (an odd count
+    made even), each going first in half of them, so that a slow minute of
+    the machine falls on both; answers the two lists of what they returned."""
     results = ([], [])
-    for r in range(rounds):
-        order = (0, 1) if r % 2 == 0 else (1, 0)
-        for side in order:
-            results[side].append((ours, floor)[side]())
+    for r in range(rounds + rounds % 2):
+        for side in ((0, 1) if r % 2 == 0 else (1, 0)):
+            results[side].append((first, second)[side]())
+    return results
+
+
+def interleaved(ours, floor, rounds):
+    """Runs the two loads alternating (above); answers each side's medians
+    (and its answer size)."""
+    results = alternating(ours, floor, rounds)
 
     def medians(runs):
         m = {k: statistics.median(x[k] for x in runs) for k in LOAD_FIGURES}
@@ -651,10 +655,11 @@ def main():
     if not args.quick and not args.durability_only:
         results["quota"] = [quota_economy.bench_quota(3 * quota_economy.WINDOW, 7),
                             quota_economy.bench_quota(3 * quota_economy.WINDOW, 8, interval_ms=1000)]
-    print(table(results))
+    text = table(results)
+    print(text)
     if args.table:
         with open(args.table, "w") as f:
-            f.write(f"{heading}\n\n{table(results)}\n")
+            f.write(f"{heading}\n\n{text}\n")
     if args.out:
         with open(args.out, "w") as f:
             json.dump(results, f, indent=2)
