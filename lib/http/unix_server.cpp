@@ -226,7 +226,11 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
     unsigned version = req.version();
     bool keep_alive = req.keep_alive();
     stream.expires_never();  // the handler may wait (long polls); writes set their own limit
-    Answer answer = co_await handler(detail::to_request(std::move(req)), peer);
+    Answer answer = handler(detail::to_request(std::move(req)), peer);
+    while (auto* deferred = std::get_if<Deferred>(&answer)) {
+      auto run = std::move(deferred->run);  // `answer` is overwritten while it runs
+      answer = co_await run();
+    }
     if (stopped) co_return false;
     if (auto* streamed = std::get_if<Streamed>(&answer)) {
       co_await send_stream(stream, *streamed, version);

@@ -1,8 +1,9 @@
 #pragma once
 // An HTTP/1.1 server on a Unix domain socket, for local clients (curl
-// --unix-socket, any HTTP library). Handlers are coroutines, so an answer may
-// wait (long polls) or stream (server-sent events), and they learn who is
-// asking: the peer's uid, gid and pid from SO_PEERCRED.
+// --unix-socket, any HTTP library). The handler answers at once, or hands
+// back a coroutine when the answer must wait (long polls), and an answer may
+// stream (server-sent events); it learns who is asking: the peer's uid, gid
+// and pid from SO_PEERCRED.
 //
 // The socket file: its folder is created 0700 if missing, and must belong
 // to this process's user and not be writable by group or others (else the
@@ -68,7 +69,15 @@ struct Streamed {
   std::function<boost::asio::awaitable<void>(StreamSink&)> body;
 };
 
-using Answer = std::variant<Response, Streamed>;
+struct Deferred;
+using Answer = std::variant<Response, Streamed, Deferred>;
+
+// An answer that must wait (a sync, a long poll, a query on another
+// thread): the server awaits `run` and sends what it gives. Most answers
+// are ready at once, and cost no coroutine of their own.
+struct Deferred {
+  std::function<boost::asio::awaitable<Answer>()> run;
+};
 
 // Why a socket at `socket_path` would be refused for its folder's owner or
 // mode (or its folder could not be made), judged without creating anything
@@ -78,7 +87,7 @@ std::optional<std::string> socket_folder_problem(const std::string& socket_path)
 
 class UnixServer {
  public:
-  using Handler = std::function<boost::asio::awaitable<Answer>(Request, PeerCredentials)>;
+  using Handler = std::function<Answer(Request, PeerCredentials)>;
 
   // Binds and listens. Throws std::runtime_error naming the path when the
   // socket cannot be made or another server is live on it.

@@ -102,26 +102,30 @@ bool flag_param(const http::Target& t, const std::string& key) {
 // The daemon's own paths in the socket's route table.
 std::vector<http::Route<LocalApi::Handler>> LocalApi::daemon_routes() {
   using C = const Call&;
-  auto route = [](const char* method, const char* pattern, const char* label, Handler::Fn fn) {
+  using A = http::Answer;
+  auto now = [](const char* method, const char* pattern, const char* label, Handler::Now fn) {
+    return http::Route<Handler>{{method, pattern, label}, {fn, std::nullopt}};
+  };
+  auto later = [](const char* method, const char* pattern, const char* label, Handler::Later fn) {
     return http::Route<Handler>{{method, pattern, label}, {fn, std::nullopt}};
   };
   return {
-      route("GET", "/v1/status", "/v1/status", [](LocalApi& a, C) { return ready(a.status()); }),
-      route("POST", "/v1/sync", "/v1/sync", [](LocalApi& a, C c) { return a.sync(c.request, c.target); }),
-      route("GET", "/v1/changes", "/v1/changes", [](LocalApi& a, C c) { return a.changes(c.request, c.target); }),
-      route("GET", "/v1/sql", "/v1/sql", [](LocalApi& a, C c) { return a.sql_query(c.request, c.target); }),
-      route("POST", "/v1/sql", "/v1/sql", [](LocalApi& a, C c) { return a.sql_query(c.request, c.target); }),
-      route("GET", "/v1/sql/schema", "/v1/sql/schema", [](LocalApi& a, C) { return ready(a.sql_schema()); }),
-      route("GET", "/v1/edits", "/v1/edits", [](LocalApi& a, C c) { return ready(a.edits_list(c.target)); }),
-      route("GET", "/v1/edits/{edit_id}", "/v1/edits/{id}",
-            [](LocalApi& a, C c) { return ready(a.edit_get(c.ids.at("edit_id"))); }),
-      route("DELETE", "/v1/edits/{edit_id}", "/v1/edits/{id}",
-            [](LocalApi& a, C c) { return ready(a.edit_discard(c.ids.at("edit_id"))); }),
-      route("POST", "/v1/edits/{edit_id}/retry", "/v1/edits/{id}/retry",
-            [](LocalApi& a, C c) { return ready(a.edit_retry(c.ids.at("edit_id"))); }),
-      route("POST", "/v1/edits/{edit_id}/resolve", "/v1/edits/{id}/resolve",
-            [](LocalApi& a, C c) { return ready(a.edit_resolve(c.ids.at("edit_id"), c.request)); }),
-      route("GET", "/metrics", "/metrics", [](LocalApi& a, C) { return ready(a.metrics()); }),
+      now("GET", "/v1/status", "/v1/status", [](LocalApi& a, C) -> A { return a.status(); }),
+      later("POST", "/v1/sync", "/v1/sync", [](LocalApi& a, C c) { return a.sync(c.request, c.target); }),
+      later("GET", "/v1/changes", "/v1/changes", [](LocalApi& a, C c) { return a.changes(c.request, c.target); }),
+      later("GET", "/v1/sql", "/v1/sql", [](LocalApi& a, C c) { return a.sql_query(c.request, c.target); }),
+      later("POST", "/v1/sql", "/v1/sql", [](LocalApi& a, C c) { return a.sql_query(c.request, c.target); }),
+      now("GET", "/v1/sql/schema", "/v1/sql/schema", [](LocalApi& a, C) -> A { return a.sql_schema(); }),
+      now("GET", "/v1/edits", "/v1/edits", [](LocalApi& a, C c) -> A { return a.edits_list(c.target); }),
+      now("GET", "/v1/edits/{edit_id}", "/v1/edits/{id}",
+          [](LocalApi& a, C c) -> A { return a.edit_get(c.ids.at("edit_id")); }),
+      now("DELETE", "/v1/edits/{edit_id}", "/v1/edits/{id}",
+          [](LocalApi& a, C c) -> A { return a.edit_discard(c.ids.at("edit_id")); }),
+      now("POST", "/v1/edits/{edit_id}/retry", "/v1/edits/{id}/retry",
+          [](LocalApi& a, C c) -> A { return a.edit_retry(c.ids.at("edit_id")); }),
+      now("POST", "/v1/edits/{edit_id}/resolve", "/v1/edits/{id}/resolve",
+          [](LocalApi& a, C c) -> A { return a.edit_resolve(c.ids.at("edit_id"), c.request); }),
+      now("GET", "/metrics", "/metrics", [](LocalApi& a, C) -> A { return a.metrics(); }),
   };
 }
 

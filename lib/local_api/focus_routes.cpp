@@ -40,20 +40,21 @@ std::string body_array(const std::vector<std::string>& bodies) {
 std::vector<http::Route<LocalApi::Handler>> LocalApi::focus_routes() {
   using F = upstream::FocusOp;
   using C = const Call&;
-  static const std::map<F, Handler::Fn> kReads = {
-      {F::list, [](LocalApi& a, C c) { return ready(a.list_projects(workspace_of(c), c.target)); }},
-      {F::get, [](LocalApi& a, C c) { return ready(a.project(workspace_of(c), c.ids.at("project_id"))); }},
-      {F::children, [](LocalApi& a, C c) {
-         return ready(a.project_tree(workspace_of(c), a.project_of(c), "children", c.target));
+  using A = http::Answer;
+  static const std::map<F, Handler::Now> kReads = {
+      {F::list, [](LocalApi& a, C c) -> A { return a.list_projects(workspace_of(c), c.target); }},
+      {F::get, [](LocalApi& a, C c) -> A { return a.project(workspace_of(c), c.ids.at("project_id")); }},
+      {F::children, [](LocalApi& a, C c) -> A {
+         return a.project_tree(workspace_of(c), a.project_of(c), "children", c.target);
        }},
-      {F::parents, [](LocalApi& a, C c) {
-         return ready(a.project_tree(workspace_of(c), a.project_of(c), "parents", c.target));
+      {F::parents, [](LocalApi& a, C c) -> A {
+         return a.project_tree(workspace_of(c), a.project_of(c), "parents", c.target);
        }},
-      {F::members, [](LocalApi& a, C c) { return ready(a.members(workspace_of(c), a.project_of(c))); }},
+      {F::members, [](LocalApi& a, C c) -> A { return a.members(workspace_of(c), a.project_of(c)); }},
   };
-  const Handler::Fn write = [](LocalApi& a, C c) {
+  const Handler::Now write = [](LocalApi& a, C c) -> A {
     const model::Id id = *c.edit == EditOp::create ? 0 : a.project_of(c);
-    return ready(a.submit(workspace_of(c), *c.edit, id, c.request));
+    return a.submit(workspace_of(c), *c.edit, id, c.request);
   };
   std::vector<http::Route<Handler>> routes;
   for (const auto& p : upstream::focus_paths()) {

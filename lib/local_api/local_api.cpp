@@ -26,7 +26,8 @@ namespace {
 
 int status_of(const http::Answer& answer) {
   if (const auto* r = std::get_if<http::Response>(&answer)) return r->status;
-  return std::get<http::Streamed>(answer).head.status;
+  if (const auto* s = std::get_if<http::Streamed>(&answer)) return s->head.status;
+  return 0;  // not reached: finish() is given what a route answered, never a Deferred
 }
 
 std::optional<std::string> user_name(uid_t uid) {
@@ -95,66 +96,92 @@ bool LocalApi::configured(store::WorkspaceKey ws) const {
 }
 
 // The one error boundary of the socket: every failure becomes a status and
-// a JSON error, and every answer is counted.
-asio::awaitable<http::Answer> LocalApi::handle(http::Request request, http::PeerCredentials peer) {
+// a JSON error, and every answer is counted. A route that answers at once is
+// answered here, without a coroutine; one that answers later is run by
+// answer_later, inside the same boundary.
+http::Answer LocalApi::handle(http::Request request, http::PeerCredentials peer) {
   const auto started = std::chrono::steady_clock::now();
   db_.begin_reads();
-  std::string route = "unknown";
-  http::Answer answer;  // every branch below sets it
   if (!admits(peer)) {
     spdlog::warn("socket: refused a request from uid {} (pid {}): not this daemon's user, root or the socket group",
                  peer.uid, peer.pid);
-    answer = json_error(403, "this focussyncd serves only its own user");
-    route = "refused";
-  } else {
-    auto target = http::parse_target(request.target);
-    try {
-      if (!target) {
-        answer = json_error(400, "the request target is not a valid URI path");
-      } else {
-        const auto match = routes().match(request.method, *target);
-        route = match.label;
-        answer = co_await dispatch(request, *target, match);
-      }
-    } catch (const store::EditRejected& e) {
-      answer = json_error(e.status(), e.what(), e.field());
-    } catch (const upstream::QueryError& e) {
-      answer = json_error(400, e.what());
-    } catch (const model::DecodeError& e) {
-      answer = json_error(400, e.what(), e.field());
-    } catch (const json::parse_error& e) {
-      answer = json_error(400, std::string("the body is not valid JSON: ") + e.what());
-    } catch (const store::SqlRefused& e) {
-      answer = json_error(e.status(), e.what());
-    } catch (const store::StorageFailure& e) {
-      spdlog::warn("socket: {} {}: refused: {}", request.method, request.target, e.what());
-      answer = storage_refusal(e);
-    } catch (const SQLite::Exception& e) {
-      if (auto problem = store::storage_problem_of(e.getExtendedErrorCode()); problem != store::StorageProblem::none) {
-        auto& health = store::StorageHealth::instance();
-        answer = storage_refusal(health.ok() ? store::StorageFailure(problem, e.what()) : health.failure());
-      } else {
-        spdlog::error("socket: {} {}: the cache failed: {}", request.method, request.target, e.what());
-        answer = json_error(500, std::string("the cache failed: ") + e.what());
-      }
-    } catch (const std::exception& e) {
-      spdlog::error("socket: {} {}: {}", request.method, request.target, e.what());
-      answer = json_error(500, e.what());
-    }
+    return finish(json_error(403, "this focussyncd serves only its own user"), "refused", started);
   }
+  const auto target = http::parse_target(request.target);
+  if (!target) return finish(json_error(400, "the request target is not a valid URI path"), "unknown", started);
+  const auto match = routes().match(request.method, *target);
+  try {
+    if (auto now = answer_now(request, *target, match)) return finish(std::move(*now), match.label, started);
+  } catch (...) {
+    return finish(failure_answer(request), match.label, started);
+  }
+  return http::Deferred{[this, request = std::move(request), started]() mutable {
+    return answer_later(*this, std::move(request), started);
+  }};
+}
+
+// A route that answers later, with the request read again: such routes are
+// few (a sync, a long poll, SQL), and the coroutine then owns all it reads.
+asio::awaitable<http::Answer> LocalApi::answer_later(LocalApi& api, http::Request request,
+                                                     std::chrono::steady_clock::time_point started) {
+  const auto target = http::parse_target(request.target);
+  const auto match = routes().match(request.method, *target);
+  const Handler& handler = routes().handler(match);
+  http::Answer answer;
+  try {
+    answer = co_await std::get<Handler::Later>(handler.fn)(api, Call{request, *target, match.ids, handler.edit});
+  } catch (...) {
+    answer = failure_answer(request);
+  }
+  co_return api.finish(std::move(answer), match.label, started);
+}
+
+// What every answer goes through last: the reads released, a stream's body
+// put inside the boundary, the request counted.
+http::Answer LocalApi::finish(http::Answer answer, std::string_view route, std::chrono::steady_clock::time_point started) {
   try {
     db_.end_reads(store::Database::Snapshot::keep);  // the next request's reads start no transaction
   } catch (const std::exception& e) {
     spdlog::warn("socket: releasing the cache's read statements failed: {}", e.what());
   }
   if (auto* streamed = std::get_if<http::Streamed>(&answer)) {
-    streamed->body = [inner = std::move(streamed->body), route, this](http::StreamSink& sink) {
+    streamed->body = [inner = std::move(streamed->body), route = std::string(route), this](http::StreamSink& sink) {
       return guarded_stream(inner, sink, route, metrics_);
     };
   }
   auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
   metrics_.observe(route, status_of(answer), took);
-  co_return answer;
+  return answer;
+}
+
+// Called inside a catch block: the exception is rethrown to be sorted.
+http::Response LocalApi::failure_answer(const http::Request& request) {
+  try {
+    throw;
+  } catch (const store::EditRejected& e) {
+    return json_error(e.status(), e.what(), e.field());
+  } catch (const upstream::QueryError& e) {
+    return json_error(400, e.what());
+  } catch (const model::DecodeError& e) {
+    return json_error(400, e.what(), e.field());
+  } catch (const json::parse_error& e) {
+    return json_error(400, std::string("the body is not valid JSON: ") + e.what());
+  } catch (const store::SqlRefused& e) {
+    return json_error(e.status(), e.what());
+  } catch (const store::StorageFailure& e) {
+    spdlog::warn("socket: {} {}: refused: {}", request.method, request.target, e.what());
+    return storage_refusal(e);
+  } catch (const SQLite::Exception& e) {
+    if (auto problem = store::storage_problem_of(e.getExtendedErrorCode()); problem != store::StorageProblem::none) {
+      auto& health = store::StorageHealth::instance();
+      return storage_refusal(health.ok() ? store::StorageFailure(problem, e.what()) : health.failure());
+    }
+    spdlog::error("socket: {} {}: the cache failed: {}", request.method, request.target, e.what());
+    return json_error(500, std::string("the cache failed: ") + e.what());
+  } catch (const std::exception& e) {
+    spdlog::error("socket: {} {}: {}", request.method, request.target, e.what());
+    return json_error(500, e.what());
+  }
 }
 
 const http::Routes<LocalApi::Handler>& LocalApi::routes() {
@@ -168,23 +195,22 @@ const http::Routes<LocalApi::Handler>& LocalApi::routes() {
   return kRoutes;
 }
 
-asio::awaitable<http::Answer> LocalApi::ready(http::Answer answer) { co_return answer; }
-
 // The table's answer, or the route's handler. A path naming a workspace this
 // focussyncd does not mirror is a 404 whatever the method.
-asio::awaitable<http::Answer> LocalApi::dispatch(const http::Request& request, const http::Target& target,
+std::optional<http::Answer> LocalApi::answer_now(const http::Request& request, const http::Target& target,
                                                  const http::PathMatch& match) {
   auto org = match.ids.find("organization_id"), ws = match.ids.find("workspace_id");
   if (match.path_matched && org && ws && !configured({*org, *ws}))
-    co_return json_error(404, "workspace " + std::to_string(*org) + "/" + std::to_string(*ws) +
-                                  " is not mirrored by this focussyncd (see [[workspaces]] in its configuration)");
+    return json_error(404, "workspace " + std::to_string(*org) + "/" + std::to_string(*ws) +
+                               " is not mirrored by this focussyncd (see [[workspaces]] in its configuration)");
   if (match.status != 0) {
     auto r = json_error(match.status, match.error);
     if (!match.allow.empty()) r.set_header("Allow", match.allow);
-    co_return r;
+    return r;
   }
   const Handler& handler = routes().handler(match);
-  co_return co_await handler.fn(*this, Call{request, target, match.ids, handler.edit});
+  if (const auto* now = std::get_if<Handler::Now>(&handler.fn)) return (*now)(*this, {request, target, match.ids, handler.edit});
+  return std::nullopt;
 }
 
 }  // namespace focus::local_api

@@ -29,10 +29,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json_fwd.hpp>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 namespace focus::local_api {
@@ -46,7 +49,8 @@ class LocalApi {
            DaemonLink& daemon, Signal& changes);
   ~LocalApi();
 
-  boost::asio::awaitable<http::Answer> handle(http::Request request, http::PeerCredentials peer);
+  // The answer to one request on the socket: at once, or an http::Deferred.
+  http::Answer handle(http::Request request, http::PeerCredentials peer);
 
   // Whether this peer may use the socket.
   bool admits(const http::PeerCredentials& peer) const;
@@ -61,16 +65,27 @@ class LocalApi {
     const http::PathIds& ids;
     std::optional<model::EditOp> edit;  // the edit a Focus write queues
   };
+  // A route answers at once (a read of the cache, an edit queued), or
+  // later (a sync, a long poll, SQL on its own thread). Most requests are
+  // the first kind, and are answered without a coroutine of their own: its
+  // frame and its trips through the io_context were a tenth of a GET by id.
   struct Handler {
-    using Fn = boost::asio::awaitable<http::Answer> (*)(LocalApi&, const Call&);
-    Fn fn;
+    using Now = http::Answer (*)(LocalApi&, const Call&);
+    using Later = boost::asio::awaitable<http::Answer> (*)(LocalApi&, const Call&);
+    std::variant<Now, Later> fn;
     std::optional<model::EditOp> edit;
   };
   // The socket's route table: the Focus paths and the daemon's own.
   static const http::Routes<Handler>& routes();
-  static boost::asio::awaitable<http::Answer> ready(http::Answer answer);
-  boost::asio::awaitable<http::Answer> dispatch(const http::Request& request, const http::Target& target,
-                                                const http::PathMatch& match);
+  // The table's own answer (a 4xx), or the route's answer if it answers at
+  // once; nullopt when the route answers later.
+  std::optional<http::Answer> answer_now(const http::Request& request, const http::Target& target,
+                                         const http::PathMatch& match);
+  static boost::asio::awaitable<http::Answer> answer_later(LocalApi& api, http::Request request,
+                                                           std::chrono::steady_clock::time_point started);
+  http::Answer finish(http::Answer answer, std::string_view route, std::chrono::steady_clock::time_point started);
+  // The answer for the exception being handled: the boundary's one mapping.
+  static http::Response failure_answer(const http::Request& request);
 
   // Focus-compatible routes (focus_routes.cpp)
   static std::vector<http::Route<Handler>> focus_routes();

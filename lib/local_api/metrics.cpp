@@ -23,8 +23,10 @@ std::string escape_label(const std::string& v) {
 
 }  // namespace
 
-void Metrics::observe(const std::string& route, int status, std::chrono::microseconds took) {
-  ++requests_[{route, status}];
+void Metrics::observe(std::string_view route, int status, std::chrono::microseconds took) {
+  auto it = requests_.find(route);
+  if (it == requests_.end()) it = requests_.emplace(std::string(route), std::map<int, std::int64_t>{}).first;
+  ++it->second[status];
   double seconds = static_cast<double>(took.count()) / 1e6;
   for (std::size_t i = 0; i < kBounds.size(); ++i)
     if (seconds <= kBounds[i]) ++buckets_[i];
@@ -35,9 +37,10 @@ void Metrics::observe(const std::string& route, int status, std::chrono::microse
 void Metrics::render(std::string& out) const {
   out += "# HELP focussync_http_requests_total Requests served on the socket, by route and status.\n";
   out += "# TYPE focussync_http_requests_total counter\n";
-  for (const auto& [key, n] : requests_)
-    out += fmt::format("focussync_http_requests_total{{route=\"{}\",status=\"{}\"}} {}\n", escape_label(key.first),
-                       key.second, n);
+  for (const auto& [route, by_status] : requests_)
+    for (const auto& [status, n] : by_status)
+      out += fmt::format("focussync_http_requests_total{{route=\"{}\",status=\"{}\"}} {}\n", escape_label(route),
+                         status, n);
   out += "# HELP focussync_http_request_duration_seconds Time to answer a request on the socket.\n";
   out += "# TYPE focussync_http_request_duration_seconds histogram\n";
   for (std::size_t i = 0; i < kBounds.size(); ++i)

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -16,7 +17,7 @@ class Metrics {
  public:
   // `route` is the route's pattern ("GET /api/.../projects/{id}"), never the
   // raw path, so the label set stays small.
-  void observe(const std::string& route, int status, std::chrono::microseconds took);
+  void observe(std::string_view route, int status, std::chrono::microseconds took);
   // A streamed answer (event stream) that ended on an error after its head was sent.
   void stream_failed(const std::string& route) { ++stream_failures_[route]; }
 
@@ -24,7 +25,9 @@ class Metrics {
   void render(std::string& out) const;
 
  private:
-  std::map<std::pair<std::string, int>, std::int64_t> requests_;
+  // By route, then status: a route already counted is found by its text,
+  // without a key made for each request.
+  std::map<std::string, std::map<int, std::int64_t>, std::less<>> requests_;
   std::map<std::string, std::int64_t> stream_failures_;
   std::vector<std::int64_t> buckets_ = std::vector<std::int64_t>(kBounds.size(), 0);
   std::int64_t count_ = 0;
