@@ -114,7 +114,7 @@ const http::Routes<ApiRoutes::Handler>& ApiRoutes::routes() {
 ApiRoute ApiRoutes::resolve(const std::string& method, const http::Target& t) {
   ApiRoute route;
   route.match = routes().match(method, t);
-  route.name = route.match.label;
+  route.name = route.match.label();
   auto org = route.match.ids.find("organization_id"), ws = route.match.ids.find("workspace_id");
   if (org && ws) route.workspace = WorkspaceKey{*org, *ws};
   return route;

@@ -7,9 +7,14 @@
 #include <stdexcept>
 
 namespace focus::http {
+void PathIds::add(std::string_view name, std::int64_t value) {
+  if (size_ == kMaxIds) throw std::logic_error("a path names more ids than PathIds keeps");  // refused when built
+  ids_[size_++] = {name, value};
+}
+
 std::optional<std::int64_t> PathIds::find(std::string_view name) const {
-  for (const auto& [n, v] : ids_)
-    if (n == name) return v;
+  for (std::size_t i = 0; i < size_; ++i)
+    if (ids_[i].first == name) return ids_[i].second;
   return std::nullopt;
 }
 
@@ -55,6 +60,10 @@ std::vector<PathTable::Segment> PathTable::compile(const std::string& pattern) c
       throw std::invalid_argument("route pattern " + pattern + ": no segment type is named '" + name + "'");
     out.push_back({{}, static_cast<std::size_t>(type - segments_.begin())});
   }
+  if (std::count_if(out.begin(), out.end(), [](const Segment& s) { return s.id.has_value(); }) >
+      static_cast<std::ptrdiff_t>(PathIds::kMaxIds))
+    throw std::invalid_argument("route pattern " + pattern + " names more than " + std::to_string(PathIds::kMaxIds) +
+                                " ids");
   return out;
 }
 
@@ -114,10 +123,10 @@ PathMatch PathTable::match(std::string_view method, const Target& target) const 
   for (std::size_t r : path.routes) {
     if (routes_[r].method != method) continue;
     m.route = r;
-    m.label = labels_[r];
+    m.route_label_ = &labels_[r];
     return m;
   }
-  m.label = std::string(method) + " " + routes_[path.routes.front()].label;
+  m.other_label_ = std::string(method) + " " + routes_[path.routes.front()].label;
   m.status = 405;
   m.error = "method " + std::string(method) + " is not allowed on " + target.path;
   for (std::size_t r : path.routes) m.allow += (m.allow.empty() ? "" : ", ") + routes_[r].method;

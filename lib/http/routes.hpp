@@ -28,6 +28,7 @@
 
 #include "http/target.hpp"
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -46,19 +47,21 @@ struct IdSegment {
   bool quotes_segment = false;  // the message goes on ", got '<segment>'"
 };
 
-// The ids a path names, by segment name, in path order.
+// The ids a path names, by segment name, in path order. The names point
+// into the table that matched the path, which must outlive them; the ids
+// are kept in place (a pattern has at most kMaxIds, checked when the table
+// is built), so a match allocates nothing for them.
 class PathIds {
  public:
-  void add(std::string name, std::int64_t value) {
-    if (ids_.empty()) ids_.reserve(4);  // the most any pattern has: one allocation, not three
-    ids_.emplace_back(std::move(name), value);
-  }
+  static constexpr std::size_t kMaxIds = 4;
+  void add(std::string_view name, std::int64_t value);
   std::optional<std::int64_t> find(std::string_view name) const;
   // The id of a segment the matched pattern has; std::out_of_range otherwise.
   std::int64_t at(std::string_view name) const;
 
  private:
-  std::vector<std::pair<std::string, std::int64_t>> ids_;
+  std::array<std::pair<std::string_view, std::int64_t>, kMaxIds> ids_{};
+  std::size_t size_ = 0;
 };
 
 // What the table says about one request.
@@ -66,10 +69,19 @@ struct PathMatch {
   std::optional<std::size_t> route;  // index of the route taken (path and method matched)
   bool path_matched = false;          // the path is a pattern's, whatever the method
   PathIds ids;                        // the ids read before matching ended, even when it failed
-  std::string label = "unknown";      // the metrics label
   int status = 0;                     // 0 when a route was taken; else 400, 404 or 405
   std::string error;                  // the error message, when status != 0
   std::string allow;                  // 405's Allow: "GET, POST"
+
+  // The metrics label: the table's own text for a route taken (not a copy
+  // of it for each request; the table must outlive the match), else
+  // "unknown" or a 405's "METHOD LABEL".
+  std::string_view label() const { return route_label_ ? std::string_view(*route_label_) : std::string_view(other_label_); }
+
+ private:
+  friend class PathTable;
+  const std::string* route_label_ = nullptr;
+  std::string other_label_ = "unknown";
 };
 
 // One route, without its handler.

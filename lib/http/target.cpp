@@ -6,6 +6,7 @@
 #include <boost/url/url_view.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 
 namespace focus::http {
@@ -35,29 +36,41 @@ std::string escape_lenient(std::string_view text) {
 }
 
 // Characters that stand for themselves in a decoded path: unreserved ones
-// (RFC 3986) and the slash.
-bool plain_path_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
+// (RFC 3986) and the slash. A table, read once per character.
+constexpr std::array<bool, 256> kPlainPathChars = [] {
+  std::array<bool, 256> plain{};
+  for (char c = 'a'; c <= 'z'; ++c) plain[static_cast<unsigned char>(c)] = true;
+  for (char c = 'A'; c <= 'Z'; ++c) plain[static_cast<unsigned char>(c)] = true;
+  for (char c = '0'; c <= '9'; ++c) plain[static_cast<unsigned char>(c)] = true;
+  for (char c : std::string_view("/-._~")) plain[static_cast<unsigned char>(c)] = true;
+  return plain;
+}();
 
 }  // namespace
 
 namespace detail {
 
 // A segment starting with a dot is left to the grammar: Boost.URL reads a
-// leading "/." as a prefix that is not a segment.
+// leading "/." as a prefix that is not a segment. One pass: each character
+// is checked and the segments split as it goes.
 std::optional<Target> parse_plain_path(std::string_view raw) {
-  if (raw.empty() || raw.front() != '/' || !std::all_of(raw.begin(), raw.end(), plain_path_char)) return std::nullopt;
-  if (raw.find("/.") != std::string_view::npos) return std::nullopt;
+  if (raw.empty() || raw.front() != '/') return std::nullopt;
   Target t;
-  t.path = std::string(raw);
   t.segments.reserve(8);
-  for (std::size_t pos = 1; pos <= raw.size();) {
-    const std::size_t slash = std::min(raw.find('/', pos), raw.size());
-    if (slash > pos) t.segments.emplace_back(raw.substr(pos, slash - pos));
-    pos = slash + 1;
+  std::size_t start = 1;  // of the segment being read
+  for (std::size_t i = 1; i <= raw.size(); ++i) {
+    if (i < raw.size()) {
+      const auto c = static_cast<unsigned char>(raw[i]);
+      if (!kPlainPathChars[c]) return std::nullopt;
+      if (c != '/') continue;
+    }
+    if (i > start) {
+      if (raw[start] == '.') return std::nullopt;
+      t.segments.emplace_back(raw.substr(start, i - start));
+    }
+    start = i + 1;
   }
+  t.path = std::string(raw);
   return t;
 }
 

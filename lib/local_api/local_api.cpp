@@ -111,9 +111,9 @@ http::Answer LocalApi::handle(http::Request request, http::PeerCredentials peer)
   if (!target) return finish(json_error(400, "the request target is not a valid URI path"), "unknown", started);
   const auto match = routes().match(request.method, *target);
   try {
-    if (auto now = answer_now(request, *target, match)) return finish(std::move(*now), match.label, started);
+    if (auto now = answer_now(request, *target, match)) return finish(std::move(*now), match.label(), started);
   } catch (...) {
-    return finish(failure_answer(request), match.label, started);
+    return finish(failure_answer(request), match.label(), started);
   }
   return http::Deferred{[this, request = std::move(request), started]() mutable {
     return answer_later(*this, std::move(request), started);
@@ -133,7 +133,7 @@ asio::awaitable<http::Answer> LocalApi::answer_later(LocalApi& api, http::Reques
   } catch (...) {
     answer = failure_answer(request);
   }
-  co_return api.finish(std::move(answer), match.label, started);
+  co_return api.finish(std::move(answer), match.label(), started);
 }
 
 // What every answer goes through last: the reads released, a stream's body

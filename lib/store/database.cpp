@@ -236,9 +236,16 @@ void Database::lock() {
   [[maybe_unused]] auto w = pwrite(lock_fd_, me.data(), me.size(), 0);
 }
 
-SQLite::Statement& Database::cached(const std::string& sql) {
-  if (statements_.size() >= kMaxKeptStatements && !statements_.contains(sql)) forget_idle_statements();
-  auto& slot = statements_[sql];
+SQLite::Statement& Database::cached(const std::string& sql) { return hand_out(sql, statements_.find(std::string_view(sql))); }
+
+SQLite::Statement& Database::cached(const KeptSql& sql) { return hand_out(sql.text(), statements_.find(sql)); }
+
+SQLite::Statement& Database::hand_out(const std::string& sql, Statements::iterator found) {
+  if (found == statements_.end()) {
+    if (statements_.size() >= kMaxKeptStatements) forget_idle_statements();
+    found = statements_.try_emplace(sql).first;
+  }
+  Kept& slot = found->second;
   if (!slot.statement) slot.statement = std::make_unique<SQLite::Statement>(*db_, sql);
   if (!slot.handed_out) {
     slot.handed_out = true;

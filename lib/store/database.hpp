@@ -2,8 +2,8 @@
 // The cache file: one SQLite database in WAL mode, opened with busy_timeout
 // and foreign keys on, checked with PRAGMA quick_check when its last owner
 // did not close it cleanly (the lock file says so), and brought to the
-// current schema by versioned migrations (PRAGMA user_version), each in its
-// own transaction. A lock file beside it (flock) makes a second process
+// current schema by versioned migrations (PRAGMA user_version), all pending
+// ones in one transaction. A lock file beside it (flock) makes a second process
 // refuse to open the same cache. The store is the only place SQL lives.
 // Write transactions go through in_transaction(), which refuses them while
 // the file is removed or replaced (they would reach a file nobody will open
@@ -12,7 +12,7 @@
 // The cache is private whatever the umask: its folder 0700 and owned by
 // this user (an older one made 0700, a shared one refused), every file 0600.
 //
-// Durability (docs/promised-durable.md): every commit is synced to disk
+// Durability (docs/promises/durability.md): every commit is synced to disk
 // before it returns (synchronous = FULL: the -wal is fdatasync'ed), so an
 // edit that was acknowledged, marked in flight or settled survives a power
 // cut. Only the listing's bulk writes, which the next listing restores, ask
@@ -36,6 +36,7 @@
 #include <sys/types.h>
 #include <utility>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -44,6 +45,20 @@ namespace focus::store {
 class StoreError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// The text of a statement asked for on every request, with its hash taken
+// once (a static): Database::cached then finds it without hashing a few
+// hundred bytes of SQL again.
+class KeptSql {
+ public:
+  explicit KeptSql(std::string text) : text_(std::move(text)), hash_(std::hash<std::string_view>{}(text_)) {}
+  const std::string& text() const { return text_; }
+  std::size_t hash() const { return hash_; }
+
+ private:
+  std::string text_;
+  std::size_t hash_;
 };
 
 class Database {
@@ -113,6 +128,7 @@ class Database {
   // last end_reads are finalized (a list's SQL carries its filter values,
   // so its texts are many).
   SQLite::Statement& cached(const std::string& sql);
+  SQLite::Statement& cached(const KeptSql& sql);
   static constexpr std::size_t kMaxKeptStatements = 64;
   std::size_t kept_statements() const { return statements_.size(); }
   // Resets every kept statement. One stepped to its first row and left there
@@ -185,7 +201,21 @@ class Database {
     std::unique_ptr<SQLite::Statement> statement;
     bool handed_out = false;  // since the last end_reads
   };
-  std::unordered_map<std::string, Kept> statements_;  // after db_: closed first
+  // Found by a KeptSql's own hash, or by the text's.
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+    std::size_t operator()(const KeptSql& sql) const { return sql.hash(); }
+  };
+  struct SqlEqual {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+    bool operator()(const KeptSql& a, std::string_view b) const { return a.text() == b; }
+    bool operator()(std::string_view a, const KeptSql& b) const { return a == b.text(); }
+  };
+  using Statements = std::unordered_map<std::string, Kept, SqlHash, SqlEqual>;
+  Statements statements_;  // after db_: closed first
+  SQLite::Statement& hand_out(const std::string& sql, Statements::iterator found);
   std::unique_ptr<SQLite::Statement> snapshot_;  // SELECT over sqlite_schema, stepped once while held
   bool snapshot_held_ = false;
   std::chrono::steady_clock::time_point snapshot_taken_;

@@ -189,9 +189,9 @@ std::optional<std::string> ProjectReads::body(WorkspaceKey ws, Id id, Rate rate)
 std::optional<std::string> ProjectReads::stored_body(WorkspaceKey ws, Id id, Rate rate) {
   auto select = [](Rate r, bool with_overlay) {
     const char* column = r == Rate::as_stored ? "body" : "json_replace(body, '$.rate', NULL)";
-    return std::string("SELECT ") + column + " FROM " + visible_source(with_overlay) + " AS v WHERE id = ?3";
+    return KeptSql(std::string("SELECT ") + column + " FROM " + visible_source(with_overlay) + " AS v WHERE id = ?3");
   };
-  static const std::string kSelect[2][2] = {{select(Rate::as_stored, false), select(Rate::as_stored, true)},
+  static const KeptSql kSelect[2][2] = {{select(Rate::as_stored, false), select(Rate::as_stored, true)},
                                             {select(Rate::blanked, false), select(Rate::blanked, true)}};
   auto& one = db_.cached(kSelect[rate == Rate::as_stored ? 0 : 1][has_overlay(ws) ? 1 : 0]);
   one.bind(1, ws.organization_id);

@@ -42,8 +42,8 @@ TEST_CASE("a matched route gives its handler, its ids and 'METHOD label'") {
   CHECK(m.path_matched);
   CHECK(table().handler(m) == 3);
   CHECK(m.ids.at("edit_id") == 42);
-  CHECK(m.label == "DELETE /v1/edits/{id}");
-  CHECK(match("GET", "/v1/edits").label == "GET /v1/edits");
+  CHECK(m.label() == "DELETE /v1/edits/{id}");
+  CHECK(match("GET", "/v1/edits").label() == "GET /v1/edits");
   CHECK(match("GET", "/v1/edits/-7").ids.at("edit_id") == -7);  // the socket's temporary ids are negative
   CHECK_THROWS_AS(m.ids.at("project_id"), std::out_of_range);
 }
@@ -64,7 +64,7 @@ TEST_CASE("a typed segment that is no integer is a 400 with its own message, and
     CHECK(m.error == "an edit id must be an integer");
     CHECK_FALSE(m.route);
     CHECK_FALSE(m.path_matched);
-    CHECK(m.label == "unknown");
+    CHECK(m.label() == "unknown");
   }
 }
 
@@ -75,7 +75,7 @@ TEST_CASE("no pattern has the path: 404 'no such route', labelled unknown") {
     CHECK(m.status == 404);
     CHECK(m.error == std::string("no such route: ") + path);
     CHECK(m.allow.empty());
-    CHECK(m.label == "unknown");
+    CHECK(m.label() == "unknown");
   }
   // The ids read before the path went wrong are kept (focus-sim charges a
   // request's quota to the organization its path names).
@@ -89,7 +89,7 @@ TEST_CASE("a path without the method: 405 with Allow in table order, labelled wi
   CHECK_FALSE(m.route);
   CHECK(m.error == "method PUT is not allowed on /v1/edits/9");
   CHECK(m.allow == "GET, DELETE");
-  CHECK(m.label == "PUT /v1/edits/{id}");
+  CHECK(m.label() == "PUT /v1/edits/{id}");
   CHECK(match("GET", "/v1/edits/9/retry").allow == "POST");
 }
 
@@ -123,6 +123,16 @@ TEST_CASE("a pattern naming a segment the table does not define is refused when 
   CHECK_THROWS_AS(PathTable({{"GET", "/a/{nope}", "/a"}}, {}), std::invalid_argument);
 }
 
+TEST_CASE("a pattern with more ids than a match keeps is refused when the table is built; as many is served") {
+  const std::vector<IdSegment> ids = {{"edit_id", "an edit id must be an integer", false}};
+  const PathTable four({{"GET", "/a/{edit_id}/{edit_id}/{edit_id}/{edit_id}", "/a"}}, ids);
+  const auto m = four.match("GET", *parse_target("/a/1/2/3/4"));
+  CHECK(m.route == 0u);
+  CHECK(m.ids.at("edit_id") == 1);
+  CHECK_THROWS_AS(PathTable({{"GET", "/a/{edit_id}/{edit_id}/{edit_id}/{edit_id}/{edit_id}", "/a"}}, ids),
+                  std::invalid_argument);
+}
+
 TEST_CASE("the Focus paths: the reference's messages, statuses and Allow") {
   std::vector<Route<upstream::FocusOp>> routes;
   for (const auto& p : upstream::focus_paths()) routes.push_back({p.spec, p.op});
@@ -136,7 +146,7 @@ TEST_CASE("the Focus paths: the reference's messages, statuses and Allow") {
   CHECK(focus.handler(at("POST", base)) == upstream::FocusOp::create);
   CHECK(focus.handler(at("DELETE", base + "/3/pinned")) == upstream::FocusOp::unpin);
   CHECK(focus.handler(at("PUT", base + "/3/members")) == upstream::FocusOp::members_role);
-  CHECK(at("PATCH", base + "/3/archive").label == "PATCH /projects/{id}/archive");
+  CHECK(at("PATCH", base + "/3/archive").label() == "PATCH /projects/{id}/archive");
   CHECK(at("GET", base + "/3").ids.at("workspace_id") == 2);
 
   CHECK(at("GET", "/api/organizations/x/workspaces/2/projects").error ==
