@@ -54,7 +54,7 @@ def report_sync(name, samples):
 
 
 def ab_sync(args):
-    sim = run.SimProcess("--projects", str(args.projects), "--seed", "5", "--no-gzip", "--api-key", run.KEY)
+    sim = run.bench_sim(args.projects)
     try:
         a, b = args.builds
         samples = run.alternating(lambda: measure_sync(a, sim), lambda: measure_sync(b, sim), args.rounds)
@@ -95,7 +95,7 @@ def start_daemon(binary, sim, daemons):
 
 
 def ab_load(args):
-    sim = run.SimProcess("--projects", str(args.projects), "--seed", "5", "--no-gzip", "--api-key", run.KEY)
+    sim = run.bench_sim(args.projects)
     daemons = {}
     try:
         for b in args.builds:

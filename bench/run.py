@@ -63,6 +63,12 @@ import quota_economy  # noqa: E402
 WS = "/api/organizations/1/workspaces/1/projects"
 
 
+def bench_sim(projects, seed=5):
+    """focus-sim as every bench measures against it: `projects` projects of
+    one seed, answers not gzipped (the Python script asks for none)."""
+    return SimProcess("--projects", str(projects), "--seed", str(seed), "--no-gzip", "--api-key", KEY)
+
+
 def run_measured(argv, **kw):
     """Runs a process to its end: (wall s, CPU s, peak RSS MB, stdout, page faults).
 
@@ -141,7 +147,7 @@ def bench_durability_ingest(sizes, runs):
         rows = {mode: {"first": [], "again": []} for mode, _ in CONTRACT_MODES}
         for _ in range(runs):
             for mode, env in CONTRACT_MODES:
-                sim = SimProcess("--projects", str(n), "--seed", "5", "--no-gzip", "--api-key", KEY)
+                sim = bench_sim(n)
                 w = Workdir(sim)
                 try:
                     rows[mode]["first"].append(durable_once(w, env))
@@ -185,7 +191,7 @@ def bench_durability_edits(count, runs):
     syncs = {}
     for _ in range(runs):
         for mode, env in CONTRACT_MODES:
-            sim = SimProcess("--projects", str(count), "--seed", "5", "--no-gzip", "--api-key", KEY)
+            sim = bench_sim(count)
             w = Workdir(sim)
             daemon = None
             out = os.path.join(w.dir, "syncs")
@@ -255,7 +261,7 @@ def bench_small(n, runs):
     """The common size: a first sync and a no-change resync of n projects."""
     first, again = [], []
     for _ in range(runs):
-        sim = SimProcess("--projects", str(n), "--seed", "6", "--no-gzip", "--api-key", KEY)
+        sim = bench_sim(n, seed=6)
         w = Workdir(sim)
         try:
             first.append(once(w))
@@ -280,7 +286,7 @@ RESYNC_PAIRS = 4
 def bench_ingest(n, runs):
     first, again, changed, base, base_again, floor = [], [], [], [], [], []
     for r in range(runs):
-        sim = SimProcess("--projects", str(n), "--seed", "5", "--no-gzip", "--api-key", KEY)
+        sim = bench_sim(n)
         w = Workdir(sim)
         try:
             first.append(once(w))
@@ -482,7 +488,7 @@ def socket_loads(socket_path, by_id_target, list_target, many_target, requests):
 
 
 def bench_socket(n, quick):
-    sim = SimProcess("--projects", str(n), "--seed", "5", "--no-gzip", "--api-key", KEY)
+    sim = bench_sim(n)
     w = Workdir(sim)
     daemon = None
     try:
