@@ -109,11 +109,12 @@ http::Answer LocalApi::handle(http::Request request, http::PeerCredentials peer)
   }
   const auto target = http::parse_target(request.target);
   if (!target) return finish(json_error(400, "the request target is not a valid URI path"), "unknown", started);
-  const auto match = routes().match(request.method, *target);
+  std::optional<http::PathMatch> match;
   try {
-    if (auto now = answer_now(request, *target, match)) return finish(std::move(*now), match.label(), started);
+    match = routes().match(request.method, *target);
+    if (auto now = answer_now(request, *target, *match)) return finish(std::move(*now), match->label(), started);
   } catch (...) {
-    return finish(failure_answer(request), match.label(), started);
+    return finish(failure_answer(request), match ? match->label() : "unknown", started);
   }
   return http::Deferred{[this, request = std::move(request), started]() mutable {
     return answer_later(*this, std::move(request), started);
@@ -181,6 +182,9 @@ http::Response LocalApi::failure_answer(const http::Request& request) {
   } catch (const std::exception& e) {
     spdlog::error("socket: {} {}: {}", request.method, request.target, e.what());
     return json_error(500, e.what());
+  } catch (...) {
+    spdlog::error("socket: {} {}: failed on an exception that names nothing", request.method, request.target);
+    return json_error(500, "an internal error");
   }
 }
 
