@@ -17,8 +17,6 @@ Then, with the rows it stored:
     after dropping it; median and max of 20.
 """
 import argparse
-import contextlib
-import os
 import sqlite3
 import statistics
 import sys
@@ -27,38 +25,6 @@ import time
 import run
 
 SYNC_READS = ("projects_live", "projects_listing_digests")
-
-
-def schema_and_rows(cache):
-    db = sqlite3.connect(cache)
-    table = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'projects'").fetchone()[0]
-    indexes = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'projects' "
-                              "AND sql IS NOT NULL"))
-    rows = db.execute("SELECT * FROM projects").fetchall()
-    db.close()
-    return table, indexes, rows
-
-
-def floor_cpu(path, table, index_sqls, rows):
-    """CPU seconds to insert `rows` into a new file with `index_sqls`."""
-    for suffix in ("", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path + suffix)
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute(f"PRAGMA cache_size = -{run.apply_page_cache_kib()}")
-    db.execute(table)
-    for sql in index_sqls:
-        db.execute(sql)
-    started = time.process_time()
-    with db:
-        db.executemany(f"INSERT INTO projects VALUES ({', '.join('?' * len(rows[0]))})", rows)
-    cpu = time.process_time() - started
-    db.close()
-    for suffix in ("", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path + suffix)
-    return cpu
 
 
 def filtered_page_ms(cache, client):
@@ -87,7 +53,7 @@ def main():
     w = run.Workdir(sim)
     try:
         run.once(w)
-        table, indexes, rows = schema_and_rows(w.cache)
+        table, indexes, rows = run.projects_schema_and_rows(w.cache)
         missing = [name for name in SYNC_READS + ("projects_by_client",) if name not in indexes]
         if missing:
             raise RuntimeError(f"the cache has no index {', '.join(missing)}: the schema changed, change this script")
@@ -95,11 +61,13 @@ def main():
                     ("only what a sync reads (" + ", ".join(SYNC_READS) + ")", [indexes[n] for n in SYNC_READS]),
                     ("the table and its UNIQUE alone", [])]
         print(f"ingest floor, {args.projects:,} rows, medians of {args.runs}:")
-        first = None
+        cpus = []
         for name, sqls in variants:
-            cpu = statistics.median(floor_cpu(w.cache + ".floor", table, sqls, rows) for _ in range(args.runs))
-            first = first or cpu
-            print(f"  {name}: {cpu:.2f} s CPU, {args.projects / cpu:,.0f} rows per CPU-s, {first / cpu:.2f}× as fast as with every index")
+            cpus.append(statistics.median(run.insert_cpu(w.cache + ".floor", table, sqls, rows)
+                                          for _ in range(args.runs)))
+            cpu = cpus[-1]
+            ratio = f", {cpus[0] / cpu:.2f}× as fast as with every index" if len(cpus) > 1 else ""
+            print(f"  {name}: {cpu:.2f} s CPU, {args.projects / cpu:,.0f} rows per CPU-s{ratio}")
         client = sim.state()["projects"][args.projects // 2]["client_id"] or 1100
         with_index = filtered_page_ms(w.cache, client)
         db = sqlite3.connect(w.cache)

@@ -227,34 +227,50 @@ def apply_page_cache_kib():
         return int(re.search(r"kBulkPageCacheKib = (\d+);", f.read()).group(1))
 
 
-def sqlite_floor(cache):
-    """CPU seconds sqlite3 alone takes to insert the rows focussyncd stored,
-    into the same schema (its table and every index), in one transaction:
-    what any ingest into this schema costs before a byte is decoded. With
-    the page cache focussyncd gives a listing's apply
-    (store::Database::kBulkPageCacheKib), so that the floor stays one."""
+def projects_schema_and_rows(cache):
+    """The projects table's CREATE statement, its indexes' (by name; the
+    UNIQUE's own index has none), and every row, from a cache."""
     src = sqlite3.connect(cache)
     table = src.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'projects'").fetchone()[0]
-    indexes = [r[0] for r in src.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'projects' "
-                                         "AND sql IS NOT NULL")]
+    indexes = dict(src.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'projects' "
+                               "AND sql IS NOT NULL"))
     rows = src.execute("SELECT * FROM projects").fetchall()
     src.close()
-    path = cache + ".floor"
+    return table, indexes, rows
+
+
+def insert_cpu(path, table, index_sqls, rows):
+    """CPU seconds sqlite3 takes to insert `rows` into a new file at `path`
+    holding `table` and `index_sqls`, in one transaction, with the page
+    cache focussyncd gives a listing's apply (store::Database::
+    kBulkPageCacheKib). The file is removed after."""
+    def remove():
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path + suffix)
+    remove()
     dst = sqlite3.connect(path)
     dst.execute("PRAGMA journal_mode = WAL")
     dst.execute(f"PRAGMA cache_size = -{apply_page_cache_kib()}")
     dst.execute(table)
-    for sql in indexes:
+    for sql in index_sqls:
         dst.execute(sql)
     started = time.process_time()
     with dst:
         dst.executemany(f"INSERT INTO projects VALUES ({', '.join('?' * len(rows[0]))})", rows)
     cpu = time.process_time() - started
     dst.close()
-    for suffix in ("", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path + suffix)
+    remove()
     return cpu
+
+
+def sqlite_floor(cache):
+    """CPU seconds sqlite3 alone takes to insert the rows focussyncd stored,
+    into the same schema (its table and every index), in one transaction:
+    what any ingest into this schema costs before a byte is decoded, with
+    the apply's page cache, so that the floor stays one."""
+    table, indexes, rows = projects_schema_and_rows(cache)
+    return insert_cpu(cache + ".floor", table, list(indexes.values()), rows)
 
 
 def bench_small(n, runs):
