@@ -503,6 +503,11 @@ def socket_loads(socket_path, by_id_target, list_target, many_target, requests):
     return by_id, listed, many, floor_id, floor_list, floor_many
 
 
+def filter_client(sim, n):
+    """The client whose projects the filtered-page rows list."""
+    return sim.state()["projects"][n // 2]["client_id"] or 1100
+
+
 def bench_socket(n, quick):
     sim = bench_sim(n)
     w = Workdir(sim)
@@ -517,7 +522,7 @@ def bench_socket(n, quick):
         # A daemon lists every workspace once as it starts: measure after that.
         wait_for_startup_listing(w.socket, timeout=300)
         time.sleep(1.0)
-        client = sim.state()["projects"][n // 2]["client_id"] or 1100
+        client = filter_client(sim, n)
         requests = 2000 if quick else 10000
         by_id, listed, many, floor_id, floor_list, floor_many = socket_loads(
             w.socket, f"{WS}/{1000 + n // 2}", f"{WS}?client_id={client}&per_page=50", f"{WS}/{1000 + n // 3}",

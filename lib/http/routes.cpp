@@ -3,6 +3,7 @@
 #include "core/text.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <stdexcept>
 
@@ -77,6 +78,19 @@ bool PathTable::frame_matches(const Path& path, const std::vector<std::string>& 
   return true;
 }
 
+namespace {
+
+// A 405's label names the request's method when HTTP defines it, else
+// OTHER: a client may send any token as its method, and each label is a
+// series the metrics keep for as long as the daemon runs.
+std::string_view label_method(std::string_view method) {
+  static constexpr std::array<std::string_view, 9> kHttpMethods = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                                                    "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+  return std::find(kHttpMethods.begin(), kHttpMethods.end(), method) != kHttpMethods.end() ? method : "OTHER";
+}
+
+}  // namespace
+
 // The paths still in the running are a bit set (at most kMaxPaths, checked
 // at construction): a request's match allocates nothing but its answer, and
 // each segment visits only the paths still in the running (visiting all of
@@ -126,7 +140,7 @@ PathMatch PathTable::match(std::string_view method, const Target& target) const 
     m.route_label_ = &labels_[r];
     return m;
   }
-  m.other_label_ = std::string(method) + " " + routes_[path.routes.front()].label;
+  m.other_label_ = std::string(label_method(method)) + " " + routes_[path.routes.front()].label;
   m.status = 405;
   m.error = "method " + std::string(method) + " is not allowed on " + target.path;
   for (std::size_t r : path.routes) m.allow += (m.allow.empty() ? "" : ", ") + routes_[r].method;

@@ -11,7 +11,9 @@
 //    but not the method, with Allow listing the path's methods in table
 //    order;
 //  - the metrics label: "METHOD LABEL" once the path matched (the request's
-//    method, so a 405 is counted under its path too), "unknown" otherwise.
+//    method, so a 405 is counted under its path too; OTHER for a method HTTP
+//    does not define, so made-up methods cannot grow the metrics without
+//    bound), "unknown" otherwise.
 // It answers what to say, not how: each server builds its own JSON errors.
 //
 // Patterns are written "/v1/edits/{edit_id}/retry": literal segments, and
@@ -75,7 +77,7 @@ struct PathMatch {
 
   // The metrics label: the table's own text for a route taken (not a copy
   // of it for each request; the table must outlive the match), else
-  // "unknown" or a 405's "METHOD LABEL".
+  // "unknown" or a 405's "METHOD LABEL" (OTHER for a made-up method).
   std::string_view label() const { return route_label_ ? std::string_view(*route_label_) : std::string_view(other_label_); }
 
  private:
@@ -96,6 +98,10 @@ struct RouteSpec {
 class PathTable {
  public:
   PathTable(const std::vector<RouteSpec>& routes, std::vector<IdSegment> segments);
+  // A match points into its table (the label, the ids' names): neither is
+  // copied or moved, so no match outlives the table it points into.
+  PathTable(const PathTable&) = delete;
+  PathTable& operator=(const PathTable&) = delete;
 
   PathMatch match(std::string_view method, const Target& target) const;
 

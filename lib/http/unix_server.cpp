@@ -204,8 +204,9 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
   }
 
   // What the shared loop (connection_loop.hpp) asks of the socket: each
-  // stall and refusal is logged with the peer's pid, and the handler is a
-  // coroutine that learns who asks and may answer with a stream.
+  // stall and refusal is logged with the peer's pid, and the handler learns
+  // who asks and may answer at once, later (an http::Deferred) or with a
+  // stream.
   struct Hooks {
     Impl& server;
     PeerCredentials peer;

@@ -103,12 +103,13 @@ bool flag_param(const http::Target& t, const std::string& key) {
 std::vector<http::Route<LocalApi::Handler>> LocalApi::daemon_routes() {
   using C = const Call&;
   using A = http::Answer;
-  auto now = [](const char* method, const char* pattern, const char* label, Handler::Now fn) {
+  // One helper under two names, so that each entry says how it answers:
+  // the handler's type picks the kind.
+  auto route = [](const char* method, const char* pattern, const char* label,
+                  std::variant<Handler::Now, Handler::Later> fn) {
     return http::Route<Handler>{{method, pattern, label}, {fn, std::nullopt}};
   };
-  auto later = [](const char* method, const char* pattern, const char* label, Handler::Later fn) {
-    return http::Route<Handler>{{method, pattern, label}, {fn, std::nullopt}};
-  };
+  const auto now = route, later = route;
   return {
       now("GET", "/v1/status", "/v1/status", [](LocalApi& a, C) -> A { return a.status(); }),
       later("POST", "/v1/sync", "/v1/sync", [](LocalApi& a, C c) { return a.sync(c.request, c.target); }),

@@ -34,7 +34,7 @@ std::string body_array(const std::vector<std::string>& bodies) {
 
 }  // namespace
 
-// The handlers of upstream::focus_paths(); dispatch() has already refused a
+// The handlers of upstream::focus_paths(); answer_now() has already refused a
 // workspace this focussyncd does not mirror. Writes are queued as the edit
 // the path names.
 std::vector<http::Route<LocalApi::Handler>> LocalApi::focus_routes() {

@@ -26,8 +26,7 @@ namespace {
 
 int status_of(const http::Answer& answer) {
   if (const auto* r = std::get_if<http::Response>(&answer)) return r->status;
-  if (const auto* s = std::get_if<http::Streamed>(&answer)) return s->head.status;
-  return 0;  // not reached: finish() is given what a route answered, never a Deferred
+  return std::get<http::Streamed>(answer).head.status;  // never a Deferred: finish() answers one with a 500
 }
 
 std::optional<std::string> user_name(uid_t uid) {
@@ -110,12 +109,14 @@ http::Answer LocalApi::handle(http::Request request, http::PeerCredentials peer)
   const auto target = http::parse_target(request.target);
   if (!target) return finish(json_error(400, "the request target is not a valid URI path"), "unknown", started);
   std::optional<http::PathMatch> match;
+  std::optional<http::Answer> now;
   try {
     match = routes().match(request.method, *target);
-    if (auto now = answer_now(request, *target, *match)) return finish(std::move(*now), match->label(), started);
+    now = answer_now(request, *target, *match);
   } catch (...) {
-    return finish(failure_answer(request), match ? match->label() : "unknown", started);
+    now = failure_answer(request);
   }
+  if (now) return finish(std::move(*now), match ? match->label() : "unknown", started);
   return http::Deferred{[this, request = std::move(request), started]() mutable {
     return answer_later(*this, std::move(request), started);
   }};
@@ -125,21 +126,29 @@ http::Answer LocalApi::handle(http::Request request, http::PeerCredentials peer)
 // few (a sync, a long poll, SQL), and the coroutine then owns all it reads.
 asio::awaitable<http::Answer> LocalApi::answer_later(LocalApi& api, http::Request request,
                                                      std::chrono::steady_clock::time_point started) {
-  const auto target = http::parse_target(request.target);
-  const auto match = routes().match(request.method, *target);
-  const Handler& handler = routes().handler(match);
+  std::optional<http::Target> target;
+  std::optional<http::PathMatch> match;
   http::Answer answer;
   try {
-    answer = co_await std::get<Handler::Later>(handler.fn)(api, Call{request, *target, match.ids, handler.edit});
+    target = http::parse_target(request.target);
+    match = routes().match(request.method, target.value());
+    const Handler& handler = routes().handler(*match);
+    answer = co_await std::get<Handler::Later>(handler.fn)(api, Call{request, *target, match->ids, handler.edit});
   } catch (...) {
     answer = failure_answer(request);
   }
-  co_return api.finish(std::move(answer), match.label(), started);
+  co_return api.finish(std::move(answer), match ? match->label() : "unknown", started);
 }
 
 // What every answer goes through last: the reads released, a stream's body
 // put inside the boundary, the request counted.
 http::Answer LocalApi::finish(http::Answer answer, std::string_view route, std::chrono::steady_clock::time_point started) {
+  if (std::holds_alternative<http::Deferred>(answer)) {
+    // A route's answer is never one: it would run after the reads were
+    // released and outside this boundary.
+    spdlog::error("socket: {} answered with work for later, which only the boundary may hand out", route);
+    answer = json_error(500, "an internal error");
+  }
   try {
     db_.end_reads(store::Database::Snapshot::keep);  // the next request's reads start no transaction
   } catch (const std::exception& e) {

@@ -49,10 +49,12 @@ class StoreError : public std::runtime_error {
 
 // The text of a statement asked for on every request, with its hash taken
 // once (a static): Database::cached then finds it without hashing a few
-// hundred bytes of SQL again.
+// hundred bytes of SQL again. sql_hash is the one hash both ways of asking use.
+inline std::size_t sql_hash(std::string_view sql) { return std::hash<std::string_view>{}(sql); }
+
 class KeptSql {
  public:
-  explicit KeptSql(std::string text) : text_(std::move(text)), hash_(std::hash<std::string_view>{}(text_)) {}
+  explicit KeptSql(std::string text) : text_(std::move(text)), hash_(sql_hash(text_)) {}
   const std::string& text() const { return text_; }
   std::size_t hash() const { return hash_; }
 
@@ -204,7 +206,7 @@ class Database {
   // Found by a KeptSql's own hash, or by the text's.
   struct SqlHash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+    std::size_t operator()(std::string_view sql) const { return sql_hash(sql); }
     std::size_t operator()(const KeptSql& sql) const { return sql.hash(); }
   };
   struct SqlEqual {

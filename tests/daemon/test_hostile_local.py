@@ -234,6 +234,32 @@ class HostileLocalClient(unittest.TestCase):
               file=sys.stderr)
 
 
+class MadeUpMethods(unittest.TestCase):
+    """Any token is a method to HTTP's grammar. Each made-up one gets a 405,
+    and the metrics, which keep a series per label for the daemon's life,
+    count them all under one label per path instead of one per method."""
+
+    def test_made_up_methods_get_405_and_one_metrics_series(self):
+        sim = SimProcess("--projects", "5", "--seed", "3", "--api-key", KEY)
+        d = Daemon(sim)
+        try:
+            d.wait_synced()
+            c = Client(self, d)
+            pid = c.json("GET", BASE)["data"][0]["id"]
+            for i in range(200):
+                r = c.request(f"FROB{i}", f"{BASE}/{pid}")
+                self.assertEqual(r.status, 405, r.body[:300])
+                self.assertIn(f"method FROB{i} is not allowed", r.json()["error"])
+            series = [line for line in c.request("GET", "/metrics").body.decode().splitlines()
+                      if line.startswith("focussync_http_requests_total{") and 'status="405"' in line]
+            self.assertEqual(len(series), 1, series[:5])
+            self.assertIn('route="OTHER /api/.../projects/{id}"', series[0])
+            self.assertTrue(series[0].endswith(" 200"), series[0])
+        finally:
+            d.stop()
+            sim.stop()
+
+
 class ServerHoldsACycle(unittest.TestCase):
     """focus-sim is made to hold 1000-ish A -> B -> A, with C under B."""
 

@@ -91,6 +91,11 @@ TEST_CASE("a path without the method: 405 with Allow in table order, labelled wi
   CHECK(m.allow == "GET, DELETE");
   CHECK(m.label() == "PUT /v1/edits/{id}");
   CHECK(match("GET", "/v1/edits/9/retry").allow == "POST");
+  // A method HTTP does not define is named in the error, not in the label.
+  auto made_up = match("FROB", "/v1/edits/9");
+  CHECK(made_up.status == 405);
+  CHECK(made_up.error == "method FROB is not allowed on /v1/edits/9");
+  CHECK(made_up.label() == "OTHER /v1/edits/{id}");
 }
 
 TEST_CASE("two captures of different types at one place: the first in table order reads the segment") {

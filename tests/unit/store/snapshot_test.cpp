@@ -138,3 +138,29 @@ TEST_CASE("kept statements whose text carries its values do not pile up, and non
   }
   db.end_reads();
 }
+
+TEST_CASE("a statement asked for by its text or as KeptSql is the same kept statement") {
+  TempDir dir;
+  Database db(dir.path + "/cache.db");
+  const std::string text = "SELECT 'kept', ?1";
+  const KeptSql kept(text);
+  auto& by_text = db.cached(text);
+  by_text.bind(1, 7);
+  REQUIRE(by_text.executeStep());
+  CHECK(by_text.getColumn(1).getInt() == 7);
+  db.end_reads();
+  auto& by_key = db.cached(kept);
+  CHECK(&by_key == &by_text);
+  CHECK(db.kept_statements() == 1);
+  // Handed out reset and with its bindings cleared, whichever way it was asked.
+  REQUIRE(by_key.executeStep());
+  CHECK(by_key.getColumn(1).isNull());
+  db.end_reads();
+  // Asked first as KeptSql, then by its text: still one.
+  const KeptSql other("SELECT 'other'");
+  auto& first = db.cached(other);
+  db.end_reads();
+  CHECK(&db.cached(other.text()) == &first);
+  CHECK(db.kept_statements() == 2);
+  db.end_reads();
+}
