@@ -78,7 +78,9 @@ struct PathMatch {
   // The metrics label: the table's own text for a route taken (not a copy
   // of it for each request; the table must outlive the match), else
   // "unknown" or a 405's "METHOD LABEL" (OTHER for a made-up method).
-  std::string_view label() const { return route_label_ ? std::string_view(*route_label_) : std::string_view(other_label_); }
+  std::string_view label() const {
+    return route_label_ ? std::string_view(*route_label_) : std::string_view(other_label_);
+  }
 
  private:
   friend class PathTable;

@@ -142,7 +142,8 @@ asio::awaitable<http::Answer> LocalApi::answer_later(LocalApi& api, http::Reques
 
 // What every answer goes through last: the reads released, a stream's body
 // put inside the boundary, the request counted.
-http::Answer LocalApi::finish(http::Answer answer, std::string_view route, std::chrono::steady_clock::time_point started) {
+http::Answer LocalApi::finish(http::Answer answer, std::string_view route,
+                              std::chrono::steady_clock::time_point started) {
   if (std::holds_alternative<http::Deferred>(answer)) {
     // A route's answer is never one: it would run after the reads were
     // released and outside this boundary.
@@ -222,7 +223,8 @@ std::optional<http::Answer> LocalApi::answer_now(const http::Request& request, c
     return r;
   }
   const Handler& handler = routes().handler(match);
-  if (const auto* now = std::get_if<Handler::Now>(&handler.fn)) return (*now)(*this, {request, target, match.ids, handler.edit});
+  if (const auto* now = std::get_if<Handler::Now>(&handler.fn))
+    return (*now)(*this, {request, target, match.ids, handler.edit});
   return std::nullopt;
 }
 

@@ -236,7 +236,9 @@ void Database::lock() {
   [[maybe_unused]] auto w = pwrite(lock_fd_, me.data(), me.size(), 0);
 }
 
-SQLite::Statement& Database::cached(const std::string& sql) { return hand_out(sql, statements_.find(std::string_view(sql))); }
+SQLite::Statement& Database::cached(const std::string& sql) {
+  return hand_out(sql, statements_.find(std::string_view(sql)));
+}
 
 SQLite::Statement& Database::cached(const KeptSql& sql) { return hand_out(sql.text(), statements_.find(sql)); }
 

@@ -192,7 +192,7 @@ std::optional<std::string> ProjectReads::stored_body(WorkspaceKey ws, Id id, Rat
     return KeptSql(std::string("SELECT ") + column + " FROM " + visible_source(with_overlay) + " AS v WHERE id = ?3");
   };
   static const KeptSql kSelect[2][2] = {{select(Rate::as_stored, false), select(Rate::as_stored, true)},
-                                            {select(Rate::blanked, false), select(Rate::blanked, true)}};
+                                        {select(Rate::blanked, false), select(Rate::blanked, true)}};
   auto& one = db_.cached(kSelect[rate == Rate::as_stored ? 0 : 1][has_overlay(ws) ? 1 : 0]);
   one.bind(1, ws.organization_id);
   one.bind(2, ws.workspace_id);

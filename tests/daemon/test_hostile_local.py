@@ -11,6 +11,7 @@ and the log warns of it once.
 
 Environment: FOCUS_HOSTILE_SEEDS and FOCUS_HOSTILE_STEPS change the number
 of seeds (default 20) and requests per seed (default 60)."""
+import contextlib
 import json
 import os
 import random
@@ -234,17 +235,32 @@ class HostileLocalClient(unittest.TestCase):
               file=sys.stderr)
 
 
+@contextlib.contextmanager
+def synced_daemon(test, projects, seed):
+    """A focus-sim of `projects` and a focussyncd that has synced it, with a
+    Client of `test`. Both are stopped at the end, whatever happened; after a
+    body that passed, the daemon must also exit 0."""
+    sim = SimProcess("--projects", str(projects), "--seed", str(seed), "--api-key", KEY)
+    try:
+        d = Daemon(sim)
+        try:
+            d.wait_synced()
+            yield sim, d, Client(test, d)
+        except BaseException:
+            d.stop()
+            raise
+        test.assertEqual(d.stop(), 0, "focussyncd did not exit cleanly")
+    finally:
+        sim.stop()
+
+
 class MadeUpMethods(unittest.TestCase):
     """Any token is a method to HTTP's grammar. Each made-up one gets a 405,
     and the metrics, which keep a series per label for the daemon's life,
     count them all under one label per path instead of one per method."""
 
     def test_made_up_methods_get_405_and_one_metrics_series(self):
-        sim = SimProcess("--projects", "5", "--seed", "3", "--api-key", KEY)
-        d = Daemon(sim)
-        try:
-            d.wait_synced()
-            c = Client(self, d)
+        with synced_daemon(self, projects=5, seed=3) as (sim, d, c):
             pid = c.json("GET", BASE)["data"][0]["id"]
             for i in range(200):
                 r = c.request(f"FROB{i}", f"{BASE}/{pid}")
@@ -255,20 +271,13 @@ class MadeUpMethods(unittest.TestCase):
             self.assertEqual(len(series), 1, series[:5])
             self.assertIn('route="OTHER /api/.../projects/{id}"', series[0])
             self.assertTrue(series[0].endswith(" 200"), series[0])
-        finally:
-            d.stop()
-            sim.stop()
 
 
 class ServerHoldsACycle(unittest.TestCase):
     """focus-sim is made to hold 1000-ish A -> B -> A, with C under B."""
 
     def test_tree_reads_answer_and_status_names_the_cycle(self):
-        sim = SimProcess("--projects", "30", "--seed", "7", "--api-key", KEY)
-        d = Daemon(sim)
-        try:
-            d.wait_synced()
-            c = Client(self, d)
+        with synced_daemon(self, projects=30, seed=7) as (sim, d, c):
             projects = sim.state()["projects"]
             has_children = {p["parent_project_id"] for p in projects}
             a, b, cc = sorted(p["id"] for p in projects if p["deleted_at"] is None and p["id"] not in has_children)[-3:]
@@ -327,9 +336,6 @@ class ServerHoldsACycle(unittest.TestCase):
                 time.sleep(0.2)
             self.assertEqual(tree(a, "children"), [a, b, cc])
             self.assertEqual(tree(cc, "parents"), [cc, b, a])
-        finally:
-            self.assertEqual(d.stop(), 0)
-            sim.stop()
 
 
 if __name__ == "__main__":
