@@ -48,9 +48,17 @@ std::int64_t Pacing::listing_cost(model::Id organization, std::int64_t pages) {
   return std::min(pages, std::max<std::int64_t>(window_budget(organization), 1));
 }
 
-std::int64_t Pacing::members_budget(model::Id organization, std::int64_t batch) {
-  auto usable = usable_requests(organization);
-  return usable == kUnlimited ? batch : std::min(usable / 2, batch);
+std::int64_t Pacing::members_budget(model::Id organization, std::size_t workspaces, std::int64_t committed,
+                                    std::int64_t batch) {
+  const auto usable = usable_requests(organization);
+  if (usable == kUnlimited) return batch;
+  auto spare = usable - committed;
+  const Duration interval = settings_.interval;
+  if (auto left = until_reset(organization); left && *left > Duration::zero() && interval > Duration::zero()) {
+    const auto probes_each = (*left + interval - Duration(1)) / interval;  // rounded up: the last one counts
+    spare -= probes_each * static_cast<std::int64_t>(std::max<std::size_t>(workspaces, 1));
+  }
+  return std::clamp<std::int64_t>(std::min(spare, usable / 2), 0, batch);
 }
 
 std::optional<Duration> Pacing::backoff_left(const Track& track) const {

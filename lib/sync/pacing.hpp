@@ -61,9 +61,13 @@ class Pacing {
   // A listing of `pages` requests costs this much at a time: one window's
   // worth at most (a longer one is done in parts).
   std::int64_t listing_cost(model::Id organization, std::int64_t pages);
-  // What members may spend of this window: half of what is usable (probes
-  // later in the window need the rest), at most `batch`.
-  std::int64_t members_budget(model::Id organization, std::int64_t batch);
+  // What members may spend now, at most `batch`: half of what is usable,
+  // and never what the window must keep for the listings due (`committed`)
+  // and for a probe of each of `workspaces` every `interval` until its reset.
+  // Members wanted for a whole workspace can outlast many windows of a small
+  // quota; they take what the probes leave, not the probes' turn.
+  std::int64_t members_budget(model::Id organization, std::size_t workspaces, std::int64_t committed,
+                              std::int64_t batch);
 
   // How long the workspace must wait before it may send anything: backing
   // off after a failure, or the organization held back by its quota or a

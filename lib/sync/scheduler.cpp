@@ -234,9 +234,9 @@ boost::asio::awaitable<void> Scheduler::refresh_members(WorkspaceKey ws, Track& 
   constexpr std::int64_t kBatch = 50;
   const auto org = ws.organization_id;
   if (track.needs_full || track.unauthorized || pacing_.held_back(track, org)) co_return;
-  // At most half of what is left: probes later in the window need the rest,
-  // or other users' changes would wait for the next window.
-  auto budget = pacing_.members_budget(org, kBatch);
+  // What the probes leave: they keep their interval to the window's end, or
+  // other users' changes would wait for the next window (hours on a free plan).
+  auto budget = pacing_.members_budget(org, workspaces_.size(), committed_requests(org), kBatch);
   if (stopping_ || budget <= 0 || members_.wanted(ws, 1) == 0) co_return;
   current_step_ = "members";
   std::function<bool()> may_spend = [this, org] { return !stopping_ && pacing_.usable_requests(org) > 1; };

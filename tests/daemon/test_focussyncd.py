@@ -216,6 +216,46 @@ class Scheduler(unittest.TestCase):
             sim.stop()
 
 
+    def test_members_leave_the_probes_their_interval(self):
+        # The free plan with its hour scaled to 24 s: 30 requests a window, 6
+        # kept for edits, the 5-minute interval scaled to 2 s, members wanted
+        # for all 1,000 projects (the default, "changed"). Members may take
+        # only what a probe every interval leaves; before, they took the
+        # window (18 of its 24) and the mirror went blind until the reset.
+        sim = SimProcess("--projects", "1000", "--api-key", KEY, "--quota", "30", "--quota-window", "24")
+        s = Setup(sim, '[sync]\ninterval = "2s"\nmin_interval = "200ms"\n')
+        try:
+            with running_daemon(s):
+                deadline = time.monotonic() + 30
+                while not os.path.exists(s.cache) or len(s.live_ids()) < 1000:
+                    self.assertLess(time.monotonic(), deadline, "the first listing did not complete")
+                    time.sleep(0.1)
+                time.sleep(3)  # members' turn, in the window the listing opened
+                changed = sim.control("POST", "mutate", {"updates": 1})["updated"]
+                changed_at = time.monotonic()
+
+                def arrived():
+                    with contextlib.closing(sqlite3.connect(s.cache)) as db:
+                        logged = {r[0] for r in db.execute("SELECT project_id FROM changes WHERE kind = 'update'")}
+                    return set(changed) <= logged
+
+                while not arrived() and time.monotonic() - changed_at < 30:
+                    time.sleep(0.1)
+                arrived_after = time.monotonic() - changed_at
+                stats = sim.control("GET", "stats")
+                members = sum(n for route, n in stats["by_route"].items() if "members" in route)
+                print(f"\nmembers and probes: {members} members requests, a change arrived after {arrived_after:.1f} s, "
+                      f"at most {most_used_in_a_window(sim)} requests in one window")
+                self.assertTrue(arrived(), "another user's change never reached the mirror")
+                self.assertLess(arrived_after, 2 * 2 + 0.5, "probes should keep their 2 s interval inside the window")
+                self.assertGreater(members, 0, "members were not fetched at all")
+                self.assertEqual(stats["by_status"].get("402", 0), 0, stats)
+                self.assertLessEqual(most_used_in_a_window(sim), 24, "the reserve for edits was spent")
+        finally:
+            s.close()
+            sim.stop()
+
+
 class LargeWorkspaceSmallQuota(unittest.TestCase):
     def test_a_listing_longer_than_a_window_completes_across_windows(self):
         # 15 pages, but only 8 requests per 3 s window are sync's (10 less the reserve).

@@ -44,7 +44,7 @@ TEST_CASE("before the quota is known, sync is not limited by it") {
   CHECK(p.pacing.remaining_requests(1) == Pacing::kUnlimited);
   CHECK(p.pacing.window_budget(1) == Pacing::kUnlimited);
   CHECK(p.pacing.listing_cost(1, 500) == 500);
-  CHECK(p.pacing.members_budget(1, 50) == 50);
+  CHECK(p.pacing.members_budget(1, 1, 0, 50) == 50);
   CHECK_FALSE(p.pacing.until_reset(1));
   CHECK(p.pacing.spread(1, 1, minutes(5)) == minutes(5));
 }
@@ -103,11 +103,38 @@ TEST_CASE("a listing longer than a window can pay for is done in window-sized pa
 TEST_CASE("members get at most half of what sync may still spend, in a bounded batch") {
   Paced p;
   p.window(240, 240);
-  CHECK(p.pacing.members_budget(1, 50) == 50);
+  // 192 usable; 12 probes (one every 5 minutes for the hour) kept.
+  CHECK(p.pacing.members_budget(1, 1, 0, 50) == 50);
   p.spend(240 - 48 - 30);  // 30 usable beyond the reserve of 48
-  CHECK(p.pacing.members_budget(1, 50) == 15);
+  CHECK(p.pacing.members_budget(1, 1, 0, 50) == 15);
   p.spend(29);
-  CHECK(p.pacing.members_budget(1, 50) == 0);
+  CHECK(p.pacing.members_budget(1, 1, 0, 50) == 0);
+}
+
+TEST_CASE("members never take the probes' turn: a free plan keeps a probe every interval to the reset") {
+  Paced p;
+  // The free plan after its hourly listing of 5 pages: 25 left of 30, 6 kept
+  // for edits, so 19 usable; the hour still needs 12 probes.
+  p.window(30, 25);
+  CHECK(p.pacing.members_budget(1, 1, 0, 50) == 7);
+  p.spend(7);
+  // What the members took, the probes did not lose: none left for members,
+  // and the probes still go every interval.
+  CHECK(p.pacing.members_budget(1, 1, 0, 50) == 0);
+  CHECK(p.pacing.probe_gap(1, 1, 0) <= p.settings.interval);
+  // Half an hour later, six probes spent: six needed to the reset, none spare.
+  p.clock.advance(minutes(30));
+  p.spend(6);
+  CHECK(p.pacing.members_budget(1, 1, 0, 50) == 0);
+  // Two workspaces share the window: each needs its probes.
+  Paced two;
+  two.window(30, 25);
+  CHECK(two.pacing.members_budget(1, 2, 0, 50) == 0);
+  // A listing due is paid before members too.
+  Paced due;
+  due.window(30, 30);  // 24 usable, 12 probes kept: 12 spare, a listing of 5 due
+  CHECK(due.pacing.members_budget(1, 1, 0, 50) == 12);
+  CHECK(due.pacing.members_budget(1, 1, 5, 50) == 7);
 }
 
 TEST_CASE("probe timing: due at once before any sync, then a gap after each that succeeded") {
