@@ -66,9 +66,39 @@ const char* insert_row(const json& c, const std::map<long long, json>& current, 
   return !created || *created >= since ? "created" : nullptr;
 }
 
+// Which way each update of archived_at went, by the change's seq: true,
+// archived. The log names the fields an update changed, not their values,
+// so the way is read back from the project as it reads now: its last
+// change of archived_at left it so, and each one before went the other way.
+// (Judged by the project alone, an archive later undone counted as an
+// unarchive.) A project no longer listed (deleted) reads as not archived.
+using ArchiveWays = std::map<long long, bool>;
+
+bool changes_archived_at(const json& c) {
+  // As summary_row reads it: a kind this focusctl does not know is an update.
+  const auto kind = from_text<model::ChangeKind>(c["kind"].get<std::string>()).value_or(model::ChangeKind::update);
+  if (kind != model::ChangeKind::update) return false;
+  const auto& fields = c["fields"];
+  return std::find(fields.begin(), fields.end(), "archived_at") != fields.end();
+}
+
+ArchiveWays archive_ways(const std::vector<json>& changes, const std::map<long long, json>& current) {
+  std::map<long long, std::vector<long long>> by_project;  // seqs, oldest first
+  for (const auto& c : changes)
+    if (changes_archived_at(c)) by_project[c["project_id"].get<long long>()].push_back(c["seq"].get<long long>());
+  ArchiveWays ways;
+  for (const auto& [id, seqs] : by_project) {
+    auto it = current.find(id);
+    bool archived = it != current.end() && !it->second["archived_at"].is_null();
+    for (auto seq = seqs.rbegin(); seq != seqs.rend(); ++seq, archived = !archived) ways[*seq] = archived;
+  }
+  return ways;
+}
+
 // The summary row one change counts in (nullptr: none). A kind this
 // focusctl does not know (a newer daemon's) counts as an update.
-const char* summary_row(const json& c, const std::map<long long, json>& current, Timestamp since) {
+const char* summary_row(const json& c, const std::map<long long, json>& current, const ArchiveWays& ways,
+                        Timestamp since) {
   using model::ChangeKind;
   using model::EditState;
   switch (from_text<ChangeKind>(c["kind"].get<std::string>()).value_or(ChangeKind::update)) {
@@ -85,11 +115,7 @@ const char* summary_row(const json& c, const std::map<long long, json>& current,
   }
   auto fields = c["fields"].get<std::vector<std::string>>();
   auto has = [&](const char* f) { return std::find(fields.begin(), fields.end(), f) != fields.end(); };
-  if (has("archived_at")) {
-    auto it = current.find(c["project_id"].get<long long>());
-    bool archived_now = it != current.end() && !it->second["archived_at"].is_null();
-    return archived_now ? "archived" : "unarchived";
-  }
+  if (has("archived_at")) return ways.at(c["seq"].get<long long>()) ? "archived" : "unarchived";
   return has("name") ? "renamed" : "updated";
 }
 
@@ -110,19 +136,23 @@ ChangeFigures change_figures(Context& ctx, const std::string& changes_since) {
   for (auto& p : ctx.list_all("?archived=", -1)) current[p["id"].get<long long>()] = p;
   std::map<std::string, long long> counts;
   for (const char* row : kSummaryRows) counts[row] = 0;
+  std::vector<json> window;  // the window's changes, oldest first
   long long seq = 0;
   for (;;) {
     auto r = ctx.call("GET", "/v1/changes?limit=1000&since=" + std::to_string(seq)).body;
-    for (const auto& c : r["changes"]) {
+    for (auto& c : r["changes"]) {
       auto at = parse_rfc3339(c["at"].get<std::string>());
-      if (!at || *at < f.since) continue;
-      if (auto row = summary_row(c, current, f.since)) {
-        ++counts[row];
-        ++f.per_day[std::chrono::floor<std::chrono::days>(*at)][row];
-      }
+      if (at && *at >= f.since) window.push_back(std::move(c));
     }
     if (r["changes"].size() < 1000) break;
     seq = r["next"].get<long long>();
+  }
+  const auto ways = archive_ways(window, current);
+  for (const auto& c : window) {
+    if (auto row = summary_row(c, current, ways, f.since)) {
+      ++counts[row];
+      ++f.per_day[std::chrono::floor<std::chrono::days>(*parse_rfc3339(c["at"].get<std::string>()))][row];
+    }
   }
   f.columns = {{"change", "change"}, {"count", "count", true}};
   for (const char* k : kSummaryRows) {

@@ -275,6 +275,28 @@ class Focusctl(SyncedDaemonCase):
         self.assertEqual(changes["created"], len(recent))
         self.assertGreaterEqual(changes["first seen (initial mirror)"], 80)
 
+    def test_an_archive_undone_counts_once_each_way(self):
+        # The change log names the fields an update changed, not their
+        # values: an archive later undone once counted as two unarchives.
+        def counts():
+            rows = self.ok("report", "--changes-since", "1d", fmt="csv").csv()
+            return {r["change"]: int(r["count"]) for r in rows}
+
+        project = next(p for p in self.live() if p["archived_at"] is None)["id"]
+        before = counts()
+        self.ok("projects", "archive", str(project))
+        self.wait_settled()
+        self.ok("sync", "--wait")
+        archived = counts()
+        self.ok("projects", "unarchive", str(project))
+        self.wait_settled()
+        self.ok("sync", "--wait")
+        after = counts()
+        self.assertEqual((archived["archived"] - before["archived"], archived["unarchived"] - before["unarchived"]),
+                         (1, 0), (before, archived))
+        self.assertEqual((after["archived"] - before["archived"], after["unarchived"] - before["unarchived"]),
+                         (1, 1), (before, after))
+
     def test_status_sync_and_exit_codes(self):
         r = self.ok("status")
         self.assertIn("upstream ok", r.out)
