@@ -522,10 +522,28 @@ EditRecord EditQueue::retry(EditId id, Timestamp now) {
                                       "created_as (one of its candidates) or send_again");
     if (e->state == EditState::in_flight || e->state == EditState::unknown_outcome)
       throw EditRejected(409, "", "edit " + std::to_string(id) + " is being settled with the server; retry it later");
+    if (e->state == EditState::conflict) refuse_standing_conflict(*e);
     edits_.set_retry(id, e->last_error.value_or(""), now, true);
     rebuild_overlay(e->workspace, e->project_id);
     return *edits_.get(id);
   });
+}
+
+// A conflict retried goes back to the replayer, which checks it against the
+// mirror before sending: while the server still has other values for the
+// edit's fields, it would be back in conflict at once and nothing sent. Say
+// so, and how to settle it, rather than that it will be sent.
+void EditQueue::refuse_standing_conflict(const EditRecord& e) {
+  if ((e.op != EditOp::patch && e.op != EditOp::update) || !e.base) return;
+  auto row = mirror_.row(e.workspace, e.project_id);
+  if (!row || row->deleted) return;
+  auto fields = model::conflicting_fields(e.op, e.body, *e.base, json::parse(row->body));
+  if (fields.empty()) return;  // the server came back to the edit's base: it can go
+  std::string names;
+  for (const auto& f : fields) names += (names.empty() ? "" : ", ") + f;
+  throw EditRejected(409, "", "edit " + std::to_string(e.id) + " still conflicts: the server changed " + names +
+                                  " since the edit was made, so it would not be sent; settle it with resolve (take "
+                                  "local to send it over the server's values, take remote, or a body)");
 }
 
 void EditQueue::discard(EditId id, Timestamp now) {

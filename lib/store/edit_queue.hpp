@@ -96,7 +96,8 @@ class EditQueue {
     return edits_.list(states, limit, after);
   }
   EditCounts counts();
-  // A failed, conflicting or backing-off edit is tried again at once.
+  // A failed or backing-off edit is tried again at once; a conflict too, once
+  // the server no longer holds other values for its fields (else 409).
   EditRecord retry(EditId id, Timestamp now);
   // Drops an edit that is not being sent, and its overlay (a discarded
   // create takes the edits that depend on it along).
@@ -155,6 +156,8 @@ class EditQueue {
 
  private:
   EditRecord settle_conflict_by_user(EditId id, const Resolution& how, Timestamp now);
+  // Throws EditRejected (409) when `edit`, a conflict, still conflicts with the mirror.
+  void refuse_standing_conflict(const EditRecord& edit);
   EditRecord settle_outcome_by_user(EditId id, const Resolution& how, Timestamp now);
   static bool waits_on_another(const EditRecord& edit);
   void check_target(model::EditOp op, Id project_id, const std::optional<ProjectView>& current);

@@ -321,6 +321,36 @@ TEST_CASE("compaction saves requests: nothing is sent for edits that cancel out"
   CHECK(w.queue->counts().done == 10);
 }
 
+TEST_CASE("a conflict retried while the server still differs is refused, and sent once the server agrees") {
+  World w;
+  w.pull();
+  auto ids = w.mirror_ids(any);
+  const auto original = w.server(ids[0])["name"].get<std::string>();
+  auto mine = w.submit(EditOp::patch, ids[0], {{"name", "Mine"}});
+  w.other_user_patch(ids[0], {{"name", "Theirs"}});
+  w.pull();
+  w.replay();
+  REQUIRE(w.edit(mine.edit.id).state == EditState::conflict);
+  // Retried now, it would be back in conflict before anything was sent:
+  // refused, with the field and the way to settle it.
+  try {
+    w.queue->retry(mine.edit.id, now_utc());
+    FAIL("a standing conflict was accepted for a retry");
+  } catch (const store::EditRejected& e) {
+    CHECK(e.status() == 409);
+    CHECK(std::string(e.what()).find("name") != std::string::npos);
+    CHECK(std::string(e.what()).find("resolve") != std::string::npos);
+  }
+  CHECK(w.edit(mine.edit.id).state == EditState::conflict);
+  // The other user puts the name back: the edit's base holds again, and a retry sends it.
+  w.other_user_patch(ids[0], {{"name", original}});
+  w.pull();
+  w.queue->retry(mine.edit.id, now_utc());
+  w.replay();
+  CHECK(w.edit(mine.edit.id).state == EditState::done);
+  CHECK(w.server(ids[0])["name"] == "Mine");
+}
+
 TEST_CASE("conflicts: manual waits for the user, who may take local, remote or a new body") {
   World w;  // manual is the default policy
   w.pull();
