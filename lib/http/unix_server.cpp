@@ -8,6 +8,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -24,6 +26,8 @@
 #include <pwd.h>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
+#include <variant>
 #include <vector>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -95,6 +99,24 @@ std::optional<PeerCredentials> peer_of(local::socket& socket) {
   socklen_t length = sizeof cred;
   if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) return std::nullopt;
   return PeerCredentials{cred.uid, cred.gid, cred.pid};
+}
+
+// Completes once the client has hung up: its end is closed (a read would
+// find the end of the stream) or the socket failed. Bytes it sent on (a
+// pipelined request) say nothing of that and are left for the connection's
+// next read: then it waits until cancelled, like the rest of its waits.
+asio::awaitable<void> client_left(Stream& stream) {
+  auto& socket = stream.socket();
+  for (;;) {
+    auto [ec] = co_await socket.async_wait(local::socket::wait_read, use_tuple);
+    if (ec) co_return;  // cancelled (the answer came first) or failed
+    char byte = 0;
+    const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) co_return;
+    if (n > 0) break;
+  }
+  asio::steady_timer never(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
+  co_await never.async_wait(use_tuple);
 }
 
 class SocketSink : public StreamSink {
@@ -230,7 +252,21 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
     Answer answer = handler(detail::to_request(std::move(req)), peer);
     while (auto* deferred = std::get_if<Deferred>(&answer)) {
       auto run = std::move(deferred->run);  // `answer` is overwritten while it runs
-      answer = co_await run();
+      if (!deferred->abandoned_with_client) {
+        answer = co_await run();
+        continue;
+      }
+      using namespace asio::experimental::awaitable_operators;
+      // The operator flattens the answer's alternatives and adds
+      // std::monostate for client_left.
+      auto first = co_await (run() || client_left(stream));
+      if (std::holds_alternative<std::monostate>(first)) co_return false;  // gone: nobody to answer
+      answer = std::visit(
+          [](auto&& one) -> Answer {
+            if constexpr (std::is_same_v<std::decay_t<decltype(one)>, std::monostate>) return Response{};
+            else return std::move(one);
+          },
+          std::move(first));
     }
     if (stopped) co_return false;
     if (auto* streamed = std::get_if<Streamed>(&answer)) {
@@ -253,7 +289,8 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
     wire << head.base();
     SocketSink sink(stream, options.idle_timeout);
     if (!co_await sink.write(wire.str())) co_return;
-    co_await streamed.body(sink);
+    using namespace asio::experimental::awaitable_operators;
+    co_await (streamed.body(sink) || client_left(stream));
   }
 };
 

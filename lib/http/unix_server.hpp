@@ -63,7 +63,8 @@ class StreamSink {
 
 // An answer whose body is written as it happens (server-sent events): the
 // head is sent first, without a length, and the connection closes after
-// `body` returns.
+// `body` returns, or once the client hangs up (`body` is then cancelled: it
+// only writes what happens, and work it started must not depend on it).
 struct Streamed {
   Response head;
   std::function<boost::asio::awaitable<void>(StreamSink&)> body;
@@ -74,9 +75,14 @@ using Answer = std::variant<Response, Streamed, Deferred>;
 
 // An answer that must wait (a sync, a long poll, a query on another
 // thread): the server awaits `run` and sends what it gives. Most answers
-// are ready at once, and cost no coroutine of their own.
+// are ready at once, and cost no coroutine of their own. One that only
+// waits (a long poll) is `abandoned_with_client`: should the client hang up
+// first, `run` is cancelled (its wait throws operation_aborted) and the
+// connection closed, so that a client gone does not hold a connection until
+// the wait ends. Work that must finish (a sync asked for) is not.
 struct Deferred {
   std::function<boost::asio::awaitable<Answer>()> run;
+  bool abandoned_with_client = false;
 };
 
 // Why a socket at `socket_path` would be refused for its folder's owner or

@@ -8,6 +8,8 @@
 #include "upstream/list_query.hpp"
 
 #include <SQLiteCpp/Exception.h>
+#include <boost/asio/error.hpp>
+#include <boost/system/system_error.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -51,6 +53,10 @@ asio::awaitable<void> guarded_stream(std::function<asio::awaitable<void>(http::S
                                      http::StreamSink& sink, std::string route, Metrics& metrics) {
   try {
     co_await body(sink);
+  } catch (const boost::system::system_error& e) {
+    if (e.code() == asio::error::operation_aborted) co_return;  // the client left: the server cancelled it
+    spdlog::error("socket: the stream of {} ended on an error: {}", route, e.what());
+    metrics.stream_failed(route);
   } catch (const std::exception& e) {
     spdlog::error("socket: the stream of {} ended on an error: {}", route, e.what());
     metrics.stream_failed(route);
@@ -118,8 +124,9 @@ http::Answer LocalApi::handle(http::Request request, http::PeerCredentials peer)
   }
   if (now) return finish(std::move(*now), match ? match->label() : "unknown", started);
   return http::Deferred{[this, request = std::move(request), started]() mutable {
-    return answer_later(*this, std::move(request), started);
-  }};
+                          return answer_later(*this, std::move(request), started);
+                        },
+                        routes().handler(*match).abandoned_with_client};
 }
 
 // A route that answers later, with the request read again: such routes are
@@ -134,6 +141,11 @@ asio::awaitable<http::Answer> LocalApi::answer_later(LocalApi& api, http::Reques
     match = routes().match(request.method, target.value());
     const Handler& handler = routes().handler(*match);
     answer = co_await std::get<Handler::Later>(handler.fn)(api, Call{request, *target, match->ids, handler.edit});
+  } catch (const boost::system::system_error& e) {
+    // Cancelled by the server because the client left (a route that only
+    // waits): counted as nginx counts it, 499, and nobody reads the answer.
+    answer = e.code() == asio::error::operation_aborted ? json_error(499, "the client closed the connection")
+                                                         : failure_answer(request);
   } catch (...) {
     answer = failure_answer(request);
   }

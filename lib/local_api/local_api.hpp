@@ -74,6 +74,7 @@ class LocalApi {
     using Later = boost::asio::awaitable<http::Answer> (*)(LocalApi&, const Call&);
     std::variant<Now, Later> fn;
     std::optional<model::EditOp> edit;
+    bool abandoned_with_client = false;  // only waits: see http::Deferred
   };
   // The socket's route table: the Focus paths and the daemon's own.
   static const http::Routes<Handler>& routes();

@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import random
+import socket
 import subprocess
 import sys
 import time
@@ -236,13 +237,13 @@ class HostileLocalClient(unittest.TestCase):
 
 
 @contextlib.contextmanager
-def synced_daemon(test, projects, seed):
+def synced_daemon(test, projects, seed, extra_socket=""):
     """A focus-sim of `projects` and a focussyncd that has synced it, with a
     Client of `test`. Both are stopped at the end, whatever happened; after a
     body that passed, the daemon must also exit 0."""
     sim = SimProcess("--projects", str(projects), "--seed", str(seed), "--api-key", KEY)
     try:
-        d = Daemon(sim)
+        d = Daemon(sim, extra_socket=extra_socket)
         try:
             d.wait_synced()
             yield sim, d, Client(test, d)
@@ -252,6 +253,42 @@ def synced_daemon(test, projects, seed):
         test.assertEqual(d.stop(), 0, "focussyncd did not exit cleanly")
     finally:
         sim.stop()
+
+
+class ClientsThatHangUp(unittest.TestCase):
+    """A long poll or an event stream whose client hung up held its
+    connection until the poll's wait ran out (up to 300 s) or the stream's
+    next keep-alive: a tool that reconnected often enough locked every other
+    client out with 503. Now the connection goes as its client does."""
+
+    def hang_up_after(self, d, request, read_head):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(d.socket)
+        s.sendall(request)
+        if read_head:
+            s.recv(200)
+        s.close()
+
+    def test_long_polls_and_streams_free_their_connection_when_the_client_leaves(self):
+        with synced_daemon(self, projects=5, seed=4, extra_socket="max_connections = 8") as (sim, d, c):
+            requests = [
+                (b"GET /v1/changes?since=999999999&wait=300 HTTP/1.1\r\nHost: x\r\n\r\n", False),
+                (b"GET /v1/changes?since=999999999 HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n", True),
+            ]
+            for request, read_head in requests:
+                for _ in range(3):  # three times the connections allowed, one after another
+                    for _ in range(8):
+                        self.hang_up_after(d, request, read_head)
+                    time.sleep(0.3)
+                    status = c.request("GET", "/v1/status")
+                    self.assertEqual(status.status, 200, f"after clients left {request[:40]!r}: {status.body[:200]}")
+            metrics = c.request("GET", "/metrics").body.decode()
+            self.assertIn('route="GET /v1/changes",status="499"', metrics)
+            # A long poll whose client stays is still answered when its wait ends.
+            start = time.monotonic()
+            waited = c.json("GET", "/v1/changes?since=999999999&wait=1")
+            self.assertEqual(waited["changes"], [])
+            self.assertGreaterEqual(time.monotonic() - start, 0.9)
 
 
 class MadeUpMethods(unittest.TestCase):
