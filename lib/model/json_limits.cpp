@@ -109,7 +109,12 @@ nlohmann::json parse_bounded(std::string_view text) {
 nlohmann::json parse_body(std::string_view text) {
   if (nests_deeper_than(text))
     throw DecodeError("", "the body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-  return nlohmann::json::parse(text);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::out_of_range&) {
+    // A number past a double's range (1e400): the body's fault, not ours.
+    throw DecodeError("", "the body is not valid JSON: it holds a number out of range");
+  }
 }
 
 }  // namespace focus::model

@@ -35,7 +35,8 @@ void repair_json_text(std::string_view text, std::string& out, std::size_t spare
 nlohmann::json parse_bounded(std::string_view text);
 
 // For local request bodies: throws DecodeError ("the body nests deeper than
-// 64 levels") or nlohmann::json::parse_error, which the socket answers 400.
+// 64 levels", or a number out of a double's range) or
+// nlohmann::json::parse_error, which the socket answers 400.
 nlohmann::json parse_body(std::string_view text);
 
 }  // namespace focus::model

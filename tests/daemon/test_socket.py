@@ -374,6 +374,9 @@ class Writes(unittest.TestCase):
             ("PATCH", f"{BASE}/987654321", b'{"name": "x"}', 404, None),
             ("PATCH", f"{BASE}/{self.plain[0]}/restore", None, 400, None),
             ("POST", f"{BASE}/{self.plain[0]}/members", b'{}', 400, "user_ids"),
+            # A number past a double's range was a 500 with nlohmann's own words.
+            ("PATCH", f"{BASE}/{self.plain[0]}", b'{"estimated_mins": 1e400}', 400, None),
+            ("POST", "/v1/sql", b'{"q": "SELECT ?1", "params": [1e400]}', 400, None),
         ]
         for method, path, raw, status, field in cases:
             with self.subTest(path=path, body=raw):
