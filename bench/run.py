@@ -2,7 +2,7 @@
 """focussync's benchmarks: each figure against a floor or a baseline
 measured in the same run, as a markdown table (stdout) and JSON (--out).
 
-    bench/run.py [--quick] [--out FILE] [--ingest-only] [--runs N]
+    bench/run.py [--quick] [--out FILE] [--ingest-only | --waits-only] [--runs N]
 
   * ingest: focussyncd --once mirroring N projects from focus-sim (wall,
     CPU, peak RSS, projects per CPU-second), reruns with no change, a rerun
@@ -19,6 +19,9 @@ measured in the same run, as a markdown table (stdout) and JSON (--out).
     the socket in Python, as a tool without SQL would;
   * the daemon's RSS idle with N projects cached, and its wake-ups per
     second while idle;
+  * how long a GET by id waits while a daemon lists N projects (one client
+    asking every 2 ms): during its first sync, a listing with nothing
+    changed and one with 1 % changed; the longest wait, the p99, the p50;
   * the quota economy (bench/quota_economy.py): delay until another user's
     change is in the mirror under 30 requests per 60-second window, with
     the default interval scaled to that window and with a 1 s interval.
@@ -50,6 +53,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -556,6 +560,97 @@ def bench_socket(n, quick):
         sim.stop()
 
 
+class Asker:
+    """One keep-alive client asking focussyncd for a project every 2 ms, on
+    a thread, keeping how long each answer took, while a `with` block runs.
+    Before the socket is there it tries again; a connection lost once
+    answers came is raised at the block's end, not left out of the waits."""
+
+    def __init__(self, socket_path, target):
+        self.socket_path, self.target = socket_path, target
+        self.waits, self.failed, self.done = [], [], threading.Event()
+        self.thread = threading.Thread(target=self.ask)
+
+    def ask(self):
+        conn = None
+        while not self.done.is_set():
+            try:
+                conn = conn or UnixConnection(self.socket_path, timeout=120)
+                started = time.monotonic()
+                conn.request("GET", self.target)
+                conn.getresponse().read()  # 404 until the project is in: a wait all the same
+                self.waits.append(time.monotonic() - started)
+            except OSError as e:
+                if self.waits:
+                    self.failed.append(e)
+                    return
+                conn = None
+            time.sleep(0.002)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+        if self.failed and not exc[0]:
+            raise RuntimeError(f"a GET failed while a listing ran: {self.failed[0]}")
+
+    def figures(self):
+        waits = sorted(self.waits)
+        return {"gets": len(waits), "longest_wait_ms": waits[-1] * 1000,
+                "p99_wait_ms": waits[int(len(waits) * 0.99)] * 1000, "p50_wait_ms": waits[len(waits) // 2] * 1000}
+
+
+def waits_during_listings(n):
+    """How long the socket keeps a reader waiting while focussyncd lists n
+    projects: its first sync (from the moment its socket opens until the
+    listing is in), then a full listing with nothing changed, then one after
+    other users changed 1 % (POST /v1/sync?wait=1), each with an Asker. A
+    listing is applied in one transaction on the io thread, which also
+    serves the socket (docs/benchmarks.md, "The socket while a listing is
+    applied"): the longest wait is that apply."""
+    sim = bench_sim(n)
+    w = Workdir(sim)
+    daemon = None
+    target = f"{WS}/{1000 + n // 2}"
+    out = {"projects": n}
+
+    def listing():
+        conn = UnixConnection(w.socket, timeout=600)
+        try:
+            conn.request("POST", "/v1/sync?wait=1")
+            r = conn.getresponse()
+            body = r.read()
+            if r.status != 200:
+                raise RuntimeError(f"POST /v1/sync?wait=1 answered {r.status}: {body[:200]!r}")
+        finally:
+            conn.close()
+
+    try:
+        daemon = subprocess.Popen([os.path.join(BIN, "focussyncd"), "--config", w.config, "--log-level", "warn"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with Asker(w.socket, target) as first:
+            wait_for_startup_listing(w.socket, timeout=600)
+        out["first_sync"] = first.figures()
+        with Asker(w.socket, target) as again:
+            listing()
+        out["no_change"] = again.figures()
+        r = sim.request("POST", "/_sim/mutate", body={"updates": max(1, n // 100)}, auth=None, timeout=600)
+        assert r.status == 200, r.body
+        with Asker(w.socket, target) as changed:
+            listing()
+        out["one_percent"] = changed.figures()
+    finally:
+        if daemon:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(timeout=30)
+        w.close()
+        sim.stop()
+    return out
+
+
 def durability_rows(d):
     """The contract's cost: each figure with it, before it, and the ratio."""
     if not d:
@@ -609,6 +704,7 @@ def table(results):
         *small_rows(results.get("small")),
         ("peak RSS during the first sync", f"{i['first_sync_peak_rss_mb']:.1f} MB",
          f"Python {i['baseline_peak_rss_mb']:.1f} MB", None, "≤ 64 MB", i["first_sync_peak_rss_mb"] <= 64),
+        *waits_rows(results.get("waits")),
         (f"RSS idle, {i['projects']:,} cached", f"{s['idle_rss_mb']:.1f} MB", "", None, "≤ 20 MB", s["idle_rss_mb"] <= 20),
         ("wake-ups per second, idle", f"{s['idle_wakeups_per_s']:.1f}", "", None, "", None),
     ]
@@ -633,6 +729,21 @@ def ingest_rows(i):
          i["no_change_vs_baseline_rerun"], "≤ 0.1× Python's rerun", i["no_change_vs_baseline_rerun"] <= 0.1),
         ("resync, 1 % changed", f"{i['one_percent_wall_s']:.1f} s wall, {i['one_percent_cpu_s']:.1f} s CPU", "", None, "", None),
     ]
+
+
+def waits_rows(waits):
+    if not waits:
+        return []
+    n = f"{waits['projects']:,}"
+    rows = []
+    for key, name in (("first_sync", f"GET by id during the first sync of {n}: longest wait"),
+                      ("no_change", f"GET by id during a listing of {n}, nothing changed: longest wait"),
+                      ("one_percent", f"GET by id during a listing of {n}, 1 % changed: longest wait")):
+        f = waits[key]
+        value = (f"{f['longest_wait_ms']:,.0f} ms (p99 {f['p99_wait_ms']:.1f} ms, p50 {f['p50_wait_ms']:.2f} ms, "
+                 f"{f['gets']:,} GETs)")
+        rows.append((name, value, "", None, "", None))
+    return rows
 
 
 def small_rows(small):
@@ -662,6 +773,8 @@ def main():
     parser.add_argument("--durability-only", action="store_true", help="only the cost of the durability contract")
     parser.add_argument("--ingest-only", action="store_true",
                         help="only the ingest rows (first sync, resyncs, the Python baseline and the sqlite3 floor)")
+    parser.add_argument("--waits-only", action="store_true",
+                        help="only how long a GET waits while listings run (first sync, no change, 1 %% changed)")
     parser.add_argument("--runs", type=int, help="runs of each ingest figure (default: 1 quick, 3 full)")
     args = parser.parse_args()
     n, runs = (10_000, 1) if args.quick else (100_000, 3)
@@ -670,6 +783,10 @@ def main():
         print(f"focussync ingest: {n:,} projects, {runs} run(s)", flush=True)
         print(render(ingest_rows(bench_ingest(n, runs))))
         return
+    if args.waits_only:
+        print(f"focussync: a GET's wait while listings of {n:,} projects run", flush=True)
+        print(render(waits_rows(waits_during_listings(n))))
+        return
     heading = f"focussync benchmarks: {n:,} projects, {runs} run(s) each, on {os.cpu_count()} cores"
     print(heading, flush=True)
     results = {"mode": "quick" if args.quick else "full", "cores": os.cpu_count()}
@@ -677,6 +794,7 @@ def main():
         results["ingest"] = bench_ingest(n, runs)
         results["small"] = bench_small(1_000, runs)
         results["socket"] = bench_socket(n, args.quick)
+        results["waits"] = waits_during_listings(n)
     sizes, druns, dedits = ([20_000], 1, 300) if args.quick else ([20_000, 100_000], 3, 1000)
     results["durability"] = {"ingest": bench_durability_ingest(sizes, druns), "edits": bench_durability_edits(dedits, druns)}
     if not args.quick and not args.durability_only:
