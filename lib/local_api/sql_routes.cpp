@@ -67,7 +67,8 @@ http::Response LocalApi::sql_schema() {
     views.push_back({{"name", v.name}, {"meaning", v.meaning}, {"columns", std::move(columns)}});
   }
   return json_answer(200, {{"version", store::kSqlViewsVersion},
-                           {"limits", {{"timeout_ms", config_.sql.timeout.count()}, {"max_rows", config_.sql.max_rows}}},
+                           {"limits", {{"timeout_ms", config_.sql.timeout.count()}, {"max_rows", config_.sql.max_rows},
+                                       {"max_answer_bytes", store::SqlLimits{}.max_answer_bytes}}},
                            {"views", std::move(views)}});
 }
 

@@ -219,6 +219,7 @@ SqlAnswer SqlReader::run(std::string_view query, const json& params) {
   if (!sqlite3_stmt_readonly(st.get())) throw SqlRefused(400, "only reads are allowed");
   bind(st.get(), params);
   SqlAnswer out;
+  std::size_t answer_bytes = 0;
   const int n = sqlite3_column_count(st.get());
   for (int i = 0; i < n; ++i) out.columns.emplace_back(sqlite3_column_name(st.get(), i));
   for (;;) {
@@ -233,6 +234,20 @@ SqlAnswer SqlReader::run(std::string_view query, const json& params) {
       out.truncated = true;
       break;
     }
+    // A cell costs its bytes (SQLite's own count of a text or a blob; asked
+    // of a number it would turn it into text) and 8 more: a row that would
+    // pass the answer's limit is left out, with the rest.
+    std::size_t row_bytes = 0;
+    for (int i = 0; i < n; ++i) {
+      const int type = sqlite3_column_type(st.get(), i);
+      const bool sized = type == SQLITE_TEXT || type == SQLITE_BLOB;
+      row_bytes += 8 + (sized ? static_cast<std::size_t>(sqlite3_column_bytes(st.get(), i)) : 0);
+    }
+    if (answer_bytes + row_bytes > limits_.max_answer_bytes) {
+      out.truncated = true;
+      break;
+    }
+    answer_bytes += row_bytes;
     json row = json::array();
     for (int i = 0; i < n; ++i) row.push_back(cell(st.get(), i));
     out.rows.push_back(std::move(row));

@@ -10,7 +10,7 @@
 // short list of functions, and nothing else: no write, DDL, ATTACH, PRAGMA
 // or load_extension, no internal table (sqlite_schema, the tables behind
 // the views). A progress handler stops a query past its time limit, and
-// rows past the limit are cut (truncated: true). A WAL reader: it never
+// rows past the limits (rows, bytes) are cut (truncated: true). A WAL reader: it never
 // blocks the daemon's writer, nor waits for it.
 //
 // Refusals throw SqlRefused with the status to answer (400, 413 for an
@@ -58,6 +58,11 @@ struct SqlLimits {
   std::chrono::milliseconds timeout{2000};
   std::int64_t max_rows = 10'000;
   std::size_t max_query_bytes = 64 * 1024;
+  // The cells' text in one answer, at most: rows past it are cut like rows
+  // past max_rows. An answer is held whole in memory until its client has
+  // read it, and 500 rows of 100 KB text were 50 MB (70 MB of daemon memory
+  // for each client that asked and never read).
+  std::size_t max_answer_bytes = 8 * 1024 * 1024;
 };
 
 struct SqlAnswer {
