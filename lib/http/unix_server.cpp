@@ -23,6 +23,7 @@
 #include <cstring>
 #include <filesystem>
 #include <list>
+#include <poll.h>
 #include <pwd.h>
 #include <sstream>
 #include <stdexcept>
@@ -101,10 +102,18 @@ std::optional<PeerCredentials> peer_of(local::socket& socket) {
   return PeerCredentials{cred.uid, cred.gid, cred.pid};
 }
 
-// Completes once the client has hung up: its end is closed (a read would
-// find the end of the stream) or the socket failed. Bytes it sent on (a
-// pipelined request) say nothing of that and are left for the connection's
-// next read: then it waits until cancelled, like the rest of its waits.
+// Whether the client closed its end whole: a Unix socket says so with a
+// hang-up, where a client that only shut its writing (and still reads the
+// answer) shows the end of the stream and no hang-up.
+bool hung_up(int fd) {
+  pollfd p{fd, 0, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0;
+}
+
+// Completes once the client has hung up (closed its end, or the socket
+// failed). Bytes it sent on (a pipelined request) say nothing of that and
+// are left for the connection's next read, and a client that only shut its
+// writing still waits for its answer: then it waits until cancelled.
 asio::awaitable<void> client_left(Stream& stream) {
   auto& socket = stream.socket();
   for (;;) {
@@ -112,8 +121,9 @@ asio::awaitable<void> client_left(Stream& stream) {
     if (ec) co_return;  // cancelled (the answer came first) or failed
     char byte = 0;
     const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) co_return;
-    if (n > 0) break;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) co_return;
+    if (n == 0 && hung_up(socket.native_handle())) co_return;
+    if (n >= 0) break;
   }
   asio::steady_timer never(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
   co_await never.async_wait(use_tuple);

@@ -110,7 +110,7 @@ std::vector<http::Route<LocalApi::Handler>> LocalApi::daemon_routes() {
     return http::Route<Handler>{{method, pattern, label}, {fn, std::nullopt}};
   };
   const auto now = route, later = route;
-  // A later route that only waits for news: dropped when its client leaves.
+  // A later route that only waits (news, a query's rows): dropped when its client leaves.
   auto waiting = [&](const char* method, const char* pattern, const char* label, Handler::Later fn) {
     auto r = route(method, pattern, label, fn);
     r.handler.abandoned_with_client = true;
@@ -120,8 +120,8 @@ std::vector<http::Route<LocalApi::Handler>> LocalApi::daemon_routes() {
       now("GET", "/v1/status", "/v1/status", [](LocalApi& a, C) -> A { return a.status(); }),
       later("POST", "/v1/sync", "/v1/sync", [](LocalApi& a, C c) { return a.sync(c.request, c.target); }),
       waiting("GET", "/v1/changes", "/v1/changes", [](LocalApi& a, C c) { return a.changes(c.request, c.target); }),
-      later("GET", "/v1/sql", "/v1/sql", [](LocalApi& a, C c) { return a.sql_query(c.request, c.target); }),
-      later("POST", "/v1/sql", "/v1/sql", [](LocalApi& a, C c) { return a.sql_query(c.request, c.target); }),
+      waiting("GET", "/v1/sql", "/v1/sql", [](LocalApi& a, C c) { return a.sql_query(c.request, c.target); }),
+      waiting("POST", "/v1/sql", "/v1/sql", [](LocalApi& a, C c) { return a.sql_query(c.request, c.target); }),
       now("GET", "/v1/sql/schema", "/v1/sql/schema", [](LocalApi& a, C) -> A { return a.sql_schema(); }),
       now("GET", "/v1/edits", "/v1/edits", [](LocalApi& a, C c) -> A { return a.edits_list(c.target); }),
       now("GET", "/v1/edits/{edit_id}", "/v1/edits/{id}",

@@ -183,6 +183,54 @@ class Views(unittest.TestCase):
         self.assertGreater(len(reads), 10, "the other client was held up")
         self.assertLess(max(reads), 0.5, f"a read took {max(reads):.3f} s while the query ran")
 
+    ENDLESS = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n"
+
+    def send_sql(self, socket_path, query, shut_write=False):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(socket_path)
+        s.sendall(b"GET /v1/sql?" + urllib.parse.urlencode({"q": query}).encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        if shut_write:
+            s.shutdown(socket.SHUT_WR)
+        return s
+
+    def test_queries_whose_clients_left_are_dropped(self):
+        # Five clients each ask for a query that runs to the 1 s limit, and
+        # hang up. Before, the five still ran, one after another, and held
+        # every other query back five seconds.
+        for _ in range(5):
+            self.send_sql(self.d.socket, self.ENDLESS).close()
+        time.sleep(0.2)
+        started = time.monotonic()
+        status, r = sql(self.d, "SELECT 1")
+        took = time.monotonic() - started
+        self.assertEqual((status, r["rows"]), (200, [[1]]), r)
+        self.assertLess(took, 1.5, f"a query waited {took:.1f} s behind abandoned ones")
+        # A client that only shut its writing still reads its answer.
+        s = self.send_sql(self.d.socket, "SELECT 2", shut_write=True)
+        s.settimeout(10)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+        s.close()
+        self.assertIn(b" 200 ", answer.split(b"\r\n")[0])
+        self.assertIn(b"[[2]]", answer)
+
+    def test_stopping_with_queries_queued_is_prompt_and_clean(self):
+        # Before: each queued query ran to its limit after SIGTERM, and with
+        # five queued the daemon gave up after 8 s and exited 1.
+        d = Daemon(self.sim, extra='[sql]\ntimeout = "2s"\n')
+        waiting = [self.send_sql(d.socket, self.ENDLESS) for _ in range(5)]
+        try:
+            time.sleep(0.5)
+            started = time.monotonic()
+            code = d.stop()
+            took = time.monotonic() - started
+        finally:
+            for s in waiting:
+                s.close()
+        self.assertEqual(code, 0)
+        self.assertLess(took, 4.0, f"stopping took {took:.1f} s")
+
     def test_rows_stop_at_the_limit(self):
         status, r = sql(self.d, "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 20000) "
                                 "SELECT x FROM n")
