@@ -39,7 +39,8 @@ std::vector<std::string> status_problems(const json& s, std::chrono::millisecond
     problems.push_back("the sync engine has made no progress since " + text_or(s["engine"]["last_progress_at"], "?") +
                        " (longer than " + std::to_string(s["engine"].value("stall_after_s", 0LL)) +
                        " s): see focussyncd's log; systemd restarts it when its watchdog is on");
-  if (s["upstream"] == "unauthorized") problems.push_back("the Focus API refuses the credentials (401): fix them and restart focussyncd");
+  if (s["upstream"] == "unauthorized") problems.push_back("the Focus API refuses the credentials (401): fix them and reload focussyncd "
+                                                   "(systemctl --user reload focussync, or SIGHUP)");
   if (s["edits"]["failed"].get<long long>() > 0)
     problems.push_back(std::to_string(s["edits"]["failed"].get<long long>()) + " edit(s) failed: focusctl edits list --state failed");
   if (s["edits"]["conflict"].get<long long>() > 0)

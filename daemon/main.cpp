@@ -194,7 +194,17 @@ void add_options(CLI::App& app, Options& o) {
   app.add_flag("--print-example-config", o.print_example,
                "print the annotated example configuration (every key, with its default) and exit");
   app.add_flag("--once", o.once, "run one full sync cycle, print a JSON summary line, exit 0 on success and 1 on failure");
-  app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off (overrides [log] level)");
+  // Checked as it is read, by the rule [log] level is held to: a usage
+  // error (exit 2) in every mode, --check-config and --once included.
+  app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off (overrides [log] level)")
+      ->check([](const std::string& level) {
+        try {
+          parse_log_level(level);
+          return std::string();
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what());
+        }
+      });
   app.add_option("--crash-after-steps", o.crash_after_steps)->group("");  // hidden: tests only
   app.add_option("--wedge-engine-after-passes", o.wedge_after_passes)->group("");  // hidden: tests only
   app.set_version_flag("--version", "focussyncd " FOCUSSYNC_VERSION);

@@ -121,7 +121,8 @@ void Scheduler::failed(WorkspaceKey ws, Track& track, const Error& error) {
   track.error = error.message;
   if (error.is(Errc::unauthorized)) {
     track.unauthorized = true;
-    spdlog::error("workspace {}/{}: {}; syncing stops; fix the credentials and restart focussyncd",
+    spdlog::error("workspace {}/{}: {}; syncing stops; fix the credentials and reload focussyncd "
+                  "(systemctl reload, or SIGHUP) or restart it",
                   ws.organization_id, ws.workspace_id, error.message);
     return;
   }

@@ -139,6 +139,14 @@ class Config(unittest.TestCase):
         # No --config and no file where it looks by default (an empty home here).
         empty_home = {**os.environ, "HOME": self.dir.name, "XDG_CONFIG_HOME": ""}
         self.assertEqual(subprocess.run([DAEMON], capture_output=True, timeout=20, env=empty_home).returncode, 2)
+        # A log level on the command line is held to [log] level's rule, in
+        # every mode: --check-config called it valid, --once exited 1.
+        self.check('[upstream]\napi_key_env = "K"\n[[workspaces]]\norganization_id = 1\nworkspace_id = 2\n')
+        for mode in ("--check-config", "--once"):
+            p = subprocess.run([DAEMON, "--config", self.path, mode, "--log-level", "loud"], capture_output=True,
+                               text=True, timeout=20, env={**os.environ, "K": "toggl_sk_check"})
+            self.assertEqual(p.returncode, 2, (mode, p.stdout, p.stderr))
+            self.assertIn("unknown log level 'loud'", p.stderr)
 
     def test_a_missing_key_file_is_a_clear_start_up_error(self):
         with open(self.path, "w") as f:
