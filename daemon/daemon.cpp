@@ -87,6 +87,7 @@ asio::awaitable<CycleReport> Daemon::run_cycle(std::function<void(const nlohmann
         spdlog::info("sync of {} stopped at the quota reserve kept for replaying edits; the scheduler continues it "
                      "(POST /v1/sync?spend_reserve=1 or focusctl sync --spend-reserve spends the reserve too)", name);
       } else {
+        p.scheduler.note_listing();
         tell({{"workspace", name}, {"phase", "replay"}});
         entry.replay = co_await p.replayer.replay(ref);
       }

@@ -74,6 +74,9 @@ class Scheduler {
   // Something outside (a sync asked for, a failure seen elsewhere) tells the
   // scheduler how the upstream answered.
   void note_result(const std::optional<Error>& error);
+  // A full listing asked for through the socket completed: counted in
+  // runs() as the scheduler's own are.
+  void note_listing() { ++runs_[RunKind::listing]; }
   // The credentials were replaced: organizations stopped by a 401 are tried again.
   void credentials_changed();
   // Whether a listing may spend one more request of `organization` now

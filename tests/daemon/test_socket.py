@@ -276,6 +276,14 @@ class Reads(unittest.TestCase):
                        "focussync_upstream_requests_total", "focussync_sync_runs_total", "focussync_edits",
                        "focussync_changes_logged", "focussync_projects"):
             self.assertIn(series, text)
+        # A listing asked for counts as a listing too (it did not).
+        def listings():
+            metrics = self.d.get("/metrics").body.decode()
+            found = re.search(r'^focussync_sync_runs_total\{result="listing"\} (\d+)$', metrics, re.M)
+            return int(found.group(1)) if found else 0
+        before = listings()
+        self.assertEqual(self.d.request("POST", "/v1/sync?wait=1").status, 200)
+        self.assertEqual(listings(), before + 1)
 
 
 class Writes(unittest.TestCase):
