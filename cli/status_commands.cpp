@@ -30,6 +30,10 @@ std::vector<std::string> status_problems(const json& s, std::chrono::millisecond
     else if (now_utc() - *last > max_age)
       problems.push_back("workspace " + name + " last synced " + age_text(w["last_success_at"]) + ", more than " + max_age_text +
                          " ago" + (w["last_error"].is_string() ? " (" + w["last_error"].get<std::string>() + ")" : ""));
+    else if (w.value("stale", false))  // the daemon's own word: older than its [socket] stale_after
+      problems.push_back("workspace " + name + " is stale: last synced " + age_text(w["last_success_at"]) +
+                         ", longer ago than focussyncd's [socket] stale_after" +
+                         (w["last_error"].is_string() ? " (" + w["last_error"].get<std::string>() + ")" : ""));
     // Parent cycles the server sent (tree reads stop at them; fix them there).
     for (const auto& t : w.value("tree_problems", json::array())) problems.push_back("workspace " + name + ": " + text_or(t, "?"));
   }

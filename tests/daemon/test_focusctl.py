@@ -321,7 +321,7 @@ class Focusctl(SyncedDaemonCase):
 class StoppedUpstream(unittest.TestCase):
     def test_status_says_stale_when_the_upstream_is_gone(self):
         sim = SimProcess("--projects", "5", "--api-key", KEY)
-        d = Daemon(sim)
+        d = Daemon(sim, extra_socket='stale_after = "2s"')
         try:
             d.wait_synced()
             sim.control("PUT", "faults", {"offline": True})
@@ -331,6 +331,11 @@ class StoppedUpstream(unittest.TestCase):
             self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
             self.assertIn("workspace 1/1 last synced", p.stderr)
             self.assertIn("upstream unreachable", p.stdout)
+            # Without --max-age, the daemon's own stale_after decides: a
+            # stale mirror is not well (it exited 0).
+            p = subprocess.run([FOCUSCTL, "--socket", d.socket, "status"], capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn("workspace 1/1 is stale", p.stderr)
         finally:
             d.stop()
             sim.stop()
