@@ -512,6 +512,16 @@ def filter_client(sim, n):
     return sim.state()["projects"][n // 2]["client_id"] or 1100
 
 
+def stop_all(daemon, w, sim):
+    """The end of a bench with a daemon of its own: the daemon (if it was
+    started) on SIGTERM, its folder, the simulator."""
+    if daemon:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=30)
+    w.close()
+    sim.stop()
+
+
 def bench_socket(n, quick):
     sim = bench_sim(n)
     w = Workdir(sim)
@@ -553,11 +563,7 @@ def bench_socket(n, quick):
             "idle_wakeups_per_s": switches / quiet,
         }
     finally:
-        if daemon:
-            daemon.send_signal(signal.SIGTERM)
-            daemon.wait(timeout=30)
-        w.close()
-        sim.stop()
+        stop_all(daemon, w, sim)
 
 
 class Asker:
@@ -643,11 +649,7 @@ def waits_during_listings(n):
             listing()
         out["one_percent"] = changed.figures()
     finally:
-        if daemon:
-            daemon.send_signal(signal.SIGTERM)
-            daemon.wait(timeout=30)
-        w.close()
-        sim.stop()
+        stop_all(daemon, w, sim)
     return out
 
 

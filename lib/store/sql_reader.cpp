@@ -85,6 +85,19 @@ json cell(sqlite3_stmt* st, int i) {
   }
 }
 
+// What a row adds to an answer, as SqlLimits::max_answer_bytes counts it:
+// each cell its bytes (SQLite's own count of a text or a blob; asked of a
+// number, it would turn it into text) and 8 more.
+std::size_t answer_bytes_of_row(sqlite3_stmt* st, int columns) {
+  std::size_t bytes = 0;
+  for (int i = 0; i < columns; ++i) {
+    const int type = sqlite3_column_type(st, i);
+    const bool sized = type == SQLITE_TEXT || type == SQLITE_BLOB;
+    bytes += 8 + (sized ? static_cast<std::size_t>(sqlite3_column_bytes(st, i)) : 0);
+  }
+  return bytes;
+}
+
 struct Finalize {
   void operator()(sqlite3_stmt* st) const { sqlite3_finalize(st); }
 };
@@ -234,15 +247,8 @@ SqlAnswer SqlReader::run(std::string_view query, const json& params) {
       out.truncated = true;
       break;
     }
-    // A cell costs its bytes (SQLite's own count of a text or a blob; asked
-    // of a number it would turn it into text) and 8 more: a row that would
-    // pass the answer's limit is left out, with the rest.
-    std::size_t row_bytes = 0;
-    for (int i = 0; i < n; ++i) {
-      const int type = sqlite3_column_type(st.get(), i);
-      const bool sized = type == SQLITE_TEXT || type == SQLITE_BLOB;
-      row_bytes += 8 + (sized ? static_cast<std::size_t>(sqlite3_column_bytes(st.get(), i)) : 0);
-    }
+    // A row that would pass the answer's limit is left out, with the rest.
+    const std::size_t row_bytes = answer_bytes_of_row(st.get(), n);
     if (answer_bytes + row_bytes > limits_.max_answer_bytes) {
       out.truncated = true;
       break;
