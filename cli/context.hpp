@@ -21,6 +21,13 @@ class CommandFailed : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A value on the command line that CLI11 cannot judge (a workspace, a
+// duration, a needed choice): a usage error, exit 2, like CLI11's own.
+class UsageError : public CommandFailed {
+ public:
+  using CommandFailed::CommandFailed;
+};
+
 struct Reply {
   int status = 0;
   nlohmann::json body;  // null for 204

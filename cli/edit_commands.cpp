@@ -149,7 +149,7 @@ struct ResolveFlags {
     if (!take.empty()) return {{"take", take}};
     if (created_as > 0) return {{"created_as", created_as}};
     if (send_again) return {{"send_again", true}};
-    throw CommandFailed("resolve needs --take local|remote, --json FILE, --created-as ID or --send-again");
+    throw UsageError("resolve needs --take local|remote, --json FILE, --created-as ID or --send-again");
   }
 };
 

@@ -38,6 +38,9 @@ int run(const focus::cli::Action& action, const std::string& socket_path, const 
   } catch (const Unreachable& e) {
     std::cerr << unreachable_hint(socket_path, e.what());
     return 3;
+  } catch (const UsageError& e) {
+    std::cerr << "focusctl: " << e.what() << "\n(see focusctl --help, or focusctl COMMAND --help)\n";
+    return 2;
   } catch (const CommandFailed& e) {
     std::cerr << "focusctl: " << e.what() << "\n";
     return 1;

@@ -128,7 +128,7 @@ constexpr const char* kSummaryRows[] = {"created",  "first seen (initial mirror)
 // change log holds from the last D, in all and per day.
 ChangeFigures change_figures(Context& ctx, const std::string& changes_since) {
   auto d = parse_duration(changes_since);
-  if (!d) throw CommandFailed("--changes-since: '" + changes_since + "' is not a duration like \"1d\" or \"12h\"");
+  if (!d) throw UsageError("--changes-since: '" + changes_since + "' is not a duration like \"1d\" or \"12h\"");
   ChangeFigures f;
   f.until = now_utc();
   f.since = f.until - std::chrono::duration_cast<std::chrono::microseconds>(*d);

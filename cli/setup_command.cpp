@@ -85,14 +85,14 @@ std::vector<WorkspaceKey> ask_workspaces(const SetupOptions& o) {
       texts.push_back(line);
     }
   }
-  if (texts.empty()) throw CommandFailed("name at least one workspace: --workspace ORG/WS (repeat it for more)");
+  if (texts.empty()) throw UsageError("name at least one workspace: --workspace ORG/WS (repeat it for more)");
   std::vector<WorkspaceKey> out;
   for (const auto& t : texts) {
     auto w = parse_workspace(t);
-    if (!w) throw CommandFailed("--workspace '" + t + "' is not ORG/WS with positive ids, like 123/4567");
+    if (!w) throw UsageError("--workspace '" + t + "' is not ORG/WS with positive ids, like 123/4567");
     for (const auto& seen : out)
       if (seen.organization_id == w->organization_id && seen.workspace_id == w->workspace_id)
-        throw CommandFailed("workspace " + t + " is named twice");
+        throw UsageError("workspace " + t + " is named twice");
     out.push_back(*w);
   }
   return out;

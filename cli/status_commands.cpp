@@ -95,7 +95,7 @@ void print_status_table(Context& ctx, const json& s) {
 
 int run_status(Context& ctx, const std::string& max_age_text) {
   auto max_age = parse_duration(max_age_text);
-  if (!max_age) throw CommandFailed("--max-age: '" + max_age_text + "' is not a duration like \"30m\" or \"2h\"");
+  if (!max_age) throw UsageError("--max-age: '" + max_age_text + "' is not a duration like \"30m\" or \"2h\"");
   json s = ctx.call("GET", "/v1/status").body;
   const auto problems = status_problems(s, *max_age, max_age_text);
   if (ctx.format() != Format::table) print_status_data(ctx, std::move(s), problems);

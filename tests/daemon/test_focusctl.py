@@ -312,6 +312,12 @@ class Focusctl(SyncedDaemonCase):
         self.assertEqual(usage.code, 2)
         self.assertIn("--help", usage.err)
         self.assertEqual(self.ctl("--bogus").code, 2)
+        # Values CLI11 cannot judge are usage errors too (they were exit 1).
+        for args in (("--workspace", "abc", "projects", "list"), ("status", "--max-age", "abc"),
+                     ("report", "--changes-since", "abc"), ("edits", "resolve", "1")):
+            bad = self.ctl(*args)
+            self.assertEqual(bad.code, 2, (args, bad.err))
+            self.assertIn("--help", bad.err)
         away = subprocess.run([FOCUSCTL, "--socket", "/nonexistent/focussync.sock", "status"], capture_output=True, text=True)
         self.assertEqual(away.returncode, 3)
         self.assertIn("/nonexistent/focussync.sock", away.stderr)

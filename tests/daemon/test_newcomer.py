@@ -316,11 +316,12 @@ class Setup(WithSim):
         self.assertIn("the API key was refused (401 Unauthorized)", p.stdout)
         self.assertNotIn("toggl_sk_not_this_one", p.stdout + p.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.dir.name, "cfg")))
+        # Usage errors: exit 2, as focusctl's other usage errors.
         p = self.setup("--config", config)
-        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.returncode, 2)
         self.assertIn("--workspace ORG/WS", p.stderr)
         p = self.setup("--workspace", "1-1", "--config", config)
-        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.returncode, 2)
         self.assertIn("is not ORG/WS", p.stderr)
 
     def test_a_key_file_is_used_where_it_is_if_private(self):
