@@ -21,16 +21,19 @@ std::string workspace_name(const json& w) {
 
 // What in a GET /v1/status answer is not well, one sentence each: status
 // prints them on stderr and exits 1 when there is any.
-std::vector<std::string> status_problems(const json& s, std::chrono::milliseconds max_age, const std::string& max_age_text) {
+// Without --max-age (nullopt), a workspace is too old when the daemon says
+// it is stale (its [socket] stale_after); with it, when older than that.
+std::vector<std::string> status_problems(const json& s, std::optional<std::chrono::milliseconds> max_age,
+                                         const std::string& max_age_text) {
   std::vector<std::string> problems;
   for (const auto& w : s["workspaces"]) {
     std::string name = workspace_name(w);
     auto last = w["last_success_at"].is_string() ? parse_rfc3339(w["last_success_at"].get<std::string>()) : std::nullopt;
     if (!last) problems.push_back("workspace " + name + " has never synced");
-    else if (now_utc() - *last > max_age)
+    else if (max_age && now_utc() - *last > *max_age)
       problems.push_back("workspace " + name + " last synced " + age_text(w["last_success_at"]) + ", more than " + max_age_text +
                          " ago" + (w["last_error"].is_string() ? " (" + w["last_error"].get<std::string>() + ")" : ""));
-    else if (w.value("stale", false))  // the daemon's own word: older than its [socket] stale_after
+    else if (!max_age && w.value("stale", false))  // the daemon's own word: older than its [socket] stale_after
       problems.push_back("workspace " + name + " is stale: last synced " + age_text(w["last_success_at"]) +
                          ", longer ago than focussyncd's [socket] stale_after" +
                          (w["last_error"].is_string() ? " (" + w["last_error"].get<std::string>() + ")" : ""));
@@ -94,10 +97,14 @@ void print_status_table(Context& ctx, const json& s) {
 }
 
 int run_status(Context& ctx, const std::string& max_age_text) {
-  auto max_age = parse_duration(max_age_text);
-  if (!max_age) throw UsageError("--max-age: '" + max_age_text + "' is not a duration like \"30m\" or \"2h\"");
+  std::optional<std::chrono::milliseconds> max_age;
+  if (!max_age_text.empty()) {
+    auto parsed = parse_duration(max_age_text);
+    if (!parsed) throw UsageError("--max-age: '" + max_age_text + "' is not a duration like \"30m\" or \"2h\"");
+    max_age = std::chrono::duration_cast<std::chrono::milliseconds>(*parsed);
+  }
   json s = ctx.call("GET", "/v1/status").body;
-  const auto problems = status_problems(s, *max_age, max_age_text);
+  const auto problems = status_problems(s, max_age, max_age_text);
   if (ctx.format() != Format::table) print_status_data(ctx, std::move(s), problems);
   else print_status_table(ctx, s);
   for (const auto& p : problems) ctx.err() << "focusctl: " << p << "\n";
@@ -231,8 +238,10 @@ int run_changes(Context& ctx, long long since, bool follow) {
 
 void add_status_commands(CLI::App& app, Action& action) {
   auto* status = app.add_subcommand("status", "how the daemon, its workspaces and its edits are doing; exit 1 if not well");
-  auto max_age = std::make_shared<std::string>("1h");
-  status->add_option("--max-age", *max_age, "a workspace synced longer ago than this is a problem (default 1h)");
+  auto max_age = std::make_shared<std::string>();
+  status->add_option("--max-age", *max_age,
+                     "a workspace synced longer ago than this is a problem (default: when focussyncd calls it stale, "
+                     "past its [socket] stale_after)");
   status->callback([&action, max_age] { action = [max_age](Context& c) { return run_status(c, *max_age); }; });
 
   auto* sync = app.add_subcommand("sync", "sync every workspace now");

@@ -111,22 +111,23 @@ bool hung_up(int fd) {
 }
 
 // Completes once the client has hung up (closed its end, or the socket
-// failed). Bytes it sent on (a pipelined request) say nothing of that and
-// are left for the connection's next read, and a client that only shut its
-// writing still waits for its answer: then it waits until cancelled.
+// failed). Bytes it sent on (a pipelined request, a stray CRLF) say nothing
+// of that and are left for the connection's next read, and a client that
+// only shut its writing still waits for its answer: the socket then stays
+// readable, so from there the hang-up is looked for once a second instead.
 asio::awaitable<void> client_left(Stream& stream) {
   auto& socket = stream.socket();
-  for (;;) {
-    auto [ec] = co_await socket.async_wait(local::socket::wait_read, use_tuple);
-    if (ec) co_return;  // cancelled (the answer came first) or failed
-    char byte = 0;
-    const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) co_return;
-    if (n == 0 && hung_up(socket.native_handle())) co_return;
-    if (n >= 0) break;
+  auto [ec] = co_await socket.async_wait(local::socket::wait_read, use_tuple);
+  if (ec) co_return;  // cancelled (the answer came first) or failed
+  char byte = 0;
+  const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) co_return;
+  asio::steady_timer tick(co_await asio::this_coro::executor);
+  while (!hung_up(socket.native_handle())) {
+    tick.expires_after(std::chrono::seconds(1));
+    auto [cancelled] = co_await tick.async_wait(use_tuple);
+    if (cancelled) co_return;
   }
-  asio::steady_timer never(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
-  co_await never.async_wait(use_tuple);
 }
 
 class SocketSink : public StreamSink {

@@ -343,7 +343,7 @@ http::Answer LocalApi::edit_discard(std::int64_t id) {
 }
 
 http::Answer LocalApi::edit_retry(std::int64_t id) {
-  auto e = queue_.retry(id, now_utc());
+  auto e = queue_.retry(id, now_utc(), config_.sync.conflicts == config::ConflictPolicy::manual);
   daemon_.edits_changed();
   return json_answer(200, e.to_json());
 }

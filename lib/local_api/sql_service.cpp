@@ -20,6 +20,7 @@ struct SqlService::Job {
   enum State { queued, running, finished, abandoned };
   explicit Job(asio::any_io_executor io) : done(std::move(io), asio::steady_timer::time_point::max()) {}
   std::atomic<int> state{queued};
+  std::atomic<bool> client_left{false};  // this query's own stop (SqlReader::run)
   asio::steady_timer done;  // io thread only
   std::optional<store::SqlAnswer> answer;
   std::exception_ptr failure;
@@ -39,7 +40,7 @@ void SqlService::run_on_sql_thread(const std::shared_ptr<Job>& job, const std::s
   int expected = Job::queued;
   if (stopping_ || !job->state.compare_exchange_strong(expected, Job::running)) return;  // abandoned or stopping
   try {
-    job->answer = reader_->run(query, params);
+    job->answer = reader_->run(query, params, &job->client_left);
   } catch (...) {
     job->failure = std::current_exception();
   }
@@ -60,8 +61,10 @@ asio::awaitable<store::SqlAnswer> SqlService::run(std::string query, nlohmann::j
     co_return std::move(*job->answer);
   }
   // Cancelled before the answer came (the client left): a query still
-  // queued is skipped, one running is stopped.
-  if (job->state.exchange(Job::abandoned) == Job::running) reader_->interrupt();
+  // queued is skipped, one running is stopped by its own flag (never the
+  // next one: the flag is this job's).
+  job->client_left = true;
+  job->state.exchange(Job::abandoned);
   throw boost::system::system_error(asio::error::operation_aborted);
 }
 

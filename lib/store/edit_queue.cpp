@@ -512,7 +512,7 @@ std::vector<std::string> EditQueue::compact(WorkspaceKey ws, Timestamp now) {
 // ---------------------------------------------------------------------------
 // What a user does with edits
 
-EditRecord EditQueue::retry(EditId id, Timestamp now) {
+EditRecord EditQueue::retry(EditId id, Timestamp now, bool conflicts_wait_for_user) {
   return db_.in_transaction([&] {
     auto e = edits_.get(id);
     if (!e) throw EditRejected(404, "", "edit " + std::to_string(id) + " does not exist");
@@ -522,7 +522,7 @@ EditRecord EditQueue::retry(EditId id, Timestamp now) {
                                       "created_as (one of its candidates) or send_again");
     if (e->state == EditState::in_flight || e->state == EditState::unknown_outcome)
       throw EditRejected(409, "", "edit " + std::to_string(id) + " is being settled with the server; retry it later");
-    if (e->state == EditState::conflict) refuse_standing_conflict(*e);
+    if (e->state == EditState::conflict && conflicts_wait_for_user) refuse_standing_conflict(*e);
     edits_.set_retry(id, e->last_error.value_or(""), now, true);
     rebuild_overlay(e->workspace, e->project_id);
     return *edits_.get(id);

@@ -96,9 +96,11 @@ class EditQueue {
     return edits_.list(states, limit, after);
   }
   EditCounts counts();
-  // A failed or backing-off edit is tried again at once; a conflict too, once
-  // the server no longer holds other values for its fields (else 409).
-  EditRecord retry(EditId id, Timestamp now);
+  // A failed or backing-off edit is tried again at once; a conflict too,
+  // unless `conflicts_wait_for_user` ([sync] conflicts = "manual", under
+  // which the replayer would put it straight back) and the server still
+  // holds other values for its fields: then 409.
+  EditRecord retry(EditId id, Timestamp now, bool conflicts_wait_for_user = true);
   // Drops an edit that is not being sent, and its overlay (a discarded
   // create takes the edits that depend on it along).
   void discard(EditId id, Timestamp now);

@@ -85,15 +85,29 @@ json cell(sqlite3_stmt* st, int i) {
   }
 }
 
+// What a text cell weighs in the answer's JSON: its bytes, a control
+// character escaped as \u00XX (six), a quote or backslash as two, and a
+// text that is not UTF-8 as if each byte became U+FFFD (three), as cell()
+// makes it.
+std::size_t json_text_bytes(std::string_view text) {
+  if (!is_valid_utf8(text)) return 3 * text.size() + 2;
+  std::size_t bytes = text.size() + 2;
+  for (unsigned char c : text) bytes += c < 0x20 ? 5 : (c == '"' || c == '\\') ? 1 : 0;
+  return bytes;
+}
+
 // What a row adds to an answer, as SqlLimits::max_answer_bytes counts it:
-// each cell its bytes (SQLite's own count of a text or a blob; asked of a
-// number, it would turn it into text) and 8 more.
+// each text or blob cell its JSON's bytes, and every cell 8 more. (A number
+// is not asked for its bytes: SQLite would turn it into text to count them.)
 std::size_t answer_bytes_of_row(sqlite3_stmt* st, int columns) {
   std::size_t bytes = 0;
   for (int i = 0; i < columns; ++i) {
+    bytes += 8;
     const int type = sqlite3_column_type(st, i);
-    const bool sized = type == SQLITE_TEXT || type == SQLITE_BLOB;
-    bytes += 8 + (sized ? static_cast<std::size_t>(sqlite3_column_bytes(st, i)) : 0);
+    if (type != SQLITE_TEXT && type != SQLITE_BLOB) continue;
+    const auto* p = type == SQLITE_TEXT ? reinterpret_cast<const char*>(sqlite3_column_text(st, i))
+                                        : static_cast<const char*>(sqlite3_column_blob(st, i));
+    bytes += json_text_bytes(std::string_view(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, i))));
   }
   return bytes;
 }
@@ -181,7 +195,8 @@ int SqlReader::authorize(void*, int action, const char* a, const char* b, const 
 
 int SqlReader::progress(void* self) {
   auto* r = static_cast<SqlReader*>(self);
-  return r->interrupted_ || std::chrono::steady_clock::now() > r->deadline_ ? 1 : 0;
+  const bool left = r->abandoned_ && r->abandoned_->load();
+  return r->interrupted_ || left || std::chrono::steady_clock::now() > r->deadline_ ? 1 : 0;
 }
 
 void SqlReader::bind(sqlite3_stmt* st, const json& params) {
@@ -203,18 +218,19 @@ void SqlReader::bind(sqlite3_stmt* st, const json& params) {
   }
 }
 
-SqlAnswer SqlReader::run(std::string_view query, const json& params) {
+SqlAnswer SqlReader::run(std::string_view query, const json& params, const std::atomic<bool>* abandoned) {
   struct GiveBack {
-    sqlite3* db;
+    SqlReader& reader;
     ~GiveBack() {
-      sqlite3_db_release_memory(db);
+      reader.abandoned_ = nullptr;  // the job that owns it may go once this returns
+      sqlite3_db_release_memory(reader.db_);
       ::malloc_trim(0);  // this thread's malloc arena too, which glibc would keep
     }
-  } give_back{db_};
+  } give_back{*this};
+  abandoned_ = abandoned;
   if (query.size() > limits_.max_query_bytes)
     throw SqlRefused(413, "the query is " + std::to_string(query.size()) + " bytes; the most is " +
                               std::to_string(limits_.max_query_bytes));
-  interrupted_ = false;
   deadline_ = std::chrono::steady_clock::now() + limits_.timeout;
   sqlite3_stmt* raw = nullptr;
   const char* tail = nullptr;
@@ -238,10 +254,12 @@ SqlAnswer SqlReader::run(std::string_view query, const json& params) {
   for (;;) {
     const int rc = sqlite3_step(st.get());
     if (rc == SQLITE_DONE) break;
-    if (rc == SQLITE_INTERRUPT)
-      throw SqlRefused(400, interrupted_ ? std::string("the query was stopped (focussyncd is stopping)")
-                                         : "the query ran past its time limit of " +
-                                               std::to_string(limits_.timeout.count()) + " ms ([sql] timeout)");
+    if (rc == SQLITE_INTERRUPT) {
+      if (interrupted_) throw SqlRefused(400, "the query was stopped (focussyncd is stopping)");
+      if (abandoned && *abandoned) throw SqlRefused(400, "the query was stopped: its client left");
+      throw SqlRefused(400, "the query ran past its time limit of " + std::to_string(limits_.timeout.count()) +
+                                " ms ([sql] timeout)");
+    }
     if (rc != SQLITE_ROW) throw SqlRefused(400, sqlite3_errmsg(db_));
     if (static_cast<std::int64_t>(out.rows.size()) >= limits_.max_rows) {
       out.truncated = true;

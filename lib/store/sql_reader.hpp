@@ -58,10 +58,9 @@ struct SqlLimits {
   std::chrono::milliseconds timeout{2000};
   std::int64_t max_rows = 10'000;
   std::size_t max_query_bytes = 64 * 1024;
-  // The cells' text in one answer, at most: rows past it are cut like rows
+  // The cells' JSON in one answer, at most: rows past it are cut like rows
   // past max_rows. An answer is held whole in memory until its client has
-  // read it, and 500 rows of 100 KB text were 50 MB (70 MB of daemon memory
-  // for each client that asked and never read).
+  // read it (docs/sql.md gives what that cost without this limit).
   std::size_t max_answer_bytes = 8 * 1024 * 1024;
 };
 
@@ -96,8 +95,12 @@ class SqlReader {
   SqlReader& operator=(const SqlReader&) = delete;
 
   // One statement; `params` is null, or an array bound to ?1, ?2, ...
-  SqlAnswer run(std::string_view query, const nlohmann::json& params);
-  // Stops the running query (it answers SqlRefused), from any thread.
+  // `abandoned`, when given, is this query's own: set from any thread (its
+  // client left), it stops this query and no other.
+  SqlAnswer run(std::string_view query, const nlohmann::json& params,
+                const std::atomic<bool>* abandoned = nullptr);
+  // Stops the running query and those that follow (it answers SqlRefused),
+  // from any thread: for stopping the daemon.
   void interrupt();
 
   const SqlLimits& limits() const { return limits_; }
@@ -110,6 +113,7 @@ class SqlReader {
   sqlite3* db_ = nullptr;
   std::chrono::steady_clock::time_point deadline_;
   std::atomic<bool> interrupted_{false};
+  const std::atomic<bool>* abandoned_ = nullptr;  // the running query's, while it runs
 };
 
 }  // namespace focus::store

@@ -54,8 +54,12 @@ std::int64_t Pacing::members_budget(model::Id organization, std::size_t workspac
   if (usable == kUnlimited) return batch;
   auto spare = usable - committed;
   const Duration interval = settings_.interval;
-  if (auto left = until_reset(organization); left && *left > Duration::zero() && interval > Duration::zero()) {
-    const auto probes_each = (*left + interval - Duration(1)) / interval;  // rounded up: the last one counts
+  // Until an answer of this window tells its reset (a window just opened, an
+  // upstream that does not say), the window is taken as whole: an hour, the
+  // quota's own period.
+  const Duration left = std::max(until_reset(organization).value_or(kAssumedWindow), Duration::zero());
+  if (interval > Duration::zero()) {
+    const auto probes_each = (left + interval - Duration(1)) / interval;  // rounded up: the last one counts
     spare -= probes_each * static_cast<std::int64_t>(std::max<std::size_t>(workspaces, 1));
   }
   return std::clamp<std::int64_t>(std::min(spare, usable / 2), 0, batch);

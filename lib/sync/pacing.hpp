@@ -45,6 +45,9 @@ class Pacing {
  public:
   // Requests are not counted while no answer told the quota.
   static constexpr std::int64_t kUnlimited = std::numeric_limits<std::int64_t>::max();
+  // A quota window whose reset no answer has told yet: the Focus API's
+  // quotas are hourly.
+  static constexpr Duration kAssumedWindow = std::chrono::hours(1);
 
   Pacing(upstream::QuotaTracker& quota, const config::Sync& settings, const Clock& clock,
          std::uint64_t seed = std::random_device{}());
@@ -63,7 +66,8 @@ class Pacing {
   std::int64_t listing_cost(model::Id organization, std::int64_t pages);
   // What members may spend now, at most `batch`: half of what is usable,
   // and never what the window must keep for the listings due (`committed`)
-  // and for a probe of each of `workspaces` every `interval` until its reset.
+  // and for a probe of each of `workspaces` (the organization's) every
+  // `interval` until its reset (kAssumedWindow when no answer told it).
   // Members wanted for a whole workspace can outlast many windows of a small
   // quota; they take what the probes leave, not the probes' turn.
   std::int64_t members_budget(model::Id organization, std::size_t workspaces, std::int64_t committed,

@@ -237,7 +237,9 @@ boost::asio::awaitable<void> Scheduler::refresh_members(WorkspaceKey ws, Track& 
   if (track.needs_full || track.unauthorized || pacing_.held_back(track, org)) co_return;
   // What the probes leave: they keep their interval to the window's end, or
   // other users' changes would wait for the next window (hours on a free plan).
-  auto budget = pacing_.members_budget(org, workspaces_.size(), committed_requests(org), kBatch);
+  const auto of_org = std::count_if(workspaces_.begin(), workspaces_.end(),
+                                    [org](const WorkspaceKey& w) { return w.organization_id == org; });
+  auto budget = pacing_.members_budget(org, static_cast<std::size_t>(of_org), committed_requests(org), kBatch);
   if (stopping_ || budget <= 0 || members_.wanted(ws, 1) == 0) co_return;
   current_step_ = "members";
   std::function<bool()> may_spend = [this, org] { return !stopping_ && pacing_.usable_requests(org) > 1; };

@@ -255,7 +255,8 @@ class Scheduler(unittest.TestCase):
                 print(f"\nmembers and probes: {members} members requests, a change arrived after {arrived_after:.1f} s, "
                       f"at most {most_used_in_a_window(sim)} requests in one window")
                 self.assertTrue(arrived(), "another user's change never reached the mirror")
-                self.assertLess(arrived_after, 2 * 2 + 0.5, "probes should keep their 2 s interval inside the window")
+                # 0.7 s here on an idle machine, 8.9 s before the members' budget kept the probes'.
+                self.assertLess(arrived_after, 3 * 2 + 0.5, "probes should keep their 2 s interval inside the window")
                 self.assertGreater(members, 0, "members were not fetched at all")
                 self.assertEqual(stats["by_status"].get("402", 0), 0, stats)
                 self.assertLessEqual(most_used_in_a_window(sim), 24, "the reserve for edits was spent")

@@ -130,6 +130,13 @@ TEST_CASE("members never take the probes' turn: a free plan keeps a probe every 
   Paced two;
   two.window(30, 25);
   CHECK(two.pacing.members_budget(1, 2, 0, 50) == 0);
+  // Before any answer of the window told its reset, the window is taken as
+  // a whole hour: the same 12 probes are kept.
+  Paced untold;
+  untold.window(30, 25);
+  untold.clock.advance(hours(2));  // past the reset told: the new window's is not known yet
+  CHECK_FALSE(untold.pacing.until_reset(1).has_value());
+  CHECK(untold.pacing.members_budget(1, 1, 0, 50) <= 24 - 12);
   // A listing due is paid before members too.
   Paced due;
   due.window(30, 30);  // 24 usable, 12 probes kept: 12 spare, a listing of 5 due

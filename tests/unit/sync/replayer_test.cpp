@@ -342,6 +342,10 @@ TEST_CASE("a conflict retried while the server still differs is refused, and sen
     CHECK(std::string(e.what()).find("resolve") != std::string::npos);
   }
   CHECK(w.edit(mine.edit.id).state == EditState::conflict);
+  // Where the replayer settles conflicts itself ([sync] conflicts =
+  // "local_wins" or "remote_wins"), a retry is taken.
+  w.queue->retry(mine.edit.id, now_utc(), /*conflicts_wait_for_user=*/false);
+  CHECK(w.edit(mine.edit.id).state == EditState::pending);
   // The other user puts the name back: the edit's base holds again, and a retry sends it.
   w.other_user_patch(ids[0], {{"name", original}});
   w.pull();
