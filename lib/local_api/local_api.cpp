@@ -49,15 +49,19 @@ http::Response storage_refusal(const store::StorageFailure& e) {
 // stream ends (the connection's slot is released by the server either way).
 // A free coroutine with its parameters by value: it outlives the lambda
 // that starts it.
+// Whether a handler ended because the server cancelled it: the client of
+// a route that only waits hung up (http::Deferred, http::Streamed).
+bool cancelled_by_server(const std::exception& e) {
+  const auto* system = dynamic_cast<const boost::system::system_error*>(&e);
+  return system && system->code() == asio::error::operation_aborted;
+}
+
 asio::awaitable<void> guarded_stream(std::function<asio::awaitable<void>(http::StreamSink&)> body,
                                      http::StreamSink& sink, std::string route, Metrics& metrics) {
   try {
     co_await body(sink);
-  } catch (const boost::system::system_error& e) {
-    if (e.code() == asio::error::operation_aborted) co_return;  // the client left: the server cancelled it
-    spdlog::error("socket: the stream of {} ended on an error: {}", route, e.what());
-    metrics.stream_failed(route);
   } catch (const std::exception& e) {
+    if (cancelled_by_server(e)) co_return;
     spdlog::error("socket: the stream of {} ended on an error: {}", route, e.what());
     metrics.stream_failed(route);
   }
@@ -141,11 +145,6 @@ asio::awaitable<http::Answer> LocalApi::answer_later(LocalApi& api, http::Reques
     match = routes().match(request.method, target.value());
     const Handler& handler = routes().handler(*match);
     answer = co_await std::get<Handler::Later>(handler.fn)(api, Call{request, *target, match->ids, handler.edit});
-  } catch (const boost::system::system_error& e) {
-    // Cancelled by the server because the client left (a route that only
-    // waits): counted as nginx counts it, 499, and nobody reads the answer.
-    answer = e.code() == asio::error::operation_aborted ? json_error(499, "the client closed the connection")
-                                                         : failure_answer(request);
   } catch (...) {
     answer = failure_answer(request);
   }
@@ -202,6 +201,9 @@ http::Response LocalApi::failure_answer(const http::Request& request) {
     spdlog::error("socket: {} {}: the cache failed: {}", request.method, request.target, e.what());
     return json_error(500, std::string("the cache failed: ") + e.what());
   } catch (const std::exception& e) {
+    // Cancelled because the client left: counted as nginx counts it, 499,
+    // and nobody reads the answer.
+    if (cancelled_by_server(e)) return json_error(499, "the client closed the connection");
     spdlog::error("socket: {} {}: {}", request.method, request.target, e.what());
     return json_error(500, e.what());
   } catch (...) {

@@ -534,16 +534,23 @@ EditRecord EditQueue::retry(EditId id, Timestamp now, bool conflicts_wait_for_us
 // edit's fields, it would be back in conflict at once and nothing sent. Say
 // so, and how to settle it, rather than that it will be sent.
 void EditQueue::refuse_standing_conflict(const EditRecord& e) {
-  if ((e.op != EditOp::patch && e.op != EditOp::update) || !e.base) return;
-  auto row = mirror_.row(e.workspace, e.project_id);
-  if (!row || row->deleted) return;
-  auto fields = model::conflicting_fields(e.op, e.body, *e.base, json::parse(row->body));
-  if (fields.empty()) return;  // the server came back to the edit's base: it can go
+  auto standing = standing_conflict(e);
+  if (!standing) return;  // the server came back to the edit's base: it can go
   std::string names;
-  for (const auto& f : fields) names += (names.empty() ? "" : ", ") + f;
+  for (const auto& f : standing->fields) names += (names.empty() ? "" : ", ") + f;
   throw EditRejected(409, "", "edit " + std::to_string(e.id) + " still conflicts: the server changed " + names +
                                   " since the edit was made, so it would not be sent; settle it with resolve (take "
                                   "local to send it over the server's values, take remote, or a body)");
+}
+
+std::optional<EditQueue::StandingConflict> EditQueue::standing_conflict(const EditRecord& e) {
+  if ((e.op != EditOp::patch && e.op != EditOp::update) || !e.base) return std::nullopt;
+  auto row = mirror_.row(e.workspace, e.project_id);
+  if (!row || row->deleted) return std::nullopt;
+  json server = json::parse(row->body);
+  auto fields = model::conflicting_fields(e.op, e.body, *e.base, server);
+  if (fields.empty()) return std::nullopt;
+  return StandingConflict{std::move(fields), std::move(server)};
 }
 
 void EditQueue::discard(EditId id, Timestamp now) {

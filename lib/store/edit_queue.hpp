@@ -110,6 +110,17 @@ class EditQueue {
   // form settles, 400 a bad body or id.
   EditRecord settle_by_user(EditId id, const Resolution& how, Timestamp now);
 
+  // What keeps a patch or a PUT from going as it is: the fields the server
+  // changed since the edit was made, and the server's project as the mirror
+  // holds it. nullopt when nothing does (another op, no base, the project
+  // gone: the server's answer then speaks). The replayer's check before
+  // sending, and retry's.
+  struct StandingConflict {
+    std::vector<std::string> fields;
+    nlohmann::json server;
+  };
+  std::optional<StandingConflict> standing_conflict(const EditRecord& edit);
+
   // --- for the replayer --------------------------------------------------
   // After a restart: an edit left in flight may or may not have reached the
   // server; it becomes unknown_outcome. Answers how many.

@@ -124,12 +124,10 @@ asio::awaitable<Replayer::Next> Replayer::replay_one(WorkspaceKey ws, EditRecord
 }
 
 bool Replayer::apply_conflict_policy(EditRecord& e, ReplayReport& report) {
-  if ((e.op != EditOp::patch && e.op != EditOp::update) || !e.base) return true;
-  auto row = mirror_.row(e.workspace, e.project_id);
-  if (!row || row->deleted) return true;  // the server answers 404 and the edit fails with its words
-  json server = json::parse(row->body);
-  auto fields = model::conflicting_fields(e.op, e.body, *e.base, server);
-  if (fields.empty()) return true;
+  // None: it goes (a project gone: the server answers 404 and the edit fails with its words).
+  auto standing = queue_.standing_conflict(e);
+  if (!standing) return true;
+  const auto& [fields, server] = *standing;
   switch (settings_.conflicts) {
     case config::ConflictPolicy::manual:
       queue_.settle_conflict(e, describe_conflict(fields, e, server), clock_.now());
