@@ -67,6 +67,16 @@ struct ListFlags {
   }
 };
 
+// A yes/no flag: `--pinned` alone means true, `--pinned false` or
+// `--pinned=false` says so. Checked as true or false before any command runs.
+template <typename T>
+CLI::Option* add_yes_no(CLI::App* cmd, const std::string& name, T& value) {
+  return cmd->add_option(name, value, "true or false (alone: true)")
+      ->expected(0, 1)
+      ->default_str("true")
+      ->check(CLI::IsMember({"true", "false"}));
+}
+
 // Field flags shared by create, update and patch.
 struct BodyFlags {
   std::optional<std::string> name, color, description, start, end, json_file;
@@ -84,9 +94,9 @@ struct BodyFlags {
     cmd->add_option("--start", start, "start date, YYYY-MM-DD");
     cmd->add_option("--end", end, "end date, YYYY-MM-DD");
     cmd->add_option("--estimate", estimate, "estimated minutes");
-    cmd->add_option("--billable", billable, "true or false");
-    cmd->add_option("--private", is_private, "true or false");
-    cmd->add_option("--pinned", pinned, "true or false");
+    add_yes_no(cmd, "--billable", billable);
+    add_yes_no(cmd, "--private", is_private);
+    add_yes_no(cmd, "--pinned", pinned);
     cmd->add_option("--tag", tags, "tag id (repeat for several)");
     cmd->add_option("--json", json_file, "the body as JSON, from a file or - for stdin (flags override its fields)");
   }
@@ -170,6 +180,9 @@ void print_tree(Context& ctx, const std::vector<json>& projects, std::optional<l
       r["depth"] = f.depth;
       const auto name = (*f.project)["name"].get<std::string>();
       r["tree"] = f.depth == 0 ? name + note : f.prefix + (f.last ? "\u2514\u2500 " : "\u251c\u2500 ") + name;
+      r["name"] = name;
+      r["parent_project_id"] = (*f.project)["parent_project_id"];
+      r["in_parent_cycle"] = !note.empty();
       rows.push_back(std::move(r));
       const auto& kids = children[id];
       std::string below = f.depth == 0 || f.depth >= kMaxIndent ? f.prefix : f.prefix + (f.last ? "   " : "\u2502  ");
@@ -189,9 +202,13 @@ void print_tree(Context& ctx, const std::vector<json>& projects, std::optional<l
     for (std::size_t i = 0; i < stranded.size() && i < 20; ++i) ctx.err() << " " << stranded[i];
     ctx.err() << (stranded.size() > 20 ? " ..." : "") << " (see focusctl status)\n";
   }
-  std::vector<Column> cols = {{"id", "id", true}, {"tree", "project"}, {"depth", "depth", true}, {"status", "status"}};
-  if (ctx.format() == Format::table) cols.erase(cols.begin() + 2);
-  print_rows(ctx.out(), ctx.format(), cols, rows);
+  // People see the tree drawn; scripts get the name as it is, with the
+  // parent and the depth the drawing showed.
+  const std::vector<Column> drawn = {{"id", "id", true}, {"tree", "project"}, {"status", "status"}};
+  const std::vector<Column> data = {{"id", "id", true},          {"name", "name"},
+                                    {"parent_project_id", "parent"}, {"depth", "depth", true},
+                                    {"in_parent_cycle", "in cycle"}, {"status", "status"}};
+  print_rows(ctx.out(), ctx.format(), ctx.format() == Format::table ? drawn : data, rows);
 }
 
 // A project and its descendants, every page up to kMaxTreeRows.
@@ -221,8 +238,8 @@ void add_list_command(CLI::App* projects, Action& action) {
   auto* list = projects->add_subcommand("list", "projects, with the Focus list's filters");
   list->add_option("--archived", flags->archived, "all, true or false (default: active only)")
       ->check(CLI::IsMember({"all", "true", "false"}));
-  list->add_option("--pinned", flags->pinned, "true or false")->check(CLI::IsMember({"true", "false"}));
-  list->add_option("--private", flags->is_private, "true or false")->check(CLI::IsMember({"true", "false"}));
+  add_yes_no(list, "--pinned", flags->pinned);
+  add_yes_no(list, "--private", flags->is_private);
   list->add_option("--name", flags->name, "part of the name, any case");
   list->add_option("--client", flags->clients, "client id (repeatable)");
   list->add_option("--tag", flags->tags, "tag id (repeatable)");

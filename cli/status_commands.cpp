@@ -178,27 +178,40 @@ int run_sync(Context& ctx, bool wait, bool spend_reserve) {
 }
 
 const std::vector<Column>& change_columns() {
-  static const std::vector<Column> cols = {{"seq", "seq", true}, {"at", "at"}, {"workspace", "workspace"},
-                                           {"project_id", "project", true}, {"kind", "kind"}, {"fields", "fields"},
-                                           {"edit", "edit"}};
+  static const std::vector<Column> cols = {{"seq", "seq", true}, {"at", "at"},         {"workspace", "workspace"},
+                                           {"project_id", "project", true}, {"kind", "kind"}, {"initial", "initial"},
+                                           {"fields", "fields"},           {"edit", "edit"}};
   return cols;
 }
 
-json change_row(json c) {
-  c["workspace"] = workspace_name(c);
-  // An edit's settlement names its op, state and error; the update a
-  // replayed edit made names the edit and its op. Whatever a newer daemon
-  // adds or leaves out, the row says what it has.
-  if (c.contains("edit") && c["edit"].is_object()) {
-    const json e = c["edit"];
-    std::string text = "edit";
-    if (e.contains("edit") && e["edit"].is_number_integer()) text += " " + std::to_string(e["edit"].get<long long>());
-    if (e.contains("op") && e["op"].is_string()) text += " " + e["op"].get<std::string>();
-    if (e.contains("state") && e["state"].is_string()) text += ": " + e["state"].get<std::string>();
-    if (e.contains("error") && e["error"].is_string()) text += " (" + e["error"].get<std::string>() + ")";
-    c["edit"] = text;
+// An edit's settlement names its op, state and error; the update a replayed
+// edit made names the edit and its op. As one cell: "edit 12 patch: applied".
+// Whatever a newer daemon adds or leaves out, the cell says what it has.
+std::string edit_text(const json& e) {
+  std::string text = "edit";
+  if (e.contains("edit") && e["edit"].is_number_integer()) text += " " + std::to_string(e["edit"].get<long long>());
+  if (e.contains("op") && e["op"].is_string()) text += " " + e["op"].get<std::string>();
+  if (e.contains("state") && e["state"].is_string()) text += ": " + e["state"].get<std::string>();
+  if (e.contains("error") && e["error"].is_string()) text += " (" + e["error"].get<std::string>() + ")";
+  return text;
+}
+
+// JSON and NDJSON keep the socket's change whole (its `initial`, its `edit`
+// object, whatever a newer daemon adds), with the workspace as ORG/WS added;
+// a table and CSV flatten it into the change columns.
+void print_changes(std::ostream& out, Format f, std::vector<json> changes) {
+  for (auto& c : changes) c["workspace"] = workspace_name(c);
+  if (f == Format::json) {
+    print_object(out, f, json(std::move(changes)));
+    return;
   }
-  return c;
+  if (f == Format::ndjson) {
+    for (const auto& c : changes) print_object(out, f, c);
+    return;
+  }
+  for (auto& c : changes)
+    if (c.contains("edit") && c["edit"].is_object()) c["edit"] = edit_text(c["edit"]);
+  print_rows(out, f, change_columns(), changes);
 }
 
 int run_changes(Context& ctx, long long since, bool follow) {
@@ -206,11 +219,11 @@ int run_changes(Context& ctx, long long since, bool follow) {
     std::vector<json> rows;
     for (;;) {
       auto r = ctx.call("GET", "/v1/changes?limit=1000&since=" + std::to_string(since)).body;
-      for (auto& c : r["changes"]) rows.push_back(change_row(c));
+      for (auto& c : r["changes"]) rows.push_back(c);
       if (r["changes"].size() < 1000) break;
       since = r["next"].get<long long>();
     }
-    print_rows(ctx.out(), ctx.format(), change_columns(), rows);
+    print_changes(ctx.out(), ctx.format(), std::move(rows));
     return 0;
   }
   // Followed: one line per change as it happens (a table has no room to
@@ -223,7 +236,7 @@ int run_changes(Context& ctx, long long since, bool follow) {
     auto c = json::parse(line.substr(6), nullptr, false);
     if (c.is_discarded()) return true;
     std::ostringstream row;
-    print_rows(row, f, change_columns(), {change_row(c)});
+    print_changes(row, f, {c});
     std::string text = row.str();
     if (!first && (f == Format::table || f == Format::csv)) text = text.substr(text.find('\n') + 1);
     first = false;

@@ -78,6 +78,13 @@ class Focusctl(SyncedDaemonCase):
         self.assertEqual(ordered, sorted(ordered, reverse=True))
         pinned = self.ok("projects", "list", "--archived", "all", "--pinned", "true", "--all", fmt="json").json()
         self.assertEqual({p["id"] for p in pinned}, {p["id"] for p in self.live() if p["pinned"]})
+        # A yes/no flag alone means yes, as focusctl.md writes it.
+        bare = self.ok("projects", "list", "--archived", "all", "--pinned", "--all", fmt="json").json()
+        self.assertEqual(bare, pinned)
+        unpinned = self.ok("projects", "list", "--archived", "all", "--pinned=false", "--all", fmt="json").json()
+        self.assertEqual({p["id"] for p in unpinned}, {p["id"] for p in self.live() if not p["pinned"]})
+        refused = self.ctl("projects", "list", "--pinned", "maybe")
+        self.assertEqual(refused.code, 2, refused.err)
 
     def test_get_tree_children_parents(self):
         child = next(p for p in self.live() if p["parent_project_id"])
@@ -92,6 +99,13 @@ class Focusctl(SyncedDaemonCase):
         depth = {r["id"]: r["depth"] for r in tree}
         self.assertEqual(len(tree), len(self.live()))
         self.assertGreater(depth[child["id"]], depth[child["parent_project_id"]])
+        # The data formats carry the name as it is and the parent, never the
+        # drawing: a script reads the tree's shape from them.
+        rows = {int(r["id"]): r for r in self.ok("projects", "tree", fmt="csv").csv()}
+        self.assertEqual(rows[child["id"]]["name"], child["name"])
+        self.assertEqual(rows[child["id"]]["parent_project_id"], str(child["parent_project_id"]))
+        self.assertEqual({r["in_parent_cycle"] for r in rows.values()}, {"no"})
+        self.assertFalse(any(c in r["name"] for r in rows.values() for c in "\u2500\u2502\u2514\u251c"))
         text = self.ok("projects", "tree").out
         self.assertIn("\u2500 " + child["name"], text)
         self.assertEqual(self.ctl("projects", "get", "99999999").code, 1)
@@ -129,10 +143,12 @@ class Focusctl(SyncedDaemonCase):
         for fmt in ("table", "json"):
             self.ok("changes", fmt=fmt)
         changes = [c for c in self.ok("changes", fmt="json").json() if c["project_id"] == live[3]["id"]]
-        edits = [c["edit"] for c in changes if c.get("edit")]
-        self.assertTrue(any(c["kind"] == "update" and re.match(r"^edit \d+ archive$", c.get("edit") or "")
-                            for c in changes), changes)
-        self.assertTrue(any(re.match(r"^edit \d+ archive: done$", e) for e in edits), edits)
+        self.assertTrue(any(c["kind"] == "update" and c.get("edit", {}).get("op") == "archive" for c in changes), changes)
+        self.assertTrue(any(c.get("edit", {}).get("state") == "done" for c in changes), changes)
+        # A table and CSV say the same in one cell.
+        rows = [r for r in self.ok("changes", fmt="csv").csv() if r["project_id"] == str(live[3]["id"])]
+        self.assertTrue(any(r["kind"] == "update" and re.match(r"^edit \d+ archive$", r["edit"]) for r in rows), rows)
+        self.assertTrue(any(re.match(r"^edit \d+ archive: done$", r["edit"]) for r in rows), rows)
         self.ok("members", "set-role", str(live[6]["id"]), "--user", "1521", "--role", "2")
         self.wait_settled()
         members = self.sim.state()["members"][str(live[6]["id"])]["user_ids"]
@@ -213,6 +229,12 @@ class Focusctl(SyncedDaemonCase):
     def test_changes_and_follow(self):
         rows = self.ok("changes", fmt="ndjson").ndjson()
         self.assertGreaterEqual(len(rows), 80)
+        # JSON is the socket's change whole, with the workspace named ORG/WS:
+        # the first mirroring's inserts still say they were initial.
+        socket = self.d.request("GET", "/v1/changes?limit=1000").json()["changes"]
+        self.assertEqual(rows, [dict(c, workspace=f"{c['organization_id']}/{c['workspace_id']}") for c in socket])
+        self.assertTrue(all(r.get("initial") is True for r in rows if r["kind"] == "insert"), rows[:3])
+        self.assertIn("yes", [r["initial"] for r in self.ok("changes", fmt="csv").csv()])
         last = rows[-1]["seq"]
         self.assertEqual(self.ok("changes", "--since", str(last), fmt="json").json(), [])
         follow = subprocess.Popen([FOCUSCTL, "--socket", self.d.socket, "--format", "ndjson", "changes", "--follow", "--since",
