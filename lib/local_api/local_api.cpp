@@ -186,8 +186,6 @@ http::Response LocalApi::failure_answer(const http::Request& request) {
     return json_error(400, e.what());
   } catch (const model::DecodeError& e) {
     return json_error(400, e.what(), e.field());
-  } catch (const json::parse_error& e) {
-    return json_error(400, std::string("the body is not valid JSON: ") + e.what());
   } catch (const store::SqlRefused& e) {
     return json_error(e.status(), e.what());
   } catch (const store::StorageFailure& e) {

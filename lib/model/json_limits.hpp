@@ -34,9 +34,10 @@ void repair_json_text(std::string_view text, std::string& out, std::size_t spare
 // the depth limit: a discarded value when the text is not JSON or nests too deep.
 nlohmann::json parse_bounded(std::string_view text);
 
-// For local request bodies: throws DecodeError ("the body nests deeper than
-// 64 levels", or a number out of a double's range) or
-// nlohmann::json::parse_error, which the socket answers 400.
+// For local request bodies: throws DecodeError, which the socket answers
+// 400: "the body nests deeper than 64 levels", or "the body is not valid
+// JSON: " and the reason and its byte ("invalid literal at byte 9"), or a
+// number out of a double's range.
 nlohmann::json parse_body(std::string_view text);
 
 }  // namespace focus::model

@@ -224,7 +224,9 @@ class Focusctl(SyncedDaemonCase):
         self.assertIn("deeper than 64", r.json()["error"])
         r = self.d.request("PATCH", path, raw=b'{"name": "caf\xe9"}')
         self.assertEqual(r.status, 400)
-        self.assertIn("not valid JSON", r.json()["error"])  # a JSON answer, whatever the bytes it quotes
+        self.assertEqual(r.json()["error"], "the body is not valid JSON: invalid string: ill-formed UTF-8 byte at byte 15")
+        r = self.d.request("PATCH", path, raw=b'{"name": "x",}')
+        self.assertEqual((r.status, r.json()["error"]), (400, "the body is not valid JSON: unexpected '}'; expected string literal at byte 14"))
 
     def test_changes_and_follow(self):
         rows = self.ok("changes", fmt="ndjson").ndjson()

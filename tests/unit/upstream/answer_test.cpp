@@ -142,6 +142,22 @@ TEST_CASE("nesting past the depth limit is refused before it is parsed") {
   CHECK_NOTHROW(model::parse_body(deep(64)));
 }
 
+TEST_CASE("a local body that is not JSON is refused with the reason and where, not the library's words") {
+  auto refusal = [](std::string_view body) {
+    try {
+      model::parse_body(body);
+    } catch (const model::DecodeError& e) {
+      return std::string(e.what());
+    }
+    return std::string("parsed");
+  };
+  CHECK(refusal(R"({"name": nope})") == "the body is not valid JSON: invalid literal at byte 11");
+  CHECK(refusal(R"({"name": "x")") ==
+        "the body is not valid JSON: unexpected end of input; expected '}' at byte 13");
+  CHECK(refusal("{\"name\": \"caf\xe9\"}") == "the body is not valid JSON: invalid string: ill-formed UTF-8 byte at byte 15");
+  CHECK(refusal("") == "the body is not valid JSON: unexpected end of input; expected '[', '{', or a literal at byte 1");
+}
+
 TEST_CASE("a write answered 2xx with a body that cannot be read has an unknown outcome") {
   SimProcess sim({"--projects", "3", "--api-key", kKey, "--garbage-rate", "1"});
   Upstream up(sim);
