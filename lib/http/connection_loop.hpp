@@ -38,6 +38,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -88,16 +89,18 @@ std::size_t write_at_once(Stream& stream, const Buffers& buffers) {
 }
 
 // Writes one answer within the write limit, head and body in one gathered
-// write; false when the client is gone. On a non-blocking socket the answer
+// write (the head alone, with the body's Content-Length, answering a HEAD);
+// false when the client is gone. On a non-blocking socket the answer
 // is first written in place: an answer that fits the socket's buffer (all
 // but the largest pages) then costs one send and no trip through the
 // io_context, where the posted completion cost an extra epoll_wait.
 template <class Stream>
 boost::asio::awaitable<bool> send(Stream& stream, Response response, unsigned version, bool keep_alive,
-                                  std::chrono::milliseconds timeout) {
+                                  std::chrono::milliseconds timeout, bool head_only = false) {
   const std::string head = response_head(response, version, keep_alive);
+  const bool body = !head_only && !has_no_body(response.status);
   const std::array<boost::asio::const_buffer, 2> wire{
-      boost::asio::buffer(head), has_no_body(response.status) ? boost::asio::const_buffer() : boost::asio::buffer(response.body)};
+      boost::asio::buffer(head), body ? boost::asio::buffer(response.body) : boost::asio::const_buffer()};
   boost::beast::buffers_suffix<std::array<boost::asio::const_buffer, 2>> rest(wire);
   rest.consume(write_at_once(stream, rest));
   if (boost::beast::buffer_bytes(rest) == 0) co_return true;
@@ -141,6 +144,33 @@ inline bool ends_quietly(const boost::beast::error_code& ec) {
          ec == asio::error::operation_aborted || ec == asio::error::connection_reset || ec == asio::error::eof;
 }
 
+// Whether a client waits for a go-ahead before sending its body (RFC 9110
+// 10.1.1). Without one, libcurl sends the body anyway after a second: every
+// such request would be a second late.
+inline bool expects_continue(const BeastRequest& head) {
+  return head.version() >= 11 && boost::beast::iequals(head[boost::beast::http::field::expect], "100-continue");
+}
+
+// Reads one request into `parser`. A client that expects to be told to go on
+// is, once its head is read and within the limits (one over them is refused
+// with its 4xx by the caller, and never invited to send its body).
+template <class Stream>
+boost::asio::awaitable<boost::beast::error_code> read_request(
+    Stream& stream, boost::beast::flat_buffer& buffer,
+    boost::beast::http::request_parser<boost::beast::http::string_body>& parser) {
+  bool told_to_continue = false;
+  while (!parser.is_done()) {
+    auto [ec, n] = co_await boost::beast::http::async_read_some(stream, buffer, parser, use_tuple);
+    if (ec) co_return ec;
+    if (told_to_continue || !parser.is_header_done() || parser.is_done() || !expects_continue(parser.get())) continue;
+    told_to_continue = true;
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    auto [write_ec, written] = co_await boost::asio::async_write(stream, boost::asio::buffer(kContinue), use_tuple);
+    if (write_ec) co_return write_ec;
+  }
+  co_return boost::beast::error_code{};
+}
+
 // The connection loop: returns when the connection should close (the caller
 // shuts it down its own way: a TCP half-close, a TLS shutdown).
 template <class Stream, class Hooks>
@@ -152,7 +182,7 @@ boost::asio::awaitable<void> serve_requests(Stream& stream, const ConnectionLimi
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
     boost::beast::get_lowest_layer(stream).expires_after(limits.idle_timeout);
-    auto [ec, n] = co_await boost::beast::http::async_read(stream, buffer, parser, use_tuple);
+    const auto ec = co_await read_request(stream, buffer, parser);
     if (ec == boost::beast::error::timeout && (buffer.size() > 0 || parser.got_some())) hooks.stalled();
     if (hooks.stopped() || ends_quietly(ec)) co_return;
     if (ec) {

@@ -89,6 +89,12 @@ std::string_view label_method(std::string_view method) {
   return std::find(kHttpMethods.begin(), kHttpMethods.end(), method) != kHttpMethods.end() ? method : "OTHER";
 }
 
+// HEAD is the GET of the same path without its body (RFC 9110 9.3.2): a
+// route that serves GET serves HEAD, and the server leaves the body out.
+bool serves(std::string_view route_method, std::string_view method) {
+  return route_method == method || (method == "HEAD" && route_method == "GET");
+}
+
 }  // namespace
 
 // The paths still in the running are a bit set (at most kMaxPaths, checked
@@ -135,7 +141,7 @@ PathMatch PathTable::match(std::string_view method, const Target& target) const 
   const Path& path = paths_[static_cast<std::size_t>(std::countr_zero(live))];  // table order
   m.path_matched = true;
   for (std::size_t r : path.routes) {
-    if (routes_[r].method != method) continue;
+    if (!serves(routes_[r].method, method)) continue;
     m.route = r;
     m.route_label_ = &labels_[r];
     return m;
@@ -143,7 +149,10 @@ PathMatch PathTable::match(std::string_view method, const Target& target) const 
   m.other_label_ = std::string(label_method(method)) + " " + routes_[path.routes.front()].label;
   m.status = 405;
   m.error = "method " + std::string(method) + " is not allowed on " + target.path;
-  for (std::size_t r : path.routes) m.allow += (m.allow.empty() ? "" : ", ") + routes_[r].method;
+  for (std::size_t r : path.routes) {
+    m.allow += (m.allow.empty() ? "" : ", ") + routes_[r].method;
+    if (routes_[r].method == "GET") m.allow += ", HEAD";
+  }
   return m;
 }
 

@@ -132,6 +132,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     unsigned version = req.version();
     bool keep_alive = req.keep_alive();
     bool wants_gzip = req[bhttp::field::accept_encoding].find("gzip") != beast::string_view::npos;
+    const bool head_only = req.method() == bhttp::verb::head;
     Response response = handler(to_request(std::move(req)));
     if (options.gzip_responses && wants_gzip) compress(response);
     if (response.delay.count() > 0) {
@@ -147,7 +148,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       co_await send_truncated(stream, std::move(response), version);
       co_return false;
     }
-    bool sent = co_await detail::send(stream, std::move(response), version, keep_alive, options.idle_timeout);
+    bool sent = co_await detail::send(stream, std::move(response), version, keep_alive, options.idle_timeout, head_only);
     co_return sent && keep_alive;
   }
 

@@ -221,7 +221,7 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
         spdlog::warn("socket: refused a connection whose credentials cannot be read");
       auto r = peer ? json_error(503, "too many connections; try again shortly")
                     : json_error(403, "the peer's credentials cannot be read");
-      co_await send(stream, std::move(r), 11, false);
+      co_await detail::send(stream, std::move(r), 11, false, options.idle_timeout);
       co_return;
     }
     detail::Registration<Stream> registration(open, &stream);
@@ -259,6 +259,7 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
   asio::awaitable<bool> answer(Stream& stream, detail::BeastRequest req, PeerCredentials peer) {
     unsigned version = req.version();
     bool keep_alive = req.keep_alive();
+    const bool head_only = req.method() == bhttp::verb::head;
     stream.expires_never();  // the handler may wait (long polls); writes set their own limit
     Answer answer = handler(detail::to_request(std::move(req)), peer);
     while (auto* deferred = std::get_if<Deferred>(&answer)) {
@@ -281,17 +282,17 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
     }
     if (stopped) co_return false;
     if (auto* streamed = std::get_if<Streamed>(&answer)) {
-      co_await send_stream(stream, *streamed, version);
+      co_await send_stream(stream, *streamed, version, head_only);
       co_return false;
     }
-    co_return co_await send(stream, std::get<Response>(std::move(answer)), version, keep_alive) && keep_alive;
+    co_return co_await detail::send(stream, std::get<Response>(std::move(answer)), version, keep_alive,
+                                    options.idle_timeout, head_only) &&
+              keep_alive;
   }
 
-  asio::awaitable<bool> send(Stream& stream, Response response, unsigned version, bool keep_alive) {
-    return detail::send(stream, std::move(response), version, keep_alive, options.idle_timeout);
-  }
-
-  asio::awaitable<void> send_stream(Stream& stream, Streamed& streamed, unsigned version) {
+  // A stream's head, then its body until it ends or the client leaves (a
+  // HEAD gets the head alone).
+  asio::awaitable<void> send_stream(Stream& stream, Streamed& streamed, unsigned version, bool head_only) {
     bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(streamed.head.status), version};
     for (auto& h : streamed.head.headers) head.insert(h.name, h.value);
     head.set(bhttp::field::content_type, streamed.head.content_type);
@@ -299,7 +300,7 @@ struct UnixServer::Impl : std::enable_shared_from_this<UnixServer::Impl> {
     std::ostringstream wire;
     wire << head.base();
     SocketSink sink(stream, options.idle_timeout);
-    if (!co_await sink.write(wire.str())) co_return;
+    if (!co_await sink.write(wire.str()) || head_only) co_return;
     using namespace asio::experimental::awaitable_operators;
     co_await (streamed.body(sink) || client_left(stream));
   }

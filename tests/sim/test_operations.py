@@ -317,7 +317,7 @@ class Routing(unittest.TestCase):
     def test_wrong_method_and_unknown_route(self):
         r = sim.request("POST", sim.projects_path(rest="/1000/children"))
         self.assertEqual(r.status, 405)
-        self.assertEqual(r.header("Allow"), "GET")
+        self.assertEqual(r.header("Allow"), "GET, HEAD")  # HEAD is served wherever GET is
         self.assertEqual(sim.request("GET", "/api/organizations/1/workspaces/1/things").status, 404)
         self.assertEqual(sim.request("GET", sim.projects_path(rest="/1000/explode")).status, 404)
 

@@ -88,7 +88,7 @@ TEST_CASE("a path without the method: 405 with Allow in table order, labelled wi
   CHECK(m.path_matched);
   CHECK_FALSE(m.route);
   CHECK(m.error == "method PUT is not allowed on /v1/edits/9");
-  CHECK(m.allow == "GET, DELETE");
+  CHECK(m.allow == "GET, HEAD, DELETE");
   CHECK(m.label() == "PUT /v1/edits/{id}");
   CHECK(match("GET", "/v1/edits/9/retry").allow == "POST");
   // A method HTTP does not define is named in the error, not in the label.
@@ -170,14 +170,19 @@ TEST_CASE("the Focus paths: the reference's messages, statuses and Allow") {
   CHECK(at("GET", base + "/3/nonsense").ids.at("organization_id") == 1);
 
   const std::pair<std::string, std::string> allows[] = {
-      {"", "GET, POST"},          {"/3", "GET, PUT, PATCH, DELETE"}, {"/3/archive", "PATCH"},
-      {"/3/unarchive", "PATCH"},  {"/3/restore", "PATCH"},           {"/3/pinned", "POST, DELETE"},
-      {"/3/children", "GET"},     {"/3/parents", "GET"},             {"/3/members", "GET, POST, PUT, DELETE"},
+      {"", "GET, HEAD, POST"},          {"/3", "GET, HEAD, PUT, PATCH, DELETE"}, {"/3/archive", "PATCH"},
+      {"/3/unarchive", "PATCH"},        {"/3/restore", "PATCH"},                 {"/3/pinned", "POST, DELETE"},
+      {"/3/children", "GET, HEAD"},     {"/3/parents", "GET, HEAD"},
+      {"/3/members", "GET, HEAD, POST, PUT, DELETE"},
   };
   for (const auto& [tail, allow] : allows) {
     CAPTURE(tail);
-    auto m = at("HEAD", base + tail);
+    auto m = at("OPTIONS", base + tail);
     CHECK(m.status == 405);
     CHECK(m.allow == allow);
+    // HEAD is served wherever GET is, by the GET route itself.
+    auto head = at("HEAD", base + tail);
+    CHECK(head.status == (allow.starts_with("GET") ? 0 : 405));
+    if (allow.starts_with("GET")) CHECK(head.route == at("GET", base + tail).route);
   }
 }
