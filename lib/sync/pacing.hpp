@@ -82,7 +82,8 @@ class Pacing {
   // How far apart the organization's probes are, each workspace's own:
   // with [sync] spend = "all", what the window has left after the reserve
   // and `committed` (the listings due and not yet paid) spread evenly over
-  // the time to the reset, shared by `workspaces`: never closer than
+  // the time to the reset, shared by `workspaces` (the organization's, which
+  // share its quota; not every configured one): never closer than
   // min_interval (nor than interval, when that is shorter), and no further
   // apart than interval unless the budget itself is thinner (then the even
   // spread, so the window is never left blind at its end); nothing left:
@@ -107,8 +108,8 @@ class Pacing {
   // The wait until a stored wall time (an edit's next attempt); never negative.
   Duration until(Timestamp due) const;
   // With spend = "interval": `wait` stretched so that what the window still
-  // allows is spread over the time it has left, shared by `workspaces`
-  // workspaces. With "all", `wait` as it is: probe_gap has planned it.
+  // allows is spread over the time it has left, shared by the organization's
+  // `workspaces`. With "all", `wait` as it is: probe_gap has planned it.
   Duration spread(model::Id organization, std::size_t workspaces, Duration wait);
 
   // A sync of the workspace succeeded: the next probe is due `interval` on.

@@ -142,7 +142,7 @@ boost::asio::awaitable<void> Scheduler::sync_one(WorkspaceKey ws, Track& track, 
   auto usable = pacing_.usable_requests(org);
   const bool full_due = full_listing_due(ws, track);
   const bool edits_ready = replayer_.has_ready(ws);
-  const auto gap = pacing_.probe_gap(org, workspaces_.size(), committed_requests(org));
+  const auto gap = pacing_.probe_gap(org, workspaces_of(org), committed_requests(org));
   if (auto probe_in = pacing_.until_probe(track, gap); !full_due && !edits_ready && probe_in) {
     wait = std::min(wait, *probe_in);  // not yet time to probe
     co_return;
@@ -165,7 +165,7 @@ boost::asio::awaitable<void> Scheduler::sync_one(WorkspaceKey ws, Track& track, 
   }
   // The next probe is a gap after this step, planned on what is left now
   // (the last of a window's budget spent: the gap is the reset).
-  wait = std::min(wait, pacing_.probe_gap(org, workspaces_.size(), committed_requests(org)));
+  wait = std::min(wait, pacing_.probe_gap(org, workspaces_of(org), committed_requests(org)));
 }
 
 boost::asio::awaitable<void> Scheduler::listing_step(WorkspaceKey ws, Track& track) {
@@ -237,9 +237,7 @@ boost::asio::awaitable<void> Scheduler::refresh_members(WorkspaceKey ws, Track& 
   if (track.needs_full || track.unauthorized || pacing_.held_back(track, org)) co_return;
   // What the probes leave: they keep their interval to the window's end, or
   // other users' changes would wait for the next window (hours on a free plan).
-  const auto of_org = std::count_if(workspaces_.begin(), workspaces_.end(),
-                                    [org](const WorkspaceKey& w) { return w.organization_id == org; });
-  auto budget = pacing_.members_budget(org, static_cast<std::size_t>(of_org), committed_requests(org), kBatch);
+  auto budget = pacing_.members_budget(org, workspaces_of(org), committed_requests(org), kBatch);
   if (stopping_ || budget <= 0 || members_.wanted(ws, 1) == 0) co_return;
   current_step_ = "members";
   std::function<bool()> may_spend = [this, org] { return !stopping_ && pacing_.usable_requests(org) > 1; };
@@ -296,7 +294,13 @@ void Scheduler::due_waits(Duration& wait) {
   for (const auto& [key, track] : tracks_)
     if (auto left = pacing_.backoff_left(track)) wait = std::min(wait, *left);
   // Spread what the window still allows over the time it has left.
-  for (const auto& ws : workspaces_) wait = pacing_.spread(ws.organization_id, workspaces_.size(), wait);
+  for (const auto& ws : workspaces_) wait = pacing_.spread(ws.organization_id, workspaces_of(ws.organization_id), wait);
+}
+
+std::size_t Scheduler::workspaces_of(model::Id organization) const {
+  return static_cast<std::size_t>(std::count_if(workspaces_.begin(), workspaces_.end(), [organization](const WorkspaceKey& w) {
+    return w.organization_id == organization;
+  }));
 }
 
 }  // namespace focus::sync

@@ -107,6 +107,8 @@ class Scheduler {
   // What a full listing of `ws` costs now, as Pacing::listing_cost.
   std::int64_t full_listing_cost(WorkspaceKey ws);
   std::int64_t committed_requests(model::Id organization);
+  // The configured workspaces that share `organization`'s quota.
+  std::size_t workspaces_of(model::Id organization) const;
   bool full_listing_due(WorkspaceKey ws, const Track& track);
   void failed(WorkspaceKey ws, Track& track, const Error& error);
   // The waits a pass ends with that no step set: edits and workspaces backing

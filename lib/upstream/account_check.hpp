@@ -35,7 +35,7 @@ struct WorkspaceVerdict {
 
 struct AccountCheck {
   std::vector<WorkspaceVerdict> workspaces;
-  std::int64_t requests = 0;  // sent to the server
+  std::int64_t requests = 0;  // that reached the server
   std::map<model::Id, std::int64_t> quota_left;  // per organization, when an answer said
   bool ok() const;
   bool lasting_problem() const;

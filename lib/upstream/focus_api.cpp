@@ -138,6 +138,7 @@ http::Request FocusApi::make_request(WorkspaceKey ws, const Exchange& ex) const 
 // unknown, never retried. A read is retried when the error may pass.
 FocusApi::Failed FocusApi::judge_failure(const http::ClientFailure& f, const Attempt& a, bool write, std::int64_t elapsed_ms) {
   ++counters_.by_status[f.error.code.message()];
+  if (!f.request_sent) ++counters_.unsent;
   spdlog::debug("{} failed after {} ms: {}", a.what, elapsed_ms, redact(f.error.message, a.secrets));
   if (write && f.request_sent)
     return {failure(a.what, a.secrets, Errc::outcome_unknown, "sent, but no answer came back (" + f.error.message + ")")};

@@ -76,7 +76,8 @@ struct ProjectPage {
 
 // What was sent, for sync state and metrics.
 struct RequestCounters {
-  std::int64_t sent = 0;
+  std::int64_t sent = 0;    // tried: the quota is charged before each send
+  std::int64_t unsent = 0;  // of those, failed before a byte reached the server (connection refused)
   std::map<std::string, std::int64_t> by_status;  // "200", "402", "network", ...
 };
 

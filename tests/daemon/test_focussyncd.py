@@ -187,6 +187,32 @@ def most_used_in_a_window(sim):
 
 
 class Scheduler(unittest.TestCase):
+    def test_each_organization_plans_its_own_quota(self):
+        # Two organizations, one workspace each, each with its own 30 requests
+        # per 8-second window (24 after the reserve). Each one's probes are
+        # planned on its own workspace: planned on both configured ones, each
+        # spent about half its window.
+        sim = SimProcess("--projects", "50", "--api-key", KEY, "--quota", "30", "--quota-window", "8",
+                         "--workspaces", "1:1,2:2")
+        s = Setup(sim, '[sync]\ninterval = "200ms"\nreserve_share = 0.2\nmembers = "never"\n'
+                       '[[workspaces]]\norganization_id = 2\nworkspace_id = 2\n')
+        try:
+            most_used = {1: 0, 2: 0}  # in any one window: focus-sim shows the current ones
+            with running_daemon(s):
+                start = time.monotonic()
+                while time.monotonic() - start < 20:
+                    for w in sim.control("GET", "quota")["windows"]:
+                        most_used[w["organization_id"]] = max(most_used[w["organization_id"]], w["used"])
+                    time.sleep(0.1)
+                stats = sim.control("GET", "stats")
+            for org, used in most_used.items():
+                self.assertGreaterEqual(used, 20, (org, most_used))
+                self.assertLessEqual(used, 24, "the reserve for edits was spent")
+            self.assertEqual(stats["by_status"].get("402", 0), 0, stats)
+        finally:
+            s.close()
+            sim.stop()
+
     def test_the_quota_is_spent_without_402s_and_the_reserve_is_kept(self):
         # A free-plan quota scaled down: 30 requests per 8-second window; 20 %
         # reserve leaves 24 for sync. 900 projects: a full listing is 5 pages.

@@ -13,6 +13,7 @@ import os
 import pty
 import re
 import select
+import socket
 import shutil
 import subprocess
 import sys
@@ -156,6 +157,17 @@ class CheckConfig(WithSim):
     def sim_spent(self):
         # What the simulator's quota book has counted for organization 1 so far.
         return sum(w["used"] for w in self.sim.control("GET", "quota")["windows"] if w["organization_id"] == 1)
+
+    def test_online_with_nobody_listening_says_it_spent_nothing(self):
+        with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        folder = os.path.join(self.dir.name, "conf")
+        os.makedirs(folder, 0o700, exist_ok=True)
+        paths = write_config(folder, port, KEY)
+        p = self.check(paths["config"], "--online")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("spent 0 requests of the quota", p.stdout)
 
     def test_online_answers_404_and_401_in_words(self):
         paths = self.config(extra="[[workspaces]]\norganization_id = 1\nworkspace_id = 999\n")
