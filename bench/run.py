@@ -605,6 +605,8 @@ class Asker:
 
     def figures(self):
         waits = sorted(self.waits)
+        if not waits:
+            raise RuntimeError(f"no GET of {self.target} was answered while the listing ran: the socket never came up")
         return {"gets": len(waits), "longest_wait_ms": waits[-1] * 1000,
                 "p99_wait_ms": waits[int(len(waits) * 0.99)] * 1000, "p50_wait_ms": waits[len(waits) // 2] * 1000}
 
