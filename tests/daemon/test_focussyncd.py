@@ -190,24 +190,30 @@ class Scheduler(unittest.TestCase):
     def test_each_organization_plans_its_own_quota(self):
         # Two organizations, one workspace each, each with its own 30 requests
         # per 8-second window (24 after the reserve). Each one's probes are
-        # planned on its own workspace: planned on both configured ones, each
-        # spent about half its window.
+        # spread over its window for its own workspace. Planned for both
+        # configured workspaces, each probed half as often as it could, and
+        # crowded the rest into the window's last seconds.
         sim = SimProcess("--projects", "50", "--api-key", KEY, "--quota", "30", "--quota-window", "8",
                          "--workspaces", "1:1,2:2")
         s = Setup(sim, '[sync]\ninterval = "200ms"\nreserve_share = 0.2\nmembers = "never"\n'
                        '[[workspaces]]\norganization_id = 2\nworkspace_id = 2\n')
         try:
             most_used = {1: 0, 2: 0}  # in any one window: focus-sim shows the current ones
+            by_half = {1: 0, 2: 0}    # in a window's first half (4 or more seconds to its reset)
             with running_daemon(s):
                 start = time.monotonic()
                 while time.monotonic() - start < 20:
                     for w in sim.control("GET", "quota")["windows"]:
-                        most_used[w["organization_id"]] = max(most_used[w["organization_id"]], w["used"])
-                    time.sleep(0.1)
+                        org = w["organization_id"]
+                        most_used[org] = max(most_used[org], w["used"])
+                        if w["resets_in"] >= 4:
+                            by_half[org] = max(by_half[org], w["used"])
+                    time.sleep(0.05)
                 stats = sim.control("GET", "stats")
-            for org, used in most_used.items():
-                self.assertGreaterEqual(used, 20, (org, most_used))
-                self.assertLessEqual(used, 24, "the reserve for edits was spent")
+            for org in (1, 2):
+                self.assertGreaterEqual(most_used[org], 20, (org, most_used))
+                self.assertLessEqual(most_used[org], 24, "the reserve for edits was spent")
+                self.assertGreaterEqual(by_half[org], 14, (org, by_half))
             self.assertEqual(stats["by_status"].get("402", 0), 0, stats)
         finally:
             s.close()
