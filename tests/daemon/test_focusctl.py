@@ -250,6 +250,7 @@ class Focusctl(SyncedDaemonCase):
         finally:
             follow.terminate()
             follow.wait(timeout=10)
+            follow.stdout.close()
 
     def test_report_figures_match_the_server(self):
         projects = [p for p in self.sim.state()["projects"] if p["deleted_at"] is None]
