@@ -4,6 +4,7 @@
 #include "http/target.hpp"
 
 #include <map>
+#include <optional>
 #include <set>
 
 namespace focus::cli {
@@ -42,7 +43,8 @@ void print_projects(Context& ctx, const std::vector<json>& projects) {
 }
 
 struct ListFlags {
-  std::string archived, pinned, is_private, name, from, to;
+  std::string archived, name, from, to;
+  std::optional<bool> pinned, is_private;
   std::vector<long long> clients, tags, creators, users;
   std::vector<std::string> order_by;
   long long limit = 50;
@@ -53,8 +55,8 @@ struct ListFlags {
     auto add = [&](const std::string& k, const std::string& v) { params.push_back({k, v, true}); };
     if (archived == "all") add("archived", "");
     else if (!archived.empty()) add("archived", archived);
-    if (!pinned.empty()) add("pinned", pinned);
-    if (!is_private.empty()) add("private", is_private);
+    if (pinned) add("pinned", *pinned ? "true" : "false");
+    if (is_private) add("private", *is_private ? "true" : "false");
     if (!name.empty()) add("name", name);
     for (auto v : clients) add("client_id", std::to_string(v));
     for (auto v : tags) add("tag_id", std::to_string(v));
@@ -67,14 +69,27 @@ struct ListFlags {
   }
 };
 
-// A yes/no flag: `--pinned` alone means true, `--pinned false` or
-// `--pinned=false` says so. Checked as true or false before any command runs.
-template <typename T>
-CLI::Option* add_yes_no(CLI::App* cmd, const std::string& name, T& value) {
-  return cmd->add_option(name, value, "true or false (alone: true)")
-      ->expected(0, 1)
-      ->default_str("true")
-      ->check(CLI::IsMember({"true", "false"}));
+// The words a yes/no flag takes; "" (the flag alone) is yes.
+std::optional<bool> yes_no_word(const std::string& word) {
+  static const std::map<std::string, bool> kWords = {{"", true},      {"true", true},  {"yes", true},
+                                                     {"on", true},    {"1", true},     {"false", false},
+                                                     {"no", false},   {"off", false},  {"0", false}};
+  auto it = kWords.find(word);
+  return it == kWords.end() ? std::nullopt : std::optional<bool>(it->second);
+}
+
+// A yes/no flag: `--pinned` alone means true; `--pinned false` (or no, off,
+// 0) says no; any other word is refused before a command runs. A word after
+// the flag is taken as its value: `patch 1042 --pinned`, not
+// `patch --pinned 1042 --name X`.
+CLI::Option* add_yes_no(CLI::App* cmd, const std::string& name, std::optional<bool>& value) {
+  auto* option = cmd->add_option_function<std::string>(
+      name, [&value](const std::string& word) { value = yes_no_word(word); }, "true or false; alone: true");
+  option->expected(0, 1)->type_name("[BOOLEAN]");
+  option->check(CLI::Validator(
+      [](std::string& word) { return yes_no_word(word) ? std::string() : "'" + word + "' is not true or false"; },
+      ""));
+  return option;
 }
 
 // Field flags shared by create, update and patch.
@@ -144,6 +159,16 @@ constexpr int kMaxIndent = 32;
 // `projects tree ID` reads at most this many descendants (pages of 200).
 constexpr std::size_t kMaxTreeRows = 10'000;
 
+// People see the tree drawn; scripts get the name as it is, with the parent
+// and the depth the drawing showed.
+const std::vector<Column>& tree_columns(Format f) {
+  static const std::vector<Column> drawn = {{"id", "id", true}, {"tree", "project"}, {"status", "status"}};
+  static const std::vector<Column> data = {{"id", "id", true},          {"name", "name"},
+                                           {"parent_project_id", "parent"}, {"depth", "depth", true},
+                                           {"in_parent_cycle", "in cycle"}, {"status", "status"}};
+  return f == Format::table ? drawn : data;
+}
+
 // Projects as an indented tree: each under its parent when the parent is
 // among them. Walked with an explicit stack and a visited set, so neither a
 // deep chain nor a parent cycle in the data can overflow the stack or loop;
@@ -202,13 +227,7 @@ void print_tree(Context& ctx, const std::vector<json>& projects, std::optional<l
     for (std::size_t i = 0; i < stranded.size() && i < 20; ++i) ctx.err() << " " << stranded[i];
     ctx.err() << (stranded.size() > 20 ? " ..." : "") << " (see focusctl status)\n";
   }
-  // People see the tree drawn; scripts get the name as it is, with the
-  // parent and the depth the drawing showed.
-  const std::vector<Column> drawn = {{"id", "id", true}, {"tree", "project"}, {"status", "status"}};
-  const std::vector<Column> data = {{"id", "id", true},          {"name", "name"},
-                                    {"parent_project_id", "parent"}, {"depth", "depth", true},
-                                    {"in_parent_cycle", "in cycle"}, {"status", "status"}};
-  print_rows(ctx.out(), ctx.format(), ctx.format() == Format::table ? drawn : data, rows);
+  print_rows(ctx.out(), ctx.format(), tree_columns(ctx.format()), rows);
 }
 
 // A project and its descendants, every page up to kMaxTreeRows.

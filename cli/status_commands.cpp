@@ -209,8 +209,10 @@ void print_changes(std::ostream& out, Format f, std::vector<json> changes) {
     for (const auto& c : changes) print_object(out, f, c);
     return;
   }
-  for (auto& c : changes)
+  for (auto& c : changes) {
+    c["initial"] = c.value("initial", false);  // the socket says it only when true
     if (c.contains("edit") && c["edit"].is_object()) c["edit"] = edit_text(c["edit"]);
+  }
   print_rows(out, f, change_columns(), changes);
 }
 

@@ -148,7 +148,7 @@ http::Response ControlRoutes::serve(const http::Request& request, const http::Ta
 }
 
 http::Response ControlRoutes::dispatch(const http::Request& req, const std::string& what) {
-  const std::string& m = req.method;
+  const std::string m = req.method == "HEAD" ? "GET" : req.method;  // the server leaves the body out
   auto body = [&] {
     json j = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
     if (j.is_discarded() || !j.is_object()) throw bad_request("the body must be a JSON object");

@@ -69,7 +69,7 @@ http::Response Simulator::handle_api(const http::Request& request, const http::T
     }
   }
   http::Response response;
-  const bool write = request.method != "GET";
+  const bool write = request.method != "GET" && request.method != "HEAD";
   switch (dice_.before(faults_, write)) {
     case Fault::server_error:
       response = dice_.coin(0.5) ? json_error(500, "internal server error") : plain(503, "Service Unavailable");

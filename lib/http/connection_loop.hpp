@@ -151,24 +151,26 @@ inline bool expects_continue(const BeastRequest& head) {
   return head.version() >= 11 && boost::beast::iequals(head[boost::beast::http::field::expect], "100-continue");
 }
 
-// Reads one request into `parser`. A client that expects to be told to go on
-// is, once its head is read and within the limits (one over them is refused
-// with its 4xx by the caller, and never invited to send its body).
+// Reads one request into `parser`: its head, then what body it has. A client
+// that expects to be told to go on, and has sent none of its body yet, is
+// told once its head is read and within the limits (a head over them is
+// refused with its 4xx by the caller, and never invited). The body is read
+// by Beast's eager read, as a request without an Expect is.
 template <class Stream>
 boost::asio::awaitable<boost::beast::error_code> read_request(
     Stream& stream, boost::beast::flat_buffer& buffer,
-    boost::beast::http::request_parser<boost::beast::http::string_body>& parser) {
-  bool told_to_continue = false;
-  while (!parser.is_done()) {
-    auto [ec, n] = co_await boost::beast::http::async_read_some(stream, buffer, parser, use_tuple);
-    if (ec) co_return ec;
-    if (told_to_continue || !parser.is_header_done() || parser.is_done() || !expects_continue(parser.get())) continue;
-    told_to_continue = true;
+    boost::beast::http::request_parser<boost::beast::http::string_body>& parser, const ConnectionLimits& limits) {
+  namespace bhttp = boost::beast::http;
+  auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
+  if (ec || parser.is_done()) co_return ec;
+  if (buffer.size() == 0 && expects_continue(parser.get())) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     auto [write_ec, written] = co_await boost::asio::async_write(stream, boost::asio::buffer(kContinue), use_tuple);
     if (write_ec) co_return write_ec;
+    boost::beast::get_lowest_layer(stream).expires_after(limits.idle_timeout);  // the body's own time
   }
-  co_return boost::beast::error_code{};
+  auto [body_ec, body_n] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+  co_return body_ec;
 }
 
 // The connection loop: returns when the connection should close (the caller
@@ -182,7 +184,7 @@ boost::asio::awaitable<void> serve_requests(Stream& stream, const ConnectionLimi
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
     boost::beast::get_lowest_layer(stream).expires_after(limits.idle_timeout);
-    const auto ec = co_await read_request(stream, buffer, parser);
+    const auto ec = co_await read_request(stream, buffer, parser, limits);
     if (ec == boost::beast::error::timeout && (buffer.size() > 0 || parser.got_some())) hooks.stalled();
     if (hooks.stopped() || ends_quietly(ec)) co_return;
     if (ec) {

@@ -9,9 +9,11 @@
 //  - 404 ("no such route: PATH") when no pattern has the path;
 //  - 405 ("method M is not allowed on PATH") when a pattern has the path
 //    but not the method, with Allow listing the path's methods in table
-//    order; HEAD takes the path's GET route (the server sends no body);
-//  - the metrics label: "METHOD LABEL" once the path matched (the request's
-//    method, so a 405 is counted under its path too; OTHER for a method HTTP
+//    order; HEAD takes the path's GET route (the server sends no body) and
+//    is counted under that route's label;
+//  - the metrics label: "METHOD LABEL" once the path matched (the route's
+//    method when one was taken, HEAD's being GET; else the request's, so a
+//    405 is counted under its path too; OTHER for a method HTTP
 //    does not define, so made-up methods cannot grow the metrics without
 //    bound), "unknown" otherwise.
 // It answers what to say, not how: each server builds its own JSON errors.

@@ -144,7 +144,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       beast::get_lowest_layer(stream).close();
       co_return false;
     }
-    if (response.delivery == Delivery::truncate) {
+    if (response.delivery == Delivery::truncate && !head_only) {  // a head alone has no body to cut
       co_await send_truncated(stream, std::move(response), version);
       co_return false;
     }

@@ -112,12 +112,13 @@ namespace {
 // line 1, column 9: syntax error while parsing value - invalid literal; last
 // read: '...'". A client needs the reason and where; not the library's
 // code, nor its own bytes quoted back (they may not even be UTF-8).
-std::string parse_error_reason(const nlohmann::json::parse_error& e) {
+// Its byte counts from 1, and is one past the end when the text ran out.
+std::string parse_error_reason(const nlohmann::json::parse_error& e, std::size_t text_size) {
   std::string_view what = e.what();
   if (auto colon = what.find(": "); colon != std::string_view::npos) what.remove_prefix(colon + 2);
   if (auto read = what.find("; last read"); read != std::string_view::npos) what = what.substr(0, read);
   if (auto dash = what.rfind(" - "); dash != std::string_view::npos) what.remove_prefix(dash + 3);
-  return std::string(what) + " at byte " + std::to_string(e.byte);
+  return std::string(what) + (e.byte > text_size ? " at the end" : " at byte " + std::to_string(e.byte));
 }
 
 }  // namespace
@@ -128,7 +129,7 @@ nlohmann::json parse_body(std::string_view text) {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw DecodeError("", "the body is not valid JSON: " + parse_error_reason(e));
+    throw DecodeError("", "the body is not valid JSON: " + parse_error_reason(e, text.size()));
   } catch (const nlohmann::json::out_of_range&) {
     // A number past a double's range (1e400): the body's fault, not ours.
     throw DecodeError("", "the body is not valid JSON: it holds a number out of range");

@@ -83,8 +83,11 @@ class Focusctl(SyncedDaemonCase):
         self.assertEqual(bare, pinned)
         unpinned = self.ok("projects", "list", "--archived", "all", "--pinned=false", "--all", fmt="json").json()
         self.assertEqual({p["id"] for p in unpinned}, {p["id"] for p in self.live() if not p["pinned"]})
+        self.assertEqual(self.ok("projects", "list", "--archived", "all", "--pinned", "yes", "--all", fmt="json").json(),
+                         pinned)
         refused = self.ctl("projects", "list", "--pinned", "maybe")
         self.assertEqual(refused.code, 2, refused.err)
+        self.assertIn("'maybe' is not true or false", refused.err)
 
     def test_get_tree_children_parents(self):
         child = next(p for p in self.live() if p["parent_project_id"])
@@ -118,7 +121,7 @@ class Focusctl(SyncedDaemonCase):
         self.assertLess(created["project_id"], 0)
         out = self.ok("projects", "patch", str(live[0]["id"]), "--description", "patched by focusctl").out
         self.assertRegex(out, r"^queued as edit \d+: patch of project \d+")
-        self.ok("projects", "patch", str(live[1]["id"]), "--clear", "description")
+        self.ok("projects", "patch", str(live[1]["id"]), "--clear", "description", "--pinned")
         self.ok("projects", "update", str(live[2]["id"]), "--json", "-", stdin='{"name": "Put by focusctl"}')
         self.ok("projects", "archive", str(live[3]["id"]))
         self.ok("projects", "pin", str(live[4]["id"]))
@@ -129,6 +132,7 @@ class Focusctl(SyncedDaemonCase):
         self.assertEqual(len([p for p in server.values() if p["name"] == "From focusctl"]), 1)
         self.assertEqual(server[live[0]["id"]]["description"], "patched by focusctl")
         self.assertIsNone(server[live[1]["id"]]["description"])
+        self.assertEqual((live[1]["pinned"], server[live[1]["id"]]["pinned"]), (False, True))  # the flag alone
         self.assertEqual(server[live[2]["id"]]["name"], "Put by focusctl")
         self.assertIsNotNone(server[live[3]["id"]]["archived_at"])
         self.assertTrue(server[live[4]["id"]]["pinned"])
@@ -236,7 +240,11 @@ class Focusctl(SyncedDaemonCase):
         socket = self.d.request("GET", "/v1/changes?limit=1000").json()["changes"]
         self.assertEqual(rows, [dict(c, workspace=f"{c['organization_id']}/{c['workspace_id']}") for c in socket])
         self.assertTrue(all(r.get("initial") is True for r in rows if r["kind"] == "insert"), rows[:3])
-        self.assertIn("yes", [r["initial"] for r in self.ok("changes", fmt="csv").csv()])
+        initial = {c["seq"]: c.get("initial", False) for c in socket}
+        csv_rows = self.ok("changes", fmt="csv").csv()
+        self.assertIn("yes", [r["initial"] for r in csv_rows])
+        self.assertEqual([r["initial"] for r in csv_rows],
+                         ["yes" if initial.get(int(r["seq"])) else "no" for r in csv_rows])
         last = rows[-1]["seq"]
         self.assertEqual(self.ok("changes", "--since", str(last), fmt="json").json(), [])
         follow = subprocess.Popen([FOCUSCTL, "--socket", self.d.socket, "--format", "ndjson", "changes", "--follow", "--since",

@@ -257,7 +257,7 @@ class Reads(unittest.TestCase):
         # be read as the next answer, and that answer would be garbled.
         conn = UnixConnection(self.d.socket, 10)
         try:
-            for target in (BASE + "?archived=", f"{BASE}/{self.ids[0]}", "/v1/status", "/nowhere"):
+            for target in (BASE + "?archived=", f"{BASE}/{self.ids[0]}", "/v1/sql/schema", "/nowhere"):
                 with self.subTest(target=target):
                     conn.request("GET", target)
                     got = conn.getresponse()
@@ -615,6 +615,10 @@ class Robustness(unittest.TestCase):
             self.assertTrue(answer.startswith(b"HTTP/1.1 201"), answer[:200])
         finally:
             s.close()
+        # A client that sent its body with its head is not invited to send it.
+        reply = self.raw(f"PATCH {BASE}/{target} HTTP/1.1\r\nHost: l\r\nConnection: close\r\n"
+                         f"Expect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 201"), reply[:100])
         # A body over the limit is refused at once, and never invited.
         reply = self.raw(f"PATCH {BASE}/{target} HTTP/1.1\r\nHost: l\r\nExpect: 100-continue\r\n"
                          f"Content-Length: {4 * 1024 * 1024}\r\n\r\n".encode())

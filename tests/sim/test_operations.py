@@ -318,6 +318,13 @@ class Routing(unittest.TestCase):
         r = sim.request("POST", sim.projects_path(rest="/1000/children"))
         self.assertEqual(r.status, 405)
         self.assertEqual(r.header("Allow"), "GET, HEAD")  # HEAD is served wherever GET is
+        # HEAD: the GET's head and no body, charged and counted as a read.
+        sim.control("DELETE", "stats")
+        for path in (sim.projects_path(rest="/1000"), "/_sim/faults"):
+            got, head = sim.request("GET", path, auth="bearer"), sim.request("HEAD", path, auth="bearer")
+            self.assertEqual((head.status, head.body), (got.status, b""), path)
+            self.assertEqual(int(head.header("Content-Length")), len(got.body), path)
+        self.assertEqual(sim.control("GET", "stats")["requests"], 2)
         self.assertEqual(sim.request("GET", "/api/organizations/1/workspaces/1/things").status, 404)
         self.assertEqual(sim.request("GET", sim.projects_path(rest="/1000/explode")).status, 404)
 

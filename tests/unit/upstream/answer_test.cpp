@@ -153,9 +153,9 @@ TEST_CASE("a local body that is not JSON is refused with the reason and where, n
   };
   CHECK(refusal(R"({"name": nope})") == "the body is not valid JSON: invalid literal at byte 11");
   CHECK(refusal(R"({"name": "x")") ==
-        "the body is not valid JSON: unexpected end of input; expected '}' at byte 13");
+        "the body is not valid JSON: unexpected end of input; expected '}' at the end");
   CHECK(refusal("{\"name\": \"caf\xe9\"}") == "the body is not valid JSON: invalid string: ill-formed UTF-8 byte at byte 15");
-  CHECK(refusal("") == "the body is not valid JSON: unexpected end of input; expected '[', '{', or a literal at byte 1");
+  CHECK(refusal("") == "the body is not valid JSON: unexpected end of input; expected '[', '{', or a literal at the end");
 }
 
 TEST_CASE("a write answered 2xx with a body that cannot be read has an unknown outcome") {
