@@ -105,6 +105,7 @@ struct FocusApi::Attempt {
   std::vector<std::string> secrets;  // redacted from every message
   int number = 0;                    // 0: the first try
   bool may_retry = false;            // a read, not cancelled, and attempts left
+  bool counted_down = false;         // the quota's known figure was counted down for it
 };
 
 // An attempt that did not succeed: the error that ends the call, or none to
@@ -138,7 +139,10 @@ http::Request FocusApi::make_request(WorkspaceKey ws, const Exchange& ex) const 
 // unknown, never retried. A read is retried when the error may pass.
 FocusApi::Failed FocusApi::judge_failure(const http::ClientFailure& f, const Attempt& a, bool write, std::int64_t elapsed_ms) {
   ++counters_.by_status[f.error.code.message()];
-  if (!f.request_sent) ++counters_.unsent;
+  if (!f.request_sent) {
+    ++counters_.unsent;
+    quota_.on_unsent(a.org, a.counted_down);
+  }
   spdlog::debug("{} failed after {} ms: {}", a.what, elapsed_ms, redact(f.error.message, a.secrets));
   if (write && f.request_sent)
     return {failure(a.what, a.secrets, Errc::outcome_unknown, "sent, but no answer came back (" + f.error.message + ")")};
@@ -187,7 +191,7 @@ FocusApi::Call<T> FocusApi::run(WorkspaceKey ws, Exchange ex, Decode decode) {
     a.may_retry = !ex.write && !cancelled_ && a.number + 1 < backoff_.policy().max_attempts;
     if (auto refused = quota_refusal(a)) co_return std::move(*refused);
     http::Request request = make_request(ws, ex);
-    quota_.on_sent(a.org);
+    a.counted_down = quota_.on_sent(a.org);
     ++counters_.sent;
     // The exchange's real duration, for the log: not the quota's clock.
     auto started = std::chrono::steady_clock::now();

@@ -53,10 +53,19 @@ std::optional<SteadyTime> QuotaTracker::blocked_until(model::Id organization) {
   return blocked_until(fresh(organization, clock_.steady_now()));
 }
 
-void QuotaTracker::on_sent(model::Id organization) {
+bool QuotaTracker::on_sent(model::Id organization) {
   State& s = states_[organization];
-  if (s.remaining && *s.remaining > 0) --*s.remaining;
   ++s.sent_in_window;
+  if (!s.remaining || *s.remaining <= 0) return false;
+  --*s.remaining;
+  return true;
+}
+
+void QuotaTracker::on_unsent(model::Id organization, bool counted_down) {
+  State& s = states_[organization];
+  if (s.sent_in_window == 0) return;  // the window it was counted in has reset since
+  --s.sent_in_window;
+  if (counted_down && s.remaining) ++*s.remaining;
 }
 
 void QuotaTracker::on_headers(model::Id organization, std::optional<std::int64_t> remaining,

@@ -49,7 +49,13 @@ class QuotaTracker {
   std::optional<SteadyTime> blocked_until(model::Id organization);
   bool blocked_by_quota(model::Id organization);
 
-  void on_sent(model::Id organization);  // counts down the last known figure
+  // Counts a request about to go, and down the last known figure; whether
+  // it counted that down, for on_unsent.
+  bool on_sent(model::Id organization);
+  // Gives back what on_sent counted for a request that never reached the
+  // server (the connection refused): it cost no quota, and a daemon whose
+  // network was down must not find its window spent when it comes back.
+  void on_unsent(model::Id organization, bool counted_down);
   // Reads the quota headers, if present, of an answer from `organization`.
   // The reset is told in whole seconds, rounded up, so each answer bounds it
   // from above and the window's tightest bound is kept: a plan that waits

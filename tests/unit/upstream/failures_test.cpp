@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <limits>
+#include <optional>
 
 using namespace focus;
 using namespace focus::test;
@@ -164,6 +165,20 @@ TEST_CASE("an oversized body is an error, gzip or not") {
     auto r = up(up.api->list_projects(up.ws, {}));
     CHECK_MESSAGE(r.error().is(Errc::body_too_large), "gzip=" << gzip);
   }
+}
+
+TEST_CASE("requests to a server that refuses the connection cost no quota") {
+  std::optional<SimProcess> sim(std::in_place, std::vector<std::string>{"--projects", "3", "--api-key", kKey, "--quota", "30"});
+  Upstream up(*sim);
+  REQUIRE(up(up.api->get_project(up.ws, 1000)).ok());
+  REQUIRE(up.quota.snapshot(1).remaining == 29);
+  sim.reset();  // nobody listens on its port now
+  auto r = up(up.api->get_project(up.ws, 1000));
+  REQUIRE_FALSE(r.ok());
+  CHECK(up.api->counters().sent == 1 + Upstream::fast_retry().max_attempts);
+  CHECK(up.api->counters().unsent == Upstream::fast_retry().max_attempts);
+  CHECK(up.quota.snapshot(1).remaining == 29);
+  CHECK(up.quota.snapshot(1).sent_in_window == 1);
 }
 
 TEST_CASE("with a 30-per-window quota, 40 reads send exactly 30 requests") {

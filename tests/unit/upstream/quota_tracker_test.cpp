@@ -50,6 +50,34 @@ TEST_CASE("answers' headers set the window; sends count it down; the limit is wh
   CHECK(quota.snapshot(1).remaining == 0);
 }
 
+TEST_CASE("a request that never reached the server is given back, as far as it was counted") {
+  ManualClock clock;
+  QuotaTracker quota(clock);
+  quota.on_unsent(1, quota.on_sent(1));  // nothing known yet: nothing to give back but the count
+  CHECK(quota.snapshot(1).sent_in_window == 0);
+  quota.on_sent(1);
+  quota.on_headers(1, 1, 3600);
+  const bool counted = quota.on_sent(1);
+  CHECK(counted);
+  CHECK(quota.snapshot(1).remaining == 0);
+  quota.on_unsent(1, counted);
+  CHECK(quota.snapshot(1).remaining == 1);
+  CHECK(quota.snapshot(1).sent_in_window == 1);
+  // Sent with none known left (a server that told no reset): nothing was
+  // counted down, so nothing is given back.
+  quota.on_headers(1, 0, std::nullopt);
+  quota.on_unsent(1, quota.on_sent(1));
+  CHECK(quota.snapshot(1).remaining == 0);
+  // Counted in a window that has reset since: the new window owes nothing.
+  quota.on_headers(1, 5, 1);
+  const bool before_reset = quota.on_sent(1);
+  clock.advance(seconds(2));
+  CHECK(quota.snapshot(1).sent_in_window == 0);
+  quota.on_unsent(1, before_reset);
+  CHECK(quota.snapshot(1).sent_in_window == 0);
+  CHECK_FALSE(quota.snapshot(1).remaining);
+}
+
 TEST_CASE("at the reset the window's figures are forgotten, the limit estimate kept") {
   ManualClock clock;
   QuotaTracker quota(clock);
