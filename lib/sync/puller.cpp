@@ -34,7 +34,7 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(WorkspaceKey ws, Pr
     ~ListingMemory() { upstream::detail::release_page_buffers(); }
   } const listing_memory;
   PullReport report;
-  const auto sent_before = api_.counters().sent;
+  const auto spent_before = api_.counters().spent();
   // Resume a paused listing unless it is so old that a fresh one is better.
   auto resumed = resume_.find(ws);
   if (resumed == resume_.end() || clock_.steady_now() - resumed->second.started > settings_.full_listing_max_age) {
@@ -43,7 +43,7 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(WorkspaceKey ws, Pr
   }
   auto listed = co_await list_into_staging(ws, report, progress, may_spend);
   if (!listed || !*listed) {
-    report.requests = api_.counters().sent - sent_before;
+    report.requests = api_.counters().spent() - spent_before;
     record_attempt(ws, report.requests);
     if (!listed) {
       mirror_.record_error(ws, listed.error().message);
@@ -73,7 +73,7 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(WorkspaceKey ws, Pr
   } else if (missing > 0) {
     co_await confirm_missing(ws, outcome.missing, report);
   }
-  report.requests = api_.counters().sent - sent_before;
+  report.requests = api_.counters().spent() - spent_before;
   report.projects = mirror_.live_count(ws);
   record_attempt(ws, report.requests);
   mirror_.record_success(ws, clock_.now(), true, report.suspect, held);
@@ -83,7 +83,7 @@ boost::asio::awaitable<Result<PullReport>> Puller::full_sync(WorkspaceKey ws, Pr
 
 boost::asio::awaitable<Result<ProbeReport>> Puller::probe(WorkspaceKey ws) {
   ProbeReport report;
-  const auto sent_before = api_.counters().sent;
+  const auto spent_before = api_.counters().spent();
   const auto state = mirror_.sync_state(ws);
   upstream::ListParams params;
   params.archived = upstream::ArchivedFilter::all;
@@ -92,7 +92,7 @@ boost::asio::awaitable<Result<ProbeReport>> Puller::probe(WorkspaceKey ws) {
   params.paging.page = 1;
   params.paging.per_page = state.per_page_cap.value_or(settings_.per_page);
   auto answer = co_await api_.list_projects(ws, params);
-  report.requests = api_.counters().sent - sent_before;
+  report.requests = api_.counters().spent() - spent_before;
   record_attempt(ws, report.requests);
   if (!answer) {
     mirror_.record_error(ws, answer.error().message);

@@ -91,7 +91,7 @@ asio::awaitable<ReplayReport> Replayer::replay(WorkspaceKey ws, std::function<bo
   ReplayReport report;
   const auto key = ws;
   report.compacted = static_cast<std::int64_t>(queue_.compact(key, clock_.now()).size());
-  const auto sent_before = api_.counters().sent;
+  const auto spent_before = api_.counters().spent();
   // Every step settles its edit or pushes it past now, so the queue drains;
   // the bound only guards against a bug turning this into a busy loop.
   for (int guard = 0; guard < 100'000; ++guard) {
@@ -101,7 +101,7 @@ asio::awaitable<ReplayReport> Replayer::replay(WorkspaceKey ws, std::function<bo
     auto next = co_await replay_one(ws, ready.front(), report);
     if (next == Next::stop) break;
   }
-  report.requests = api_.counters().sent - sent_before;
+  report.requests = api_.counters().spent() - spent_before;
   co_return report;
 }
 

@@ -81,7 +81,7 @@ AccountCheck check_account(const config::Upstream& upstream, Credentials credent
   boost::asio::co_spawn(io, run(api, workspaces, out), [&](std::exception_ptr e) { failure = e; });
   io.run();
   if (failure) std::rethrow_exception(failure);
-  out.requests = api.counters().sent - api.counters().unsent;  // a refused connection costs no quota
+  out.requests = api.counters().spent();  // a refused connection costs no quota
   for (const auto& w : workspaces)
     if (auto left = quota.snapshot(w.organization_id).remaining) out.quota_left[w.organization_id] = *left;
   return out;

@@ -78,6 +78,8 @@ struct ProjectPage {
 struct RequestCounters {
   std::int64_t sent = 0;    // tried: the quota is charged before each send
   std::int64_t unsent = 0;  // of those, failed before a byte reached the server (connection refused)
+  // What reached the server: the requests the quota was spent on.
+  std::int64_t spent() const { return sent - unsent; }
   std::map<std::string, std::int64_t> by_status;  // "200", "402", "network", ...
 };
 

@@ -177,6 +177,7 @@ TEST_CASE("requests to a server that refuses the connection cost no quota") {
   REQUIRE_FALSE(r.ok());
   CHECK(up.api->counters().sent == 1 + Upstream::fast_retry().max_attempts);
   CHECK(up.api->counters().unsent == Upstream::fast_retry().max_attempts);
+  CHECK(up.api->counters().spent() == 1);  // what a workspace's requests_spent adds
   CHECK(up.quota.snapshot(1).remaining == 29);
   CHECK(up.quota.snapshot(1).sent_in_window == 1);
 }
