@@ -12,9 +12,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace focus::cli {
@@ -254,22 +255,35 @@ std::string render_report(Context& ctx, const std::string& by, const std::string
 }
 
 // Written whole or not at all: a temporary file beside FILE, renamed over
-// it, so a cron job never mails half a report.
+// it, so a cron job never mails half a report. The temporary file is made
+// with the mode of the FILE it replaces (a report of billable figures kept
+// 0600 stays 0600), or as the umask says for a new one, before a byte is in it.
 void write_file(const std::string& path, const std::string& text) {
   const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream f(temporary, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.close();
-    if (!f) {
-      std::remove(temporary.c_str());
-      throw CommandFailed("--output: cannot write '" + temporary + "': " + std::strerror(errno));
-    }
+  struct stat existing {};
+  const bool replaces = ::stat(path.c_str(), &existing) == 0;
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) throw CommandFailed("--output: cannot write '" + temporary + "': " + std::strerror(errno));
+  bool written = !replaces || ::fchmod(fd, existing.st_mode & 07777) == 0;
+  for (std::size_t done = 0; written && done < text.size();) {
+    const auto n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    written = n > 0;
+    if (written) done += static_cast<std::size_t>(n);
+  }
+  std::string why = written ? "" : std::strerror(errno);
+  if (::close(fd) != 0 && written) {
+    why = std::strerror(errno);
+    written = false;
+  }
+  if (!written) {
+    ::unlink(temporary.c_str());
+    throw CommandFailed("--output: cannot write '" + temporary + "': " + why);
   }
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
+    const std::string rename_why = std::strerror(errno);
     std::remove(temporary.c_str());
-    throw CommandFailed("--output: cannot replace '" + path + "': " + why);
+    throw CommandFailed("--output: cannot replace '" + path + "': " + rename_why);
   }
 }
 

@@ -31,7 +31,10 @@ int run_query(Context& ctx, const std::string& query, const std::vector<std::str
   for (const auto& cells : answer["rows"]) {
     json row = json::object();
     for (std::size_t i = 0; i < columns.size(); ++i) {
-      row[columns[i].key] = cells[i];
+      // A table and CSV print what the query gave, not the two decimals
+      // focusctl's own figures are shown with: 3.14159 stays 3.14159.
+      const bool as_text = cells[i].is_number_float() && (ctx.format() == Format::table || ctx.format() == Format::csv);
+      row[columns[i].key] = as_text ? json(cells[i].dump()) : cells[i];
       if (cells[i].is_number()) columns[i].number = true;
     }
     rows.push_back(std::move(row));

@@ -272,6 +272,38 @@ bool Daemon::engine_alive() {
 void Daemon::on_ready(std::function<void()> hook) { parts_->on_ready = std::move(hook); }
 void Daemon::on_pass(std::function<void()> hook) { parts_->on_pass = std::move(hook); }
 
+namespace {
+
+// What a reload does not apply, beyond the paths and workspaces above: the
+// HTTP client, the socket's listener and the SQL service are built once,
+// at start. Said rather than dropped without a word.
+std::vector<std::string> unreloaded_changes(const config::Config& running, const config::Config& fresh) {
+  std::vector<std::string> notes;
+  // The credentials reload; the base URL has its own note.
+  auto transport = [](config::Upstream u) {
+    u.base_url.clear();
+    u.api_key.reset();
+    u.email.reset();
+    u.password.reset();
+    u.allow_insecure_key_file = false;
+    return u;
+  };
+  if (transport(fresh.upstream) != transport(running.upstream))
+    notes.push_back("[upstream] timeout, ca_file, insecure_skip_verify or allow_insecure_http changed: restart "
+                    "focussyncd to use them");
+  auto listener = [](config::Socket s) {
+    s.path.clear();     // its own note
+    s.stale_after = {};  // reloads
+    return s;
+  };
+  if (listener(fresh.socket) != listener(running.socket))
+    notes.push_back("[socket] mode, group, max_connections or idle_timeout changed: restart focussyncd to use them");
+  if (fresh.sql != running.sql) notes.push_back("[sql] changed: restart focussyncd to use it");
+  return notes;
+}
+
+}  // namespace
+
 std::vector<std::string> Daemon::reload(const config::Config& fresh) {
   auto& p = *parts_;
   auto credentials = upstream::load_credentials(fresh.upstream);  // throws before anything changes
@@ -286,6 +318,7 @@ std::vector<std::string> Daemon::reload(const config::Config& fresh) {
   if (fresh.socket.path != p.config.socket.path) notes.push_back("[socket] path changed: restart focussyncd to use it");
   if (fresh.upstream.base_url != p.config.upstream.base_url)
     notes.push_back("[upstream] base_url changed: restart focussyncd to use it");
+  for (auto& note : unreloaded_changes(p.config, fresh)) notes.push_back(std::move(note));
   // In place: the puller, replayer and scheduler hold references to these.
   p.config.sync = fresh.sync;
   p.config.socket.stale_after = fresh.socket.stale_after;

@@ -89,24 +89,30 @@ class StopDeadline {
 
 constexpr std::chrono::seconds kStopGrace{8};
 
+// Where a reload reads from, and the --log-level that outranks the file's.
+struct ReloadSource {
+  std::string config_path;
+  std::string log_level_override;  // empty: the file's [log] level
+};
+
 // Waits for signals until the daemon stops: SIGTERM / SIGINT stop it, SIGHUP
 // re-reads the configuration (a bad one is refused and the running one kept).
 void wait_for_signals(boost::asio::signal_set& signals, daemon::Daemon& d, daemon::ServiceNotifier& notifier,
-                      const std::string& config_path, StopDeadline& deadline) {
-  signals.async_wait([&, config_path](const boost::system::error_code& ec, int signal) {
+                      const ReloadSource& source, StopDeadline& deadline) {
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     if (signal == SIGHUP) {
       notifier.reloading();
       try {
-        auto fresh = config::load_config(config_path);
-        daemon::set_log_level(fresh.log_level);
+        auto fresh = config::load_config(source.config_path);
+        daemon::set_log_level(source.log_level_override.empty() ? fresh.log_level : source.log_level_override);
         for (const auto& note : d.reload(fresh)) spdlog::warn("reload: {}", note);
-        spdlog::info("reloaded {}", config_path);
+        spdlog::info("reloaded {}", source.config_path);
       } catch (const std::exception& e) {
         spdlog::error("reload refused, the running configuration is kept: {}", e.what());
       }
       notifier.reloaded(d.status_line());
-      wait_for_signals(signals, d, notifier, config_path, deadline);
+      wait_for_signals(signals, d, notifier, source, deadline);
       return;
     }
     spdlog::info("signal {}: stopping", signal);
@@ -116,13 +122,13 @@ void wait_for_signals(boost::asio::signal_set& signals, daemon::Daemon& d, daemo
   });
 }
 
-int run_service(daemon::Daemon& d, boost::asio::io_context& io, const std::string& config_path) {
+int run_service(daemon::Daemon& d, boost::asio::io_context& io, const ReloadSource& source) {
   StopDeadline deadline;  // destroyed (and so disarmed) after io.run() returns
   daemon::ServiceNotifier notifier(io, [&d] { return d.engine_alive(); });
   d.on_ready([&] { notifier.ready(d.status_line()); });
   d.on_pass([&] { notifier.status(d.status_line()); });
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  wait_for_signals(signals, d, notifier, config_path, deadline);
+  wait_for_signals(signals, d, notifier, source, deadline);
   std::exception_ptr failure;
   boost::asio::co_spawn(io, d.run_forever(), [&](std::exception_ptr e) {
     failure = e;
@@ -237,7 +243,7 @@ int run_daemon(const Options& o, const std::string& config_path, config::Config 
       d.on_step([left = std::make_shared<int>(o.crash_after_steps)](std::string_view) {
         if (--*left == 0) ::raise(SIGKILL);
       });
-    return o.once ? run_once(d, io) : run_service(d, io, config_path);
+    return o.once ? run_once(d, io) : run_service(d, io, ReloadSource{config_path, o.log_level});
   } catch (const std::exception& e) {
     std::cerr << "focussyncd: " << e.what() << "\n";
     if (o.once) std::cout << nlohmann::json{{"workspaces", nlohmann::json::array()}, {"error", e.what()}}.dump() << std::endl;

@@ -28,6 +28,7 @@ struct SecretSource {
   std::optional<std::string> file;
   std::optional<std::string> env;
   std::optional<std::string> credential;  // systemd LoadCredential= name
+  bool operator==(const SecretSource&) const = default;
 };
 
 struct Upstream {
@@ -44,6 +45,7 @@ struct Upstream {
   // is refused unless this is set; then it is only a warning.
   bool allow_insecure_key_file = false;
   std::chrono::milliseconds timeout{60'000};  // total per request
+  bool operator==(const Upstream&) const = default;
 };
 
 
@@ -78,6 +80,7 @@ struct Socket {
   std::chrono::milliseconds idle_timeout{60'000};
   // Reads say X-Focussync-Stale: true when the last sync is older than this.
   std::chrono::milliseconds stale_after{15 * 60'000};
+  bool operator==(const Socket&) const = default;
 };
 
 // The one staleness rule (X-Focussync-Stale, /v1/status, the desktop's
@@ -92,6 +95,7 @@ inline bool is_stale(const Socket& s, std::optional<std::chrono::sys_time<std::c
 struct Sql {
   std::chrono::milliseconds timeout{2000};
   std::int64_t max_rows = 10'000;
+  bool operator==(const Sql&) const = default;
 };
 
 // Desktop notifications on the session bus (docs/running.md): an edit in

@@ -200,6 +200,17 @@ class HtmlReports(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("no-such-folder", r.stderr)
         self.assertFalse(os.path.exists(os.path.dirname(missing)))
+        # A report written over a private file stays private, whatever the umask.
+        private = os.path.join(self.dir.name, "private.csv")
+        with open(os.open(private, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write("old\n")
+        os.chmod(private, 0o600)
+        r = self.ctl("--format", "csv", "report", "--output", private)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(os.stat(private).st_mode & 0o777, 0o600)
+        with open(private) as f:
+            self.assertNotEqual(f.read(), "old\n")
+        self.assertEqual(sorted(os.listdir(self.dir.name)).count("private.csv"), 1)
 
 
 if __name__ == "__main__":

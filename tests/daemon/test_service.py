@@ -123,6 +123,28 @@ class Reload(unittest.TestCase):
             sim.stop()
 
 
+    def test_a_reload_names_what_needs_a_restart_and_keeps_the_command_lines_log_level(self):
+        sim = SimProcess("--projects", "10", "--api-key", KEY)
+        d = Daemon(sim, args=("--log-level", "warn"))
+        try:
+            d.wait_synced()
+            with open(d.config, "a") as f:
+                f.write('\n[sql]\nmax_rows = 5\n')
+            d.proc.send_signal(signal.SIGHUP)
+            note = "reload: [sql] changed: restart focussyncd to use it"
+            deadline = time.monotonic() + 10
+            while note not in d.output() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertIn(note, d.output())
+            self.assertEqual(d.get("/v1/sql/schema").json()["limits"]["max_rows"], 10000)  # as the note says
+            # "reloaded ..." is an info line: --log-level warn outranks the file's level.
+            self.assertEqual(d.get("/v1/status").status, 200)
+            self.assertNotIn("reloaded", d.output())
+        finally:
+            self.assertEqual(d.stop(), 0)
+            sim.stop()
+
+
 class Package(unittest.TestCase):
     def test_the_debs_install_the_product_and_keep_the_simulator_apart(self):
         if not shutil.which("cpack") or not shutil.which("dpkg-deb"):

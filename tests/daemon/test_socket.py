@@ -241,7 +241,8 @@ class Reads(unittest.TestCase):
         self.same(f"{BASE}/{self.ids[0]}/members")
 
     def test_routes_methods_and_workspaces_answer_json_errors(self):
-        cases = [("GET", "/nowhere", 404), ("GET", "/api/organizations/1/workspaces/2/projects", 404),
+        cases = [("POST", "/v1/sync?wait=abc", 400), ("POST", "/v1/sync?spend_reserve=yes", 400),
+                 ("GET", "/nowhere", 404), ("GET", "/api/organizations/1/workspaces/2/projects", 404),
                  ("GET", "/api/organizations/x/workspaces/1/projects", 400), ("POST", "/v1/status", 405),
                  ("GET", "/v1/sync", 405), ("PUT", f"{BASE}/{self.ids[0]}/children", 405),
                  ("GET", f"{BASE}/{self.ids[0]}/nonsense", 404), ("DELETE", "/metrics", 405)]
@@ -448,6 +449,10 @@ class EditOperations(unittest.TestCase):
         self.assertEqual(d.get("/v1/status").json()["edits"]["conflict"], 1)
         bad = d.request("POST", f"/v1/edits/{edit}/resolve", {"take": "sideways"})
         self.assertEqual(bad.status, 400)
+        both = d.request("POST", f"/v1/edits/{edit}/resolve", {"take": "local", "body": {"name": "Other"}})
+        self.assertEqual(both.status, 400, both.body)
+        self.assertIn("not several", both.json()["error"])
+        self.assertEqual(d.get("/v1/status").json()["edits"]["conflict"], 1)  # nothing was settled
         resolved = d.request("POST", f"/v1/edits/{edit}/resolve", {"take": "local"})
         self.assertEqual(resolved.status, 200, resolved.body)
         d.wait_edits_settled()

@@ -109,6 +109,10 @@ class Views(unittest.TestCase):
         self.assertEqual(json.loads(r.stdout), [{"n": total}])
         r = self.ctl("--format", "csv", "sql", "SELECT id, name FROM projects WHERE id = ?1", "--param", str(self.renamed))
         self.assertEqual(r.stdout.splitlines(), ["id,name", f"{self.renamed},Renamed offline"])
+        # Fractions as the query gave them, in CSV and in a table alike.
+        r = self.ctl("--format", "csv", "sql", "SELECT 3.14159 AS x, 0.005 AS y, 123456789.987654 AS z")
+        self.assertEqual(r.stdout.splitlines(), ["x,y,z", "3.14159,0.005,123456789.987654"])
+        self.assertEqual(self.ctl("sql", "SELECT 0.005 AS y").stdout.split(), ["y", "0.005"])
         r = self.ctl("sql", "--schema", "--format", "csv")
         views = {line.split(",")[0] for line in r.stdout.splitlines()[1:]}
         self.assertEqual(views, {"projects", "project_tags", "members", "changes", "edits"})
