@@ -41,18 +41,45 @@ double billable_value(const json& p) {
   return 0;
 }
 
-std::vector<std::string> keys_of(const json& p, const std::string& by, const std::map<long long, std::string>& names) {
-  if (by == "client") return {p["client"].is_object() ? p["client"]["name"].get<std::string>() : "(no client)"};
-  if (by == "status") return {p["archived_at"].is_null() ? "active" : "archived"};
+// A group is an entity (a client, a tag, a parent project: its id), shown
+// by its name; two of one name stay two groups. id 0: no entity ("(no
+// client)", a status).
+struct GroupKey {
+  std::string name;
+  long long id = 0;
+  auto operator<=>(const GroupKey&) const = default;
+};
+
+long long id_or_zero(const json& v) { return v.is_number_integer() ? v.get<long long>() : 0; }
+
+std::vector<GroupKey> keys_of(const json& p, const std::string& by, const std::map<long long, std::string>& names) {
+  if (by == "client")
+    return {p["client"].is_object() ? GroupKey{p["client"]["name"].get<std::string>(), id_or_zero(p["client_id"])}
+                                    : GroupKey{"(no client)"}};
+  if (by == "status") return {{p["archived_at"].is_null() ? "active" : "archived"}};
   if (by == "parent") {
-    if (!p["parent_project_id"].is_number()) return {"(top level)"};
-    auto it = names.find(p["parent_project_id"].get<long long>());
-    return {it == names.end() ? "project " + std::to_string(p["parent_project_id"].get<long long>()) : it->second};
+    if (!p["parent_project_id"].is_number()) return {{"(top level)"}};
+    const auto parent = p["parent_project_id"].get<long long>();
+    auto it = names.find(parent);
+    return {{it == names.end() ? "project " + std::to_string(parent) : it->second, parent}};
   }
-  std::vector<std::string> tags;  // by tag: a project counts under each of its tags
-  for (const auto& t : p["tags"]) tags.push_back(t["name"].get<std::string>());
-  if (tags.empty()) tags.push_back("(no tag)");
+  std::vector<GroupKey> tags;  // by tag: a project counts under each of its tags
+  for (const auto& t : p["tags"]) tags.push_back({t["name"].get<std::string>(), id_or_zero(t["id"])});
+  if (tags.empty()) tags.push_back({"(no tag)"});
   return tags;
+}
+
+// Each group's label: its name, and where another group has the same name,
+// its id too ("Audit (client 12)").
+std::map<GroupKey, std::string> group_labels(const std::vector<GroupKey>& keys, const std::string& by) {
+  std::map<std::string, int> named;
+  for (const auto& k : keys) ++named[k.name];
+  std::map<GroupKey, std::string> labels;
+  for (const auto& k : keys) {
+    const std::string kind = by == "parent" ? "project" : by;
+    labels[k] = named[k.name] > 1 && k.id != 0 ? k.name + " (" + kind + " " + std::to_string(k.id) + ")" : k.name;
+  }
+  return labels;
 }
 
 // An insert's row. The mirror seeing a project is not its creation: the
@@ -179,14 +206,20 @@ void add_to_group(Group& g, const json& p) {
   g.billable_value += billable_value(p);
 }
 
-std::map<std::string, Group> group_projects(Context& ctx, const std::string& by) {
+// The groups by their labels, in the order of their names.
+std::vector<std::pair<std::string, Group>> group_projects(Context& ctx, const std::string& by) {
   auto projects = ctx.list_all("?archived=&include_rates=true", -1);
   std::map<long long, std::string> names;
   for (const auto& p : projects) names[p["id"].get<long long>()] = p["name"].get<std::string>();
-  std::map<std::string, Group> groups;
+  std::map<GroupKey, Group> groups;
   for (const auto& p : projects)
     for (const auto& key : keys_of(p, by, names)) add_to_group(groups[key], p);
-  return groups;
+  std::vector<GroupKey> keys;
+  for (const auto& [key, g] : groups) keys.push_back(key);
+  auto labels = group_labels(keys, by);
+  std::vector<std::pair<std::string, Group>> labelled;
+  for (auto& [key, g] : groups) labelled.emplace_back(labels[key], std::move(g));
+  return labelled;
 }
 
 // focusctl report --by K: one row of figures per group. The list of

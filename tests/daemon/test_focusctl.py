@@ -260,6 +260,21 @@ class Focusctl(SyncedDaemonCase):
             follow.wait(timeout=10)
             follow.stdout.close()
 
+    def test_report_keeps_two_parents_of_one_name_apart(self):
+        live = self.live()
+        children = {}
+        for p in live:
+            if p["parent_project_id"]:
+                children.setdefault(p["parent_project_id"], []).append(p["id"])
+        a, b = sorted(children)[:2]
+        name = self.server()[a]["name"]
+        self.ok("projects", "patch", str(b), "--name", name)  # names need not be unique
+        self.wait_settled()
+        rows = {r["parent"]: r["projects"] for r in self.ok("report", "--by", "parent", fmt="json").json()}
+        self.assertEqual(rows[f"{name} (project {a})"], len(children[a]), rows)
+        self.assertEqual(rows[f"{name} (project {b})"], len(children[b]), rows)
+        self.assertNotIn(name, rows)
+
     def test_report_figures_match_the_server(self):
         projects = [p for p in self.sim.state()["projects"] if p["deleted_at"] is None]
         expected = {}
