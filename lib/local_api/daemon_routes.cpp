@@ -253,6 +253,10 @@ asio::awaitable<http::Answer> LocalApi::changes(const http::Request& req, const 
     auto [end, ec] = std::from_chars(last->data(), last->data() + last->size(), v);
     if (ec == std::errc{} && end == last->data() + last->size()) since = v;
   }
+  // A seq past the log's end was kept from another cache (one rebuilt, or
+  // another machine's): waiting for the log to reach it would hide every
+  // change until then, so the answer starts from the end instead.
+  since = std::min(since, mirror_.last_change_seq());
   const std::int64_t limit = int_param(t, "limit", 100, 1, 1000);
   if (wants_events(req)) {
     http::Streamed streamed{event_stream_head(), {}};

@@ -507,6 +507,10 @@ class ChangeFeed(unittest.TestCase):
         c = changes[0]
         self.assertEqual(set(c) - {"edit"}, {"seq", "organization_id", "workspace_id", "project_id", "kind", "fields", "at"})
         self.assertEqual(result["reply"]["next"], changes[-1]["seq"])
+        # A seq kept from another cache, past this log's end, reads as the
+        # end: the client hears of the next change, not of none until then.
+        far = d.get("/v1/changes?since=1000000000").json()
+        self.assertEqual(far, {"changes": [], "next": d.get("/v1/status").json()["changes"]["last_seq"]})
 
     def test_first_mirroring_is_marked_and_a_replayed_archive_is_one_change(self):
         # Issue 18: the first sync's inserts are "initial", a later one is not;
