@@ -287,36 +287,48 @@ std::string render_report(Context& ctx, const std::string& by, const std::string
   return out.str();
 }
 
-// Written whole or not at all: a temporary file beside FILE, renamed over
-// it, so a cron job never mails half a report. The temporary file is made
-// with the mode of the FILE it replaces (a report of billable figures kept
-// 0600 stays 0600), or as the umask says for a new one, before a byte is in it.
-void write_file(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
+// The mode a report written to `path` gets: that of the file it replaces
+// (a report of billable figures kept 0600 stays 0600), else what the umask
+// leaves of 0666.
+mode_t report_mode(const std::string& path) {
   struct stat existing {};
-  const bool replaces = ::stat(path.c_str(), &existing) == 0;
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0) throw CommandFailed("--output: cannot write '" + temporary + "': " + std::strerror(errno));
-  bool written = !replaces || ::fchmod(fd, existing.st_mode & 07777) == 0;
-  for (std::size_t done = 0; written && done < text.size();) {
+  if (::stat(path.c_str(), &existing) == 0) return existing.st_mode & 0777;
+  const mode_t umask_now = ::umask(0);  // read by setting; focusctl is one thread
+  ::umask(umask_now);
+  return 0666 & ~umask_now;
+}
+
+// Written whole or not at all: a temporary file of a fresh name beside FILE
+// (made 0600, so nobody else can open it while it fills), given its mode,
+// written, synced and renamed over FILE, so a cron job never mails half a
+// report and a run killed part-way blocks no later one.
+void write_file(const std::string& path, const std::string& text) {
+  std::string temporary = path + ".tmp-XXXXXX";
+  const int fd = ::mkostemp(temporary.data(), O_CLOEXEC);
+  if (fd < 0) throw CommandFailed("--output: cannot write beside '" + path + "': " + std::strerror(errno));
+  std::string why;
+  auto failed = [&why](const char* what) {
+    why = std::string(what) + ": " + (errno ? std::strerror(errno) : "nothing written");
+    return false;
+  };
+  bool ok = ::fchmod(fd, report_mode(path)) == 0 || failed("chmod");
+  for (std::size_t done = 0; ok && done < text.size();) {
+    errno = 0;
     const auto n = ::write(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    written = n > 0;
-    if (written) done += static_cast<std::size_t>(n);
+    if (n <= 0) ok = failed("write");
+    else done += static_cast<std::size_t>(n);
   }
-  std::string why = written ? "" : std::strerror(errno);
-  if (::close(fd) != 0 && written) {
-    why = std::strerror(errno);
-    written = false;
+  if (ok && ::fsync(fd) != 0) ok = failed("fsync");
+  if (::close(fd) != 0 && ok) ok = failed("close");
+  if (ok && std::rename(temporary.c_str(), path.c_str()) != 0) {
+    why = std::string("cannot replace '") + path + "': " + std::strerror(errno);
+    ::unlink(temporary.c_str());
+    throw CommandFailed("--output: " + why);
   }
-  if (!written) {
+  if (!ok) {
     ::unlink(temporary.c_str());
     throw CommandFailed("--output: cannot write '" + temporary + "': " + why);
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const std::string rename_why = std::strerror(errno);
-    std::remove(temporary.c_str());
-    throw CommandFailed("--output: cannot replace '" + path + "': " + rename_why);
   }
 }
 

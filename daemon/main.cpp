@@ -105,8 +105,9 @@ void wait_for_signals(boost::asio::signal_set& signals, daemon::Daemon& d, daemo
       notifier.reloading();
       try {
         auto fresh = config::load_config(source.config_path);
+        const auto notes = d.reload(fresh);  // throws before anything changes
         daemon::set_log_level(source.log_level_override.empty() ? fresh.log_level : source.log_level_override);
-        for (const auto& note : d.reload(fresh)) spdlog::warn("reload: {}", note);
+        for (const auto& note : notes) spdlog::warn("reload: {}", note);
         spdlog::info("reloaded {}", source.config_path);
       } catch (const std::exception& e) {
         spdlog::error("reload refused, the running configuration is kept: {}", e.what());

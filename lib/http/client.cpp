@@ -231,12 +231,17 @@ struct Client::Impl {
 
   asio::awaitable<std::variant<Response, ClientFailure>> send(Request request) {
     const auto deadline = Clock::now() + options.total_timeout;
+    // Whether an earlier try wrote the request: then a later one that sends
+    // nothing still leaves it possibly received (and its quota spent).
+    bool written_before = false;
     for (int attempt = 0;; ++attempt) {
-      if (cancelled) co_return failure(Errc::network, "not sent: the client was cancelled (shutting down)", false);
+      if (cancelled)
+        co_return failure(Errc::network, "not sent: the client was cancelled (shutting down)", written_before);
       bool reused = connected;
       if (!connected) {
         if (auto f = co_await connect(deadline)) {
           close();
+          f->request_sent = f->request_sent || written_before;
           co_return *f;
         }
       }
@@ -252,7 +257,9 @@ struct Client::Impl {
       // A kept-alive connection the server had already closed: nothing was
       // processed. Safe to try once more for a read; a write's fate is the caller's.
       bool stale = reused && !answered && f.error.is(Errc::network) && !cancelled;
+      f.request_sent = f.request_sent || written_before;
       if (!(stale && attempt == 0 && request.method == "GET")) co_return result;
+      written_before = f.request_sent;
     }
   }
 };

@@ -94,15 +94,15 @@ asio::awaitable<void> run_sync_unawaited(DaemonLink& daemon, bool spend_reserve)
   co_await daemon.sync_now(std::move(none), spend_reserve);
 }
 
-// A yes/no parameter: absent, 0 or false is no, 1 or true yes; any other
-// value is a 400, not a silent no.
 // The fields of a resolve body, each a way of its own.
 constexpr std::array<const char*, 4> kResolveWays = {"take", "body", "created_as", "send_again"};
 
+// A yes/no parameter: absent, 0 or false is no; 1, true or the name alone
+// (`?wait`) yes; any other value is a 400, not a silent no.
 bool flag_param(const http::Target& t, const std::string& key) {
   auto* p = t.last(key);
   if (!p || p->value == "0" || p->value == "false") return false;
-  if (p->value == "1" || p->value == "true") return true;
+  if (p->value.empty() || p->value == "1" || p->value == "true") return true;
   throw upstream::QueryError("query parameter '" + key + "' must be 1, true, 0 or false");
 }
 
@@ -365,7 +365,8 @@ http::Answer LocalApi::edit_resolve(std::int64_t id, const http::Request& req) {
   json body = model::parse_body(req.body.empty() ? std::string("{}") : req.body);
   if (!body.is_object()) return json_error(400, "the body must be a JSON object");
   // One way at a time: a choice left out silently would do what the user did not ask.
-  if (std::count_if(kResolveWays.begin(), kResolveWays.end(), [&](const char* k) { return body.contains(k); }) > 1)
+  const auto given = [&](const char* k) { return body.contains(k) && !body[k].is_null(); };
+  if (std::count_if(kResolveWays.begin(), kResolveWays.end(), given) > 1)
     return json_error(400, "give one way to resolve an edit, not several: take, body, created_as or send_again");
   store::Resolution how;
   if (body.contains("created_as")) {

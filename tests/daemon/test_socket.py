@@ -252,6 +252,9 @@ class Reads(unittest.TestCase):
                 self.assertEqual(r.status, status, r.body)
                 self.assertIn("error", r.json())
         self.assertEqual(self.d.request("POST", "/v1/status").header("Allow"), "GET, HEAD")
+        waited = self.d.request("POST", "/v1/sync?wait", timeout=60)  # the name alone: yes
+        self.assertEqual(waited.status, 200, waited.body)
+        self.assertIn("workspaces", waited.json())
 
     def test_head_is_the_get_without_its_body(self):
         # On one keep-alive connection: a body sent after a HEAD's head would
