@@ -345,10 +345,11 @@ void add_report_command(CLI::App& app, Action& action) {
   auto* report = app.add_subcommand("report", "figures per client, tag, parent project or status; or recent changes");
   auto by = std::make_shared<std::string>("client");
   auto since = std::make_shared<std::string>();
-  report->add_option("--by", *by, "client, tag, parent or status (default client)")
-      ->check(CLI::IsMember({"client", "tag", "parent", "status"}));
+  auto* by_option = report->add_option("--by", *by, "client, tag, parent or status (default client)")
+                        ->check(CLI::IsMember({"client", "tag", "parent", "status"}));
   auto output = std::make_shared<std::string>();
-  report->add_option("--changes-since", *since, "instead: what changed in this long (\"1d\", \"12h\")");
+  report->add_option("--changes-since", *since, "instead: what changed in this long (\"1d\", \"12h\")")
+      ->excludes(by_option);  // one report or the other, never one of them silently
   report->add_option("--output", *output, "write the report to FILE (whole, or not at all) instead of stdout");
   report->callback([&action, by, since, output] {
     action = [by, since, output](Context& c) { return run_report(c, *by, *since, *output); };

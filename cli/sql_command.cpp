@@ -64,9 +64,9 @@ void add_sql_command(CLI::App& app, Action& action) {
   auto query = std::make_shared<std::string>();
   auto params = std::make_shared<std::vector<std::string>>();
   auto schema = std::make_shared<bool>(false);
-  sql->add_option("query", *query, "one SELECT over projects, project_tags, members, changes, edits");
-  sql->add_option("--param", *params, "binds ?1, ?2 ... in order (a number as a number, else text)");
-  sql->add_flag("--schema", *schema, "instead: the views and their columns");
+  auto* query_option = sql->add_option("query", *query, "one SELECT over projects, project_tags, members, changes, edits");
+  auto* param_option = sql->add_option("--param", *params, "binds ?1, ?2 ... in order (a number as a number, else text)");
+  sql->add_flag("--schema", *schema, "instead: the views and their columns")->excludes(query_option)->excludes(param_option);
   sql->callback([&action, query, params, schema] {
     if (*schema) {
       action = [](Context& c) { return run_schema(c); };

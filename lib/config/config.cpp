@@ -69,7 +69,8 @@ class Section {
     auto text = string(key);
     if (!text) return std::nullopt;
     auto d = parse_duration(*text);
-    if (!d || d->count() == 0) fail(table_.get(key), key, "'" + *text + "' is not a duration like \"30s\", \"5m\" or \"1h\"");
+    if (!d) fail(table_.get(key), key, "'" + *text + "' is not a duration like \"30s\", \"5m\" or \"1h\"");
+    if (d->count() == 0) fail(table_.get(key), key, "must be longer than zero, not '" + *text + "'");
     return d;
   }
 

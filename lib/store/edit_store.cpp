@@ -103,7 +103,9 @@ json EditRecord::to_json() const {
           {"last_error", optional_json(last_error)},
           {"note", optional_json(note)},
           {"created_at", format_rfc3339(created_at)},
-          {"next_attempt_at", state == EditState::pending ? time_json(next_attempt_at) : json(nullptr)},
+          // A pending edit not backing off (0 in the row) goes as soon as it can: null, not 1970.
+          {"next_attempt_at", state == EditState::pending && next_attempt_at > Timestamp{} ? time_json(next_attempt_at)
+                                                                                          : json(nullptr)},
           {"sent_at", time_json(sent_at)},
           {"settled_at", time_json(settled_at)},
           {"result_id", result_id ? json(*result_id) : json(nullptr)},

@@ -362,7 +362,8 @@ class Focusctl(SyncedDaemonCase):
         self.assertEqual(self.ctl("--bogus").code, 2)
         # Values CLI11 cannot judge are usage errors too (they were exit 1).
         for args in (("--workspace", "abc", "projects", "list"), ("status", "--max-age", "abc"),
-                     ("report", "--changes-since", "abc"), ("edits", "resolve", "1")):
+                     ("report", "--changes-since", "abc"), ("edits", "resolve", "1"), ("changes", "--since", "-5"),
+                     ("sql", "SELECT 1", "--schema"), ("report", "--by", "tag", "--changes-since", "1d")):
             bad = self.ctl(*args)
             self.assertEqual(bad.code, 2, (args, bad.err))
             self.assertIn("--help", bad.err)

@@ -334,6 +334,10 @@ class Writes(unittest.TestCase):
         self.assertLess(created.json()["id"], 0)
         self.assertTrue(created.header("X-Focussync-Edit"))
         temp = created.json()["id"]
+        # Every edit's next attempt is a time to come or null (as soon as it
+        # can), never the epoch a row's 0 would read as.
+        for e in d.get("/v1/edits").json()["edits"]:
+            self.assertFalse((e["next_attempt_at"] or "").startswith("1970"), e)
         writes = [
             ("PUT", f"{BASE}/{a[0]}", {"name": "Socket put"}, 201),
             ("PATCH", f"{BASE}/{a[1]}", {"description": "socket patch"}, 201),

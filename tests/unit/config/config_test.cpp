@@ -81,6 +81,8 @@ level = "debug"
 TEST_CASE("mistakes are refused naming the file, the line and the key") {
   CHECK(error_of(std::string(kMinimal) + "[sync]\ninterval = \"soon\"\n") ==
         "focussync.toml:8: [sync] interval: 'soon' is not a duration like \"30s\", \"5m\" or \"1h\"");
+  CHECK(error_of(std::string(kMinimal) + "[sync]\ninterval = \"0s\"\n") ==
+        "focussync.toml:8: [sync] interval: must be longer than zero, not '0s'");
   CHECK(error_of(std::string(kMinimal) + "[sync]\nintervall = \"5m\"\n") == "focussync.toml:8: [sync] intervall: unknown key");
   CHECK(error_of(std::string(kMinimal) + "[sync]\nper_page = \"200\"\n") == "focussync.toml:8: [sync] per_page: expected an integer");
   CHECK(error_of(std::string(kMinimal) + "[sync]\nper_page = 0\n") == "focussync.toml: [sync] per_page: must be from 1 to 1000");
