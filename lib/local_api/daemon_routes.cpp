@@ -251,7 +251,12 @@ asio::awaitable<http::Answer> LocalApi::changes(const http::Request& req, const 
   if (auto last = req.header("Last-Event-ID")) {  // an event stream reconnecting
     std::int64_t v = 0;
     auto [end, ec] = std::from_chars(last->data(), last->data() + last->size(), v);
-    if (ec == std::errc{} && end == last->data() + last->size()) since = v;
+    // Not a seq we sent: starting over from the first change would replay
+    // the whole log to a client that had most of it.
+    if (ec != std::errc{} || end != last->data() + last->size() || v < 0)
+      co_return json_error(400, "Last-Event-ID must be the seq of a change (an integer from 0), got '" +
+                                    std::string(last->substr(0, 40)) + "'");
+    since = v;
   }
   // A seq past the log's end was kept from another cache (one rebuilt, or
   // another machine's): waiting for the log to reach it would hide every

@@ -570,6 +570,11 @@ class ChangeFeed(unittest.TestCase):
         event = json.loads(lines[-1][6:])
         self.assertEqual(event["kind"], "update")
         self.assertIn("id: " + str(event["seq"]) + "\n", lines)
+        # A Last-Event-ID that is not a seq we sent is refused, not read as 0
+        # (which would replay the whole log).
+        bad = d.request("GET", "/v1/changes", headers={"Accept": "text/event-stream", "Last-Event-ID": "abc"})
+        self.assertEqual(bad.status, 400, bad.body)
+        self.assertIn("Last-Event-ID", bad.json()["error"])
 
     def test_sync_reports_a_summary_and_streams_progress(self):
         d = self.d
