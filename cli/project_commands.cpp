@@ -205,9 +205,7 @@ void print_tree(Context& ctx, const std::vector<json>& projects, std::optional<l
       r["depth"] = f.depth;
       const auto name = (*f.project)["name"].get<std::string>();
       r["tree"] = f.depth == 0 ? name + note : f.prefix + (f.last ? "\u2514\u2500 " : "\u251c\u2500 ") + name;
-      r["name"] = name;
-      r["parent_project_id"] = (*f.project)["parent_project_id"];
-      r["in_parent_cycle"] = !note.empty();
+      r["in_parent_cycle"] = !note.empty();  // name and parent_project_id are the project's own
       rows.push_back(std::move(r));
       const auto& kids = children[id];
       std::string below = f.depth == 0 || f.depth >= kMaxIndent ? f.prefix : f.prefix + (f.last ? "   " : "\u2502  ");

@@ -69,17 +69,18 @@ std::vector<GroupKey> keys_of(const json& p, const std::string& by, const std::m
   return tags;
 }
 
-// Each group's label: its name, and where another group has the same name,
-// its id too ("Audit (client 12)").
-std::map<GroupKey, std::string> group_labels(const std::vector<GroupKey>& keys, const std::string& by) {
+// The groups by their labels, in the order of their names: a group's name,
+// and where another group has the same name, its id too ("Audit (client 12)").
+std::vector<std::pair<std::string, Group>> labelled(std::map<GroupKey, Group> groups, const std::string& by) {
   std::map<std::string, int> named;
-  for (const auto& k : keys) ++named[k.name];
-  std::map<GroupKey, std::string> labels;
-  for (const auto& k : keys) {
-    const std::string kind = by == "parent" ? "project" : by;
-    labels[k] = named[k.name] > 1 && k.id != 0 ? k.name + " (" + kind + " " + std::to_string(k.id) + ")" : k.name;
+  for (const auto& [key, g] : groups) ++named[key.name];
+  const std::string kind = by == "parent" ? "project" : by;
+  std::vector<std::pair<std::string, Group>> out;
+  for (auto& [key, g] : groups) {
+    const bool shared = named[key.name] > 1 && key.id != 0;
+    out.emplace_back(shared ? key.name + " (" + kind + " " + std::to_string(key.id) + ")" : key.name, std::move(g));
   }
-  return labels;
+  return out;
 }
 
 // An insert's row. The mirror seeing a project is not its creation: the
@@ -206,7 +207,6 @@ void add_to_group(Group& g, const json& p) {
   g.billable_value += billable_value(p);
 }
 
-// The groups by their labels, in the order of their names.
 std::vector<std::pair<std::string, Group>> group_projects(Context& ctx, const std::string& by) {
   auto projects = ctx.list_all("?archived=&include_rates=true", -1);
   std::map<long long, std::string> names;
@@ -214,12 +214,7 @@ std::vector<std::pair<std::string, Group>> group_projects(Context& ctx, const st
   std::map<GroupKey, Group> groups;
   for (const auto& p : projects)
     for (const auto& key : keys_of(p, by, names)) add_to_group(groups[key], p);
-  std::vector<GroupKey> keys;
-  for (const auto& [key, g] : groups) keys.push_back(key);
-  auto labels = group_labels(keys, by);
-  std::vector<std::pair<std::string, Group>> labelled;
-  for (auto& [key, g] : groups) labelled.emplace_back(labels[key], std::move(g));
-  return labelled;
+  return labelled(std::move(groups), by);
 }
 
 // focusctl report --by K: one row of figures per group. The list of
