@@ -12,10 +12,33 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <iostream>
 #include <string>
 
 namespace {
+
+// CLI11 reads 0x10 as 16, and a number past the 64-bit range as the
+// largest one: `edits show 99999999999999999999` asked for edit
+// 9223372036854775807. A number on focusctl's line is written in decimal,
+// whole, and fits (an id may be negative: a temporary one).
+std::string whole_number_problem(const std::string& word) {
+  long long value = 0;
+  const char* end = word.data() + word.size();
+  const auto [stop, ec] = std::from_chars(word.data(), end, value);
+  if (word.empty() || ec == std::errc::invalid_argument || stop != end)
+    return "'" + word + "' is not a whole number";
+  if (ec == std::errc::result_out_of_range) return "'" + word + "' is out of range";
+  return "";
+}
+
+// Every integer option of every command, checked in one place.
+void check_whole_numbers(CLI::App& app) {
+  for (CLI::Option* option : app.get_options())
+    if (option->get_type_name().starts_with("INT")) option->check(CLI::Validator(
+        [](std::string& word) { return whole_number_problem(word); }, ""));
+  for (CLI::App* sub : app.get_subcommands(std::function<bool(CLI::App*)>{})) check_whole_numbers(*sub);
+}
 
 // How to get a daemon to talk to; the unit's name comes from its file's
 // name at build time (config::user_unit), so the hint names a unit that
@@ -76,6 +99,7 @@ int main(int argc, char** argv) {
   add_report_command(app, action);
   add_sql_command(app, action);
   add_setup_command(app, action);
+  check_whole_numbers(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -367,6 +367,20 @@ class Focusctl(SyncedDaemonCase):
             bad = self.ctl(*args)
             self.assertEqual(bad.code, 2, (args, bad.err))
             self.assertIn("--help", bad.err)
+        # A number is decimal, whole and in range. CLI11 alone read 0x10 as
+        # 16 and 99999999999999999999 as 9223372036854775807, and asked the
+        # daemon for that edit.
+        for args, why in ((("edits", "show", "99999999999999999999"), "'99999999999999999999' is out of range"),
+                          (("projects", "get", "0x10"), "'0x10' is not a whole number"),
+                          (("projects", "list", "--client", "1e3"), "--client: '1e3' is not a whole number"),
+                          (("projects", "list", "--limit", "99999999999999999999"), "out of range")):
+            bad = self.ctl(*args)
+            self.assertEqual(bad.code, 2, (args, bad.err))
+            self.assertIn(why, bad.err)
+        # A temporary id is negative, and reaches the daemon (none here).
+        temporary = self.ctl("projects", "get", "--", "-1")
+        self.assertEqual(temporary.code, 1, temporary.err)
+        self.assertNotIn("whole number", temporary.err)
         away = subprocess.run([FOCUSCTL, "--socket", "/nonexistent/focussync.sock", "status"], capture_output=True, text=True)
         self.assertEqual(away.returncode, 3)
         self.assertIn("/nonexistent/focussync.sock", away.stderr)
