@@ -70,6 +70,7 @@ int check_config(const config::Config& config, bool online, std::ostream& out, s
   out << "focussyncd: " << config.source << " is valid: will sync " << workspace_list(config) << " from "
       << config.upstream.base_url << " using the " << credentials->describe() << ", cache at " << config.cache_path
       << ", socket at " << config.socket.path << "\n";
+  if (auto warning = config::socket_mode_warning(config.socket)) err << "focussyncd: warning: " << *warning << "\n";
   if (!online) return 0;
   std::vector<WorkspaceKey> refs;
   for (const auto& w : config.workspaces) refs.push_back({w.organization_id, w.workspace_id});

@@ -234,6 +234,7 @@ void Daemon::serve_socket() {
       [local](http::Request request, http::PeerCredentials peer) { return local->handle(std::move(request), peer); });
   p.server->start();
   spdlog::info("serving {} (mode {:o})", options.path, options.mode);
+  if (auto warning = config::socket_mode_warning(p.config.socket)) spdlog::warn("{}", *warning);
   start_notices();
 }
 

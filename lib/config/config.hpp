@@ -83,6 +83,15 @@ struct Socket {
   bool operator==(const Socket&) const = default;
 };
 
+// Why a socket's mode is unwise though allowed, or nullopt: bits for
+// others let every account on the machine read the mirror and queue edits
+// that go out with this user's key.
+inline std::optional<std::string> socket_mode_warning(const Socket& s) {
+  if ((s.mode & 0007) == 0) return std::nullopt;
+  return "[socket] mode lets every user of this machine read the projects and queue edits sent with your key; "
+         "use \"0600\", or \"0660\" with a group";
+}
+
 // The one staleness rule (X-Focussync-Stale, /v1/status, the desktop's
 // stale notice): never synced, or last synced longer ago than stale_after.
 inline bool is_stale(const Socket& s, std::optional<std::chrono::sys_time<std::chrono::microseconds>> synced,

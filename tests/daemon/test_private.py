@@ -100,12 +100,13 @@ class Case(unittest.TestCase):
         self.dir = tempfile.TemporaryDirectory(prefix="focussyncd-private-")
         self.addCleanup(self.dir.cleanup)
 
-    def config(self, state=None, socket_path=None, upstream="", folder=None):
+    def config(self, state=None, socket_path=None, upstream="", folder=None, socket_extra=""):
         """A config in `folder` (default: the temp folder) whose cache is
         `state`/cache.db and whose socket is `socket_path`."""
         folder = folder or self.dir.name
         paths = write_config(folder, self.sim.port, KEY, upstream=upstream, sync='interval = "1s"',
-                             socket_path=socket_path or os.path.join(self.dir.name, "run", "focussync.sock"))
+                             socket_path=socket_path or os.path.join(self.dir.name, "run", "focussync.sock"),
+                             socket_extra=socket_extra)
         if state:
             with open(paths["config"]) as f:
                 text = f.read().replace(f'path = "{paths["cache"]}"', f'path = "{state}/cache.db"')
@@ -218,6 +219,24 @@ class SocketFolder(Case):
         run = self.start(paths)
         run.wait_synced(paths["socket"])
         self.assertEqual(mode(run_dir), 0o755)  # left as the admin made it
+
+    def test_a_socket_others_may_use_is_served_with_a_warning(self):
+        # Allowed (it was asked for), but said at the start and by
+        # --check-config: anyone on the machine could edit with the key.
+        warning = ("[socket] mode lets every user of this machine read the projects and queue edits sent with your "
+                   'key; use "0600", or "0660" with a group')
+        paths = self.config(socket_extra='mode = "0666"')
+        check = subprocess.run([DAEMON, "--config", paths["config"], "--check-config"], capture_output=True, text=True,
+                               timeout=30)
+        self.assertEqual(check.returncode, 0, check.stderr)
+        self.assertIn("focussyncd: warning: " + warning, check.stderr)
+        run = self.start(paths)
+        run.wait_synced(paths["socket"])
+        self.assertEqual(mode(paths["socket"]), 0o666)
+        self.assertIn(warning, run.output())
+        quiet = subprocess.run([DAEMON, "--config", self.config(socket_extra='mode = "0660"')["config"], "--check-config"],
+                               capture_output=True, text=True, timeout=30)
+        self.assertNotIn("warning", quiet.stderr)
 
     @unittest.skipUnless(ROOT, "only root can give a folder to another user")
     def test_a_socket_folder_of_another_user_is_refused(self):
