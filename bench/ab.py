@@ -3,7 +3,7 @@
 focus-sim: what the "before / after" tables of docs/benchmarks.md measure.
 
     bench/ab.py sync [--projects N] [--rounds R] BIN_A BIN_B
-    bench/ab.py load [--projects N] [--rounds R] [--requests K] BIN_A BIN_B
+    bench/ab.py load [--projects N] [--rounds R] [--requests K] [--wait block|poll] BIN_A BIN_B
 
 BIN_A and BIN_B are folders holding a focussyncd each (a build's `bin/`;
 build the older commit in a worktree of its own). focus-sim and the
@@ -103,7 +103,7 @@ def ab_load(args):
         target = f"{run.WS}/{1000 + args.projects // 3}"
 
         def rps_of(build):
-            return lambda: run.load(daemons[build][0].socket, target, 16, args.requests)["rps"]
+            return lambda: run.load(daemons[build][0].socket, target, 16, args.requests, args.wait)["rps"]
 
         rps = run.alternating(rps_of(args.builds[0]), rps_of(args.builds[1]), args.rounds)
     finally:
@@ -124,6 +124,8 @@ def main():
     ap.add_argument("--projects", type=int)
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--requests", type=int, default=4000, help="GETs per client in each load round")
+    ap.add_argument("--wait", choices=("block", "poll"), default="block",
+                    help="how each load client waits for its answer (bench/socket_load.cpp)")
     args = ap.parse_args()
     if os.path.realpath(args.builds[0]) == os.path.realpath(args.builds[1]):
         ap.error("the two builds are one folder")

@@ -1,9 +1,21 @@
 // focus-bench-load: a keep-alive HTTP/1.1 load client for a Unix socket.
-//   focus-bench-load SOCKET TARGET CLIENTS REQUESTS_PER_CLIENT
+//   focus-bench-load SOCKET TARGET CLIENTS REQUESTS_PER_CLIENT [block|poll]
 // Each client is a thread with one connection sending GET TARGET and reading
 // the whole answer before the next. Prints one JSON line: requests, seconds,
 // requests per second, latency p50 / p99 in microseconds, answer bytes.
 // Plain POSIX sockets, so the client costs as little as it can.
+//
+// How a client waits for its answer (default block):
+//   block  in read(), as a plain C client or Python without a timeout. When
+//          the server takes the request off the socket, the kernel wakes
+//          every task asleep on the client's socket, for the room freed
+//          (unix_write_space): a client already asleep in read() wakes,
+//          finds nothing and sleeps again, at a cost to both sides.
+//   poll   in poll(POLLIN), then read(), as curl, libuv (Node) and Python
+//          with a timeout do: a wake for room to write passes a waiter
+//          that asked only to read.
+#include <poll.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +31,17 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+bool wait_in_poll = false;  // set once by main, before any client starts
+
+// read(), after waiting for something to read when the clients poll.
+ssize_t read_some(int fd, char* chunk, std::size_t size) {
+  if (wait_in_poll) {
+    pollfd readable{fd, POLLIN, 0};
+    if (::poll(&readable, 1, -1) < 0) return -1;
+  }
+  return ::read(fd, chunk, size);
+}
 
 int connect_to(const std::string& path) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
@@ -37,7 +60,7 @@ std::size_t read_answer(int fd, std::string& buffer) {
   std::size_t header_end;
   while ((header_end = buffer.find("\r\n\r\n")) == std::string::npos) {
     char chunk[65536];
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    ssize_t n = read_some(fd, chunk, sizeof chunk);
     if (n <= 0) {
       std::fprintf(stderr, "connection closed\n");
       std::exit(1);
@@ -51,7 +74,7 @@ std::size_t read_answer(int fd, std::string& buffer) {
   const std::size_t total = header_end + 4 + length;
   while (buffer.size() < total) {
     char chunk[65536];
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    ssize_t n = read_some(fd, chunk, sizeof chunk);
     if (n <= 0) {
       std::fprintf(stderr, "connection closed mid-answer\n");
       std::exit(1);
@@ -65,10 +88,12 @@ std::size_t read_answer(int fd, std::string& buffer) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: focus-bench-load SOCKET TARGET CLIENTS REQUESTS_PER_CLIENT\n");
+  const std::string wait = argc == 6 ? argv[5] : "block";
+  if ((argc != 5 && argc != 6) || (wait != "block" && wait != "poll")) {
+    std::fprintf(stderr, "usage: focus-bench-load SOCKET TARGET CLIENTS REQUESTS_PER_CLIENT [block|poll]\n");
     return 2;
   }
+  wait_in_poll = wait == "poll";
   const std::string path = argv[1], target = argv[2];
   const int clients = std::atoi(argv[3]), per_client = std::atoi(argv[4]);
   const std::string request = "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
