@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <ostream>
 #include <stdexcept>
@@ -27,6 +28,36 @@ std::string cell_text(const json& v) {
     return out;
   }
   return v.dump();
+}
+
+std::string displayable(const std::string& text) {
+  auto is_control = [](unsigned char c) { return c < 0x20 || c == 0x7F; };
+  // C1 controls are U+0080..U+009F: 0xC2 then 0x80..0x9F in UTF-8.
+  auto c1_at = [&](std::size_t i) {
+    return static_cast<unsigned char>(text[i]) == 0xC2 && i + 1 < text.size() &&
+           static_cast<unsigned char>(text[i + 1]) >= 0x80 && static_cast<unsigned char>(text[i + 1]) <= 0x9F;
+  };
+  bool clean = true;
+  for (std::size_t i = 0; i < text.size() && clean; ++i) clean = !is_control(static_cast<unsigned char>(text[i])) && !c1_at(i);
+  if (clean) return text;
+  std::string out;
+  char hex[8];
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\r') out += "\\r";
+    else if (is_control(c)) {
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else if (c1_at(i)) {
+      std::snprintf(hex, sizeof hex, "\\u%04x", static_cast<unsigned char>(text[++i]));
+      out += hex;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
 }
 
 namespace {
@@ -67,12 +98,14 @@ std::string pad(const std::string& s, std::size_t width, bool right) {
 void print_table(std::ostream& out, const std::vector<Column>& columns, const std::vector<json>& rows) {
   std::vector<std::vector<std::string>> cells;
   std::vector<std::size_t> widths;
-  for (const auto& c : columns) widths.push_back(width_of(c.title));
+  std::vector<std::string> titles;
+  for (const auto& c : columns) titles.push_back(displayable(c.title));
+  for (const auto& t : titles) widths.push_back(width_of(t));
   for (const auto& row : rows) {
     std::vector<std::string> line;
     for (std::size_t i = 0; i < columns.size(); ++i) {
       auto it = row.find(columns[i].key);
-      line.push_back(it == row.end() ? "" : cell_text(*it));
+      line.push_back(it == row.end() ? "" : displayable(cell_text(*it)));
       widths[i] = std::max(widths[i], width_of(line.back()));
     }
     cells.push_back(std::move(line));
@@ -95,7 +128,7 @@ void print_table(std::ostream& out, const std::vector<Column>& columns, const st
   const bool bold = use_colour();
   std::string header;
   for (std::size_t i = 0; i < columns.size(); ++i)
-    header += pad(cut(columns[i].title, widths[i]), widths[i], columns[i].number) + (i + 1 < columns.size() ? "  " : "");
+    header += pad(cut(titles[i], widths[i]), widths[i], columns[i].number) + (i + 1 < columns.size() ? "  " : "");
   while (!header.empty() && header.back() == ' ') header.pop_back();
   out << (bold ? "\033[1m" + header + "\033[0m" : header) << "\n";
   for (const auto& line : cells) {
@@ -187,8 +220,9 @@ void print_object(std::ostream& out, Format format, const json& object) {
     return;
   }
   std::size_t w = 0;
-  for (const auto& [k, v] : object.items()) w = std::max(w, k.size());
-  for (const auto& [k, v] : object.items()) out << pad(k + ":", w + 1, false) << " " << (v.is_object() ? v.dump() : cell_text(v)) << "\n";
+  for (const auto& [k, v] : object.items()) w = std::max(w, width_of(displayable(k)));
+  for (const auto& [k, v] : object.items())
+    out << pad(displayable(k) + ":", w + 1, false) << " " << displayable(v.is_object() ? v.dump() : cell_text(v)) << "\n";
 }
 
 }  // namespace focus::cli

@@ -34,6 +34,14 @@ void print_rows(std::ostream& out, Format format, const std::vector<Column>& col
 // yes/no, numbers with a fraction to two decimals, lists comma-separated.
 std::string cell_text(const nlohmann::json& value);
 
+// A text as a terminal may show it: each control character (C0, DEL and
+// C1) written as an escape, \n, \t, \r or \xHH / \u00HH, so that a name
+// can neither break a table's lines nor send the terminal a command (an
+// ESC sequence that retitles the window, moves the cursor, hides text).
+// Tables and `key: value` lines pass every text through it; JSON and CSV
+// carry the text as it is.
+std::string displayable(const std::string& text);
+
 // One object: `key: value` lines for a table, the object itself otherwise.
 void print_object(std::ostream& out, Format format, const nlohmann::json& object);
 

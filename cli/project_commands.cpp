@@ -145,7 +145,8 @@ int report_queued(Context& ctx, const Reply& r, const std::string& what) {
   if (r.body.is_object()) out["project_id"] = r.body["id"];
   if (ctx.format() == Format::table) {
     ctx.out() << "queued as edit " << edit << ": " << what;
-    if (r.body.is_object()) ctx.out() << " (project " << r.body["id"] << ", " << r.body["name"].get<std::string>() << ")";
+    if (r.body.is_object())
+      ctx.out() << " (project " << r.body["id"] << ", " << displayable(r.body["name"].get<std::string>()) << ")";
     ctx.out() << "\n";
   } else {
     print_object(ctx.out(), ctx.format(), out);

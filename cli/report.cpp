@@ -251,7 +251,7 @@ GroupFigures group_figures(Context& ctx, const std::string& by) {
 void print_over_estimate(std::ostream& out, const GroupFigures& f) {
   if (f.over.empty()) return;
   out << "\nover their estimate:\n";
-  for (const auto& [key, name] : f.over) out << "  " << key << ": " << name << "\n";
+  for (const auto& [key, name] : f.over) out << "  " << displayable(key) << ": " << displayable(name) << "\n";
 }
 
 ReportHeader report_header(Context& ctx) {
