@@ -47,7 +47,7 @@ class Pacing {
   static constexpr std::int64_t kUnlimited = std::numeric_limits<std::int64_t>::max();
   // A quota window whose reset no answer has told yet: the Focus API's
   // quotas are hourly.
-  static constexpr Duration kAssumedWindow = std::chrono::hours(1);
+  static constexpr Duration kAssumedWindow = upstream::QuotaTracker::kQuotaPeriod;
 
   Pacing(upstream::QuotaTracker& quota, const config::Sync& settings, const Clock& clock,
          std::uint64_t seed = std::random_device{}());

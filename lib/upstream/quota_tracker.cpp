@@ -20,10 +20,16 @@ std::chrono::seconds sane_wait(std::int64_t seconds) {
 QuotaTracker::State& QuotaTracker::fresh(model::Id organization, SteadyTime now) {
   State& s = states_[organization];
   if (s.resets_at && now >= *s.resets_at) {
+    s.untold_since = *s.resets_at;
     s.remaining.reset();
     s.resets_at.reset();
     s.sent_in_window = 0;
     s.window_untold = true;
+  }
+  if (s.window_untold && s.untold_since && now >= *s.untold_since + kQuotaPeriod) {
+    const auto periods = (now - *s.untold_since) / kQuotaPeriod;  // whole periods gone by
+    s.untold_since = *s.untold_since + periods * kQuotaPeriod;
+    s.sent_in_window = 0;
   }
   if (s.exhausted_until && now >= *s.exhausted_until) s.exhausted_until.reset();
   if (s.rate_limited_until && now >= *s.rate_limited_until) s.rate_limited_until.reset();
@@ -79,6 +85,7 @@ void QuotaTracker::on_headers(model::Id organization, std::optional<std::int64_t
   const SteadyTime bound = clock_.steady_now() + sane_wait(*resets_in_seconds);
   if (!s.resets_at || bound < *s.resets_at || bound > *s.resets_at + kNewWindowSlack) s.resets_at = bound;
   s.window_untold = false;
+  s.untold_since.reset();
 }
 
 void QuotaTracker::on_quota_exhausted(model::Id organization, std::chrono::seconds resets_in) {
@@ -87,6 +94,7 @@ void QuotaTracker::on_quota_exhausted(model::Id organization, std::chrono::secon
   s.resets_at = clock_.steady_now() + sane_wait(resets_in.count());
   s.exhausted_until = s.resets_at;
   s.window_untold = false;
+  s.untold_since.reset();
 }
 
 void QuotaTracker::on_rate_limited(model::Id organization, std::chrono::seconds retry_after) {

@@ -68,6 +68,13 @@ class QuotaTracker {
   void on_rate_limited(model::Id organization, std::chrono::seconds retry_after);
 
   static constexpr std::chrono::seconds kNewWindowSlack{2};
+  // The quota's period. A window no answer has told (the headers stopped
+  // coming) is taken to last this long from its start, and then another
+  // begins with nothing sent: else the requests counted against a limit
+  // estimate would stay counted for good, and a server that once said it
+  // was spent and then stopped saying anything would stop focussync until
+  // a restart.
+  static constexpr std::chrono::hours kQuotaPeriod{1};
 
   Snapshot snapshot(model::Id organization);
 
@@ -80,6 +87,7 @@ class QuotaTracker {
     std::int64_t sent_in_window = 0;
     std::optional<std::int64_t> limit_estimate;
     bool window_untold = false;
+    std::optional<SteadyTime> untold_since;  // when the untold window began
   };
   State& fresh(model::Id organization, SteadyTime now);  // forgets a window that has reset
   std::optional<SteadyTime> blocked_until(const State& s) const;

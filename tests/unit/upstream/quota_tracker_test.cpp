@@ -97,6 +97,43 @@ TEST_CASE("at the reset the window's figures are forgotten, the limit estimate k
   CHECK_FALSE(quota.snapshot(1).window_untold);
 }
 
+TEST_CASE("a window no answer tells is taken to last an hour; then another begins with nothing sent") {
+  // A server that said once it was spent (402, 0 left, reset in 2 s) and
+  // then sent no quota headers at all: the requests of the untold window
+  // were counted against the limit estimate for good, and the daemon
+  // stopped syncing until it was restarted.
+  ManualClock clock;
+  QuotaTracker quota(clock);
+  for (int i = 0; i < 9; ++i) quota.on_sent(1);
+  quota.on_headers(1, 0, 2);
+  quota.on_quota_exhausted(1, seconds(2));
+  CHECK(quota.snapshot(1).limit_estimate == 9);
+  clock.advance(seconds(2));
+  CHECK_FALSE(quota.snapshot(1).blocked_until);
+  CHECK(quota.snapshot(1).window_untold);
+  for (int i = 0; i < 9; ++i) quota.on_sent(1);  // answered, with no headers
+  CHECK(quota.snapshot(1).sent_in_window == 9);
+  clock.advance(QuotaTracker::kQuotaPeriod - seconds(1));
+  CHECK(quota.snapshot(1).sent_in_window == 9);
+  clock.advance(seconds(1));  // an hour after the untold window began
+  CHECK(quota.snapshot(1).sent_in_window == 0);
+  CHECK(quota.snapshot(1).limit_estimate == 9);
+  quota.on_sent(1);
+  clock.advance(3 * QuotaTracker::kQuotaPeriod + seconds(5));  // windows go by on the hour of the first
+  CHECK(quota.snapshot(1).sent_in_window == 0);
+  quota.on_sent(1);
+  clock.advance(QuotaTracker::kQuotaPeriod - seconds(6));
+  CHECK(quota.snapshot(1).sent_in_window == 1);
+  clock.advance(seconds(1));
+  CHECK(quota.snapshot(1).sent_in_window == 0);
+  // An answer that tells the window ends the guessing: its own reset counts.
+  quota.on_sent(1);
+  quota.on_headers(1, 5, 7200);
+  CHECK_FALSE(quota.snapshot(1).window_untold);
+  clock.advance(QuotaTracker::kQuotaPeriod + seconds(1));
+  CHECK(quota.snapshot(1).sent_in_window == 1);
+}
+
 TEST_CASE("each answer bounds the reset from above: the tightest bound is kept; one far past it is a new window") {
   ManualClock clock;
   QuotaTracker quota(clock);
