@@ -194,20 +194,38 @@ struct Client::Impl {
 
     auto read_budget = budget(options.read_timeout, deadline);
     if (!read_budget) co_return failure(Errc::timeout, "deadline passed before the answer", true);
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(options.max_body_bytes);
-    lowest().expires_after(*read_budget);
-    auto [read_ec, read] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
-    answered = parser.got_some();
+    lowest().expires_after(*read_budget);  // for the interim answers and the answer together
+    // Interim answers (100 Continue, 103 Early Hints) may come first; each
+    // is read and passed over. Taken as the answer, one left the real
+    // answer to be read as the next request's.
+    for (int interim = 0;; ++interim) {
+      bhttp::response_parser<bhttp::string_body> parser;
+      parser.body_limit(options.max_body_bytes);
+      auto [read_ec, read] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+      answered = answered || parser.got_some();
+      if (read_ec) co_return read_failure(read_ec);
+      const unsigned status = parser.get().result_int();
+      if (status / 100 != 1) co_return to_response(parser.release());
+      if (status == 101 || interim == kMostInterimAnswers) {
+        close();
+        co_return failure(Errc::bad_response, status == 101 ? "the server switched protocols (101)"
+                                                            : "too many interim (1xx) answers", true);
+      }
+    }
+  }
+
+  static constexpr int kMostInterimAnswers = 8;
+
+  // What a failed read of an answer means, in the words a user reads.
+  ClientFailure read_failure(const boost::system::error_code& read_ec) {
     if (read_ec == bhttp::error::body_limit)
-      co_return failure(Errc::body_too_large, "the answer is larger than " + std::to_string(options.max_body_bytes) + " bytes", true);
-    if (read_ec == beast::error::timeout) co_return failure(Errc::timeout, "waiting for the answer timed out", true);
+      return failure(Errc::body_too_large, "the answer is larger than " + std::to_string(options.max_body_bytes) + " bytes", true);
+    if (read_ec == beast::error::timeout) return failure(Errc::timeout, "waiting for the answer timed out", true);
     if (read_ec == bhttp::error::partial_message)
-      co_return failure(Errc::network, "the connection closed in the middle of the answer", true);
+      return failure(Errc::network, "the connection closed in the middle of the answer", true);
     if (read_ec == bhttp::error::end_of_stream || read_ec == asio::error::eof || read_ec == asio::error::connection_reset)
-      co_return failure(Errc::network, "the connection closed before an answer", true);
-    if (read_ec) co_return failure(Errc::bad_response, "unreadable answer: " + read_ec.message(), true);
-    co_return to_response(parser.release());
+      return failure(Errc::network, "the connection closed before an answer", true);
+    return failure(Errc::bad_response, "unreadable answer: " + read_ec.message(), true);
   }
 
   std::variant<Response, ClientFailure> to_response(bhttp::response<bhttp::string_body>&& res) {
