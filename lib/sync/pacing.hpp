@@ -33,7 +33,10 @@ using Duration = SteadyTime::duration;
 // What the scheduler keeps of one workspace between passes.
 struct Track {
   bool needs_full = true;
-  bool probe_works = true;
+  // A probe the server did not order by updated_at is not trusted: full
+  // listings until then, and a probe is tried again after (a proxy's odd
+  // answer once must not cost every listing's pages for good).
+  std::optional<SteadyTime> probes_off_until;
   bool unauthorized = false;
   int failures = 0;
   SteadyTime not_before{};                 // backing off until then

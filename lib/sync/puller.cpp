@@ -106,6 +106,7 @@ boost::asio::awaitable<Result<ProbeReport>> Puller::probe(WorkspaceKey ws) {
       mirror_.record_probe_note(ws, report.needs_full_listing);
       co_return report;
     }
+  if (state.probe_note) mirror_.record_probe_note(ws, std::nullopt);  // ordered again: trusted again
   // Everything on the page at or after the newest change we know of is news
   // (or a re-read of it, which changes nothing).
   std::int64_t newer = 0;

@@ -29,7 +29,8 @@ std::int64_t Scheduler::full_listing_cost(WorkspaceKey ws) {
 }
 
 bool Scheduler::full_listing_due(WorkspaceKey ws, const Track& track) {
-  if (track.needs_full || !track.probe_works) return true;
+  if (track.needs_full || (track.probes_off_until && pacing_.clock().steady_now() < *track.probes_off_until))
+    return true;
   return pacing_.listing_stale(mirror_.sync_state(ws).last_full_listing_at);
 }
 
@@ -203,7 +204,7 @@ boost::asio::awaitable<void> Scheduler::probe_step(WorkspaceKey ws, Track& track
   succeeded(track);
   ++runs_[RunKind::probe];
   replayer_.mirror_changed(ws);
-  if (!p->order_honoured) track.probe_works = false;
+  if (!p->order_honoured) track.probes_off_until = pacing_.clock().steady_now() + kProbesOffFor;
   if (p->needs_full_listing) {
     track.needs_full = true;
     spdlog::info("workspace {}/{}: {}: a full listing follows", ws.organization_id, ws.workspace_id,

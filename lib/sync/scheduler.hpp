@@ -67,6 +67,10 @@ class Scheduler {
   // One decision per workspace; answers how long to wait before the next pass.
   boost::asio::awaitable<std::chrono::milliseconds> pass();
 
+  // How long full listings stand in for probes after a probe the server
+  // did not order: the quota's period, then a probe is tried again.
+  static constexpr Duration kProbesOffFor = upstream::QuotaTracker::kQuotaPeriod;
+
   // The last upstream failure, until a sync succeeds again.
   const std::optional<Error>& last_error() const { return last_error_; }
   // Sync runs so far by result (RunKind's text); a result not seen yet is absent.

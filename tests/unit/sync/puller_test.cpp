@@ -373,6 +373,13 @@ TEST_CASE("a probe whose order the server did not honour is not trusted") {
   REQUIRE(p->needs_full_listing);
   CHECK(p->inserted + p->updated == 0);
   CHECK(w.mirror->sync_state({1, 1}).probe_note == p->needs_full_listing);
+  // The server orders it again: the probe is trusted, and the note goes.
+  w.sim.control("PUT", "faults", {{"ignore_order", false}});
+  w.pull();
+  auto again = run(w.io, w.puller->probe(w.ws));
+  REQUIRE(again.ok());
+  CHECK(again->order_honoured);
+  CHECK_FALSE(w.mirror->sync_state({1, 1}).probe_note);
 }
 
 TEST_CASE("sync state shows attempts, requests spent and the quota seen") {
