@@ -33,6 +33,10 @@ std::string Link::upstream_state() {
   if (error->is(Errc::network) || error->is(Errc::timeout) || error->is(Errc::tls) || error->is(Errc::server_error) ||
       error->is(Errc::outcome_unknown))
     return "unreachable";
+  // It answers, but what it sends cannot be read: no network fault to look
+  // for (a proxy in the way, or the API changed); last_error says how.
+  if (error->is(Errc::bad_response) || error->is(Errc::body_too_large) || error->is(Errc::bad_payload))
+    return "bad_answers";
   return "ok";
 }
 

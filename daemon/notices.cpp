@@ -106,13 +106,14 @@ void Notices::tell_upstream(const std::string& state) {
 void Notices::tell_stale(const std::string& state) {
   const auto stale = stale_workspaces();
   if (stale.empty()) log_.clear("stale");
-  if (stale.empty() || state != "unreachable" || log_.told_since("stale")) return;
+  if (stale.empty() || (state != "unreachable" && state != "bad_answers") || log_.told_since("stale")) return;
   log_.mark_told("stale", now_utc());
   std::string which;
   for (const auto& w : stale) which += (which.empty() ? "" : ", ") + w;
   send("stale", "focussync: the mirror is stale",
-       "Workspace " + which + " has not synced for longer than [socket] stale_after, and the Focus API cannot be "
-       "reached. Reads still answer from the cache; edits are kept and sent when it is back.");
+       "Workspace " + which + " has not synced for longer than [socket] stale_after, and the Focus API " +
+           (state == "unreachable" ? "cannot be reached" : "answers what cannot be read (focusctl status says how)") +
+           ". Reads still answer from the cache; edits are kept and sent when it is back.");
 }
 
 std::vector<std::string> Notices::stale_workspaces() {

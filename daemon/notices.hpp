@@ -31,7 +31,8 @@ class Notices {
  public:
   static constexpr std::chrono::seconds kGroupWindow{2};
 
-  // `upstream_state` answers /v1/status's word: ok, unreachable, unauthorized, quota_exhausted.
+  // `upstream_state` answers /v1/status's word: ok, waiting, unreachable, bad_answers, unauthorized,
+  // quota_exhausted.
   Notices(boost::asio::io_context& io, store::Database& db, store::Mirror& mirror, const config::Config& config,
           std::function<std::string()> upstream_state);
 

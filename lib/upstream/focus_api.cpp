@@ -202,6 +202,8 @@ FocusApi::Call<T> FocusApi::run(WorkspaceKey ws, Exchange ex, Decode decode) {
 
     Failed failed;
     if (auto* f = std::get_if<http::ClientFailure>(&outcome)) {
+      // An answer came, one that cannot be read: the server is not silent.
+      if (f->error.is(Errc::body_too_large) || f->error.is(Errc::bad_response)) unanswered_since_.reset();
       failed = judge_failure(*f, a, ex.write, elapsed_ms);
     } else {
       auto& response = std::get<http::Response>(outcome);

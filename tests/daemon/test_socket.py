@@ -864,6 +864,35 @@ class OfflineAcceptance(unittest.TestCase):
             d.stop()
             sim.stop()
 
+    def test_an_upstream_that_answers_what_cannot_be_read_is_bad_answers_not_unreachable(self):
+        # Every answer at once, each one past the 16 MiB limit: the status
+        # said "waiting", then "unreachable", and sent the user to check the
+        # network.
+        sim = SimProcess("--projects", "10", "--api-key", KEY)
+        d = Daemon(sim)
+        try:
+            d.wait_synced()
+            sim.control("PUT", "faults", {"oversize_rate": 1, "oversize_bytes": 17 * 1024 * 1024})
+            deadline = time.monotonic() + 20
+            status = d.get("/v1/status").json()
+            while status["upstream"] != "bad_answers" and time.monotonic() < deadline:
+                time.sleep(0.2)
+                status = d.get("/v1/status").json()
+            self.assertEqual(status["upstream"], "bad_answers", status)
+            self.assertIn("16777216 bytes", status["workspaces"][0]["last_error"])
+            time.sleep(4)  # past the 3 s after which a silent upstream is "waiting"
+            status = d.get("/v1/status").json()
+            self.assertEqual(status["upstream"], "bad_answers", status)
+            self.assertIsNone(status["waiting_since"])
+            sim.control("PUT", "faults", {"oversize_rate": 0})
+            deadline = time.monotonic() + 20
+            while d.get("/v1/status").json()["upstream"] != "ok" and time.monotonic() < deadline:
+                time.sleep(0.2)
+            self.assertEqual(d.get("/v1/status").json()["upstream"], "ok")
+        finally:
+            d.stop()
+            sim.stop()
+
 
 if __name__ == "__main__":
     unittest.main()
