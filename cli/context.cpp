@@ -34,7 +34,7 @@ std::string Context::workspace_text() {
       ws = std::to_string(status["workspaces"][0]["organization_id"].get<long long>()) + "/" +
            std::to_string(status["workspaces"][0]["workspace_id"].get<long long>());
     }
-    if (ws.find('/') == std::string::npos) throw UsageError("--workspace must be ORG/WS, like 1/42");
+    // --workspace was checked as it was read (main.cpp); the status's are ids.
     workspace_resolved_ = ws;
   }
   return *workspace_resolved_;

@@ -3,6 +3,8 @@
 
 #include "model/edit.hpp"
 
+#include <limits>
+
 namespace focus::cli {
 
 using nlohmann::json;
@@ -136,7 +138,7 @@ struct ResolveFlags {
     auto* json_opt = resolve->add_option("--json", body_file, "a new body for the edit, from a file or - for stdin");
     auto* created_opt = resolve->add_option("--created-as", created_as,
                                             "the create made this project (one of the candidates `edits show` lists)")
-                            ->check(CLI::PositiveNumber);
+                            ->check(CLI::Range(1LL, std::numeric_limits<long long>::max()));
     auto* again_opt = resolve->add_flag("--send-again", send_again, "none of the candidates is it: send the edit again");
     take_opt->excludes(json_opt)->excludes(created_opt)->excludes(again_opt);
     json_opt->excludes(created_opt)->excludes(again_opt);

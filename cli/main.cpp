@@ -32,6 +32,18 @@ std::string whole_number_problem(const std::string& word) {
   return "";
 }
 
+// --workspace is ORG/WS, two positive ids: it becomes part of every path
+// asked for, so `1/1/projects/1004?` would have sent an edit elsewhere.
+std::string workspace_problem(const std::string& word) {
+  const auto slash = word.find('/');
+  const std::string why = "'" + word + "' is not ORG/WS, like 1/42";
+  if (slash == std::string::npos) return why;
+  for (const std::string& part : {word.substr(0, slash), word.substr(slash + 1)})
+    if (!whole_number_problem(part).empty() || part.front() == '-' || part.front() == '0')
+      return why;
+  return "";
+}
+
 // Every integer option of every command, checked in one place.
 void check_whole_numbers(CLI::App& app) {
   for (CLI::Option* option : app.get_options())
@@ -90,7 +102,8 @@ int main(int argc, char** argv) {
   app.add_option("--format", format_name, "table, json, ndjson or csv (and html, for report)")
       ->check(CLI::IsMember({"table", "json", "ndjson", "csv", "html"}))
       ->capture_default_str();
-  app.add_option("--workspace", workspace, "ORG/WS (default: the first one focussyncd mirrors)");
+  app.add_option("--workspace", workspace, "ORG/WS (default: the first one focussyncd mirrors)")
+      ->check(CLI::Validator([](std::string& word) { return workspace_problem(word); }, "ORG/WS"));
   app.set_version_flag("--version", "focusctl " FOCUSSYNC_VERSION);
   Action action;
   add_status_commands(app, action);

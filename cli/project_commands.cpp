@@ -3,6 +3,7 @@
 
 #include "http/target.hpp"
 
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -266,7 +267,7 @@ void add_list_command(CLI::App* projects, Action& action) {
   list->add_option("--from", flags->from, "overlapping the period from this date (YYYY-MM-DD)");
   list->add_option("--to", flags->to, "overlapping the period up to this date (YYYY-MM-DD)");
   list->add_option("--order-by", flags->order_by, "id, name, created_at, updated_at; '-' before for descending");
-  list->add_option("--limit", flags->limit, "at most this many (default 50)")->check(CLI::PositiveNumber);
+  list->add_option("--limit", flags->limit, "at most this many (default 50)")->check(CLI::Range(1LL, std::numeric_limits<long long>::max()));
   list->add_flag("--all", flags->all, "every matching project");
   list->callback([&action, flags] {
     action = [flags](Context& c) {

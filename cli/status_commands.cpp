@@ -4,6 +4,7 @@
 #include "core/duration.hpp"
 #include "core/time.hpp"
 
+#include <limits>
 #include <unistd.h>
 
 namespace focus::cli {
@@ -269,7 +270,7 @@ void add_status_commands(CLI::App& app, Action& action) {
   auto* changes = app.add_subcommand("changes", "the change log: inserts, updates, deletes, restores, settled edits");
   auto since = std::make_shared<long long>(0);
   auto follow = std::make_shared<bool>(false);
-  changes->add_option("--since", *since, "only changes after this sequence number")->check(CLI::NonNegativeNumber);
+  changes->add_option("--since", *since, "only changes after this sequence number")->check(CLI::Range(0LL, std::numeric_limits<long long>::max()));
   changes->add_flag("--follow,-f", *follow, "keep printing changes as they happen, until interrupted");
   changes->callback([&action, since, follow] { action = [since, follow](Context& c) { return run_changes(c, *since, *follow); }; });
 }

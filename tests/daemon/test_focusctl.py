@@ -377,6 +377,20 @@ class Focusctl(SyncedDaemonCase):
             bad = self.ctl(*args)
             self.assertEqual(bad.code, 2, (args, bad.err))
             self.assertIn(why, bad.err)
+        # --workspace becomes part of every path: `1/1/projects/1004?` sent
+        # the delete of 1002 to project 1004. ORG/WS is two positive ids.
+        edits_before = self.ok("edits", "list", fmt="json").json()
+        for workspace in ("1/1/projects/1004?", "x/", "0/1", "1/-1", "1/2/", "01/2"):
+            bad = self.ctl("--workspace", workspace, "projects", "delete", "1002")
+            self.assertEqual(bad.code, 2, (workspace, bad.err))
+            self.assertIn(f"--workspace: '{workspace}' is not ORG/WS, like 1/42", bad.err)
+        self.assertEqual(self.ok("edits", "list", fmt="json").json(), edits_before)
+        for args, why in ((("projects", "list", "--limit", "0"), "Value 0 not in range 1 to"),
+                          (("changes", "--since", "abc"), "--since: Value abc not in range 0 to"),
+                          (("projects", "get", ""), "id: '' is not a whole number")):
+            bad = self.ctl(*args)
+            self.assertEqual(bad.code, 2, (args, bad.err))
+            self.assertIn(why, bad.err)
         # A temporary id is negative, and reaches the daemon (none here).
         temporary = self.ctl("projects", "get", "--", "-1")
         self.assertEqual(temporary.code, 1, temporary.err)
