@@ -374,20 +374,21 @@ http::Answer LocalApi::edit_resolve(std::int64_t id, const http::Request& req) {
   if (std::count_if(kResolveWays.begin(), kResolveWays.end(), given) > 1)
     return json_error(400, "give one way to resolve an edit, not several: take, body, created_as or send_again");
   store::Resolution how;
-  if (body.contains("created_as")) {
+  // A way given as null is no way (socket.md): as left out.
+  if (given("created_as")) {
     const auto& v = body["created_as"];
     if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() > std::numeric_limits<std::int64_t>::max()) ||
         v.get<std::int64_t>() <= 0)
       return json_error(400, "created_as must be a project id (a positive integer)", "created_as");
     how.take = store::Resolution::Take::created_as;
     how.created_as = v.get<std::int64_t>();
-  } else if (body.contains("send_again")) {
+  } else if (given("send_again")) {
     if (body["send_again"] != true) return json_error(400, "send_again must be true", "send_again");
     how.take = store::Resolution::Take::send_again;
-  } else if (body.contains("body")) {
+  } else if (given("body")) {
     how.take = store::Resolution::Take::body;
     how.body = body["body"];
-  } else if (const auto take = body.contains("take") && body["take"].is_string() ? body["take"].get<std::string>() : "";
+  } else if (const auto take = given("take") && body["take"].is_string() ? body["take"].get<std::string>() : "";
              take == "local") {
     how.take = store::Resolution::Take::local;
   } else if (take == "remote") {

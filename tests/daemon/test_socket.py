@@ -460,7 +460,9 @@ class EditOperations(unittest.TestCase):
         self.assertEqual(both.status, 400, both.body)
         self.assertIn("not several", both.json()["error"])
         self.assertEqual(d.get("/v1/status").json()["edits"]["conflict"], 1)  # nothing was settled
-        resolved = d.request("POST", f"/v1/edits/{edit}/resolve", {"take": "local"})
+        # A way given as null is no way at all: this takes local.
+        resolved = d.request("POST", f"/v1/edits/{edit}/resolve",
+                             {"take": "local", "body": None, "created_as": None, "send_again": None})
         self.assertEqual(resolved.status, 200, resolved.body)
         d.wait_edits_settled()
         self.assertEqual({p["id"]: p for p in sim.state()["projects"]}[target]["name"], "Mine")
