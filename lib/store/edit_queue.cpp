@@ -523,10 +523,27 @@ EditRecord EditQueue::retry(EditId id, Timestamp now, bool conflicts_wait_for_us
     if (e->state == EditState::in_flight || e->state == EditState::unknown_outcome)
       throw EditRejected(409, "", "edit " + std::to_string(id) + " is being settled with the server; retry it later");
     if (e->state == EditState::conflict && conflicts_wait_for_user) refuse_standing_conflict(*e);
+    refuse_without_its_create(*e);
     edits_.set_retry(id, e->last_error.value_or(""), now, true);
     rebuild_overlay(e->workspace, e->project_id);
     return *edits_.get(id);
   });
+}
+
+// An edit that names a temporary id (as its project, or as a parent) waits
+// for that id's create; retried once the create was discarded or failed,
+// it would wait for good, pending and never sent.
+void EditQueue::refuse_without_its_create(const EditRecord& e) {
+  std::optional<Id> temporary;
+  if (e.project_id < 0 && e.op != EditOp::create) temporary = e.project_id;
+  if (auto parent = model::referenced_parent(e.op, e.body); !temporary && parent && *parent < 0) temporary = parent;
+  if (!temporary) return;
+  auto create = edits_.get(-*temporary);  // a temporary id is minus its create's edit id
+  if (create && create->state != EditState::failed) return;
+  throw EditRejected(409, "", "edit " + std::to_string(e.id) + " names project " + std::to_string(*temporary) +
+                                  ", whose create (edit " + std::to_string(-*temporary) + ") " +
+                                  (create ? "failed: retry that create first, or discard this edit"
+                                          : "was discarded: it can never be sent; discard this edit"));
 }
 
 // A conflict retried goes back to the replayer, which checks it against the

@@ -171,6 +171,7 @@ class EditQueue {
   EditRecord settle_conflict_by_user(EditId id, const Resolution& how, Timestamp now);
   // Throws EditRejected (409) when `edit`, a conflict, still conflicts with the mirror.
   void refuse_standing_conflict(const EditRecord& edit);
+  void refuse_without_its_create(const EditRecord& edit);
   EditRecord settle_outcome_by_user(EditId id, const Resolution& how, Timestamp now);
   static bool waits_on_another(const EditRecord& edit);
   void check_target(model::EditOp op, Id project_id, const std::optional<ProjectView>& current);

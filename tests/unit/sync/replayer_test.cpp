@@ -603,6 +603,15 @@ TEST_CASE("discarding an edit removes it and its overlay; a discarded create tak
   CHECK(w.edit(child.edit.id).state == EditState::failed);
   CHECK(w.edit(child.edit.id).last_error->find("discarded") != std::string::npos);
   CHECK_THROWS_AS(w.queue->discard(patch.edit.id, now_utc()), store::EditRejected);  // gone already
+  // Retried, the child would wait for its parent's create for good,
+  // pending and never sent: refused, saying why.
+  try {
+    w.queue->retry(child.edit.id, now_utc());
+    FAIL("a retry of an edit whose create was discarded was taken");
+  } catch (const store::EditRejected& e) {
+    CHECK(std::string(e.what()).find("was discarded: it can never be sent") != std::string::npos);
+  }
+  CHECK(w.edit(child.edit.id).state == EditState::failed);
   auto report = w.replay();
   CHECK(report.requests == 0);
   CHECK(w.named("Abandoned").empty());
